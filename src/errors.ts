@@ -1,0 +1,33 @@
+/** The few error classes the project throws; each sets `name` and keeps its `cause`. */
+
+/** Bytes from the wire that break Bilibili's packet format. `offset` is the stream byte offset. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+  /** Byte offset in the stream (or frame) of the packet at fault. */
+  readonly offset: number;
+  constructor(message: string, offset: number, options?: ErrorOptions) {
+    super(message, options);
+    this.offset = offset;
+  }
+}
+
+/** A bad flag, environment variable or config file: the user must change their input. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** The danmaku server refused the auth packet, or never answered it. */
+export class AuthError extends Error {
+  override name = "AuthError";
+}
+
+/** A Bilibili HTTP API answered with an HTTP error or a non-zero `code`. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  /** The envelope `code` (e.g. -352, -412, 60004), or the HTTP status when there was no envelope. */
+  readonly code: number;
+  constructor(message: string, code: number, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}

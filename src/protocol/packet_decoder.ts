@@ -1,0 +1,272 @@
+/**
+ * Body decoding (PROTOCOL.md §1.2, §1.7): turns whole packets into server messages,
+ * unwrapping zlib and brotli bundles recursively with bounds on depth and size.
+ */
+import { brotliDecompressSync, inflateSync } from "node:zlib";
+import { ProtocolError } from "../errors.ts";
+import {
+  HEADER_LENGTH,
+  MAX_PACKET_LENGTH,
+  Op,
+  type PacketHeader,
+  readHeader,
+  Ver,
+} from "./packet.ts";
+
+/** Most bytes one outer packet may decompress to, across all nesting levels. */
+export const MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024;
+
+/** Deepest bundle nesting accepted; real traffic nests exactly one level. */
+export const MAX_BUNDLE_DEPTH = 4;
+
+/** Header fields every decoded message keeps. */
+interface MessageBase {
+  ver: number;
+  seq: number;
+}
+
+/** An op-5 business message: JSON text and its parsed value. */
+export interface BusinessMessage extends MessageBase {
+  kind: "message";
+  /** The JSON exactly as received (keeps integers beyond 2^53 intact). */
+  text: string;
+  /** `JSON.parse(text)`; narrowed by the normalizer. */
+  body: unknown;
+}
+
+/** An op-3 heartbeat reply: the deprecated popularity counter. */
+export interface HeartbeatReply extends MessageBase {
+  kind: "heartbeatReply";
+  popularity: number;
+}
+
+/** An op-8 auth reply, normally `{"code":0}`. */
+export interface AuthReply extends MessageBase {
+  kind: "authReply";
+  text: string;
+  body: unknown;
+}
+
+/** Any other op (e.g. client packets in a capture): the raw body. */
+export interface OtherPacket extends MessageBase {
+  kind: "other";
+  op: number;
+  body: Uint8Array;
+}
+
+/** One decoded innermost packet. */
+export type ServerMessage = BusinessMessage | HeartbeatReply | AuthReply | OtherPacket;
+
+/** Receives decoded messages in stream order. */
+export type MessageSink = (message: ServerMessage) => void;
+
+const utf8 = new TextDecoder();
+
+/**
+ * Decodes one whole packet (as cut by the frame reader) and emits its innermost messages.
+ * `streamOffset` is where the packet starts in the stream, used in error messages.
+ */
+export function decodePacket(packet: Uint8Array, emit: MessageSink, streamOffset = 0): void {
+  const header = checkedHeader(packet, 0, streamOffset);
+  if (header.packetLength !== packet.length) {
+    throw new ProtocolError(
+      `Cannot decode packet at byte ${streamOffset}: pack_len ${header.packetLength} does not match its ${packet.length} bytes`,
+      streamOffset,
+    );
+  }
+  const budget = { remaining: MAX_DECOMPRESSED_BYTES };
+  decodeOne(
+    packet,
+    0,
+    header,
+    emit,
+    { offset: streamOffset, label: `byte ${streamOffset}` },
+    0,
+    budget,
+  );
+}
+
+/**
+ * Decodes a buffer holding whole packets back to back, such as one WebSocket message.
+ * As Bilibili appends the echoed heartbeat body after an op-3 packet (§1.6), an op-3
+ * packet ends the frame: what follows it is ignored.
+ */
+export function decodeFrame(frame: Uint8Array, emit: MessageSink, frameOffset = 0): void {
+  const budget = { remaining: MAX_DECOMPRESSED_BYTES };
+  walkPackets(frame, emit, frameOffset, 0, budget, "frame");
+}
+
+/** Reads and validates a header at `offset` of `bytes`; `streamOffset` is used in errors. */
+export function checkedHeader(
+  bytes: Uint8Array,
+  offset: number,
+  streamOffset: number,
+): PacketHeader {
+  return checkedHeaderAt(bytes, offset, { offset: streamOffset, label: `byte ${streamOffset}` });
+}
+
+function checkedHeaderAt(bytes: Uint8Array, offset: number, at: Location): PacketHeader {
+  if (bytes.length - offset < HEADER_LENGTH) {
+    throw new ProtocolError(
+      `Cannot decode packet at ${at.label}: ${
+        bytes.length - offset
+      } bytes left, a header needs ${HEADER_LENGTH}`,
+      at.offset,
+    );
+  }
+  const header = readHeader(bytes, offset);
+  const problem = headerProblem(header);
+  if (problem) {
+    throw new ProtocolError(`Cannot decode packet at ${at.label}: ${problem}`, at.offset);
+  }
+  return header;
+}
+
+/** Says what is wrong with a header, or returns undefined when it can be trusted. */
+export function headerProblem(header: PacketHeader): string | undefined {
+  if (header.headerLength < HEADER_LENGTH) {
+    return `header length ${header.headerLength} is below ${HEADER_LENGTH}`;
+  }
+  if (header.packetLength < header.headerLength) {
+    return `pack_len ${header.packetLength} is below its header length ${header.headerLength}`;
+  }
+  if (header.packetLength > MAX_PACKET_LENGTH) {
+    return `pack_len ${header.packetLength} exceeds the maximum of ${MAX_PACKET_LENGTH}`;
+  }
+  return undefined;
+}
+
+type WalkMode = "bundle" | "frame";
+
+/** Where a packet sits: the stream offset errors carry, and the words that name it. */
+interface Location {
+  offset: number;
+  label: string;
+}
+
+function walkPackets(
+  bytes: Uint8Array,
+  emit: MessageSink,
+  baseOffset: number,
+  depth: number,
+  budget: { remaining: number },
+  mode: WalkMode,
+): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const at: Location = mode === "frame"
+      ? { offset: baseOffset + offset, label: `byte ${baseOffset + offset}` }
+      : { offset: baseOffset, label: `byte ${baseOffset} (inner byte ${offset})` };
+    const header = checkedHeaderAt(bytes, offset, at);
+    if (header.packetLength > bytes.length - offset) {
+      throw new ProtocolError(
+        `Cannot decode packet at ${at.label}: pack_len ${header.packetLength} runs past the ${mode} end (${
+          bytes.length - offset
+        } bytes left)`,
+        at.offset,
+      );
+    }
+    decodeOne(bytes, offset, header, emit, at, depth, budget);
+    if (mode === "frame" && header.op === Op.heartbeatReply) return;
+    offset += header.packetLength;
+  }
+}
+
+function decodeOne(
+  bytes: Uint8Array,
+  offset: number,
+  header: PacketHeader,
+  emit: MessageSink,
+  at: Location,
+  depth: number,
+  budget: { remaining: number },
+): void {
+  const body = bytes.subarray(offset + header.headerLength, offset + header.packetLength);
+  const { ver, seq } = header;
+  switch (header.op) {
+    case Op.message:
+      if (ver === Ver.zlib || ver === Ver.brotli) {
+        if (depth >= MAX_BUNDLE_DEPTH) {
+          throw new ProtocolError(
+            `Cannot decode packet at ${at.label}: bundles nest deeper than ${MAX_BUNDLE_DEPTH} levels`,
+            at.offset,
+          );
+        }
+        const inner = decompress(body, ver, at, budget);
+        walkPackets(inner, emit, at.offset, depth + 1, budget, "bundle");
+        return;
+      }
+      if (ver !== Ver.json && ver !== Ver.raw) {
+        throw new ProtocolError(
+          `Cannot decode packet at ${at.label}: unknown protocol version ${ver} for op 5`,
+          at.offset,
+        );
+      }
+      {
+        const text = utf8.decode(body);
+        emit({ kind: "message", ver, seq, text, body: parseJson(text, at) });
+      }
+      return;
+    case Op.heartbeatReply:
+      if (body.length < 4) {
+        throw new ProtocolError(
+          `Cannot decode heartbeat reply at ${at.label}: body has ${body.length} bytes, expected 4`,
+          at.offset,
+        );
+      }
+      emit({
+        kind: "heartbeatReply",
+        ver,
+        seq,
+        popularity: new DataView(body.buffer, body.byteOffset, 4).getUint32(0),
+      });
+      return;
+    case Op.authReply: {
+      const text = utf8.decode(body);
+      emit({ kind: "authReply", ver, seq, text, body: parseJson(text, at) });
+      return;
+    }
+    default:
+      emit({ kind: "other", op: header.op, ver, seq, body });
+  }
+}
+
+function decompress(
+  body: Uint8Array,
+  ver: number,
+  at: Location,
+  budget: { remaining: number },
+): Uint8Array {
+  const name = ver === Ver.zlib ? "zlib" : "brotli";
+  let out: Uint8Array;
+  try {
+    const options = { maxOutputLength: Math.max(1, budget.remaining) };
+    out = ver === Ver.zlib ? inflateSync(body, options) : brotliDecompressSync(body, options);
+  } catch (error) {
+    const tooLarge = (error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE";
+    const reason = tooLarge
+      ? `decompresses to more than ${MAX_DECOMPRESSED_BYTES} bytes`
+      : `is not valid ${name} data (${(error as Error).message})`;
+    throw new ProtocolError(
+      `Cannot decode ${name} bundle at ${at.label}: it ${reason}`,
+      at.offset,
+      {
+        cause: error,
+      },
+    );
+  }
+  budget.remaining -= out.length;
+  return out;
+}
+
+function parseJson(text: string, at: Location): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ProtocolError(
+      `Cannot parse JSON body of packet at ${at.label}: ${(error as Error).message}`,
+      at.offset,
+      { cause: error },
+    );
+  }
+}
