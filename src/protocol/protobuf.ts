@@ -1,0 +1,237 @@
+/**
+ * A minimal protobuf wire-format reader and writer (PROTOCOL.md §4.12): enough for the
+ * base64 `pb` payloads of INTERACT_WORD_V2, SEND_GIFT_V2 and ONLINE_RANK_V3. No schema
+ * compiler: callers pick fields by number; unknown fields are skipped.
+ */
+import { ProtocolError } from "../errors.ts";
+
+/** Wire types (the low three bits of a field key). */
+export const WireType = { varint: 0, fixed64: 1, len: 2, fixed32: 5 } as const;
+
+/** One field as read from the wire. */
+export type ProtoField =
+  | { field: number; wire: 0; value: bigint }
+  | { field: number; wire: 1; value: bigint }
+  | { field: number; wire: 2; value: Uint8Array }
+  | { field: number; wire: 5; value: number };
+
+/** Most fields one message may hold; real messages have a few dozen. */
+export const MAX_PROTO_FIELDS = 10_000;
+
+/** Reads every top-level field of `bytes`; throws ProtocolError on malformed input. */
+export function readProtoFields(bytes: Uint8Array): ProtoField[] {
+  const fields: ProtoField[] = [];
+  let offset = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (offset >= bytes.length) {
+        throw new ProtocolError("Cannot read protobuf: varint runs past the end", offset);
+      }
+      const byte = bytes[offset++];
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result & 0xffff_ffff_ffff_ffffn;
+    }
+    throw new ProtocolError("Cannot read protobuf: varint longer than 10 bytes", offset);
+  };
+  while (offset < bytes.length) {
+    if (fields.length >= MAX_PROTO_FIELDS) {
+      throw new ProtocolError(`Cannot read protobuf: more than ${MAX_PROTO_FIELDS} fields`, offset);
+    }
+    const at = offset;
+    const key = varint();
+    const field = Number(key >> 3n);
+    const wire = Number(key & 7n);
+    if (field === 0) {
+      throw new ProtocolError(`Cannot read protobuf at byte ${at}: field number 0`, at);
+    }
+    switch (wire) {
+      case WireType.varint:
+        fields.push({ field, wire, value: varint() });
+        break;
+      case WireType.fixed64: {
+        if (offset + 8 > bytes.length) {
+          throw new ProtocolError(
+            `Cannot read protobuf at byte ${at}: fixed64 runs past the end`,
+            at,
+          );
+        }
+        const value = new DataView(bytes.buffer, bytes.byteOffset + offset, 8).getBigUint64(
+          0,
+          true,
+        );
+        offset += 8;
+        fields.push({ field, wire, value });
+        break;
+      }
+      case WireType.len: {
+        const length = varint();
+        if (length > BigInt(bytes.length - offset)) {
+          throw new ProtocolError(
+            `Cannot read protobuf at byte ${at}: length ${length} runs past the end`,
+            at,
+          );
+        }
+        const end = offset + Number(length);
+        fields.push({ field, wire, value: bytes.subarray(offset, end) });
+        offset = end;
+        break;
+      }
+      case WireType.fixed32: {
+        if (offset + 4 > bytes.length) {
+          throw new ProtocolError(
+            `Cannot read protobuf at byte ${at}: fixed32 runs past the end`,
+            at,
+          );
+        }
+        const value = new DataView(bytes.buffer, bytes.byteOffset + offset, 4).getUint32(0, true);
+        offset += 4;
+        fields.push({ field, wire, value });
+        break;
+      }
+      default:
+        throw new ProtocolError(
+          `Cannot read protobuf at byte ${at}: unsupported wire type ${wire}`,
+          at,
+        );
+    }
+  }
+  return fields;
+}
+
+const utf8Decoder = new TextDecoder();
+
+/** Convenient typed access to one message's fields by number (last value wins, as in protobuf). */
+export class ProtoMessage {
+  readonly fields: ProtoField[];
+  constructor(bytes: Uint8Array) {
+    this.fields = readProtoFields(bytes);
+  }
+
+  #last(field: number): ProtoField | undefined {
+    for (let i = this.fields.length - 1; i >= 0; i--) {
+      if (this.fields[i].field === field) return this.fields[i];
+    }
+    return undefined;
+  }
+
+  /** A varint as a number (exact up to 2^53); 0 when absent, as protobuf defaults. */
+  number(field: number): number {
+    const f = this.#last(field);
+    return f && (f.wire === 0 || f.wire === 1) ? Number(f.value) : f?.wire === 5 ? f.value : 0;
+  }
+
+  /** A varint as a bigint (for uint64 such as nanosecond trigger times); 0n when absent. */
+  bigint(field: number): bigint {
+    const f = this.#last(field);
+    return f && (f.wire === 0 || f.wire === 1) ? f.value : 0n;
+  }
+
+  /** A UTF-8 string; "" when absent. */
+  string(field: number): string {
+    const f = this.#last(field);
+    return f?.wire === 2 ? utf8Decoder.decode(f.value) : "";
+  }
+
+  /** A nested message, or undefined when absent. */
+  message(field: number): ProtoMessage | undefined {
+    const f = this.#last(field);
+    return f?.wire === 2 ? new ProtoMessage(f.value) : undefined;
+  }
+
+  /** Every occurrence of a repeated nested message. */
+  messages(field: number): ProtoMessage[] {
+    const out: ProtoMessage[] = [];
+    for (const f of this.fields) {
+      if (f.field === field && f.wire === 2) out.push(new ProtoMessage(f.value));
+    }
+    return out;
+  }
+
+  /** A repeated varint field, packed or not. */
+  numbers(field: number): number[] {
+    const out: number[] = [];
+    for (const f of this.fields) {
+      if (f.field !== field) continue;
+      if (f.wire === 0) out.push(Number(f.value));
+      else if (f.wire === 2) {
+        for (const v of readPackedVarints(f.value)) out.push(v);
+      }
+    }
+    return out;
+  }
+}
+
+function readPackedVarints(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  let value = 0;
+  let shift = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((byte & 0x80) === 0) {
+      out.push(value);
+      value = 0;
+      shift = 0;
+    } else if (shift > 63) {
+      throw new ProtocolError("Cannot read protobuf: packed varint longer than 10 bytes", i);
+    }
+  }
+  if (shift !== 0) {
+    throw new ProtocolError("Cannot read protobuf: packed varint runs past the end", bytes.length);
+  }
+  return out;
+}
+
+const utf8Encoder = new TextEncoder();
+
+/** Builds protobuf bytes field by field (used by the simulator to make `pb` payloads). */
+export class ProtoWriter {
+  #chunks: number[] = [];
+
+  #varint(value: bigint): void {
+    let v = BigInt.asUintN(64, value);
+    do {
+      const byte = Number(v & 0x7fn);
+      v >>= 7n;
+      this.#chunks.push(v > 0n ? byte | 0x80 : byte);
+    } while (v > 0n);
+  }
+
+  #key(field: number, wire: number): void {
+    this.#varint(BigInt(field) << 3n | BigInt(wire));
+  }
+
+  /** Appends a varint field (numbers must be integers; bigint for uint64). */
+  varint(field: number, value: number | bigint | boolean): this {
+    this.#key(field, WireType.varint);
+    this.#varint(typeof value === "boolean" ? (value ? 1n : 0n) : BigInt(value));
+    return this;
+  }
+
+  /** Appends a length-delimited field: a string, raw bytes, or a nested message. */
+  bytes(field: number, value: string | Uint8Array | ProtoWriter): this {
+    const bytes = typeof value === "string"
+      ? utf8Encoder.encode(value)
+      : value instanceof ProtoWriter
+      ? value.finish()
+      : value;
+    this.#key(field, WireType.len);
+    this.#varint(BigInt(bytes.length));
+    for (const b of bytes) this.#chunks.push(b);
+    return this;
+  }
+
+  /** Appends a packed repeated varint field. */
+  packed(field: number, values: number[]): this {
+    const inner = new ProtoWriter();
+    for (const v of values) inner.#varint(BigInt(v));
+    return this.bytes(field, inner.finish());
+  }
+
+  /** The bytes written so far. */
+  finish(): Uint8Array {
+    return Uint8Array.from(this.#chunks);
+  }
+}
