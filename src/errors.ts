@@ -31,3 +31,25 @@ export class ApiError extends Error {
     this.code = code;
   }
 }
+
+/** Why a storage operation failed, so the caller can tell "retry later" from "stop". */
+export type StorageFailure =
+  | "diskFull"
+  | "readOnly"
+  | "locked"
+  | "io"
+  | "corrupt"
+  | "schema"
+  | "missing"
+  | "other";
+
+/** The database could not be opened or written; a failed write changed nothing. */
+export class StorageError extends Error {
+  override name = "StorageError";
+  /** What kind of failure this is (a full disk and a lock are worth retrying). */
+  readonly reason: StorageFailure;
+  constructor(message: string, reason: StorageFailure, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}

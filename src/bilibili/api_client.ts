@@ -1,0 +1,377 @@
+/**
+ * The Bilibili HTTP client (PROTOCOL.md §3): room_init, getDanmuInfo with WBI signing,
+ * nav, finger/spi, and the room lists. Every call goes through one global rate limiter;
+ * 412 and -352 answers pause all calls with a growing delay. Cookies are never logged.
+ */
+import { ApiError } from "../errors.ts";
+import type { Clock } from "../util/clock.ts";
+import { asIdText, asNumber, asObject, type JsonObject } from "../util/json_guards.ts";
+import type { RateLimiter } from "../util/rate_limiter.ts";
+import { signWbiQuery, wbiKeyFromUrl, type WbiKeys } from "./wbi.ts";
+
+/** The real origins; `apiBase` replaces all three (e.g. with the simulator). */
+export const BILIBILI_ORIGINS = {
+  live: "https://api.live.bilibili.com",
+  api: "https://api.bilibili.com",
+  www: "https://www.bilibili.com",
+} as const;
+
+/** A current desktop browser User-Agent: stale ones get -352 (blivedm#84). */
+export const BROWSER_USER_AGENT =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/147.0.0.0 Safari/537.36";
+
+/** How long WBI keys are trusted before a refetch (blivedm: just under 12 h). */
+const WBI_KEY_LIFETIME_MS = 11 * 3_600_000;
+
+/** One danmaku server from `host_list`. */
+export interface DanmakuHost {
+  host: string;
+  port: number;
+  wsPort: number;
+  wssPort: number;
+}
+
+/** The fallback used by blivedm/blrec when getDanmuInfo fails. */
+export const FALLBACK_HOST: DanmakuHost = {
+  host: "broadcastlv.chat.bilibili.com",
+  port: 2243,
+  wsPort: 2244,
+  wssPort: 443,
+};
+
+/** What getDanmuInfo returns. */
+export interface DanmuInfo {
+  token: string;
+  hosts: DanmakuHost[];
+}
+
+/** What room_init returns. */
+export interface RoomInit {
+  roomId: number;
+  shortId: number;
+  uid: number;
+  liveStatus: number;
+  /** Unix seconds of the current stream's start, or undefined when offline. */
+  liveTime?: number;
+  isLocked: boolean;
+  isHidden: boolean;
+  encrypted: boolean;
+}
+
+/** Who we are to Bilibili: the uid to put in the auth body and the buvid3 cookie. */
+export interface Identity {
+  uid: number;
+  buvid3: string;
+  loggedIn: boolean;
+}
+
+/** One row of a room list. */
+export interface LiveRoomListing {
+  roomId: number;
+  uid: number;
+  uname: string;
+  title: string;
+  online: number;
+  areaId: number;
+  areaName: string;
+  parentAreaId: number;
+  parentAreaName: string;
+  /** Unix seconds the stream started, when the API says. */
+  liveTime?: number;
+}
+
+/** Options of {@linkcode BilibiliApi}. */
+export interface BilibiliApiOptions {
+  limiter: RateLimiter;
+  clock: Clock;
+  /** Send every origin here instead (the simulator). */
+  apiBase?: string;
+  /** The SESSDATA cookie of a logged-in account; never logged or stored. */
+  sessdata?: string;
+  userAgent?: string;
+  /** First pause after HTTP 412 / -412; doubles per consecutive one, up to 30 min. @default {60000} */
+  bannedPauseMs?: number;
+  /** First pause after -352; doubles per consecutive one, up to 10 min. @default {5000} */
+  riskPauseMs?: number;
+  /** Per-request timeout. @default {15000} */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+  fetch?: typeof fetch;
+}
+
+/** Options every call takes. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** The Bilibili HTTP client. */
+export class BilibiliApi {
+  readonly #options: BilibiliApiOptions;
+  #wbiKeys?: { keys: WbiKeys; fetchedAt: number };
+  #identity?: Promise<Identity>;
+  #slowDowns = 0;
+  /** Requests sent, by path (for status and tests). */
+  readonly requests = new Map<string, number>();
+
+  constructor(options: BilibiliApiOptions) {
+    this.#options = options;
+  }
+
+  #origin(kind: keyof typeof BILIBILI_ORIGINS): string {
+    return (this.#options.apiBase ?? BILIBILI_ORIGINS[kind]).replace(/\/+$/, "");
+  }
+
+  #cookieHeader(buvid3?: string): string {
+    const parts: string[] = [];
+    if (buvid3) parts.push(`buvid3=${buvid3}`);
+    if (this.#options.sessdata) parts.push(`SESSDATA=${this.#options.sessdata}`);
+    return parts.join("; ");
+  }
+
+  /** GETs an envelope and returns `data`; throws ApiError on HTTP errors and non-zero codes. */
+  async #get(
+    kind: keyof typeof BILIBILI_ORIGINS,
+    path: string,
+    query: string,
+    options: CallOptions & { buvid3?: string; acceptCodes?: number[] },
+  ): Promise<{ code: number; data: unknown }> {
+    if (!(await this.#options.limiter.take(options.signal))) {
+      throw new ApiError(`Cannot call ${path}: cancelled`, 0);
+    }
+    this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
+    const url = `${this.#origin(kind)}${path}${query ? `?${query}` : ""}`;
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs ?? 15_000);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const headers: Record<string, string> = {
+      "User-Agent": this.#options.userAgent ?? BROWSER_USER_AGENT,
+      "Referer": "https://live.bilibili.com/",
+      "Origin": "https://live.bilibili.com",
+      "Accept": "application/json, text/plain, */*",
+    };
+    const cookie = this.#cookieHeader(options.buvid3);
+    if (cookie) headers.Cookie = cookie;
+    let response: Response;
+    try {
+      response = await (this.#options.fetch ?? fetch)(url, { headers, signal });
+    } catch (error) {
+      throw new ApiError(`Cannot reach ${path}: ${(error as Error).message}`, 0, { cause: error });
+    }
+    const text = await response.text().catch(() => "");
+    if (response.status === 412) {
+      this.#slowDown(-412, path);
+      throw new ApiError(`Cannot call ${path}: HTTP 412, the IP is being rate limited`, -412);
+    }
+    if (!response.ok) {
+      throw new ApiError(`Cannot call ${path}: HTTP ${response.status}`, response.status);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ApiError(
+        `Cannot call ${path}: the answer is not JSON: ${text.slice(0, 80)}`,
+        response.status,
+      );
+    }
+    const envelope = asObject(parsed);
+    if (!envelope) throw new ApiError(`Cannot call ${path}: the answer is not an object`, 0);
+    const code = asNumber(envelope.code) ?? -1;
+    if (code !== 0 && !options.acceptCodes?.includes(code)) {
+      if (code === -412 || code === -352) this.#slowDown(code, path);
+      const message = asIdText(envelope.message ?? envelope.msg) ?? "";
+      throw new ApiError(
+        `Cannot call ${path}: server replied code ${code}${message ? ` (${message})` : ""}`,
+        code,
+      );
+    }
+    this.#slowDowns = 0;
+    return { code, data: envelope.data };
+  }
+
+  #slowDown(code: number, path: string): void {
+    const banned = code === -412;
+    const base = banned
+      ? this.#options.bannedPauseMs ?? 60_000
+      : this.#options.riskPauseMs ?? 5_000;
+    const cap = banned ? 30 * 60_000 : 10 * 60_000;
+    const pause = Math.min(cap, base * 2 ** Math.min(this.#slowDowns, 20));
+    this.#slowDowns++;
+    if (code === -352) this.#wbiKeys = undefined; // refetch keys: they may have rotated
+    this.#options.limiter.pauseFor(pause);
+    this.#options.log?.(
+      `level=warn msg="API asked us to slow down" path=${path} code=${code} pause_ms=${pause}`,
+    );
+  }
+
+  /** The current WBI keys (fetched from nav, cached for 11 h, dropped on -352). */
+  async wbiKeys(options: CallOptions = {}): Promise<WbiKeys> {
+    const cached = this.#wbiKeys;
+    if (cached && this.#options.clock.now() - cached.fetchedAt < WBI_KEY_LIFETIME_MS) {
+      return cached.keys;
+    }
+    const nav = await this.#nav(options);
+    return nav.keys;
+  }
+
+  async #nav(options: CallOptions): Promise<{ keys: WbiKeys; mid: number; loggedIn: boolean }> {
+    // Anonymous nav answers -101 but still carries wbi_img.
+    const { data } = await this.#get("api", "/x/web-interface/nav", "", {
+      ...options,
+      acceptCodes: [-101],
+    });
+    const record = asObject(data) ?? {};
+    const wbi = asObject(record.wbi_img) ?? {};
+    const keys = {
+      imgKey: wbiKeyFromUrl(asIdText(wbi.img_url) ?? ""),
+      subKey: wbiKeyFromUrl(asIdText(wbi.sub_url) ?? ""),
+    };
+    if (keys.imgKey.length !== 32 || keys.subKey.length !== 32) {
+      throw new ApiError("Cannot read WBI keys from /x/web-interface/nav: wbi_img is missing", 0);
+    }
+    this.#wbiKeys = { keys, fetchedAt: this.#options.clock.now() };
+    return { keys, mid: asNumber(record.mid) ?? 0, loggedIn: record.isLogin === true };
+  }
+
+  /**
+   * Who we connect as: the account's mid when the SESSDATA cookie is valid (else 0, with a
+   * warning) and a buvid3 from finger/spi. Fetched once and shared.
+   */
+  identity(options: CallOptions = {}): Promise<Identity> {
+    this.#identity ??= this.#fetchIdentity(options).catch((error) => {
+      this.#identity = undefined;
+      throw error;
+    });
+    return this.#identity;
+  }
+
+  async #fetchIdentity(options: CallOptions): Promise<Identity> {
+    const { data } = await this.#get("api", "/x/frontend/finger/spi", "", options);
+    const buvid3 = asIdText(asObject(data)?.b_3) ?? "";
+    if (!buvid3) {
+      throw new ApiError("Cannot read buvid3 from /x/frontend/finger/spi: b_3 is missing", 0);
+    }
+    const nav = await this.#nav(options);
+    if (this.#options.sessdata && !nav.loggedIn) {
+      this.#options.log?.(
+        'level=warn msg="The SESSDATA cookie was not accepted (expired or invalid): connecting anonymously, names will be masked"',
+      );
+    }
+    return { uid: nav.loggedIn ? nav.mid : 0, buvid3, loggedIn: nav.loggedIn };
+  }
+
+  /** Resolves a short or long room id; throws ApiError 60004 for no such room. */
+  async roomInit(id: number, options: CallOptions = {}): Promise<RoomInit> {
+    const { data } = await this.#get("live", "/room/v1/Room/room_init", `id=${id}`, options);
+    const record = asObject(data) ?? {};
+    const roomId = asNumber(record.room_id) ?? 0;
+    if (roomId <= 0) throw new ApiError(`Cannot resolve room ${id}: room_init has no room_id`, 0);
+    const liveTime = asNumber(record.live_time) ?? 0;
+    return {
+      roomId,
+      shortId: asNumber(record.short_id) ?? 0,
+      uid: asNumber(record.uid) ?? 0,
+      liveStatus: asNumber(record.live_status) ?? 0,
+      liveTime: liveTime > 0 ? liveTime : undefined,
+      isLocked: record.is_locked === true || record.is_locked === 1,
+      isHidden: record.is_hidden === true || record.is_hidden === 1,
+      encrypted: record.encrypted === true || record.encrypted === 1,
+    };
+  }
+
+  /** Fetches a token and host list for `roomId` (a real id), WBI-signed with buvid3. */
+  async getDanmuInfo(roomId: number, options: CallOptions = {}): Promise<DanmuInfo> {
+    const identity = await this.identity(options);
+    const keys = await this.wbiKeys(options);
+    const query = signWbiQuery(
+      { id: roomId, type: 0, web_location: "444.8" },
+      keys,
+      this.#options.clock.now() / 1000,
+    );
+    const { data } = await this.#get("live", "/xlive/web-room/v1/index/getDanmuInfo", query, {
+      ...options,
+      buvid3: identity.buvid3,
+    });
+    const record = asObject(data) ?? {};
+    const token = asIdText(record.token) ?? "";
+    const hosts = (Array.isArray(record.host_list) ? record.host_list : [])
+      .map(asObject).filter((row): row is JsonObject => row !== undefined)
+      .map((h): DanmakuHost => ({
+        host: asIdText(h.host) ?? "",
+        port: asNumber(h.port) ?? 0,
+        wsPort: asNumber(h.ws_port) ?? 0,
+        wssPort: asNumber(h.wss_port) ?? 0,
+      }))
+      .filter((h) => h.host !== "");
+    if (!token) {
+      throw new ApiError(`Cannot get a token for room ${roomId}: getDanmuInfo has no token`, 0);
+    }
+    return { token, hosts: hosts.length > 0 ? hosts : [FALLBACK_HOST] };
+  }
+
+  /**
+   * One page of live rooms from `/room/v3/area/getRoomList`, sorted by `online` (popularity)
+   * or `live_time` (newest first). Returns the rows and the API's total count.
+   */
+  async getRoomList(
+    params: {
+      sortType: "online" | "live_time";
+      page: number;
+      pageSize: number;
+      areaId?: number;
+      parentAreaId?: number;
+    },
+    options: CallOptions = {},
+  ): Promise<{ rooms: LiveRoomListing[]; count: number }> {
+    const query = new URLSearchParams({
+      platform: "web",
+      parent_area_id: String(params.parentAreaId ?? 0),
+      area_id: String(params.areaId ?? 0),
+      cate_id: "0",
+      sort_type: params.sortType,
+      page: String(params.page),
+      page_size: String(params.pageSize),
+      tag_version: "1",
+    });
+    const { data } = await this.#get(
+      "live",
+      "/room/v3/area/getRoomList",
+      query.toString(),
+      options,
+    );
+    const record = asObject(data) ?? {};
+    const list = Array.isArray(record.list)
+      ? record.list.map(asObject).filter((row): row is JsonObject => row !== undefined)
+      : [];
+    return { rooms: list.map(listingFrom), count: asNumber(record.count) ?? 0 };
+  }
+
+  /** One page of `/room/v1/Area/getListByAreaID` (the fallback list: a plain array). */
+  async getListByAreaId(
+    params: { areaId?: number; page: number; pageSize: number },
+    options: CallOptions = {},
+  ): Promise<LiveRoomListing[]> {
+    const query = `areaId=${
+      params.areaId ?? 0
+    }&sort=online&pageSize=${params.pageSize}&page=${params.page}`;
+    const { data } = await this.#get("live", "/room/v1/Area/getListByAreaID", query, options);
+    return (Array.isArray(data)
+      ? data.map(asObject).filter((row): row is JsonObject => row !== undefined)
+      : []).map(listingFrom);
+  }
+}
+
+function listingFrom(row: JsonObject): LiveRoomListing {
+  const liveTime = asNumber(row.live_time) ?? NaN;
+  return {
+    roomId: asNumber(row.roomid ?? row.room_id) ?? 0,
+    uid: asNumber(row.uid) ?? 0,
+    uname: asIdText(row.uname) ?? "",
+    title: asIdText(row.title) ?? "",
+    online: asNumber(row.online) ?? 0,
+    areaId: asNumber(row.area_v2_id ?? row.area_id) ?? 0,
+    areaName: asIdText(row.area_v2_name ?? row.area_name) ?? "",
+    parentAreaId: asNumber(row.area_v2_parent_id ?? row.parent_id) ?? 0,
+    parentAreaName: asIdText(row.area_v2_parent_name ?? row.parent_name) ?? "",
+    liveTime: Number.isFinite(liveTime) && liveTime > 0 ? liveTime : undefined,
+  };
+}

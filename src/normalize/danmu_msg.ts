@@ -1,0 +1,91 @@
+/** DANMU_MSG (PROTOCOL.md §4.2): the `info` array → a `danmaku` event. */
+import type { CollectedEvent } from "./events.ts";
+import { extraNumber, extraString } from "./extra_fields.ts";
+import {
+  asArray,
+  asNonEmptyString,
+  asNumber,
+  asObject,
+  asString,
+  type JsonObject,
+  secondsToMs,
+} from "../util/json_guards.ts";
+import type { NormalizeContext } from "./normalize_message.ts";
+
+const ID_STR = '"id_str":';
+const REPLY_MID = '"reply_mid":';
+const REPLY_UNAME = '"reply_uname":';
+
+/**
+ * Pushes one `danmaku` event for a DANMU_MSG body; returns false (pushing nothing) when
+ * `info` is missing. Short arrays, nulls and `[]` medals read as null fields.
+ */
+export function normalizeDanmuMsg(
+  body: JsonObject,
+  cmd: string,
+  context: NormalizeContext,
+  out: CollectedEvent[],
+): boolean {
+  const info = body.info;
+  if (!Array.isArray(info)) return false;
+  const meta = asArray(info[0]);
+  const sender = asArray(info[2]);
+  const medal = asArray(info[3]);
+  const hasMedal = medal.length > 1 && asNonEmptyString(medal[1]) !== null;
+
+  const modeInfo = asObject(meta[15]);
+  const extra = modeInfo === undefined ? null : asString(modeInfo.extra);
+  let msgId: string | null = null;
+  let replyToUid: number | null = null;
+  let replyToUname: string | null = null;
+  if (extra !== null) {
+    msgId = extraString(extra, ID_STR);
+    replyToUid = extraNumber(extra, REPLY_MID);
+    if (replyToUid === 0) replyToUid = null;
+    if (replyToUid !== null) replyToUname = extraString(extra, REPLY_UNAME);
+  }
+
+  const dmType = asNumber(meta[12]);
+  let emoticon: string | null = null;
+  if (dmType === 1) {
+    const options = asObject(meta[13]);
+    if (options !== undefined) {
+      emoticon = asNonEmptyString(options.emoticon_unique) ?? asNonEmptyString(options.url);
+    }
+  }
+
+  let tsMs = asNumber(meta[4]);
+  if (tsMs === null || tsMs <= 0) {
+    const check = asObject(info[9]);
+    tsMs = secondsToMs(check?.ts);
+  }
+
+  out.push({
+    type: "danmaku",
+    roomId: context.roomId,
+    receivedAtMs: context.receivedAtMs,
+    cmd,
+    tsMs,
+    uid: asNumber(sender[0]) ?? 0,
+    uname: asString(sender[1]) ?? "",
+    text: asString(info[1]) ?? "",
+    msgId,
+    userHash: asNonEmptyString(meta[7]),
+    isAdmin: asNumber(sender[2]) === 1,
+    guardLevel: asNumber(info[7]) ?? 0,
+    userLevel: asNumber(asArray(info[4])[0]),
+    medalName: hasMedal ? asString(medal[1]) : null,
+    medalLevel: hasMedal ? asNumber(medal[0]) : null,
+    medalAnchorUname: hasMedal ? asString(medal[2]) : null,
+    medalAnchorRoomId: hasMedal ? asNumber(medal[3]) : null,
+    medalAnchorUid: hasMedal ? asNumber(medal[12]) : null,
+    mode: asNumber(meta[1]),
+    fontSize: asNumber(meta[2]),
+    color: asNumber(meta[3]),
+    dmType,
+    emoticon,
+    replyToUid,
+    replyToUname,
+  });
+  return true;
+}

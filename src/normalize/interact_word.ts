@@ -1,0 +1,104 @@
+/**
+ * INTERACT_WORD (JSON), INTERACT_WORD_V2 (protobuf, PROTOCOL.md §4.6) and
+ * LIKE_INFO_V3_CLICK (§4.7) → an `interaction` event.
+ */
+import type { CollectedEvent, InteractionKind } from "./events.ts";
+import {
+  asNonEmptyString,
+  asNumber,
+  asObject,
+  asString,
+  type JsonObject,
+  secondsToMs,
+} from "../util/json_guards.ts";
+import type { NormalizeContext } from "./normalize_message.ts";
+import { readPbPayload } from "./pb_payload.ts";
+
+const KINDS: readonly InteractionKind[] = [
+  "other",
+  "enter",
+  "follow",
+  "share",
+  "special_follow",
+  "mutual_follow",
+  "like",
+];
+
+/** The interaction kind of an INTERACT_WORD `msg_type` (1 enter … 6 like; else "other"). */
+export function interactionKind(msgType: number | null): InteractionKind {
+  return msgType !== null && Number.isInteger(msgType) && msgType > 0 && msgType < KINDS.length
+    ? KINDS[msgType]
+    : "other";
+}
+
+/** Pushes the `interaction` of an INTERACT_WORD or LIKE_INFO_V3_CLICK body; false without `data`. */
+export function normalizeInteractWord(
+  body: JsonObject,
+  cmd: string,
+  context: NormalizeContext,
+  out: CollectedEvent[],
+): boolean {
+  const data = asObject(body.data);
+  if (data === undefined) return false;
+  const isLike = cmd.startsWith("LIKE_INFO_V3_CLICK");
+  const msgType = asNumber(data.msg_type) ?? (isLike ? 6 : null);
+  const medal = asObject(data.fans_medal);
+  const medalName = medal === undefined ? null : asNonEmptyString(medal.medal_name);
+  const medalGuard = medal === undefined ? null : asNumber(medal.guard_level);
+  out.push({
+    type: "interaction",
+    roomId: context.roomId,
+    receivedAtMs: context.receivedAtMs,
+    cmd,
+    kind: isLike ? "like" : interactionKind(msgType),
+    msgType,
+    uid: asNumber(data.uid) ?? 0,
+    uname: asString(data.uname) ?? "",
+    tsMs: secondsToMs(data.timestamp),
+    guardLevel: asNumber(data.privilege_type) ?? medalGuard ?? 0,
+    medalName,
+    medalLevel: medalName === null ? null : asNumber(medal?.medal_level),
+    medalAnchorUname: medalName === null ? null : asNonEmptyString(medal?.anchor_uname),
+    medalAnchorRoomId: medalName === null ? null : asNumber(medal?.anchor_roomid),
+    medalAnchorUid: medalName === null ? null : asNumber(medal?.target_id),
+  });
+  return true;
+}
+
+/**
+ * Pushes the `interaction` of an INTERACT_WORD_V2 `pb`; false without `pb`. Throws on bad
+ * base64/protobuf (the caller keeps it raw).
+ */
+export function normalizeInteractWordV2(
+  body: JsonObject,
+  cmd: string,
+  context: NormalizeContext,
+  out: CollectedEvent[],
+): boolean {
+  const data = asObject(body.data);
+  const pb = data === undefined ? undefined : readPbPayload(data);
+  if (pb === undefined) return false;
+  const medal = pb.message(9);
+  const medalName = medal === undefined ? "" : medal.string(3);
+  const msgType = pb.number(5);
+  const timestamp = pb.number(7);
+  const privilege = pb.number(16);
+  out.push({
+    type: "interaction",
+    roomId: context.roomId,
+    receivedAtMs: context.receivedAtMs,
+    cmd,
+    kind: interactionKind(msgType),
+    msgType,
+    uid: pb.number(1),
+    uname: pb.string(2),
+    tsMs: secondsToMs(timestamp),
+    guardLevel: privilege || (medal === undefined ? 0 : medal.number(9)),
+    medalName: medalName || null,
+    medalLevel: medalName && medal ? medal.number(2) : null,
+    medalAnchorUname: null,
+    medalAnchorRoomId: medalName && medal ? medal.number(12) : null,
+    medalAnchorUid: medalName && medal ? medal.number(1) : null,
+  });
+  return true;
+}

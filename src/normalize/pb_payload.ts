@@ -1,0 +1,30 @@
+/** The base64 protobuf `pb` payloads of the *_V2 cmds (PROTOCOL.md §4.12). */
+import { ProtoMessage } from "../protocol/protobuf.ts";
+import { asObject, asString, type JsonObject } from "../util/json_guards.ts";
+
+/** Longest base64 `pb` accepted; real payloads are well under 4 KB. */
+export const MAX_PB_BASE64_LENGTH = 1024 * 1024;
+
+/**
+ * Decodes `data.pb` (or `data.data.pb`) into a protobuf message. Returns undefined when
+ * there is no `pb` string; throws (SyntaxError, ProtocolError) on bad base64 or protobuf.
+ */
+export function readPbPayload(data: JsonObject): ProtoMessage | undefined {
+  const pb = asString(data.pb) ?? asString(asObject(data.data)?.pb);
+  if (pb === null || pb.length > MAX_PB_BASE64_LENGTH) return undefined;
+  return new ProtoMessage(Uint8Array.fromBase64(pb));
+}
+
+const utf8 = new TextDecoder();
+
+/** A field read as text whether it was sent as a string or a varint; null when absent. */
+export function protoText(message: ProtoMessage, field: number): string | null {
+  const fields = message.fields;
+  for (let i = fields.length - 1; i >= 0; i--) {
+    const f = fields[i];
+    if (f.field !== field) continue;
+    if (f.wire === 2) return f.value.length === 0 ? null : utf8.decode(f.value);
+    return String(f.value);
+  }
+  return null;
+}

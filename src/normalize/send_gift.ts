@@ -1,0 +1,134 @@
+/**
+ * SEND_GIFT (JSON) and SEND_GIFT_V2 (protobuf `gift_list`) → one `gift` event per gift
+ * (PROTOCOL.md §4.3). Both may arrive for one gift; the store keeps one row by `tid`.
+ */
+import type { ProtoMessage } from "../protocol/protobuf.ts";
+import type { CollectedEvent, GiftEvent } from "./events.ts";
+import {
+  asIdText,
+  asNonEmptyString,
+  asNumber,
+  asObject,
+  asString,
+  type JsonObject,
+  secondsToMs,
+} from "../util/json_guards.ts";
+import type { NormalizeContext } from "./normalize_message.ts";
+import { protoText, readPbPayload } from "./pb_payload.ts";
+
+/** Gold coins per CNY (1000 金瓜子 = 1 元). */
+export const GOLD_PER_CNY = 1000;
+
+/** CNY value of `num` gifts at `price` coins each: gold only, silver is free (0 if absurd). */
+export function giftPriceCny(coinType: string, price: number, num: number): number {
+  const cny = coinType === "gold" ? (price * num) / GOLD_PER_CNY : 0;
+  return Number.isFinite(cny) ? cny : 0;
+}
+
+/** Pushes the `gift` event of a SEND_GIFT body; false when `data` is missing. */
+export function normalizeSendGift(
+  body: JsonObject,
+  cmd: string,
+  context: NormalizeContext,
+  out: CollectedEvent[],
+): boolean {
+  const data = asObject(body.data);
+  if (data === undefined) return false;
+  const medal = asObject(data.medal_info);
+  const medalName = medal === undefined ? null : asNonEmptyString(medal.medal_name);
+  const blind = asObject(data.blind_gift);
+  const receiver = asObject(data.receive_user_info);
+  const coinType = asString(data.coin_type) ?? "";
+  const price = asNumber(data.price) ?? 0;
+  const num = asNumber(data.num) ?? 0;
+  const event: GiftEvent = {
+    type: "gift",
+    roomId: context.roomId,
+    receivedAtMs: context.receivedAtMs,
+    cmd,
+    tsMs: secondsToMs(data.timestamp),
+    uid: asNumber(data.uid) ?? 0,
+    uname: asString(data.uname) ?? "",
+    giftId: asNumber(data.giftId ?? data.gift_id),
+    giftName: asString(data.giftName ?? data.gift_name) ?? "",
+    num,
+    coinType,
+    price,
+    totalCoin: asNumber(data.total_coin),
+    priceCny: giftPriceCny(coinType, price, num),
+    tid: asIdText(data.tid),
+    rnd: asIdText(data.rnd),
+    action: asNonEmptyString(data.action),
+    guardLevel: asNumber(data.guard_level) ?? 0,
+    blindBoxGiftName: blind === undefined ? null : asNonEmptyString(blind.original_gift_name),
+    blindBoxGiftPrice: blind === undefined ? null : asNumber(blind.original_gift_price),
+    receiverUid: asNumber(receiver?.uid ?? data.ruid),
+    medalName,
+    medalLevel: medalName === null ? null : asNumber(medal?.medal_level),
+    medalAnchorUname: medalName === null ? null : asNonEmptyString(medal?.anchor_uname),
+    medalAnchorRoomId: medalName === null ? null : asNumber(medal?.anchor_roomid),
+    medalAnchorUid: medalName === null ? null : asNumber(medal?.target_id),
+  };
+  out.push(event);
+  return true;
+}
+
+/**
+ * Pushes one `gift` event per `gift_list` item of a SEND_GIFT_V2 `pb`; false when there is
+ * no `pb` or no gift in it. Throws on bad base64/protobuf (the caller keeps it raw).
+ */
+export function normalizeSendGiftV2(
+  body: JsonObject,
+  cmd: string,
+  context: NormalizeContext,
+  out: CollectedEvent[],
+): boolean {
+  const data = asObject(body.data);
+  const pb = data === undefined ? undefined : readPbPayload(data);
+  if (pb === undefined) return false;
+  const gifts = pb.messages(10);
+  if (gifts.length === 0) return false;
+  const medal = pb.message(8);
+  const medalName = medal === undefined ? "" : medal.string(6);
+  const blind = pb.message(9);
+  const uid = pb.number(1);
+  const uname = pb.string(2);
+  const guardLevel = pb.number(5);
+  for (const gift of gifts) out.push(v2Gift(gift));
+  return true;
+
+  function v2Gift(gift: ProtoMessage): GiftEvent {
+    const coinType = gift.string(8);
+    const price = gift.number(5);
+    const num = gift.number(3);
+    const timestamp = gift.number(10);
+    return {
+      type: "gift",
+      roomId: context.roomId,
+      receivedAtMs: context.receivedAtMs,
+      cmd,
+      tsMs: secondsToMs(timestamp),
+      uid,
+      uname,
+      giftId: gift.number(1),
+      giftName: gift.string(2),
+      num,
+      coinType,
+      price,
+      totalCoin: gift.number(7),
+      priceCny: giftPriceCny(coinType, price, num),
+      tid: protoText(gift, 9),
+      rnd: protoText(gift, 12),
+      action: gift.string(18) || null,
+      guardLevel,
+      blindBoxGiftName: blind === undefined ? null : blind.string(3) || null,
+      blindBoxGiftPrice: blind === undefined ? null : blind.number(6),
+      receiverUid: null,
+      medalName: medalName || null,
+      medalLevel: medalName && medal ? medal.number(5) : null,
+      medalAnchorUname: null,
+      medalAnchorRoomId: medalName && medal ? medal.number(4) : null,
+      medalAnchorUid: medalName && medal ? medal.number(1) : null,
+    };
+  }
+}

@@ -1,0 +1,51 @@
+/** SUPER_CHAT_MESSAGE and SUPER_CHAT_MESSAGE_JPN (PROTOCOL.md §4.4) → a `superChat` event. */
+import type { CollectedEvent } from "./events.ts";
+import {
+  asNonEmptyString,
+  asNumber,
+  asObject,
+  asString,
+  type JsonObject,
+  secondsToMs,
+} from "../util/json_guards.ts";
+import type { NormalizeContext } from "./normalize_message.ts";
+
+/**
+ * Pushes the `superChat` event of either SC cmd (the JPN one has string ids and
+ * `message_jpn`); false when `data` is missing.
+ */
+export function normalizeSuperChat(
+  body: JsonObject,
+  cmd: string,
+  context: NormalizeContext,
+  out: CollectedEvent[],
+): boolean {
+  const data = asObject(body.data);
+  if (data === undefined) return false;
+  const user = asObject(data.user_info);
+  const medal = asObject(data.medal_info);
+  const medalName = medal === undefined ? null : asNonEmptyString(medal.medal_name);
+  out.push({
+    type: "superChat",
+    roomId: context.roomId,
+    receivedAtMs: context.receivedAtMs,
+    cmd,
+    scId: asNumber(data.id),
+    uid: asNumber(data.uid) ?? 0,
+    uname: asString(user?.uname) ?? asString(data.uname) ?? "",
+    message: asString(data.message) ?? "",
+    messageJpn: asNonEmptyString(data.message_jpn),
+    priceCny: asNumber(data.price) ?? 0,
+    durationS: asNumber(data.time),
+    startTimeMs: secondsToMs(data.start_time),
+    endTimeMs: secondsToMs(data.end_time),
+    userLevel: asNumber(user?.user_level),
+    guardLevel: asNumber(user?.guard_level) ?? 0,
+    medalName,
+    medalLevel: medalName === null ? null : asNumber(medal?.medal_level),
+    medalAnchorUname: medalName === null ? null : asNonEmptyString(medal?.anchor_uname),
+    medalAnchorRoomId: medalName === null ? null : asNumber(medal?.anchor_roomid),
+    medalAnchorUid: medalName === null ? null : asNumber(medal?.target_id),
+  });
+  return true;
+}
