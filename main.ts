@@ -5,12 +5,14 @@
 import { ConfigError, ProtocolError } from "./src/errors.ts";
 import { DECODE_USAGE, runDecode } from "./src/cli/decode_command.ts";
 import { LineWriter } from "./src/cli/line_writer.ts";
+import { runSimulate, SIMULATE_USAGE } from "./src/cli/simulate_command.ts";
 
 const USAGE = `Usage: deno run -A main.ts <command> [flags]
 
 Commands:
   collect     collect danmaku from live rooms into SQLite (deno task start)
   decode      decode a packet capture to NDJSON
+  simulate    run an offline Bilibili (HTTP API + danmaku servers) for tests and demos
 
 Run "main.ts <command> --help" for a command's flags.`;
 
@@ -29,6 +31,12 @@ async function main(args: string[]): Promise<number> {
       }
       await runDecode(rest, { stdout, log });
       return 0;
+    case "simulate":
+      if (rest.includes("--help") || rest.includes("-h")) {
+        console.log(SIMULATE_USAGE);
+        return 0;
+      }
+      return await runSimulate(rest, { stdout, log });
     case "collect":
       log("The collector is not built yet (see the issue tracker); use `main.ts decode` for now.");
       return 1;

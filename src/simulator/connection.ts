@@ -1,0 +1,221 @@
+/**
+ * One client of the danmaku server, over raw TCP or WebSocket: an ordered, bounded send queue
+ * whose entries report when their bytes reached the socket, and graceful or abrupt closing.
+ */
+
+/** Bytes of one write: `bytes` whole (WebSocket message), `pieces` for TCP (split anywhere). */
+export interface Frame {
+  bytes: Uint8Array;
+  /** The same bytes cut at arbitrary points; each piece is written separately on TCP. */
+  pieces: readonly Uint8Array[];
+}
+
+/** Called once per frame: `true` when all of it was handed to the socket. */
+export type WriteDone = (ok: boolean) => void;
+
+/** Connection states: waiting for op 7, authenticated, silent (stall fault), closing, closed. */
+export type ConnectionState = "pending" | "open" | "stalled" | "closing" | "closed";
+
+/** Most bytes queued for one connection before it counts as a slow consumer and is dropped. */
+export const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
+/** What both transports share: identity, auth state, and the send queue's contract. */
+export abstract class ClientConnection {
+  readonly id: number;
+  readonly ip: string;
+  abstract readonly kind: "tcp" | "ws";
+  state: ConnectionState = "pending";
+  /** Wall-clock ms the connection was accepted. */
+  readonly openedAt: number;
+  /** Wall-clock ms of the last heartbeat (or of the auth). */
+  lastHeartbeat = 0;
+  /** Subscribed real room id, or 0 (not authenticated, or deaf after a short-id auth). */
+  roomId = 0;
+  /** 1 plain packets, 2 zlib bundles, 3 brotli bundles. */
+  protover: 1 | 2 | 3 = 1;
+  /** Anonymous connections get masked names and uid 0. */
+  masked = true;
+  /** Set by the corrupt fault: the next message frame goes out corrupt, then the connection ends. */
+  corruptNext = false;
+  /** Resolves once the socket is closed and the reader has stopped. */
+  readonly closed: Promise<void>;
+  protected resolveClosed!: () => void;
+
+  constructor(id: number, ip: string, now: number) {
+    this.id = id;
+    this.ip = ip;
+    this.openedAt = now;
+    this.closed = new Promise((resolve) => this.resolveClosed = resolve);
+  }
+
+  /** Queues a frame; false (and `done(false)`) when closing or over the queue bound. */
+  abstract send(frame: Frame, done?: WriteDone): boolean;
+  /** Stops accepting frames, flushes the queue, then closes. Idempotent. */
+  abstract end(): void;
+  /** Closes now, failing queued frames. Idempotent. */
+  abstract abort(): void;
+}
+
+/** A raw TCP client; writes go through one pump that awaits each piece. */
+export class TcpConnection extends ClientConnection {
+  readonly kind = "tcp";
+  #conn: Deno.Conn;
+  #queue: { frame: Frame; done?: WriteDone }[] = [];
+  #queuedBytes = 0;
+  #pumping = false;
+  #ending = false;
+  #socketClosed = false;
+  #readerDone = false;
+
+  constructor(id: number, conn: Deno.TcpConn, now: number) {
+    super(id, conn.remoteAddr.hostname, now);
+    this.#conn = conn;
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // Not fatal: only affects how writes are coalesced.
+    }
+  }
+
+  /** The socket, for the reader. */
+  get conn(): Deno.Conn {
+    return this.#conn;
+  }
+
+  send(frame: Frame, done?: WriteDone): boolean {
+    if (this.#ending || this.#socketClosed || this.#queuedBytes > MAX_QUEUED_BYTES) {
+      if (this.#queuedBytes > MAX_QUEUED_BYTES) this.abort();
+      done?.(false);
+      return false;
+    }
+    this.#queue.push({ frame, done });
+    this.#queuedBytes += frame.bytes.length;
+    if (!this.#pumping) this.#pump();
+    return true;
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#queue.length > 0 && !this.#socketClosed) {
+        const { frame, done } = this.#queue[0];
+        try {
+          for (const piece of frame.pieces) {
+            let rest = piece;
+            while (rest.length > 0) rest = rest.subarray(await this.#conn.write(rest));
+          }
+        } catch {
+          this.#queue.shift();
+          this.#queuedBytes -= frame.bytes.length;
+          done?.(false);
+          this.abort();
+          return;
+        }
+        this.#queue.shift();
+        this.#queuedBytes -= frame.bytes.length;
+        done?.(true);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    if (this.#ending) this.#closeSocket();
+  }
+
+  end(): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    if (this.state !== "closed") this.state = "closing";
+    if (!this.#pumping) this.#closeSocket();
+  }
+
+  abort(): void {
+    this.#ending = true;
+    if (this.state !== "closed") this.state = "closing";
+    const failed = this.#queue.splice(this.#pumping ? 1 : 0);
+    for (const entry of failed) {
+      this.#queuedBytes -= entry.frame.bytes.length;
+      entry.done?.(false);
+    }
+    this.#closeSocket();
+  }
+
+  #closeSocket(): void {
+    if (this.#socketClosed) return;
+    this.#socketClosed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by a failed read or write.
+    }
+    this.#maybeClosed();
+  }
+
+  /** The reader calls this when it has stopped. */
+  readerStopped(): void {
+    this.#readerDone = true;
+    this.end();
+    this.#maybeClosed();
+  }
+
+  #maybeClosed(): void {
+    if (this.#socketClosed && this.#readerDone && this.state !== "closed") {
+      this.state = "closed";
+      // A pump still awaiting a write is failed by the close; let it settle first.
+      queueMicrotask(() => this.resolveClosed());
+    }
+  }
+}
+
+/** A WebSocket client; `send` hands the frame to Deno's WebSocket, which keeps order. */
+export class WsConnection extends ClientConnection {
+  readonly kind = "ws";
+  #socket: WebSocket;
+  #ending = false;
+
+  constructor(id: number, ip: string, socket: WebSocket, now: number) {
+    super(id, ip, now);
+    this.#socket = socket;
+  }
+
+  send(frame: Frame, done?: WriteDone): boolean {
+    if (this.#ending || this.#socket.readyState !== WebSocket.OPEN) {
+      done?.(false);
+      return false;
+    }
+    if (this.#socket.bufferedAmount > MAX_QUEUED_BYTES) {
+      this.abort();
+      done?.(false);
+      return false;
+    }
+    this.#socket.send(frame.bytes);
+    done?.(true);
+    return true;
+  }
+
+  end(): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    if (this.state !== "closed") this.state = "closing";
+    if (
+      this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING
+    ) {
+      try {
+        this.#socket.close(1000);
+      } catch {
+        // Closing a socket that is already going away.
+      }
+    }
+  }
+
+  abort(): void {
+    this.end();
+  }
+
+  /** The socket's `close` event calls this. */
+  socketClosed(): void {
+    this.#ending = true;
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.resolveClosed();
+  }
+}

@@ -1,0 +1,49 @@
+/** What the simulator counts; read them from `Simulator.counters` or the periodic log line. */
+export interface SimulatorCounters {
+  /** Connections accepted since start (TCP and WebSocket). */
+  connectionsAccepted: number;
+  /** Connections refused by the per-IP cap. */
+  connectionsRefused: number;
+  /** Auth attempts refused (wrong or missing token, uid mismatch, blocked room, authfail). */
+  authRejected: number;
+  /** Successful auths since start. */
+  authAccepted: number;
+  /** Op-5 messages written to authenticated connections (one per message per connection). */
+  messagesSent: number;
+  /** Bytes of op-5 frames written. */
+  bytesSent: number;
+  /** Room messages that counted towards `--messages` (delivered to at least one connection). */
+  roomMessages: number;
+  /** Heartbeat replies sent. */
+  heartbeats: number;
+  /** HTTP requests served, and how many got 412 or -352. */
+  httpRequests: number;
+  http412: number;
+  http352: number;
+  /** Faults injected. */
+  faultDisconnects: number;
+  faultStalls: number;
+  faultCorrupt: number;
+  faultBlocks: number;
+}
+
+/** All counters at zero. */
+export function newCounters(): SimulatorCounters {
+  return {
+    connectionsAccepted: 0,
+    connectionsRefused: 0,
+    authRejected: 0,
+    authAccepted: 0,
+    messagesSent: 0,
+    bytesSent: 0,
+    roomMessages: 0,
+    heartbeats: 0,
+    httpRequests: 0,
+    http412: 0,
+    http352: 0,
+    faultDisconnects: 0,
+    faultStalls: 0,
+    faultCorrupt: 0,
+    faultBlocks: 0,
+  };
+}

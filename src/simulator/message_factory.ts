@@ -1,0 +1,686 @@
+/**
+ * Realistic op-5 bodies (PROTOCOL.md §4) built by cheap string templating: DANMU_MSG with the
+ * full 18-element `info`, gifts, super chats, guard buys, INTERACT_WORD_V2 protobuf, counters,
+ * room state and unknown cmds. User-bearing bodies also come in the masked form anonymous
+ * connections see (uid 0, `x***`).
+ */
+import { Buffer } from "node:buffer";
+import { ProtoWriter } from "../protocol/protobuf.ts";
+import { Random } from "./random.ts";
+import type { SimRoom, World } from "./world.ts";
+
+/** One op-5 message as generated for a room. */
+export interface SimMessage {
+  /** Full cmd, suffix included (e.g. `DANMU_MSG:4:0:2:2:2:0`). */
+  cmd: string;
+  /**
+   * Unique id, as recorded in the truth file: `extra.id_str` for DANMU_MSG, the top-level
+   * `msg_id` for every other cmd.
+   */
+  id: string;
+  /** JSON body as logged-in connections receive it (rendered on first use). */
+  text: () => string;
+  /** JSON body for anonymous connections, when it differs (masked names, uid 0). */
+  masked?: () => string;
+}
+
+/** Renders a body at most once, and only if some connection needs it. */
+function lazy(render: () => string): () => string {
+  let text: string | undefined;
+  return () => text ??= render();
+}
+
+/** A body that is the same for every connection. */
+function fixed(text: string): () => string {
+  return () => text;
+}
+
+interface User {
+  uid: number;
+  name: string;
+  face: string;
+  level: number;
+  guard: number;
+  medalLevel: number;
+  /** INTERACT_WORD_V2 pb pieces that never change for this user: [plain, masked]. */
+  pb?: [Uint8Array, Uint8Array, Uint8Array][];
+}
+
+/**
+ * The constant parts of a user's INTERACT_WORD_V2 pb: fields 1–4, fields 9 and 12, field 22.
+ * The per-message fields (5–8, 15) go between them, keeping field order.
+ */
+function interactSegments(
+  room: SimRoom,
+  user: User,
+  masked: boolean,
+): [Uint8Array, Uint8Array, Uint8Array] {
+  const cache = user.pb ??= [];
+  const index = masked ? 1 : 0;
+  return cache[index] ??= (() => {
+    const uid = masked ? 0 : user.uid;
+    const name = masked ? maskName(user.name) : user.name;
+    const face = masked ? NOFACE : user.face;
+    const head = new ProtoWriter().varint(1, uid).bytes(2, name)
+      .packed(4, user.guard ? [3, 1] : [1]).finish();
+    const medal = new ProtoWriter();
+    if (user.medalLevel > 0) {
+      medal.bytes(
+        9,
+        new ProtoWriter().varint(1, room.uid).varint(2, user.medalLevel)
+          .bytes(3, room.uname.slice(0, 3)).varint(4, 6067854).varint(12, room.roomId),
+      );
+    }
+    medal.bytes(12, new Uint8Array(0));
+    const uinfo = new ProtoWriter().bytes(
+      22,
+      new ProtoWriter().varint(1, uid).bytes(
+        2,
+        new ProtoWriter().bytes(1, name).bytes(2, face).bytes(
+          6,
+          new ProtoWriter().bytes(1, name).bytes(2, face),
+        ),
+      ),
+    ).finish();
+    return [head, medal.finish(), uinfo];
+  })();
+}
+
+interface RoomStream {
+  rng: Random;
+  seq: number;
+  users: User[];
+  watched: number;
+  likes: number;
+}
+
+/** Users kept per room; new ones replace random old ones beyond this. */
+const MAX_USERS_PER_ROOM = 256;
+
+const TEXTS = [
+  "哈哈哈哈哈",
+  "草",
+  "666",
+  "主播好厉害！",
+  "这波操作, 我给满分",
+  '"引号" 也要能存',
+  "晚上好🌙",
+  "🎉🎉🎉",
+  "kksk",
+  "?",
+  "前方高能!!!",
+  "a,b,c,,",
+  "换行\n测试",
+  "制表\t符",
+  "中文English混合 123",
+  "（￣▽￣）",
+  "「日本語もOK」",
+  "emoji 👍🏻👨‍👩‍👧",
+  "\\ 反斜杠 \\n 不是换行",
+  "'single' quotes",
+  "<b>not html</b> &amp;",
+  "𠮷野家",
+  "",
+];
+const NAME_PARTS = [
+  "橘",
+  "星",
+  "猫",
+  "小",
+  "Mio",
+  "阿",
+  "雪",
+  "兔",
+  "🍊",
+  "夜",
+  "xX",
+  "_",
+  "Ω",
+  "不吃",
+  "香菜",
+];
+const EMOTICONS = ["[dog]", "[妙啊]", "[OK]", "[吃瓜]"];
+const GIFTS = [
+  { id: 31036, name: "小花花", price: 100, coin: "gold" },
+  { id: 31039, name: "牛哇牛哇", price: 100, coin: "gold" },
+  { id: 1, name: "辣条", price: 100, coin: "silver" },
+  { id: 31216, name: "打call", price: 500, coin: "gold" },
+  { id: 31164, name: "粉丝团灯牌", price: 1000, coin: "gold" },
+  { id: 32125, name: "心动盲盒", price: 15000, coin: "gold" },
+] as const;
+const UNKNOWN_CMDS = [
+  "ENTRY_EFFECT",
+  "WIDGET_BANNER",
+  "NOTICE_MSG",
+  "ONLINE_RANK_V2",
+  "POPULAR_RANK_CHANGED",
+  "DM_INTERACTION",
+  "STOP_LIVE_ROOM_LIST",
+  "VOICE_JOIN_LIST",
+];
+const NOFACE = "https://i0.hdslb.com/bfs/face/member/noface.jpg";
+const q = JSON.stringify;
+
+/** Marks where a value goes in a pre-escaped template. */
+const SLOT = "\u0001";
+
+/** Escapes a template for use inside a JSON string once, and cuts it at its slots. */
+function escapedTemplate(template: string): string[] {
+  return JSON.stringify(template).slice(1, -1).split("\\u0001");
+}
+
+/** Interleaves template parts and (already escaped) values. */
+function fillTemplate(parts: readonly string[], values: readonly (string | number)[]): string {
+  let out = parts[0];
+  for (let i = 0; i < values.length; i++) out += values[i] + parts[i + 1];
+  return out;
+}
+
+/** A string as a JSON string literal, escaped again to sit inside another JSON string. */
+function escapedJson(value: string): string {
+  return JSON.stringify(JSON.stringify(value)).slice(1, -1);
+}
+
+/** `info[0][15].extra` of DANMU_MSG, escaped once: filling it costs no re-escaping. */
+const EXTRA_TEMPLATE = escapedTemplate(
+  `{"send_from_me":false,"mode":0,"color":${SLOT},"dm_type":${SLOT},"font_size":25,"player_mode":1,"show_player_type":0,"content":${SLOT},"user_hash":"${SLOT}","emoticon_unique":${SLOT},"bulge_display":0,"recommend_score":${SLOT},"main_state_dm_color":"","objective_state_dm_color":"","direction":0,"pk_direction":0,"quartet_direction":0,"anniversary_crowd":0,"yeah_space_type":"","yeah_space_url":"","jump_to_url":"","space_type":"","space_url":"","animation":{},"emots":null,"is_audited":false,"id_str":"${SLOT}","icon":null,"show_reply":true,"reply_mid":${SLOT},"reply_uname":${SLOT},"reply_uname_color":"","reply_is_mystery":false,"hit_combo":0}`,
+);
+
+/** Masks a name the way anonymous connections see it: first character kept, then `***`. */
+export function maskName(name: string): string {
+  const first = name.codePointAt(0);
+  return first === undefined ? "***" : `${String.fromCodePoint(first)}***`;
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function wan(n: number): string {
+  return n >= 10_000 ? `${(n / 10_000).toFixed(1)}万` : String(n);
+}
+
+/** Builds the messages of every room, each room from its own seeded stream. */
+export class MessageFactory {
+  #seed: string;
+  #world: World;
+  #streams = new Map<number, RoomStream>();
+  #scSeq = 6_500_000;
+
+  constructor(world: World) {
+    this.#seed = world.seed;
+    this.#world = world;
+  }
+
+  #stream(room: SimRoom): RoomStream {
+    let stream = this.#streams.get(room.roomId);
+    if (!stream) {
+      stream = {
+        rng: new Random(`msg:${this.#seed}:${room.roomId}`),
+        seq: 0,
+        users: [],
+        watched: Math.round(room.popularity / 3),
+        likes: room.popularity,
+      };
+      this.#streams.set(room.roomId, stream);
+    }
+    return stream;
+  }
+
+  #user(s: RoomStream): User {
+    const rng = s.rng;
+    if (s.users.length > 0 && rng.chance(0.8)) return rng.pick(s.users);
+    const parts = rng.range(1, 3);
+    let name = "";
+    for (let i = 0; i < parts; i++) name += rng.pick(NAME_PARTS);
+    name += rng.int(10_000);
+    const user: User = {
+      uid: rng.chance(0.3)
+        ? 3_400_000_000_000_000 + rng.uint32() * 16 + rng.int(16)
+        : rng.range(10_000, 700_000_000),
+      name,
+      face: rng.chance(0.3) ? NOFACE : `https://i0.hdslb.com/bfs/face/${rng.hex(40)}.jpg`,
+      level: rng.range(0, 40),
+      guard: rng.chance(0.05) ? rng.range(1, 3) : 0,
+      medalLevel: rng.chance(0.4) ? rng.range(1, 30) : 0,
+    };
+    if (s.users.length < MAX_USERS_PER_ROOM) s.users.push(user);
+    else s.users[rng.int(MAX_USERS_PER_ROOM)] = user;
+    return user;
+  }
+
+  #msgId(room: SimRoom, s: RoomStream): string {
+    return `${room.roomId}${String(++s.seq).padStart(10, "0")}:1000:1000`;
+  }
+
+  /** The next event of a room: one to four messages (gifts and guard buys come in groups). */
+  next(room: SimRoom, now: number): SimMessage[] {
+    const s = this.#stream(room);
+    const roll = s.rng.next();
+    if (!room.live) {
+      // Chat goes on between streams, without gifts.
+      if (roll < 0.75) return [this.#danmu(room, s, now)];
+      if (roll < 0.95) return [this.#interact(room, s, now)];
+      return [this.#like(room, s, now)];
+    }
+    if (roll < 0.55) return [this.#danmu(room, s, now)];
+    if (roll < 0.70) return [this.#interact(room, s, now)];
+    if (roll < 0.78) return this.#gift(room, s, now);
+    if (roll < 0.82) return [this.#like(room, s, now)];
+    if (roll < 0.86) return [this.#watched(room, s, now)];
+    if (roll < 0.90) return [this.#rankCount(room, s, now)];
+    if (roll < 0.91) return this.#superChat(room, s, now);
+    if (roll < 0.915) return this.#guard(room, s, now);
+    if (roll < 0.92) return [this.roomChange(room, now)];
+    return [this.#unknown(room, s, now)];
+  }
+
+  #danmu(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    const user = this.#user(s);
+    const emoticon = rng.chance(0.05);
+    const text = emoticon
+      ? rng.pick(EMOTICONS)
+      : rng.chance(0.2)
+      ? `${rng.pick(TEXTS)}${rng.pick(TEXTS)}`
+      : rng.pick(TEXTS);
+    s.seq++;
+    const idStr = `${rng.hex(16)}${room.roomId.toString(16).padStart(8, "0")}${
+      s.seq.toString(16).padStart(10, "0")
+    }`;
+    const cmd = rng.chance(0.1) ? "DANMU_MSG:4:0:2:2:2:0" : "DANMU_MSG";
+    const color = rng.chance(0.8) ? 16777215 : rng.pick([14893055, 5816798, 16738408]);
+    const hash = fnv1a(String(user.uid));
+    const rnd = rng.range(-2_000_000_000, 2_000_000_000);
+    const reply = rng.chance(0.05);
+    const medal = user.medalLevel > 0
+      ? `[${user.medalLevel},${q(room.uname.slice(0, 3))},${
+        q(room.uname)
+      },${room.roomId},6067854,"",0,6067854,6067854,6067854,${user.guard},1,${room.uid}]`
+      : "[]";
+    const extra = fillTemplate(EXTRA_TEMPLATE, [
+      color,
+      emoticon ? 1 : 0,
+      escapedJson(text),
+      hash,
+      escapedJson(emoticon ? `room_${room.roomId}_${text}` : ""),
+      rng.int(10),
+      idStr,
+      reply ? 2351778 : 0,
+      escapedJson(reply ? "橘枳橼" : ""),
+    ]);
+    const emoticonOptions = emoticon
+      ? `{"bulge_display":1,"emoticon_unique":${
+        q(`room_${room.roomId}_${text}`)
+      },"height":20,"in_player_area":1,"is_dynamic":0,"url":"https://i0.hdslb.com/bfs/garb/${
+        rng.hex(40)
+      }.png","width":20}`
+      : `"{}"`;
+    const dmScore = rng.int(1000);
+    const build = (uid: number, name: string, face: string): string =>
+      `{"cmd":"${cmd}","info":[[0,1,25,${color},${now},${rnd},0,"${
+        hash.toString(16).padStart(8, "0")
+      }",0,0,0,"",${
+        emoticon ? 1 : 0
+      },${emoticonOptions},"{}",{"mode":0,"show_player_type":0,"extra":"${extra}","user":{"uid":${uid},"base":{"name":${
+        q(name)
+      },"face":${
+        q(face)
+      },"name_color":0,"is_mystery":false,"risk_ctrl_info":null,"origin_info":{"name":${
+        q(name)
+      },"face":${
+        q(face)
+      }},"official_info":{"role":0,"title":"","desc":"","type":-1},"name_color_str":""},"medal":null,"wealth":null,"title":{"old_title_css_id":"","title_css_id":""},"guard":null,"uhead_frame":null,"guard_leader":{"is_guard_leader":false}}},{"activity_identity":"","activity_source":0,"not_show":0},0],${
+        q(text)
+      },[${uid},${
+        q(name)
+      },0,0,0,10000,1,""],${medal},[${user.level},0,9868950,">50000",0],["",""],0,${user.guard},null,{"ts":${
+        Math.floor(now / 1000)
+      },"ct":"${hash.toString(16).toUpperCase().padStart(8, "0")}"},0,0,null,null,0,${dmScore},[${
+        user.level >> 1
+      }],null],"dm_v2":""}`;
+    return {
+      cmd,
+      id: idStr,
+      text: lazy(() => build(user.uid, user.name, user.face)),
+      masked: lazy(() => build(0, maskName(user.name), NOFACE)),
+    };
+  }
+
+  #interact(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    const user = this.#user(s);
+    const msgType = rng.pick([1, 1, 1, 1, 2, 3, 6]);
+    // Draw everything random now: bodies render lazily, only if some connection needs them.
+    const score = now + rng.int(1_000_000);
+    const triggerTime = BigInt(now) * 1_000_000n + BigInt(rng.int(1_000_000));
+    const pb = (masked: boolean): string => {
+      const [head, medal, uinfo] = interactSegments(room, user, masked);
+      const middle = new ProtoWriter().varint(5, msgType).varint(6, room.roomId)
+        .varint(7, Math.floor(now / 1000)).varint(8, score).finish();
+      const tail = new ProtoWriter().varint(15, triggerTime).finish();
+      return Buffer.concat([head, middle, medal, tail, uinfo]).toString("base64");
+    };
+    const msgId = this.#msgId(room, s);
+    const dmscore = rng.range(10, 200);
+    const build = (data: string) =>
+      `{"cmd":"INTERACT_WORD_V2","msg_id":"${msgId}","send_time":${now},"data":{"dmscore":${dmscore},"pb":"${data}"}}`;
+    return {
+      cmd: "INTERACT_WORD_V2",
+      id: msgId,
+      text: lazy(() => build(pb(false))),
+      masked: lazy(() => build(pb(true))),
+    };
+  }
+
+  #gift(room: SimRoom, s: RoomStream, now: number): SimMessage[] {
+    const rng = s.rng;
+    const user = this.#user(s);
+    const gift = rng.pick(GIFTS);
+    const num = rng.chance(0.7) ? 1 : rng.range(2, 99);
+    const ts = Math.floor(now / 1000);
+    const tid = `${ts}${rng.range(100_000_000, 999_999_999)}`;
+    const combo = `${user.uid}:${room.uid}:${gift.id}:${ts}.${rng.range(1000, 9999)}`;
+    const blind = gift.id === 32125
+      ? `{"blind_gift_config_id":51,"from":0,"gift_action":"爆出","gift_tip_price":${
+        rng.pick([5000, 16000, 52000])
+      },"original_gift_id":32125,"original_gift_name":"心动盲盒","original_gift_price":15000}`
+      : "null";
+    const medalInfo = `{"anchor_roomid":${user.medalLevel ? room.roomId : 0},"anchor_uname":${
+      q(user.medalLevel ? room.uname : "")
+    },"guard_level":${user.guard},"icon_id":0,"is_lighted":${
+      user.medalLevel ? 1 : 0
+    },"medal_color":6067854,"medal_color_border":6067854,"medal_color_end":6067854,"medal_color_start":6067854,"medal_level":${user.medalLevel},"medal_name":${
+      q(user.medalLevel ? room.uname.slice(0, 3) : "")
+    },"special":"","target_id":${user.medalLevel ? room.uid : 0}}`;
+    const total = gift.price * num;
+    const sendGiftId = this.#msgId(room, s);
+    const out: SimMessage[] = [{
+      cmd: "SEND_GIFT",
+      id: sendGiftId,
+      text: fixed(
+        `{"cmd":"SEND_GIFT","msg_id":"${sendGiftId}","send_time":${now},"data":{"action":"投喂","batch_combo_id":"batch:gift:combo_id:${combo}","batch_combo_send":null,"beatId":"","biz_source":"live","blind_gift":${blind},"broadcast_id":0,"coin_type":"${gift.coin}","combo_resources_id":1,"combo_send":null,"combo_stay_time":3,"combo_total_coin":${total},"crit_prob":0,"demarcation":1,"discount_price":${gift.price},"dmscore":${
+          rng.range(4, 60)
+        },"draw":0,"effect":0,"effect_block":0,"face":${
+          q(user.face)
+        },"giftId":${gift.id},"giftName":${
+          q(gift.name)
+        },"giftType":0,"gold":0,"guard_level":${user.guard},"is_first":true,"is_naming":false,"magnification":1,"medal_info":${medalInfo},"name_color":"","num":${num},"original_gift_name":"","price":${gift.price},"rcost":${
+          rng.range(1_000_000, 999_999_999)
+        },"receive_user_info":{"uid":${room.uid},"uname":${
+          q(room.uname)
+        }},"remain":0,"rnd":"${tid}","send_master":null,"silver":0,"super":0,"super_batch_gift_num":${num},"super_gift_num":${num},"svga_block":0,"switch":true,"tag_image":"","tid":"${tid}","timestamp":${ts},"top_list":null,"total_coin":${total},"uid":${user.uid},"uname":${
+          q(user.name)
+        }}}`,
+      ),
+    }];
+    if (room.giftV2) {
+      const item = new ProtoWriter().varint(1, gift.id).bytes(2, gift.name).varint(3, num)
+        .varint(4, 0).varint(5, gift.price).varint(7, total).bytes(8, gift.coin).bytes(9, tid)
+        .varint(10, ts).bytes(12, tid).bytes(18, "投喂")
+        .bytes(35, new ProtoWriter().bytes(1, `https://s1.hdslb.com/bfs/live/${gift.id}.png`));
+      const pb = new ProtoWriter().varint(1, user.uid).bytes(2, user.name).bytes(3, user.face)
+        .varint(5, user.guard).bytes(10, item);
+      const id = this.#msgId(room, s);
+      out.push({
+        cmd: "SEND_GIFT_V2",
+        id,
+        text: fixed(
+          `{"cmd":"SEND_GIFT_V2","msg_id":"${id}","send_time":${now},"data":{"pb":"${
+            Buffer.from(pb.finish()).toString("base64")
+          }"}}`,
+        ),
+      });
+    }
+    if (num > 1) {
+      const id = this.#msgId(room, s);
+      out.push({
+        cmd: "COMBO_SEND",
+        id,
+        text: fixed(
+          `{"cmd":"COMBO_SEND","msg_id":"${id}","send_time":${now},"data":{"action":"投喂","batch_combo_id":"batch:gift:combo_id:${combo}","batch_combo_num":${num},"combo_id":"gift:combo_id:${combo}","combo_num":${num},"combo_total_coin":${total},"dmscore":${
+            rng.range(4, 60)
+          },"gift_id":${gift.id},"gift_name":${
+            q(gift.name)
+          },"gift_num":0,"is_show":1,"medal_info":${medalInfo},"name_color":"","r_uname":${
+            q(room.uname)
+          },"receive_user_info":{"uid":${room.uid},"uname":${
+            q(room.uname)
+          }},"ruid":${room.uid},"send_master":null,"total_num":${num},"uid":${user.uid},"uname":${
+            q(user.name)
+          }}}`,
+        ),
+      });
+    }
+    return out;
+  }
+
+  #superChat(room: SimRoom, s: RoomStream, now: number): SimMessage[] {
+    const rng = s.rng;
+    const user = this.#user(s);
+    const price = rng.pick([30, 30, 50, 100, 500, 1000, 2000]);
+    const duration = price >= 1000 ? 3600 : price >= 100 ? 300 : 60;
+    const scId = ++this.#scSeq;
+    const ts = Math.floor(now / 1000);
+    const message = `${rng.pick(TEXTS)}，${rng.pick(TEXTS)}`;
+    const token = rng.hex(8).toUpperCase();
+    const body = (jpn: boolean, msgId: string) => {
+      const id = jpn ? `"${scId}"` : String(scId);
+      const uid = jpn ? `"${user.uid}"` : String(user.uid);
+      return `{"cmd":"SUPER_CHAT_MESSAGE${
+        jpn ? "_JPN" : ""
+      }","msg_id":"${msgId}","send_time":${now},"data":{"background_bottom_color":"#2A60B2","background_color":"#EDF5FF","background_color_end":"#405D85","background_color_start":"#3171D2","background_icon":"","background_image":"","background_price_color":"#7497CD","color_point":0.7,"dmscore":120,"end_time":${
+        ts + duration
+      },"gift":{"gift_id":12000,"gift_name":"醒目留言","num":1},"id":${id},"is_ranked":1,"is_send_audit":0,"medal_info":{"anchor_roomid":${room.roomId},"anchor_uname":${
+        q(room.uname)
+      },"guard_level":${user.guard},"icon_id":0,"is_lighted":1,"medal_color":"#1a544b","medal_color_border":6809855,"medal_color_end":5414290,"medal_color_start":1725515,"medal_level":${user.medalLevel},"medal_name":${
+        q(room.uname.slice(0, 3))
+      },"special":"","target_id":${room.uid}},"message":${q(message)},${
+        jpn ? `"message_jpn":${q(`[JPN] ${message}`)},` : ""
+      }"message_font_color":"#A3F6FF","message_trans":"","price":${price},"rate":1000,"start_time":${ts},"time":${duration},"token":"${token}","trans_mark":0,"ts":${ts},"uid":${uid},"user_info":{"face":${
+        q(user.face)
+      },"face_frame":"","guard_level":${user.guard},"is_main_vip":0,"is_svip":0,"is_vip":0,"level_color":"#969696","manager":0,"name_color":"#666666","title":"0","uname":${
+        q(user.name)
+      },"user_level":${user.level}}},"roomid":${jpn ? `"${room.roomId}"` : room.roomId}}`;
+    };
+    const first = this.#msgId(room, s);
+    const second = this.#msgId(room, s);
+    return [
+      { cmd: "SUPER_CHAT_MESSAGE", id: first, text: fixed(body(false, first)) },
+      { cmd: "SUPER_CHAT_MESSAGE_JPN", id: second, text: fixed(body(true, second)) },
+    ];
+  }
+
+  #guard(room: SimRoom, s: RoomStream, now: number): SimMessage[] {
+    const rng = s.rng;
+    const user = this.#user(s);
+    const level = rng.pick([3, 3, 3, 2, 1]);
+    const [name, price, giftId] = level === 3
+      ? ["舰长", 198000, 10003]
+      : level === 2
+      ? ["提督", 1998000, 10002]
+      : ["总督", 19998000, 10001];
+    const ts = Math.floor(now / 1000);
+    const buyId = this.#msgId(room, s);
+    const toastId = this.#msgId(room, s);
+    const payflow = `2${ts}${rng.hex(12)}`;
+    return [
+      {
+        cmd: "GUARD_BUY",
+        id: buyId,
+        text: fixed(
+          `{"cmd":"GUARD_BUY","msg_id":"${buyId}","send_time":${now},"data":{"uid":${user.uid},"username":${
+            q(user.name)
+          },"guard_level":${level},"num":1,"price":${price},"gift_id":${giftId},"gift_name":"${name}","start_time":${ts},"end_time":${ts}}}`,
+        ),
+      },
+      {
+        cmd: "USER_TOAST_MSG",
+        id: toastId,
+        text: fixed(
+          `{"cmd":"USER_TOAST_MSG","msg_id":"${toastId}","send_time":${now},"data":{"anchor_show":true,"color":"#00D1F1","dmscore":96,"effect_id":397,"end_time":${ts},"gift_id":${giftId},"guard_level":${level},"is_show":0,"num":1,"op_type":1,"payflow_id":"${payflow}","price":${price},"role_name":"${name}","room_effect_id":590,"start_time":${ts},"svga_block":0,"target_guard_count":${
+            rng.range(1, 3000)
+          },"toast_msg":${
+            q(`<%${user.name}%> 在主播${room.uname}的直播间开通了${name}，今天是TA陪伴主播的第${
+              rng.range(1, 900)
+            }天`)
+          },"uid":${user.uid},"unit":"月","user_show":true,"username":${q(user.name)}}}`,
+        ),
+      },
+    ];
+  }
+
+  #like(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    s.likes += s.rng.range(1, 50);
+    const id = this.#msgId(room, s);
+    return {
+      cmd: "LIKE_INFO_V3_UPDATE",
+      id,
+      text: fixed(
+        `{"cmd":"LIKE_INFO_V3_UPDATE","msg_id":"${id}","send_time":${now},"data":{"click_count":${s.likes}}}`,
+      ),
+    };
+  }
+
+  #watched(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    s.watched += s.rng.range(1, 20);
+    const id = this.#msgId(room, s);
+    return {
+      cmd: "WATCHED_CHANGE",
+      id,
+      text: fixed(
+        `{"cmd":"WATCHED_CHANGE","msg_id":"${id}","send_time":${now},"data":{"num":${s.watched},"text_small":"${
+          wan(s.watched)
+        }","text_large":"${wan(s.watched)}人看过"}}`,
+      ),
+    };
+  }
+
+  #rankCount(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const count = Math.max(1, Math.round(room.popularity / 50) + s.rng.int(20));
+    const online = room.popularity + s.rng.int(100);
+    const id = this.#msgId(room, s);
+    return {
+      cmd: "ONLINE_RANK_COUNT",
+      id,
+      text: fixed(
+        `{"cmd":"ONLINE_RANK_COUNT","msg_id":"${id}","send_time":${now},"data":{"count":${count},"count_text":"${
+          wan(count)
+        }","online_count":${online},"online_count_text":"${wan(online)}"}}`,
+      ),
+    };
+  }
+
+  #unknown(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    const cmd = rng.pick(UNKNOWN_CMDS);
+    const id = this.#msgId(room, s);
+    let data: string;
+    if (cmd === "STOP_LIVE_ROOM_LIST") {
+      const ids: number[] = [];
+      const rooms = this.#world.rooms;
+      for (let i = 0; i < 5; i++) ids.push(rooms[rng.int(rooms.length)].roomId);
+      data = `{"room_id_list":[${ids.join(",")}]}`;
+    } else if (cmd === "ENTRY_EFFECT") {
+      const user = this.#user(s);
+      data = `{"uid":${user.uid},"copy_writing":${
+        q(`<%${user.name}%> 来了`)
+      },"privilege_type":${user.guard},"trigger_time":${now}000000}`;
+    } else {
+      data = `{"dmscore":${rng.int(100)},"note":${q(rng.pick(TEXTS))}}`;
+    }
+    return {
+      cmd,
+      id,
+      text: fixed(`{"cmd":"${cmd}","msg_id":"${id}","send_time":${now},"data":${data}}`),
+    };
+  }
+
+  /** LIVE (twice: the first carries `live_time`) when a room starts, PREPARING when it stops. */
+  transition(room: SimRoom, live: boolean, now: number): SimMessage[] {
+    const s = this.#stream(room);
+    const ts = Math.floor(now / 1000);
+    if (!live) {
+      const id = this.#msgId(room, s);
+      return [{
+        cmd: "PREPARING",
+        id,
+        text: fixed(
+          `{"cmd":"PREPARING","msg_id":"${id}","p_is_ack":true,"p_msg_type":1,"roomid":"${room.roomId}","send_time":${now}}`,
+        ),
+      }];
+    }
+    const live1 = this.#msgId(room, s);
+    const live2 = this.#msgId(room, s);
+    const common =
+      `"live_key":"${room.liveKey}","voice_background":"","sub_session_key":"${room.liveKey}sub_time:${ts}","live_platform":"pc","live_model":0`;
+    return [
+      {
+        cmd: "LIVE",
+        id: live1,
+        text: fixed(
+          `{"cmd":"LIVE","msg_id":"${live1}","send_time":${now},${common},"live_time":${ts},"roomid":${room.roomId}}`,
+        ),
+      },
+      {
+        cmd: "LIVE",
+        id: live2,
+        text: fixed(
+          `{"cmd":"LIVE","msg_id":"${live2}","send_time":${now},${common},"roomid":${room.roomId}}`,
+        ),
+      },
+    ];
+  }
+
+  /** ROOM_CHANGE with the room's current title and area. */
+  roomChange(room: SimRoom, now: number): SimMessage {
+    const s = this.#stream(room);
+    const id = this.#msgId(room, s);
+    return {
+      cmd: "ROOM_CHANGE",
+      id,
+      text: fixed(
+        `{"cmd":"ROOM_CHANGE","msg_id":"${id}","send_time":${now},"data":{"title":${
+          q(room.title)
+        },"area_id":${room.area.id},"parent_area_id":${room.area.parentId},"area_name":${
+          q(room.area.name)
+        },"parent_area_name":${q(room.area.parentName)},"live_key":"${
+          room.live ? room.liveKey : "0"
+        }","sub_session_key":"${room.live ? `${room.liveKey}sub_time:${room.liveTime}` : ""}"}}`,
+      ),
+    };
+  }
+
+  /** ROOM_BLOCK_MSG, sent before a blocked room refuses its connections. */
+  roomBlock(room: SimRoom, now: number): SimMessage {
+    const s = this.#stream(room);
+    const user = this.#user(s);
+    const id = this.#msgId(room, s);
+    return {
+      cmd: "ROOM_BLOCK_MSG",
+      id,
+      text: fixed(
+        `{"cmd":"ROOM_BLOCK_MSG","msg_id":"${id}","send_time":${now},"data":{"dmscore":30,"operator":2,"uid":${user.uid},"uname":${
+          q(user.name)
+        }},"uid":"${user.uid}","uname":${q(user.name)}}`,
+      ),
+    };
+  }
+}
+
+/** LOG_IN_NOTICE for one anonymous connection; `id` is unique per connection. */
+export function loginNotice(connectionId: number, now: number): SimMessage {
+  const id = `login:${connectionId}:${now}`;
+  return {
+    cmd: "LOG_IN_NOTICE",
+    id,
+    text: fixed(
+      `{"cmd":"LOG_IN_NOTICE","msg_id":"${id}","send_time":${now},"data":{"notice_msg":"为保护用户隐私，未登录无法查看他人昵称","image_web":"http://i0.hdslb.com/bfs/dm/75e7c16b99208df259fe0a93354fd3440cbab412.png","image_app":"http://i0.hdslb.com/bfs/dm/b632f7dcd3acf47deffb5f9ccc9546ae97a3415b.png"}}`,
+    ),
+  };
+}

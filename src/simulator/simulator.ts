@@ -1,0 +1,262 @@
+/**
+ * The offline Bilibili: composes the world, the HTTP API, the TCP and WebSocket danmaku servers,
+ * the scheduler tick and the truth log into one object a test or the CLI starts and closes.
+ */
+import type { WbiKeys } from "../bilibili/wbi.ts";
+import { Broadcaster } from "./broadcaster.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { newCounters, type SimulatorCounters } from "./counters.ts";
+import { DanmakuServer } from "./danmaku_server.ts";
+import { type Faults, NO_FAULTS } from "./faults.ts";
+import { createHttpApi, wbiKeysForSeed } from "./http_api.ts";
+import { TokenAuthority } from "./identity.ts";
+import { MessageFactory } from "./message_factory.ts";
+import { Random } from "./random.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import { TruthFile, type TruthSink } from "./truth_log.ts";
+import { type SimRoom, World } from "./world.ts";
+
+/** Options of {@linkcode startSimulator}. */
+export interface SimulatorOptions {
+  /** Interface to bind. @default {"127.0.0.1"} */
+  host?: string;
+  /** HTTP and WebSocket port; 0 picks a free one. @default {0} */
+  port?: number;
+  /** Raw TCP danmaku port; 0 picks a free one. @default {0} */
+  tcpPort?: number;
+  /** Seed of the world, the messages, tokens, WBI keys and faults. @default {1} */
+  seed?: string | number;
+  /** Number of rooms. @default {50} */
+  rooms?: number;
+  /** Mean op-5 messages per second per live room (Zipf-spread over rooms). @default {5} */
+  rate?: number;
+  /** Each room sends exactly this many op-5 messages in total, then goes quiet. @default {undefined} (no limit) */
+  messagesPerRoom?: number;
+  /** Truth log: a JSONL file path (appended) or a sink. @default {undefined} (none) */
+  truth?: string | TruthSink;
+  /** Fault probabilities. @default {all 0} */
+  faults?: Partial<Faults>;
+  /** Open danmaku connections allowed per client IP; 0 = no cap. @default {0} */
+  maxConnectionsPerIp?: number;
+  /** HTTP requests allowed per client IP per second before 412; 0 = no limit. @default {0} */
+  httpRateLimit?: number;
+  /** How long an IP gets 412 after exceeding the limit. @default {10000} */
+  httpBanMs?: number;
+  /** Scheduler period in ms; 0 = no timer, drive it with `step()` (tests). @default {50} */
+  tickMs?: number;
+  /** Mean live session and offline gap of the schedule. @default {1_800_000} each */
+  meanLiveMs?: number;
+  meanOfflineMs?: number;
+  /** Danmaku auth deadline. @default {5000} */
+  authTimeoutMs?: number;
+  /** Heartbeat silence after which a connection is closed. @default {70000} */
+  heartbeatTimeoutMs?: number;
+  /** Time source. @default {systemClock} */
+  clock?: Clock;
+  /** Log sink for `key=value` lines. @default {no logging} */
+  log?: (line: string) => void;
+  /** Period of the counters log line; 0 = never. @default {10000} */
+  logEveryMs?: number;
+  /** Aborting closes the simulator. */
+  signal?: AbortSignal;
+}
+
+/** A running simulator. */
+export interface Simulator extends AsyncDisposable {
+  /** HTTP origin, e.g. `http://127.0.0.1:8000`. */
+  readonly api: string;
+  /** Raw TCP danmaku address, `127.0.0.1:P`. */
+  readonly tcp: string;
+  /** WebSocket URL, `ws://127.0.0.1:P/sub`. */
+  readonly ws: string;
+  /** The rooms (real id, short id, live flag, popularity, anchor, title, area, live_time). */
+  readonly world: World;
+  /** WBI keys `/x/web-interface/nav` serves. */
+  readonly wbiKeys: WbiKeys;
+  /** Live counters. */
+  readonly counters: Readonly<SimulatorCounters>;
+  /** Open danmaku connections. */
+  connectionCount(): number;
+  /** Sets a room live (LIVE ×2) or offline (PREPARING) and pins it there. */
+  setLive(roomId: number, live: boolean): void;
+  /** Blocks a room: ROOM_BLOCK_MSG to its listeners, then closes them and refuses new auths. */
+  blockRoom(roomId: number): void;
+  /** Messages the room may still send under `messagesPerRoom` (Infinity without a limit). */
+  remaining(roomId: number): number;
+  /** Runs one scheduler tick now (use with `tickMs: 0`). */
+  step(): void;
+  /** Stops everything, flushing writes and the truth log first. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Starts the simulator and resolves once all ports listen. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const seed = String(options.seed ?? 1);
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? (() => {});
+  const counters = newCounters();
+  const faults: Faults = { ...NO_FAULTS, ...options.faults };
+  const world = new World({
+    seed,
+    rooms: options.rooms,
+    rate: options.rate,
+    meanLiveMs: options.meanLiveMs,
+    meanOfflineMs: options.meanOfflineMs,
+    now: clock.now(),
+  });
+  const tokens = new TokenAuthority(seed);
+  const wbiKeys = wbiKeysForSeed(seed);
+  const factory = new MessageFactory(world);
+  const truth = typeof options.truth === "string" ? new TruthFile(options.truth) : options.truth;
+  const faultRng = new Random(`faults:${seed}`);
+
+  const server = new DanmakuServer({
+    world,
+    tokens,
+    clock,
+    rng: faultRng,
+    faults,
+    counters,
+    maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
+    authTimeoutMs: options.authTimeoutMs,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    // Auths only arrive once the listeners below are open, after `broadcaster` exists.
+    onAuthenticated: (c) => broadcaster.greet(c, clock.now()),
+  });
+  const broadcaster = new Broadcaster({
+    world,
+    factory,
+    server,
+    counters,
+    rng: new Random(`frames:${seed}`),
+    messagesPerRoom: options.messagesPerRoom,
+    truth,
+  });
+
+  const hostname = options.host ?? "127.0.0.1";
+  const listener = Deno.listen({ hostname, port: options.tcpPort ?? 0, transport: "tcp" });
+  const tcpPort = listener.addr.port;
+  let wsPort = 0;
+  const handler = createHttpApi({
+    world,
+    tokens,
+    server,
+    clock,
+    counters,
+    limiter: new RateLimiter(options.httpRateLimit ?? 0, options.httpBanMs ?? 10_000),
+    wbiKeys,
+    seed,
+    ports: () => ({ tcp: tcpPort, ws: wsPort }),
+  });
+  let http: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    http = Deno.serve({ hostname, port: options.port ?? 0, onListen() {} }, handler);
+  } catch (error) {
+    listener.close();
+    truth?.close();
+    throw error;
+  }
+  wsPort = http.addr.port;
+  const tcpServing = server.serveTcp(listener);
+  const shown = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
+
+  const blockRoom = (room: SimRoom) => {
+    if (room.blocked) return;
+    broadcaster.deliver(room, [factory.roomBlock(room, clock.now())]);
+    room.blocked = true;
+    room.live = false;
+    room.liveTime = 0;
+    server.endRoom(room.roomId);
+  };
+
+  const tickMs = options.tickMs ?? 50;
+  const logEveryMs = options.logEveryMs ?? 10_000;
+  let lastHousekeeping = clock.now();
+  let lastLog = clock.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const step = () => {
+    const now = clock.now();
+    broadcaster.tick(now);
+    const elapsed = now - lastHousekeeping;
+    if (elapsed >= 1000) {
+      lastHousekeeping = now;
+      server.housekeeping(now, elapsed / 1000);
+      if (faults.block > 0) {
+        const p = 1 - (1 - faults.block) ** (elapsed / 1000);
+        for (const room of world.rooms) {
+          if (room.live && !room.blocked && faultRng.chance(p)) {
+            counters.faultBlocks++;
+            blockRoom(room);
+          }
+        }
+      }
+    }
+    if (logEveryMs > 0 && now - lastLog >= logEveryMs) {
+      lastLog = now;
+      log(
+        `event=counters connections=${server.connections.size} ${
+          Object.entries(counters).map(([k, v]) => `${k}=${v}`).join(" ")
+        }`,
+      );
+    }
+  };
+  const schedule = () => {
+    timer = setTimeout(() => {
+      step();
+      schedule();
+    }, tickMs);
+  };
+  if (tickMs > 0) {
+    broadcaster.tick(clock.now());
+    schedule();
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    closing ??= (async () => {
+      clearTimeout(timer);
+      timer = undefined;
+      options.signal?.removeEventListener("abort", onAbort);
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+      await server.close();
+      await tcpServing;
+      await http.shutdown();
+      truth?.close();
+      log(`event=closed messagesSent=${counters.messagesSent} bytesSent=${counters.bytesSent}`);
+    })();
+  const onAbort = () => void close();
+  if (options.signal?.aborted) await close();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  const roomOf = (roomId: number): SimRoom => {
+    const room = world.resolve(roomId);
+    if (!room) throw new RangeError(`Cannot find room ${roomId} in the simulated world`);
+    return room;
+  };
+
+  return {
+    api: `http://${shown}:${wsPort}`,
+    tcp: `${shown}:${tcpPort}`,
+    ws: `ws://${shown}:${wsPort}/sub`,
+    world,
+    wbiKeys,
+    counters,
+    connectionCount: () => server.connections.size,
+    setLive(roomId, live) {
+      const room = roomOf(roomId);
+      const now = clock.now();
+      if (world.setLive(room, live, now)) {
+        broadcaster.deliver(room, factory.transition(room, live, now));
+      }
+    },
+    blockRoom: (roomId) => blockRoom(roomOf(roomId)),
+    remaining: (roomId) => broadcaster.remaining(roomOf(roomId).roomId),
+    step,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

@@ -1,0 +1,520 @@
+import assert from "node:assert/strict";
+import { signWbiQuery, wbiKeyFromUrl } from "../src/bilibili/wbi.ts";
+import { parseSimulateArgs } from "../src/cli/simulate_command.ts";
+import { ConfigError } from "../src/errors.ts";
+import { readPackets } from "../src/protocol/frame_reader.ts";
+import { decodePacket, type ServerMessage } from "../src/protocol/packet_decoder.ts";
+import { type AuthBody, encodeAuthPacket, encodeHeartbeatPacket } from "../src/protocol/packet.ts";
+import { ProtoMessage } from "../src/protocol/protobuf.ts";
+import { Buffer } from "node:buffer";
+import { ManualClock } from "../src/simulator/clock.ts";
+import { parseFaults } from "../src/simulator/faults.ts";
+import { type Simulator, startSimulator } from "../src/simulator/simulator.ts";
+import { MemoryTruth } from "../src/simulator/truth_log.ts";
+import { World } from "../src/simulator/world.ts";
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+async function getJson(url: string, cookie?: string): Promise<Record<string, unknown>> {
+  const response = await fetch(url, { headers: cookie ? { cookie } : {} });
+  return await response.json();
+}
+
+async function wbiKeys(sim: Simulator) {
+  const nav = await getJson(`${sim.api}/x/web-interface/nav`);
+  const img = (nav.data as { wbi_img: { img_url: string; sub_url: string } }).wbi_img;
+  return { imgKey: wbiKeyFromUrl(img.img_url), subKey: wbiKeyFromUrl(img.sub_url) };
+}
+
+interface DanmuInfo {
+  token: string;
+  host_list: { host: string; port: number; ws_port: number; wss_port: number }[];
+}
+
+async function danmuInfo(sim: Simulator, roomId: number, cookie: string): Promise<DanmuInfo> {
+  const query = signWbiQuery({ id: roomId, type: 0 }, await wbiKeys(sim), Date.now() / 1000);
+  const body = await getJson(`${sim.api}/xlive/web-room/v1/index/getDanmuInfo?${query}`, cookie);
+  assert.equal(body.code, 0);
+  return body.data as DanmuInfo;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A raw TCP client built from the project's own codec. */
+class RawClient {
+  readonly received: ServerMessage[] = [];
+  readonly done: Promise<void>;
+  closed = false;
+  #conn: Deno.Conn;
+  error: unknown;
+
+  private constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+    this.done = readPackets(
+      conn,
+      (packet, offset) => decodePacket(packet, (m) => this.received.push(m), offset),
+    ).catch((error) => {
+      this.error = error;
+    }).finally(() => this.closed = true);
+  }
+
+  static async connect(sim: Simulator, auth?: AuthBody): Promise<RawClient> {
+    const [hostname, port] = sim.tcp.split(":");
+    const client = new RawClient(await Deno.connect({ hostname, port: Number(port) }));
+    if (auth) await client.send(encodeAuthPacket(auth));
+    return client;
+  }
+
+  async send(bytes: Uint8Array): Promise<void> {
+    await this.#conn.write(bytes);
+  }
+
+  ops(): ServerMessage["kind"][] {
+    return this.received.map((m) => m.kind);
+  }
+
+  /** Bodies of op-5 messages. */
+  bodies(): Record<string, unknown>[] {
+    return this.received.flatMap((m) =>
+      m.kind === "message" ? [m.body as Record<string, unknown>] : []
+    );
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed by the server
+    }
+    await this.done;
+  }
+}
+
+/** The truth id of a body: extra.id_str for DANMU_MSG, msg_id otherwise. */
+function messageId(body: Record<string, unknown>): string {
+  if (String(body.cmd).startsWith("DANMU_MSG")) {
+    const info = body.info as unknown[][];
+    const modeInfo = info[0][15] as { extra: string };
+    return JSON.parse(modeInfo.extra).id_str;
+  }
+  return String(body.msg_id);
+}
+
+function manual(extra: Parameters<typeof startSimulator>[0] = {}) {
+  const clock = new ManualClock();
+  return { clock, options: { clock, tickMs: 0, rooms: 6, rate: 50, seed: "test", ...extra } };
+}
+
+/** Advances the fake clock in ticks until `condition` holds. */
+async function drive(sim: Simulator, clock: ManualClock, condition: () => boolean, what: string) {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out driving the simulator until ${what}`);
+    clock.advance(100);
+    sim.step();
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+const BUVID = "buvid3=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE12345infoc";
+
+// ---- world and config ------------------------------------------------------------------------
+
+Deno.test("World is the same for the same seed and has short ids and Zipf rates", () => {
+  const a = new World({ seed: 7, rooms: 200, rate: 5, now: 0 });
+  const b = new World({ seed: 7, rooms: 200, rate: 5, now: 0 });
+  assert.deepEqual(a.rooms, b.rooms);
+  assert.notDeepEqual(
+    new World({ seed: 8, rooms: 200, now: 0 }).rooms[0].roomId,
+    a.rooms[0].roomId,
+  );
+  assert.ok(a.rooms.some((r) => r.shortId > 0));
+  assert.ok(a.rooms[0].rate > a.rooms[199].rate * 50);
+  const mean = a.rooms.reduce((sum, r) => sum + r.rate, 0) / a.rooms.length;
+  assert.ok(Math.abs(mean - 5) < 1e-9);
+  const shortRoom = a.rooms.find((r) => r.shortId > 0)!;
+  assert.equal(a.resolve(shortRoom.shortId), shortRoom);
+});
+
+Deno.test("World.advance() switches rooms live and offline over time", () => {
+  const world = new World({ seed: 1, rooms: 100, meanLiveMs: 1000, meanOfflineMs: 1000, now: 0 });
+  const changes = world.advance(60_000);
+  assert.ok(changes.length > 10);
+  assert.ok(changes.some((c) => c.live) && changes.some((c) => !c.live));
+  const newest = world.liveRooms("live_time");
+  for (let i = 1; i < newest.length; i++) assert.ok(newest[i - 1].liveTime >= newest[i].liveTime);
+});
+
+Deno.test("parseSimulateArgs() names the flag and the bad value", () => {
+  assert.throws(() => parseSimulateArgs(["--rooms", "0"]), {
+    name: "ConfigError",
+    message: 'Cannot parse --rooms "0": expected an integer from 1 to 100000',
+  });
+  assert.throws(() => parseSimulateArgs(["--rate", "fast"]), ConfigError);
+  assert.throws(() => parseSimulateArgs(["--bogus"]), ConfigError);
+  const { options, durationMs } = parseSimulateArgs(["--messages", "10", "--duration", "2"]);
+  assert.equal(options.messagesPerRoom, 10);
+  assert.equal(durationMs, 2000);
+});
+
+Deno.test("parseFaults() reads probabilities and rejects unknown names and bad values", () => {
+  assert.deepEqual(parseFaults("disconnect=0.1,corrupt=0.01"), {
+    disconnect: 0.1,
+    stall: 0,
+    corrupt: 0.01,
+    authfail: 0,
+    block: 0,
+  });
+  assert.throws(() => parseFaults("explode=1"), {
+    name: "ConfigError",
+    message:
+      'Cannot parse --faults "explode=1": "explode=1" is not one of disconnect=P, stall=P, corrupt=P, authfail=P, block=P',
+  });
+  assert.throws(() => parseFaults("stall=2"), /stall must be a probability from 0 to 1, got "2"/);
+});
+
+// ---- HTTP ------------------------------------------------------------------------------------
+
+Deno.test("getDanmuInfo answers -352 when unsigned, badly signed, or without buvid3", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 3 });
+  const room = sim.world.rooms[0].roomId;
+  const base = `${sim.api}/xlive/web-room/v1/index/getDanmuInfo`;
+  const unsigned = await getJson(`${base}?id=${room}&type=0`, BUVID);
+  assert.deepEqual(unsigned, { code: -352, message: "-352", ttl: 1 });
+  const signed = signWbiQuery({ id: room, type: 0 }, await wbiKeys(sim), Date.now() / 1000);
+  const tampered = signed.replace(/w_rid=[0-9a-f]{32}/, `w_rid=${"0".repeat(32)}`);
+  assert.equal((await getJson(`${base}?${tampered}`, BUVID)).code, -352);
+  const wrongKeys = signWbiQuery({ id: room, type: 0 }, {
+    imgKey: "7cd084941338484aae1ad9425b84077c",
+    subKey: "4932caff0ff746eab6f01bf08b70ac45",
+  }, Date.now() / 1000);
+  assert.equal((await getJson(`${base}?${wrongKeys}`, BUVID)).code, -352);
+  assert.equal((await getJson(`${base}?${signed}`)).code, -352);
+  assert.equal((await getJson(`${base}?${signed}`, BUVID)).code, 0);
+  assert.equal(sim.counters.http352, 4);
+});
+
+Deno.test("getDanmuInfo hands out a token and a host_list pointing at this simulator", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 3 });
+  const info = await danmuInfo(sim, sim.world.rooms[1].roomId, BUVID);
+  assert.ok(info.token.length >= 150);
+  assert.ok(/^[A-Za-z0-9_-]+$/.test(info.token));
+  const [host, port] = sim.tcp.split(":");
+  assert.equal(info.host_list[0].host, host);
+  assert.equal(info.host_list[0].port, Number(port));
+  assert.equal(`ws://${host}:${info.host_list[0].ws_port}/sub`, sim.ws);
+});
+
+Deno.test("room_init and get_info resolve short ids and reject unknown rooms", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 100 });
+  const room = sim.world.rooms.find((r) => r.shortId > 0)!;
+  const init = await getJson(`${sim.api}/room/v1/Room/room_init?id=${room.shortId}`);
+  assert.equal(init.code, 0);
+  assert.equal(init.msg, "ok");
+  const data = init.data as Record<string, unknown>;
+  assert.equal(data.room_id, room.roomId);
+  assert.equal(data.short_id, room.shortId);
+  assert.equal(data.live_status, room.live ? 1 : 0);
+  const unknown = await getJson(`${sim.api}/room/v1/Room/room_init?id=99999999`);
+  assert.equal(unknown.code, 60004);
+  const info = await getJson(`${sim.api}/room/v1/Room/get_info?room_id=${room.shortId}`);
+  assert.equal((info.data as { room_id: number }).room_id, room.roomId);
+  assert.equal((await getJson(`${sim.api}/room/v1/Room/get_info?room_id=99999999`)).code, 1);
+});
+
+Deno.test("nav is anonymous (-101) without SESSDATA and logged in with a stable mid with it", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 1 });
+  const anonymous = await getJson(`${sim.api}/x/web-interface/nav`);
+  assert.equal(anonymous.code, -101);
+  const a = await getJson(`${sim.api}/x/web-interface/nav`, "SESSDATA=abc%2C123");
+  const b = await getJson(`${sim.api}/x/web-interface/nav`, "SESSDATA=abc%2C123");
+  assert.equal(a.code, 0);
+  const mid = (a.data as { mid: number }).mid;
+  assert.ok(Number.isSafeInteger(mid) && mid > 0);
+  assert.equal((b.data as { mid: number }).mid, mid);
+  const spi = await getJson(`${sim.api}/x/frontend/finger/spi`);
+  assert.match((spi.data as { b_3: string }).b_3, /^[0-9A-F-]{36}\d{5}infoc$/);
+});
+
+Deno.test("getRoomList sorts by popularity or newest start, pages, and counts live rooms", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 60 });
+  const live = sim.world.rooms.filter((r) => r.live);
+  const url = `${sim.api}/room/v3/area/getRoomList?parent_area_id=0&area_id=0&page_size=10`;
+  const first = await getJson(`${url}&sort_type=online&page=1`);
+  const data = first.data as { count: number; list: { roomid: number; online: number }[] };
+  assert.equal(data.count, live.length);
+  assert.equal(data.list.length, Math.min(10, live.length));
+  for (let i = 1; i < data.list.length; i++) {
+    assert.ok(data.list[i - 1].online >= data.list[i].online);
+  }
+  const all: number[] = [];
+  for (let page = 1; page <= Math.ceil(live.length / 10); page++) {
+    const p = await getJson(`${url}&sort_type=live_time&page=${page}`);
+    all.push(...(p.data as { list: { roomid: number }[] }).list.map((r) => r.roomid));
+  }
+  const times = all.map((id) => sim.world.resolve(id)!.liveTime);
+  assert.deepEqual(times, [...times].sort((x, y) => y - x));
+  assert.equal(new Set(all).size, live.length);
+  const byArea = await getJson(`${sim.api}/room/v1/Area/getListByAreaID?areaId=0&pageSize=5`);
+  assert.ok(Array.isArray(byArea.data));
+  const areas = await getJson(`${sim.api}/room/v1/Area/getList`);
+  assert.ok((areas.data as { list: unknown[] }[])[0].list.length > 0);
+});
+
+Deno.test("the HTTP rate limit answers 412 beyond N requests per second", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 1, httpRateLimit: 3 });
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const response = await fetch(`${sim.api}/x/web-interface/nav`);
+    statuses.push(response.status);
+    await response.body?.cancel();
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 412, 412]);
+  assert.equal(sim.counters.http412, 2);
+});
+
+// ---- danmaku server --------------------------------------------------------------------------
+
+Deno.test("--messages N: a listener from the start receives exactly N per room, all in the truth log", async () => {
+  const truth = new MemoryTruth();
+  const { clock, options } = manual({ messagesPerRoom: 40, truth });
+  await using sim = await startSimulator(options);
+  const rooms = sim.world.rooms.slice(0, 2);
+  const clients: RawClient[] = [];
+  for (const room of rooms) {
+    const info = await danmuInfo(sim, room.roomId, BUVID);
+    clients.push(
+      await RawClient.connect(sim, {
+        uid: 0,
+        roomid: room.roomId,
+        protover: 3,
+        platform: "web",
+        type: 2,
+        key: info.token,
+        buvid: BUVID.slice("buvid3=".length),
+      }),
+    );
+  }
+  await until(() => clients.every((c) => c.bodies().length === 1), "LOG_IN_NOTICE");
+  await drive(sim, clock, () => clients.every((c) => c.bodies().length === 41), "41 messages");
+  for (let i = 0; i < 20; i++) {
+    clock.advance(100);
+    sim.step();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const lines = truth.lines.map((l) => JSON.parse(l));
+  for (const [i, client] of clients.entries()) {
+    const bodies = client.bodies();
+    assert.equal(bodies.length, 41, "40 room messages and one LOG_IN_NOTICE");
+    assert.equal(bodies[0].cmd, "LOG_IN_NOTICE");
+    assert.equal(client.ops()[0], "authReply");
+    const ids = bodies.map(messageId);
+    assert.equal(new Set(ids).size, ids.length);
+    const recorded = lines.filter((l) => l.room_id === rooms[i].roomId);
+    assert.deepEqual(recorded.map((l) => l.id), ids);
+    assert.deepEqual(recorded.map((l) => l.cmd), bodies.map((b) => b.cmd));
+    assert.equal(sim.remaining(rooms[i].roomId), 0);
+  }
+  assert.equal(sim.counters.roomMessages, 80);
+  for (const c of clients) await c.close();
+});
+
+Deno.test("anonymous connections see masked names and uid 0; SESSDATA ones see real uids", async () => {
+  const { clock, options } = manual({ rooms: 1, rate: 200 });
+  await using sim = await startSimulator(options);
+  const room = sim.world.rooms[0];
+  const anon = await danmuInfo(sim, room.roomId, BUVID);
+  const cookie = `${BUVID}; SESSDATA=secret`;
+  const logged = await danmuInfo(sim, room.roomId, cookie);
+  const nav = await getJson(`${sim.api}/x/web-interface/nav`, cookie);
+  const mid = (nav.data as { mid: number }).mid;
+  const auth = { roomid: room.roomId, protover: 2, platform: "web", type: 2 } as const;
+  const a = await RawClient.connect(sim, { ...auth, uid: 0, key: anon.token });
+  const b = await RawClient.connect(sim, { ...auth, uid: mid, key: logged.token });
+  await until(() => a.ops().includes("authReply") && b.ops().includes("authReply"), "auth");
+  const danmu = (c: RawClient) => c.bodies().filter((x) => String(x.cmd).startsWith("DANMU_MSG"));
+  await drive(sim, clock, () => danmu(a).length >= 5 && danmu(b).length >= 5, "danmaku");
+  for (const body of danmu(a)) {
+    const sender = (body.info as unknown[][])[2];
+    assert.equal(sender[0], 0);
+    assert.match(String(sender[1]), /^.\*\*\*$/u);
+  }
+  assert.ok(danmu(b).every((body) => ((body.info as unknown[][])[2][0] as number) > 0));
+  assert.equal(a.bodies()[0].cmd, "LOG_IN_NOTICE");
+  assert.ok(b.bodies().every((x) => x.cmd !== "LOG_IN_NOTICE"));
+  const info = danmu(b)[0].info as unknown[];
+  assert.equal(info.length, 18);
+  const interact = b.bodies().find((x) => x.cmd === "INTERACT_WORD_V2");
+  if (interact) {
+    const pb = (interact.data as { pb: string }).pb;
+    const m = new ProtoMessage(new Uint8Array(Buffer.from(pb, "base64")));
+    assert.equal(m.number(6), room.roomId);
+    assert.ok(m.number(1) > 0);
+  }
+  await a.close();
+  await b.close();
+});
+
+Deno.test("a wrong token, or a uid other than the token's, gets closed without an auth reply", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 2 });
+  const room = sim.world.rooms[0].roomId;
+  const info = await danmuInfo(sim, room, BUVID);
+  const auth = { roomid: room, protover: 3, platform: "web", type: 2 } as const;
+  const flipped = info.token[40] === "A" ? "B" : "A";
+  const wrongKey = `${info.token.slice(0, 40)}${flipped}${info.token.slice(41)}`;
+  const wrong = await RawClient.connect(sim, { ...auth, uid: 0, key: wrongKey });
+  const mismatch = await RawClient.connect(sim, { ...auth, uid: 42, key: info.token });
+  const other = await danmuInfo(sim, sim.world.rooms[1].roomId, BUVID);
+  const otherRoom = await RawClient.connect(sim, { ...auth, uid: 0, key: other.token });
+  await until(() => wrong.closed && mismatch.closed && otherRoom.closed, "the server to close");
+  assert.deepEqual([wrong.received, mismatch.received, otherRoom.received], [[], [], []]);
+  assert.equal(sim.counters.authRejected, 3);
+  for (const c of [wrong, mismatch, otherRoom]) await c.close();
+});
+
+Deno.test("a short room id authenticates, receives nothing, and gets heartbeat replies of 1", async () => {
+  const { clock, options } = manual({ rooms: 100, rate: 100 });
+  await using sim = await startSimulator(options);
+  const room = sim.world.rooms.find((r) => r.shortId > 0)!;
+  const info = await danmuInfo(sim, room.shortId, BUVID);
+  const client = await RawClient.connect(sim, {
+    uid: 0,
+    roomid: room.shortId,
+    protover: 3,
+    platform: "web",
+    type: 2,
+    key: info.token,
+  });
+  await until(() => client.ops().includes("authReply"), "auth reply");
+  await client.send(encodeHeartbeatPacket());
+  await until(() => client.ops().includes("heartbeatReply"), "heartbeat reply");
+  for (let i = 0; i < 20; i++) {
+    clock.advance(100);
+    sim.step();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.deepEqual(client.ops(), ["authReply", "heartbeatReply"]);
+  const reply = client.received[1];
+  assert.equal(reply.kind === "heartbeatReply" && reply.popularity, 1);
+  await client.close();
+});
+
+Deno.test("connections are closed 5 s without auth and 70 s without heartbeat", async () => {
+  const { clock, options } = manual({ rooms: 1, rate: 0 });
+  await using sim = await startSimulator(options);
+  const room = sim.world.rooms[0].roomId;
+  const info = await danmuInfo(sim, room, BUVID);
+  const silent = await RawClient.connect(sim);
+  const authed = await RawClient.connect(sim, {
+    uid: 0,
+    roomid: room,
+    protover: 1,
+    platform: "web",
+    type: 2,
+    key: info.token,
+  });
+  await until(() => authed.ops().includes("authReply") && sim.connectionCount() === 2, "auth");
+  clock.advance(5001);
+  sim.step();
+  await until(() => silent.closed, "the unauthenticated connection to close");
+  assert.equal(authed.closed, false);
+  clock.advance(60_000);
+  sim.step();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(authed.closed, false, "still within 70 s of the auth");
+  clock.advance(10_000);
+  sim.step();
+  await until(() => authed.closed, "the silent connection to close");
+  assert.equal(authed.error, undefined, "closed cleanly");
+  await silent.close();
+  await authed.close();
+});
+
+Deno.test("the per-IP cap closes connections beyond it", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 1, maxConnectionsPerIp: 2 });
+  const clients = [
+    await RawClient.connect(sim),
+    await RawClient.connect(sim),
+    await RawClient.connect(sim),
+  ];
+  await until(() => clients[2].closed, "the third connection to close");
+  assert.equal(sim.counters.connectionsRefused, 1);
+  assert.equal(sim.connectionCount(), 2);
+  for (const c of clients) await c.close();
+});
+
+Deno.test("blocking a room sends ROOM_BLOCK_MSG, closes its listeners and refuses new auths", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 1, rate: 0 });
+  const room = sim.world.rooms[0].roomId;
+  const info = await danmuInfo(sim, room, BUVID);
+  const auth = { uid: 0, roomid: room, protover: 3, platform: "web", type: 2, key: info.token };
+  const client = await RawClient.connect(sim, auth as AuthBody);
+  await until(() => client.bodies().length === 1, "LOG_IN_NOTICE");
+  sim.blockRoom(room);
+  await until(() => client.closed, "the blocked room to close");
+  assert.equal(client.bodies().at(-1)?.cmd, "ROOM_BLOCK_MSG");
+  const again = await RawClient.connect(sim, auth as AuthBody);
+  await until(() => again.closed, "the auth to be refused");
+  assert.deepEqual(again.received, []);
+  await client.close();
+  await again.close();
+});
+
+Deno.test("a corrupt frame ends the connection and its messages are not in the truth log", async () => {
+  const truth = new MemoryTruth();
+  const { clock, options } = manual({ rooms: 1, rate: 100, truth, faults: { corrupt: 1 } });
+  await using sim = await startSimulator(options);
+  const room = sim.world.rooms[0].roomId;
+  const info = await danmuInfo(sim, room, BUVID);
+  const client = await RawClient.connect(sim, {
+    uid: 0,
+    roomid: room,
+    protover: 3,
+    platform: "web",
+    type: 2,
+    key: info.token,
+  });
+  await until(() => client.bodies().length === 1, "LOG_IN_NOTICE");
+  clock.advance(1000);
+  sim.step(); // rolls the fault (and sends this tick's frame corrupt)
+  await drive(sim, clock, () => client.closed, "the connection to end");
+  assert.ok(client.error instanceof Error && client.error.name === "ProtocolError");
+  assert.deepEqual(truth.lines.map((l) => JSON.parse(l).cmd), ["LOG_IN_NOTICE"]);
+  assert.equal(sim.counters.faultCorrupt, 1);
+  await client.close();
+});
+
+Deno.test("setLive() pushes LIVE twice (first with live_time) and PREPARING when it stops", async () => {
+  const { clock, options } = manual({ rooms: 1, rate: 0 });
+  await using sim = await startSimulator(options);
+  const room = sim.world.rooms[0];
+  sim.setLive(room.roomId, false);
+  const info = await danmuInfo(sim, room.roomId, BUVID);
+  const client = await RawClient.connect(sim, {
+    uid: 0,
+    roomid: room.roomId,
+    protover: 2,
+    platform: "web",
+    type: 2,
+    key: info.token,
+  });
+  await until(() => client.bodies().length === 1, "LOG_IN_NOTICE");
+  clock.advance(1000);
+  sim.setLive(room.roomId, true);
+  sim.setLive(room.roomId, false);
+  await until(() => client.bodies().length === 4, "state messages");
+  const [, live1, live2, preparing] = client.bodies();
+  assert.equal(live1.cmd, "LIVE");
+  assert.equal(live1.live_time, Math.floor(clock.now() / 1000));
+  assert.equal(live2.cmd, "LIVE");
+  assert.equal("live_time" in live2, false);
+  assert.equal(preparing.cmd, "PREPARING");
+  assert.equal(preparing.roomid, String(room.roomId));
+  await client.close();
+});
