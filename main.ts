@@ -2,7 +2,9 @@
  * The one entrypoint: parses the subcommand, wires signals, maps errors to exit codes.
  * Everything it calls lives under src/ and never exits the process itself.
  */
-import { ConfigError, ProtocolError } from "./src/errors.ts";
+import { ApiError, ConfigError, ProtocolError, StorageError } from "./src/errors.ts";
+import { runCollect } from "./src/cli/collect_command.ts";
+import { COLLECT_USAGE } from "./src/collector/config.ts";
 import { DECODE_USAGE, runDecode } from "./src/cli/decode_command.ts";
 import { LineWriter } from "./src/cli/line_writer.ts";
 import { runSimulate, SIMULATE_USAGE } from "./src/cli/simulate_command.ts";
@@ -16,8 +18,46 @@ Commands:
 
 Run "main.ts <command> --help" for a command's flags.`;
 
+let statusShown = false;
+
 function log(line: string): void {
+  if (statusShown) {
+    Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+    statusShown = false;
+  }
   console.error(line);
+}
+
+/** Redraws the one-line status on a terminal. */
+function statusLine(line: string): void {
+  const width = Deno.consoleSize().columns;
+  Deno.stderr.writeSync(
+    new TextEncoder().encode(`\r\x1b[2K${line.slice(0, Math.max(20, width - 1))}`),
+  );
+  statusShown = true;
+}
+
+/**
+ * SIGINT/SIGTERM abort the returned signal so the command can stop reading, flush and exit 0;
+ * a second signal exits at once (code 130).
+ */
+function interruptSignal(): AbortController & Disposable {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) {
+      log('level=warn msg="second signal: exiting without waiting for the final flush"');
+      Deno.exit(130);
+    }
+    log('level=info msg="stopping: closing connections and flushing (signal again to force)"');
+    controller.abort();
+  };
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const name of signals) Deno.addSignalListener(name, onSignal);
+  return Object.assign(controller, {
+    [Symbol.dispose]() {
+      for (const name of signals) Deno.removeSignalListener(name, onSignal);
+    },
+  });
 }
 
 async function main(args: string[]): Promise<number> {
@@ -37,9 +77,21 @@ async function main(args: string[]): Promise<number> {
         return 0;
       }
       return await runSimulate(rest, { stdout, log });
-    case "collect":
-      log("The collector is not built yet (see the issue tracker); use `main.ts decode` for now.");
-      return 1;
+    case "collect": {
+      if (rest.includes("--help") || rest.includes("-h")) {
+        console.log(COLLECT_USAGE);
+        return 0;
+      }
+      using stop = interruptSignal();
+      await runCollect(rest, {
+        log,
+        env: (name) => Deno.env.get(name),
+        statusLine: Deno.stderr.isTerminal() ? statusLine : undefined,
+        signal: stop.signal,
+      });
+      if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+      return 0;
+    }
     case undefined:
     case "help":
     case "--help":
@@ -62,6 +114,10 @@ try {
   if (error instanceof ConfigError) {
     log(`error: ${error.message}`);
     Deno.exit(2);
+  }
+  if (error instanceof StorageError || error instanceof ApiError) {
+    log(`error: ${error.message}`);
+    Deno.exit(1);
   }
   throw error;
 }

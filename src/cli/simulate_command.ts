@@ -8,6 +8,7 @@ import { parseFaults } from "../simulator/faults.ts";
 import { type SimulatorOptions, startSimulator } from "../simulator/simulator.ts";
 import { MAX_ROOMS } from "../simulator/world.ts";
 import type { LineWriter } from "./line_writer.ts";
+import { numberFlag } from "./flags.ts";
 
 /** Usage text of the simulate command. */
 export const SIMULATE_USAGE = `Usage: main.ts simulate [flags]
@@ -41,33 +42,6 @@ Flags:
 export interface SimulateContext {
   stdout: LineWriter;
   log: (line: string) => void;
-}
-
-interface NumberRule {
-  min: number;
-  max: number;
-  integer?: boolean;
-}
-
-function numberFlag(
-  flag: string,
-  value: string | undefined,
-  fallback: number | undefined,
-  rule: NumberRule,
-): number | undefined {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (
-    value.trim() === "" || !Number.isFinite(n) || (rule.integer && !Number.isInteger(n)) ||
-    n < rule.min || n > rule.max
-  ) {
-    throw new ConfigError(
-      `Cannot parse --${flag} "${value}": expected ${
-        rule.integer ? "an integer" : "a number"
-      } from ${rule.min} to ${rule.max}`,
-    );
-  }
-  return n;
 }
 
 /** Turns the flags into simulator options and a duration; errors name the flag and value. */

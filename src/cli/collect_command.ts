@@ -1,0 +1,50 @@
+/** `main.ts collect [flags]`: loads rooms and the cookie, then runs the collector. */
+import { loadSessdata } from "../bilibili/cookies.ts";
+import { type CollectorSummary, runCollector } from "../collector/collector.ts";
+import { parseCollectArgs, parseRoomIds } from "../collector/config.ts";
+import { ConfigError } from "../errors.ts";
+import { systemClock } from "../util/clock.ts";
+
+/** What the command needs from `main.ts`. */
+export interface CollectContext {
+  log: (line: string) => void;
+  env: (name: string) => string | undefined;
+  /** Writes the live status line on a terminal; undefined off a TTY. */
+  statusLine?: (line: string) => void;
+  signal: AbortSignal;
+}
+
+/** Parses flags, loads files, and collects until the signal aborts. */
+export async function runCollect(
+  args: string[],
+  context: CollectContext,
+): Promise<CollectorSummary> {
+  const config = parseCollectArgs(args);
+  const rooms = [...config.rooms];
+  if (config.roomsFile !== undefined) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(config.roomsFile);
+    } catch (error) {
+      throw new ConfigError(
+        `Cannot read --rooms-file "${config.roomsFile}": ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    rooms.push(...parseRoomIds(text, `--rooms-file "${config.roomsFile}"`));
+  }
+  if (rooms.length === 0) {
+    throw new ConfigError("Cannot collect: no rooms given; pass --rooms ID,… or --rooms-file FILE");
+  }
+  const sessdata = await loadSessdata(config.cookieFile, context.env);
+  return await runCollector(config, {
+    clock: systemClock,
+    random: Math.random,
+    log: context.log,
+    sessdata,
+    rooms: [...new Set(rooms)],
+    statusLine: context.statusLine,
+  }, context.signal);
+}

@@ -1,0 +1,196 @@
+/**
+ * The composition root of `collect`: store, API client, supervisor, queue, flusher and status,
+ * wired in one place. `runCollector` returns when `signal` aborts (or the duration ends),
+ * after the final flush; nothing queued is lost: what cannot be written is saved to a JSONL
+ * file beside the database.
+ */
+import { BilibiliApi, BROWSER_USER_AGENT } from "../bilibili/api_client.ts";
+import type { CollectedEvent } from "../normalize/events.ts";
+import type { ConnectOptions, DanmakuTransport } from "../room/transport.ts";
+import { SqliteStore } from "../storage/sqlite_store.ts";
+import type { Clock } from "../util/clock.ts";
+import { RateLimiter } from "../util/rate_limiter.ts";
+import type { CollectConfig } from "./config.ts";
+import { ConnectionSlots } from "./connection_slots.ts";
+import { EventQueue } from "./event_queue.ts";
+import { type EventSink, Flusher } from "./flusher.ts";
+import { StatusReporter } from "./status_reporter.ts";
+import { Supervisor } from "./supervisor.ts";
+
+/** What the collector needs from its surroundings (injectable for tests). */
+export interface CollectorDeps {
+  clock: Clock;
+  random: () => number;
+  log: (line: string) => void;
+  /** The SESSDATA cookie, already loaded; never logged. */
+  sessdata?: string;
+  /** Room ids to collect (from --rooms and --rooms-file). */
+  rooms: readonly number[];
+  /** Live status line on a terminal: called with each line; undefined off a TTY. */
+  statusLine?: (line: string) => void;
+  /** Replaces the SQLite store (a no-op sink for dry runs and tests). */
+  sink?: EventSink & { close(): void };
+  fetch?: typeof fetch;
+  connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
+  /** Called once everything is running, with the live parts (tests and discovery hook in here). */
+  onStarted?: (parts: CollectorParts) => void | Promise<void>;
+}
+
+/** The running parts, for hooks. */
+export interface CollectorParts {
+  supervisor: Supervisor;
+  api: BilibiliApi;
+  queue: EventQueue;
+  flusher: Flusher;
+}
+
+/** What a run did. */
+export interface CollectorSummary {
+  written: number;
+  dropped: number;
+  messages: number;
+  sessions: number;
+  /** Where unwritable events were saved at exit, if anywhere. */
+  savedTo?: string;
+}
+
+/** Runs the collector until `signal` aborts or `config.durationMs` passes. */
+export async function runCollector(
+  config: Readonly<CollectConfig>,
+  deps: CollectorDeps,
+  signal: AbortSignal,
+): Promise<CollectorSummary> {
+  const { clock, log } = deps;
+  const sink = deps.sink ?? SqliteStore.open(config.dbPath);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) stop.abort();
+  try {
+    const limiter = new RateLimiter({ perSecond: config.apiRatePerSecond, clock });
+    const api = new BilibiliApi({
+      limiter,
+      clock,
+      apiBase: config.apiBase,
+      sessdata: deps.sessdata,
+      log,
+      fetch: deps.fetch,
+    });
+    const wakeFlusher = () => flusher.wake();
+    const queue = new EventQueue({
+      maxEvents: config.queueLimit,
+      highWaterMark: config.flushHighWater,
+      onHighWater: wakeFlusher,
+    });
+    const flusher = new Flusher({ queue, sink, clock, intervalMs: config.flushIntervalMs, log });
+    const unknownCmds = new Set<string>();
+    const wsHeaders: Record<string, string> = { "User-Agent": BROWSER_USER_AGENT };
+    if (deps.sessdata) wsHeaders.Cookie = `SESSDATA=${deps.sessdata}`;
+    const supervisor = new Supervisor({
+      clock,
+      log,
+      sweepIntervalMs: config.sweepIntervalMs,
+      watchdogMs: config.watchdogMs,
+      deps: {
+        api,
+        clock,
+        random: deps.random,
+        transport: config.transport,
+        startGate: new RateLimiter({ perSecond: config.connectRatePerSecond, clock }),
+        slots: new ConnectionSlots(config.maxConnections),
+        emit: (event: CollectedEvent) => queue.push(event),
+        keepRaw: config.keepRaw,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        authTimeoutMs: config.authTimeoutMs,
+        backoff: { baseMs: 1000, maxMs: config.maxBackoffMs },
+        wsHeaders,
+        onUnknownCmd: (cmd) => {
+          if (unknownCmds.has(cmd) || unknownCmds.size >= 1000) return;
+          unknownCmds.add(cmd);
+          log(
+            `level=info msg="unknown cmd, stored verbatim in raw_messages" cmd=${
+              JSON.stringify(cmd)
+            }`,
+          );
+        },
+        log,
+        connect: deps.connect,
+      },
+    });
+    for (const roomId of deps.rooms) supervisor.add(roomId);
+    log(
+      `level=info msg="collecting" rooms=${deps.rooms.length} db=${
+        JSON.stringify(config.dbPath)
+      } transport=${config.transport} logged_in=${deps.sessdata !== undefined}`,
+    );
+
+    const reporter = new StatusReporter({ supervisor, queue, flusher }, clock.now());
+    const tasks = [
+      supervisor.run(stop.signal),
+      flusher.run(stop.signal),
+      reportStatus(reporter, config, deps, stop.signal),
+    ];
+    if (config.durationMs !== undefined) {
+      tasks.push(clock.sleep(config.durationMs, stop.signal).then(() => stop.abort()));
+    }
+    await deps.onStarted?.({ supervisor, api, queue, flusher });
+    await Promise.all(tasks); // supervisor.run closes every connection once stopped
+
+    // Final flush: a few tries, then save what is left so nothing collected is lost.
+    let flushed = false;
+    for (let attempt = 0; attempt < 3 && !flushed; attempt++) {
+      flushed = await flusher.flush();
+      if (!flushed) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    let savedTo: string | undefined;
+    if (!flushed) savedTo = await saveUnwritten(config.dbPath, queue.take(), clock.now(), log);
+    const status = supervisor.status();
+    const summary: CollectorSummary = {
+      written: flusher.written,
+      dropped: queue.droppedTotal,
+      messages: status.messages,
+      sessions: status.sessions,
+      savedTo,
+    };
+    log(
+      `level=info msg="stopped" messages=${summary.messages} written=${summary.written} dropped=${summary.dropped} sessions=${summary.sessions}`,
+    );
+    return summary;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    sink.close();
+  }
+}
+
+async function reportStatus(
+  reporter: StatusReporter,
+  config: Readonly<CollectConfig>,
+  deps: CollectorDeps,
+  signal: AbortSignal,
+): Promise<void> {
+  const interval = deps.statusLine ? 1000 : config.statusIntervalMs;
+  while (!signal.aborted) {
+    await deps.clock.sleep(interval, signal);
+    if (signal.aborted) break;
+    const line = reporter.line(deps.clock.now());
+    if (deps.statusLine) deps.statusLine(line);
+    else deps.log(`level=info msg=status ${line}`);
+  }
+}
+
+async function saveUnwritten(
+  dbPath: string,
+  events: CollectedEvent[],
+  now: number,
+  log: (line: string) => void,
+): Promise<string> {
+  const path = `${dbPath}.unwritten-${now}.jsonl`;
+  const text = events.map((event) => JSON.stringify(event)).join("\n") + "\n";
+  await Deno.writeTextFile(path, text);
+  log(
+    `level=error msg="Cannot write the last events to the database: saved them as JSONL instead" events=${events.length} file=${
+      JSON.stringify(path)
+    }`,
+  );
+  return path;
+}

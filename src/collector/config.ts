@@ -1,0 +1,177 @@
+/** The collect command's flags and environment, parsed once into a frozen config. */
+import { ConfigError } from "../errors.ts";
+import { durationFlag, numberFlag, parseFlags } from "../cli/flags.ts";
+import type { TransportKind } from "../room/transport.ts";
+
+/** Everything `collect` needs to know, validated. */
+export interface CollectConfig {
+  /** SQLite file; created if missing. */
+  dbPath: string;
+  /** Room ids given with --rooms (short ids allowed). */
+  rooms: readonly number[];
+  /** File with more room ids (one per line or comma separated; `#` comments). */
+  roomsFile?: string;
+  /** Send every Bilibili origin here (the simulator). */
+  apiBase?: string;
+  transport: TransportKind;
+  /** File holding the SESSDATA cookie. */
+  cookieFile?: string;
+  /** Keep every message verbatim in raw_messages too. */
+  keepRaw: boolean;
+  flushIntervalMs: number;
+  /** Queue size that triggers an early flush. */
+  flushHighWater: number;
+  /** Most events held in memory while storage fails. */
+  queueLimit: number;
+  sweepIntervalMs: number;
+  heartbeatIntervalMs: number;
+  watchdogMs: number;
+  authTimeoutMs: number;
+  /** Global pace of Bilibili API calls. */
+  apiRatePerSecond: number;
+  /** Connection starts per second (staggered starts). */
+  connectRatePerSecond: number;
+  /** Cap on concurrent danmaku connections from this process. */
+  maxConnections: number;
+  /** Largest reconnect backoff. */
+  maxBackoffMs: number;
+  /** Stop by itself after this long. */
+  durationMs?: number;
+  /** Status log period when stderr is not a terminal. */
+  statusIntervalMs: number;
+}
+
+/** Usage text of the collect command. */
+export const COLLECT_USAGE = `Usage: main.ts collect [flags]
+
+Collects danmaku, gifts, super chats, guard buys, interactions, audience counts and room
+events from live rooms into SQLite. Ctrl+C flushes everything queued and exits 0.
+
+Rooms:
+  --rooms ID,…              room ids (short ids are resolved to real ids)
+  --rooms-file FILE         more room ids, one per line or comma separated, # comments
+
+Storage:
+  --db FILE                 SQLite database, created if missing (default ./danmaku.db)
+  --keep-raw                also keep every message verbatim in raw_messages
+  --flush-interval DUR      write queued events every DUR (default 10s)
+  --flush-high-water N      flush early once N events are queued (default 20000)
+  --queue-limit N           events held in memory while writes fail (default 2000000)
+
+Connections:
+  --transport tcp|ws|wss    danmaku transport (default tcp)
+  --cookie-file FILE        file holding your SESSDATA cookie, so names are not masked;
+                            or set BILIBILI_SESSDATA / BILIBILI_COOKIE. Never logged or stored.
+  --api-base URL            send every Bilibili API origin to URL (e.g. the simulator)
+  --api-rate N              API requests per second, for all rooms together (default 1)
+  --connect-rate N          connection starts per second (default 5)
+  --max-connections N       concurrent danmaku connections at most (default 150)
+  --heartbeat-interval DUR  (default 30s)   --watchdog DUR  silence that kills a link (default 70s)
+  --auth-timeout DUR        (default 10s)   --max-backoff DUR  longest retry delay (default 2m)
+  --sweep-interval DUR      supervisor sweep (default 10s)
+
+Run:
+  --duration DUR            stop after DUR (default: until Ctrl+C / SIGTERM)
+  --status-interval DUR     status log period when stderr is not a terminal (default 60s)
+
+Durations: 500ms, 10s, 5m, 2h, 1d (a bare number is seconds).`;
+
+/** Parses a comma/whitespace separated list of positive room ids; `where` names the source. */
+export function parseRoomIds(text: string, where: string): number[] {
+  const ids: number[] = [];
+  for (const line of text.split("\n")) {
+    const content = line.replace(/#.*/, "");
+    for (const token of content.split(/[\s,]+/)) {
+      if (token === "") continue;
+      const id = Number(token);
+      if (!Number.isInteger(id) || id <= 0 || id > 2 ** 53) {
+        throw new ConfigError(
+          `Cannot parse ${where}: "${token}" is not a room id (a positive integer)`,
+        );
+      }
+      ids.push(id);
+    }
+  }
+  return ids;
+}
+
+/** Turns collect's flags into a frozen config; errors name the flag and the bad value. */
+export function parseCollectArgs(args: string[]): Readonly<CollectConfig> {
+  const values = parseFlags("collect", args, {
+    db: { type: "string" },
+    rooms: { type: "string" },
+    "rooms-file": { type: "string" },
+    "api-base": { type: "string" },
+    transport: { type: "string" },
+    "cookie-file": { type: "string" },
+    "keep-raw": { type: "boolean" },
+    "flush-interval": { type: "string" },
+    "flush-high-water": { type: "string" },
+    "queue-limit": { type: "string" },
+    "sweep-interval": { type: "string" },
+    "heartbeat-interval": { type: "string" },
+    watchdog: { type: "string" },
+    "auth-timeout": { type: "string" },
+    "api-rate": { type: "string" },
+    "connect-rate": { type: "string" },
+    "max-connections": { type: "string" },
+    "max-backoff": { type: "string" },
+    duration: { type: "string" },
+    "status-interval": { type: "string" },
+  });
+  const transport = values.transport ?? "tcp";
+  if (transport !== "tcp" && transport !== "ws" && transport !== "wss") {
+    throw new ConfigError(`Cannot parse --transport "${transport}": expected tcp, ws or wss`);
+  }
+  const apiBase = values["api-base"];
+  if (apiBase !== undefined && !/^https?:\/\/[^/]+/.test(apiBase)) {
+    throw new ConfigError(
+      `Cannot parse --api-base "${apiBase}": expected an http:// or https:// URL`,
+    );
+  }
+  const big = 1e12;
+  return Object.freeze({
+    dbPath: values.db ?? "danmaku.db",
+    rooms: Object.freeze(
+      values.rooms === undefined ? [] : parseRoomIds(values.rooms, `--rooms "${values.rooms}"`),
+    ),
+    roomsFile: values["rooms-file"],
+    apiBase,
+    transport,
+    cookieFile: values["cookie-file"],
+    keepRaw: values["keep-raw"] ?? false,
+    flushIntervalMs: durationFlag("flush-interval", values["flush-interval"], 10_000, 10),
+    flushHighWater: numberFlag("flush-high-water", values["flush-high-water"], 20_000, {
+      min: 1,
+      max: big,
+      integer: true,
+    }),
+    queueLimit: numberFlag("queue-limit", values["queue-limit"], 2_000_000, {
+      min: 1,
+      max: big,
+      integer: true,
+    }),
+    sweepIntervalMs: durationFlag("sweep-interval", values["sweep-interval"], 10_000, 10),
+    heartbeatIntervalMs: durationFlag(
+      "heartbeat-interval",
+      values["heartbeat-interval"],
+      30_000,
+      10,
+    ),
+    watchdogMs: durationFlag("watchdog", values.watchdog, 70_000, 10),
+    authTimeoutMs: durationFlag("auth-timeout", values["auth-timeout"], 10_000, 10),
+    apiRatePerSecond: numberFlag("api-rate", values["api-rate"], 1, { min: 0.001, max: 1e6 }),
+    connectRatePerSecond: numberFlag("connect-rate", values["connect-rate"], 5, {
+      min: 0.001,
+      max: 1e6,
+    }),
+    maxConnections: numberFlag("max-connections", values["max-connections"], 150, {
+      min: 1,
+      max: 1e6,
+      integer: true,
+    }),
+    maxBackoffMs: durationFlag("max-backoff", values["max-backoff"], 120_000, 10),
+    durationMs: durationFlag("duration", values.duration, undefined),
+    statusIntervalMs: durationFlag("status-interval", values["status-interval"], 60_000, 10),
+  });
+}

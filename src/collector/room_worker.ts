@@ -1,0 +1,314 @@
+/**
+ * One room's life: resolve its real id, fetch a token, connect, run a session, and on its
+ * end back off (exponential, jittered; reset once a connection delivered messages), rotate
+ * hosts and refresh the token after an auth failure or repeated failures. Permanent failures
+ * (no such room, locked room) end the worker.
+ */
+import { ApiError } from "../errors.ts";
+import type { BilibiliApi, DanmuInfo, RoomInit } from "../bilibili/api_client.ts";
+import type { CollectedEvent } from "../normalize/events.ts";
+import {
+  audienceFromHeartbeat,
+  type NormalizeContext,
+  normalizeMessage,
+} from "../normalize/normalize_message.ts";
+import type { ServerMessage } from "../protocol/packet_decoder.ts";
+import { RoomSession, type SessionOutcome } from "../room/room_session.ts";
+import {
+  type ConnectOptions,
+  connectTransport,
+  type DanmakuTransport,
+  type TransportKind,
+} from "../room/transport.ts";
+import { backoffDelay, type BackoffOptions } from "../util/backoff.ts";
+import type { Clock } from "../util/clock.ts";
+import type { RateLimiter } from "../util/rate_limiter.ts";
+import type { ConnectionSlots } from "./connection_slots.ts";
+
+/** Where a room is in its life. */
+export type RoomState =
+  | "resolving"
+  | "waiting"
+  | "connecting"
+  | "live"
+  | "backoff"
+  | "failed"
+  | "stopped";
+
+/** What every worker shares. */
+export interface RoomWorkerDeps {
+  api: BilibiliApi;
+  clock: Clock;
+  random: () => number;
+  transport: TransportKind;
+  /** Paces connection starts so many rooms do not connect at once. */
+  startGate: RateLimiter;
+  slots: ConnectionSlots;
+  /** Receives every event, synchronously. */
+  emit: (event: CollectedEvent) => void;
+  keepRaw: boolean;
+  heartbeatIntervalMs: number;
+  authTimeoutMs: number;
+  backoff: BackoffOptions;
+  /** Headers for WebSocket upgrades. */
+  wsHeaders?: Record<string, string>;
+  onUnknownCmd?: (cmd: string) => void;
+  log: (line: string) => void;
+  /** Opens transports (tests inject faults here). */
+  connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
+}
+
+/** Facts known about a room before its worker starts (from a room list). */
+export interface KnownRoom {
+  roomId: number;
+  shortId?: number;
+}
+
+/** A room's reconnect loop. */
+export class RoomWorker {
+  readonly requestedId: number;
+  readonly #deps: RoomWorkerDeps;
+  /** Real room id, once resolved. */
+  realId?: number;
+  state: RoomState = "resolving";
+  /** Why the room failed or last disconnected. */
+  lastProblem?: string;
+  /** The current connection, while there is one. */
+  session?: RoomSession;
+  /** Connections made. */
+  sessions = 0;
+  /** Op-5 messages received over all sessions. */
+  messages = 0;
+  /** Failed attempts in a row (reset by a connection that delivered messages). */
+  attempt = 0;
+
+  constructor(requestedId: number, deps: RoomWorkerDeps, known?: KnownRoom) {
+    this.requestedId = requestedId;
+    this.#deps = deps;
+    if (known) this.realId = known.roomId;
+  }
+
+  /** Runs until `signal` aborts or the room fails permanently; never rejects. */
+  async run(signal: AbortSignal, onResolved?: (realId: number) => boolean): Promise<void> {
+    const { clock, log } = this.#deps;
+    try {
+      if (this.realId === undefined) {
+        const init = await this.#retrying(
+          signal,
+          () => this.#deps.api.roomInit(this.requestedId, { signal }),
+        );
+        if (!init) return;
+        if (init.isLocked) return this.#fail(`room ${init.roomId} is locked (blocked by Bilibili)`);
+        this.realId = init.roomId;
+        this.#emitRoom(init);
+      }
+      if (onResolved && !onResolved(this.realId)) {
+        return this.#fail(
+          `room ${this.requestedId} is room ${this.realId}, which is already collected`,
+        );
+      }
+      let info: DanmuInfo | undefined;
+      let hostIndex = 0;
+      let failuresSinceToken = 0;
+      while (!signal.aborted) {
+        if (!info) {
+          this.state = "resolving";
+          info = await this.#retrying(
+            signal,
+            () => this.#deps.api.getDanmuInfo(this.realId!, { signal }),
+          );
+          if (!info) return;
+          failuresSinceToken = 0;
+        }
+        const outcome = await this.#connectOnce(info, hostIndex, signal);
+        if (!outcome || outcome.reason === "stopped") break;
+        this.lastProblem = outcome.detail;
+        if (outcome.messages > 0) this.attempt = 0;
+        else {
+          this.attempt++;
+          failuresSinceToken++;
+          hostIndex++;
+        }
+        if (
+          outcome.reason === "auth_failed" || outcome.reason === "auth_timeout" ||
+          failuresSinceToken >= Math.max(3, info.hosts.length)
+        ) {
+          info = undefined; // refresh the token (it may be stale or bound to another identity)
+        }
+        const delay = backoffDelay(this.attempt, this.#deps.random(), this.#deps.backoff);
+        log(
+          `level=info room=${this.realId} msg="connection ended" reason=${outcome.reason} messages=${outcome.messages} retry_in_ms=${delay} detail=${
+            JSON.stringify(outcome.detail)
+          }`,
+        );
+        this.state = "backoff";
+        await clock.sleep(delay, signal);
+      }
+    } finally {
+      if (this.state !== "failed") this.state = "stopped";
+    }
+  }
+
+  #fail(problem: string): void {
+    this.state = "failed";
+    this.lastProblem = problem;
+    this.#deps.log(
+      `level=warn room=${
+        this.realId ?? this.requestedId
+      } msg="room failed permanently, not retrying" detail=${JSON.stringify(problem)}`,
+    );
+  }
+
+  /** Calls the API until it answers, backing off on transient errors; undefined when stopped or failed. */
+  async #retrying<T>(signal: AbortSignal, call: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        if (error instanceof ApiError && error.code === 60004) {
+          this.#fail(`room ${this.requestedId} does not exist (room_init code 60004)`);
+          return undefined;
+        }
+        this.lastProblem = (error as Error).message;
+        const delay = backoffDelay(attempt, this.#deps.random(), this.#deps.backoff);
+        this.#deps.log(
+          `level=warn room=${
+            this.realId ?? this.requestedId
+          } msg="API call failed" retry_in_ms=${delay} detail=${JSON.stringify(this.lastProblem)}`,
+        );
+        this.state = "backoff";
+        await this.#deps.clock.sleep(delay, signal);
+        this.state = "resolving";
+      }
+    }
+    return undefined;
+  }
+
+  #emitRoom(init: RoomInit): void {
+    this.#deps.emit({
+      type: "room",
+      roomId: init.roomId,
+      receivedAtMs: this.#deps.clock.now(),
+      shortId: init.shortId > 0 ? init.shortId : null,
+      anchorUid: init.uid > 0 ? init.uid : null,
+      uname: null,
+      title: null,
+      areaId: null,
+      areaName: null,
+      parentAreaId: null,
+      parentAreaName: null,
+      liveStatus: init.liveStatus,
+      seenAtMs: this.#deps.clock.now(),
+    });
+  }
+
+  async #connectOnce(
+    info: DanmuInfo,
+    hostIndex: number,
+    signal: AbortSignal,
+  ): Promise<SessionOutcome | undefined> {
+    const deps = this.#deps;
+    const roomId = this.realId!;
+    this.state = "waiting";
+    if (!(await deps.slots.acquire(signal))) return undefined;
+    try {
+      if (!(await deps.startGate.take(signal))) return undefined;
+      this.state = "connecting";
+      const host = info.hosts[hostIndex % info.hosts.length];
+      const identity = await deps.api.identity({ signal });
+      const sessionId = crypto.randomUUID();
+      const startedAtMs = deps.clock.now();
+      const session = (outcome: SessionOutcome | undefined, address: string) =>
+        deps.emit({
+          type: "session",
+          roomId,
+          receivedAtMs: deps.clock.now(),
+          sessionId,
+          host: address,
+          transport: deps.transport,
+          startedAtMs,
+          endedAtMs: outcome ? deps.clock.now() : null,
+          reason: outcome ? `${outcome.reason}: ${outcome.detail}` : null,
+          messages: outcome?.messages ?? 0,
+        });
+      let transport: DanmakuTransport;
+      try {
+        transport = await (deps.connect ?? connectTransport)({
+          kind: deps.transport,
+          host,
+          headers: deps.wsHeaders,
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        const outcome: SessionOutcome = {
+          reason: "socket_error",
+          detail: `cannot connect to ${host.host}: ${(error as Error).message}`,
+          authenticated: false,
+          messages: 0,
+          error,
+        };
+        session(outcome, host.host);
+        return outcome;
+      }
+      this.sessions++;
+      session(undefined, transport.address);
+      const context: NormalizeContext = {
+        roomId,
+        receivedAtMs: 0,
+        keepRaw: deps.keepRaw,
+        onUnknownCmd: deps.onUnknownCmd,
+      };
+      const out: CollectedEvent[] = [];
+      const onMessage = (message: ServerMessage) => {
+        const now = deps.clock.now();
+        if (message.kind === "message") {
+          this.messages++;
+          context.receivedAtMs = now;
+          normalizeMessage(message.body, message.text, context, out);
+          for (const event of out) deps.emit(event);
+          out.length = 0;
+        } else if (message.kind === "heartbeatReply") {
+          deps.emit(audienceFromHeartbeat(roomId, now, message.popularity));
+        }
+      };
+      const roomSession = new RoomSession({
+        transport,
+        auth: {
+          uid: identity.uid,
+          roomid: roomId,
+          protover: 3,
+          platform: "web",
+          type: 2,
+          key: info.token,
+          buvid: identity.buvid3,
+        },
+        clock: deps.clock,
+        heartbeatIntervalMs: deps.heartbeatIntervalMs,
+        authTimeoutMs: deps.authTimeoutMs,
+        onMessage,
+        onAuthenticated: () => {
+          this.state = "live";
+        },
+        signal,
+      });
+      this.session = roomSession;
+      const outcome = await roomSession.run();
+      this.session = undefined;
+      session(outcome, transport.address);
+      return outcome;
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      return {
+        reason: "socket_error",
+        detail: (error as Error).message,
+        authenticated: false,
+        messages: 0,
+        error,
+      };
+    } finally {
+      deps.slots.release();
+    }
+  }
+}

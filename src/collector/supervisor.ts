@@ -1,0 +1,170 @@
+/**
+ * The supervisor: a map room id → worker (each running the reader + heartbeat task pair of
+ * its current connection). Every sweep it ends connections that went silent (watchdog) and
+ * restarts workers that died unexpectedly. Rooms can be added and removed while running.
+ */
+import type { Clock } from "../util/clock.ts";
+import { type KnownRoom, type RoomState, RoomWorker, type RoomWorkerDeps } from "./room_worker.ts";
+
+/** Options of {@linkcode Supervisor}. */
+export interface SupervisorOptions {
+  deps: RoomWorkerDeps;
+  clock: Clock;
+  /** @default {10000} */
+  sweepIntervalMs?: number;
+  /** A connection with no bytes for this long is dead (heartbeat replies arrive every 30 s). @default {70000} */
+  watchdogMs?: number;
+  log: (line: string) => void;
+}
+
+interface Entry {
+  worker: RoomWorker;
+  controller: AbortController;
+  done: Promise<void>;
+  finished: boolean;
+  known?: KnownRoom;
+}
+
+/** Counts for the status line. */
+export interface SupervisorStatus {
+  rooms: number;
+  byState: Record<RoomState, number>;
+  messages: number;
+  sessions: number;
+}
+
+/** Owns every room worker. */
+export class Supervisor implements AsyncDisposable {
+  readonly #options: SupervisorOptions;
+  readonly #entries = new Map<number, Entry>();
+  readonly #realIds = new Map<number, number>(); // real id → requested id
+  readonly #stop = new AbortController();
+  /** Workers restarted by the sweep after an unexpected end. */
+  restarts = 0;
+  /** Connections ended by the watchdog. */
+  watchdogKills = 0;
+
+  constructor(options: SupervisorOptions) {
+    this.#options = options;
+  }
+
+  /** Starts collecting `roomId` (short ids are resolved); false if it is already collected. */
+  add(roomId: number, known?: KnownRoom): boolean {
+    if (this.#stop.signal.aborted) return false;
+    if (this.#entries.has(roomId) || this.#realIds.has(roomId)) return false;
+    this.#start(roomId, known);
+    return true;
+  }
+
+  #start(roomId: number, known?: KnownRoom): void {
+    const worker = new RoomWorker(roomId, this.#options.deps, known);
+    const controller = new AbortController();
+    const signal = AbortSignal.any([controller.signal, this.#stop.signal]);
+    const entry: Entry = { worker, controller, finished: false, known, done: Promise.resolve() };
+    const claim = (realId: number) => {
+      const owner = this.#realIds.get(realId);
+      if (owner !== undefined && owner !== roomId) return false;
+      this.#realIds.set(realId, roomId);
+      return true;
+    };
+    if (known) this.#realIds.set(known.roomId, roomId);
+    entry.done = worker.run(signal, claim).catch((error) => {
+      worker.lastProblem = `crashed: ${(error as Error).message}`;
+      this.#options.log(
+        `level=error room=${worker.realId ?? roomId} msg="room worker crashed" detail=${
+          JSON.stringify(worker.lastProblem)
+        }`,
+      );
+    }).finally(() => {
+      entry.finished = true;
+    });
+    this.#entries.set(roomId, entry);
+  }
+
+  /** Stops collecting a room (by the id it was added with, or its real id). */
+  async remove(roomId: number): Promise<boolean> {
+    const key = this.#entries.has(roomId) ? roomId : this.#realIds.get(roomId);
+    const entry = key === undefined ? undefined : this.#entries.get(key);
+    if (!entry || key === undefined) return false;
+    this.#entries.delete(key);
+    if (entry.worker.realId !== undefined) this.#realIds.delete(entry.worker.realId);
+    entry.controller.abort();
+    await entry.done;
+    return true;
+  }
+
+  /** True when the room (requested or real id) is collected. */
+  has(roomId: number): boolean {
+    return this.#entries.has(roomId) || this.#realIds.has(roomId);
+  }
+
+  /** Every worker, for status and discovery policies. */
+  workers(): RoomWorker[] {
+    return [...this.#entries.values()].map((entry) => entry.worker);
+  }
+
+  /** One sweep: watchdog and restarts. Public so tests can drive it. */
+  sweep(): void {
+    const now = this.#options.clock.now();
+    const watchdogMs = this.#options.watchdogMs ?? 70_000;
+    for (const [roomId, entry] of this.#entries) {
+      const session = entry.worker.session;
+      if (session && now - session.lastActivityAt > watchdogMs) {
+        this.watchdogKills++;
+        session.stop(
+          "watchdog",
+          `no bytes for ${Math.round((now - session.lastActivityAt) / 1000)} s`,
+        );
+      }
+      const state = entry.worker.state;
+      if (entry.finished && state !== "failed" && !this.#stop.signal.aborted) {
+        // The worker ended without being asked to (a crash): start it again, like the seed did.
+        this.restarts++;
+        if (entry.worker.realId !== undefined) this.#realIds.delete(entry.worker.realId);
+        this.#entries.delete(roomId);
+        this.#start(roomId, entry.known);
+      }
+    }
+  }
+
+  /** Sweeps every interval until `signal` aborts, then stops every room. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { clock } = this.#options;
+    while (!signal.aborted) {
+      await clock.sleep(this.#options.sweepIntervalMs ?? 10_000, signal);
+      if (!signal.aborted) this.sweep();
+    }
+    await this.stopAll();
+  }
+
+  /** Stops every room and waits until all connections are closed. */
+  async stopAll(): Promise<void> {
+    this.#stop.abort();
+    await Promise.all([...this.#entries.values()].map((entry) => entry.done));
+  }
+
+  /** Counts by state. */
+  status(): SupervisorStatus {
+    const byState: Record<RoomState, number> = {
+      resolving: 0,
+      waiting: 0,
+      connecting: 0,
+      live: 0,
+      backoff: 0,
+      failed: 0,
+      stopped: 0,
+    };
+    let messages = 0;
+    let sessions = 0;
+    for (const { worker } of this.#entries.values()) {
+      byState[worker.state]++;
+      messages += worker.messages;
+      sessions += worker.sessions;
+    }
+    return { rooms: this.#entries.size, byState, messages, sessions };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stopAll();
+  }
+}
