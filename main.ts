@@ -8,6 +8,7 @@ import { COLLECT_USAGE } from "./src/collector/config.ts";
 import { DECODE_USAGE, runDecode } from "./src/cli/decode_command.ts";
 import { LineWriter } from "./src/cli/line_writer.ts";
 import { runSimulate, SIMULATE_USAGE } from "./src/cli/simulate_command.ts";
+import { DEMO_USAGE, runDemo } from "./src/cli/demo_command.ts";
 
 const USAGE = `Usage: deno run -A main.ts <command> [flags]
 
@@ -15,6 +16,7 @@ Commands:
   collect     collect danmaku from live rooms into SQLite (deno task start)
   decode      decode a packet capture to NDJSON
   simulate    run an offline Bilibili (HTTP API + danmaku servers) for tests and demos
+  demo        collect from the simulator for a few seconds and show what was stored
 
 Run "main.ts <command> --help" for a command's flags.`;
 
@@ -91,6 +93,14 @@ async function main(args: string[]): Promise<number> {
       });
       if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
       return 0;
+    }
+    case "demo": {
+      if (rest.includes("--help") || rest.includes("-h")) {
+        console.log(DEMO_USAGE);
+        return 0;
+      }
+      using stop = interruptSignal();
+      return await runDemo(rest, { stdout, log, signal: stop.signal });
     }
     case undefined:
     case "help":

@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { runCollector } from "../src/collector/collector.ts";
+import { parseCollectArgs } from "../src/collector/config.ts";
+import { startSimulator } from "../src/simulator/simulator.ts";
+import { MemoryTruth } from "../src/simulator/truth_log.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { seededRandom } from "./support/samples.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const FAST = [
+  "--api-rate",
+  "2000",
+  "--connect-rate",
+  "2000",
+  "--flush-interval",
+  "200ms",
+  "--sweep-interval",
+  "200ms",
+  "--max-backoff",
+  "300ms",
+  "--status-interval",
+  "1h",
+];
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function danmakuSenders(dbPath: string): { uid: number; uname: string }[] {
+  using db = new DatabaseSync(dbPath, { readOnly: true });
+  return db.prepare("SELECT uid, uname FROM danmaku").all().map((row) => ({
+    uid: Number(row.uid),
+    uname: String(row.uname),
+  }));
+}
+
+async function collectOnce(
+  sessdata: string | undefined,
+  seed: number,
+): Promise<{ dbPath: string; dir: string; logs: string[] }> {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/masking.db`;
+  const logs: string[] = [];
+  await using sim = await startSimulator({
+    rooms: 3,
+    seed,
+    rate: 100,
+    messagesPerRoom: 60,
+    log: () => {},
+  });
+  const rooms = sim.world.rooms.map((room) => room.roomId);
+  for (const id of rooms) sim.setLive(id, true);
+  const stop = new AbortController();
+  const run = runCollector(parseCollectArgs(["--db", dbPath, "--api-base", sim.api, ...FAST]), {
+    clock: systemClock,
+    random: seededRandom(1),
+    log: (line) => logs.push(line),
+    rooms,
+    sessdata,
+  }, stop.signal);
+  await waitFor(() => rooms.every((id) => sim.remaining(id) === 0), "the rooms' messages");
+  await sleep(300);
+  stop.abort();
+  await run;
+  return { dbPath, dir, logs };
+}
+
+Deno.test("collect without a cookie stores masked senders as uid 0 and x*** names", async () => {
+  const { dbPath, dir } = await collectOnce(undefined, 21);
+  try {
+    const senders = danmakuSenders(dbPath);
+    assert.ok(senders.length > 50);
+    assert.ok(senders.every((s) => s.uid === 0), "every uid is 0");
+    assert.ok(senders.every((s) => /\*\*\*$/.test(s.uname)), "every name is masked");
+    using db = new DatabaseSync(dbPath, { readOnly: true });
+    const notices = db.prepare("SELECT count(*) AS n FROM raw_messages WHERE cmd = 'LOG_IN_NOTICE'")
+      .get();
+    assert.ok(Number(notices?.n) >= 3, "LOG_IN_NOTICE kept for each connection");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("collect with a SESSDATA cookie authenticates as the account and stores real senders", async () => {
+  const secret = "5f1e2d3c%2C1790000000%2Cabcde*11";
+  const { dbPath, dir, logs } = await collectOnce(secret, 21);
+  try {
+    const senders = danmakuSenders(dbPath);
+    assert.ok(senders.length > 50);
+    assert.ok(senders.every((s) => s.uid > 0), "every uid is real");
+    assert.ok(senders.every((s) => !s.uname.includes("***")), "no name is masked");
+    assert.ok(logs.some((line) => line.includes("logged_in=true")));
+    assert.ok(logs.every((line) => !line.includes(secret)), "the cookie never reaches the log");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function spawnCollector(dbPath: string, api: string, rooms: number[], extra: string[] = []) {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "collect",
+      "--db",
+      dbPath,
+      "--api-base",
+      api,
+      "--rooms",
+      rooms.join(","),
+      ...FAST,
+      ...extra,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+Deno.test("main.ts collect flushes everything and exits 0 on SIGINT; after SIGKILL a restart continues the database", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/signals.db`;
+  const truth = new MemoryTruth();
+  try {
+    await using sim = await startSimulator({
+      rooms: 5,
+      seed: 8,
+      rate: 200,
+      messagesPerRoom: 150,
+      truth,
+      log: () => {},
+    });
+    const rooms = sim.world.rooms.map((room) => room.roomId);
+    for (const id of rooms) sim.setLive(id, true);
+
+    // First run: killed with SIGKILL once its data has had time for a flush.
+    const first = spawnCollector(dbPath, sim.api, rooms);
+    await waitFor(() => rooms.every((id) => sim.remaining(id) === 0), "the first run's messages");
+    await sleep(1000); // several 200 ms flush intervals
+    first.kill("SIGKILL");
+    const killed = await first.output();
+    assert.equal(killed.signal, "SIGKILL");
+    const danmakuSent = truth.lines.filter((line) => line.includes('"cmd":"DANMU_MSG')).length;
+    {
+      using db = new DatabaseSync(dbPath, { readOnly: true });
+      assert.equal(Number(db.prepare("SELECT count(*) AS n FROM danmaku").get()?.n), danmakuSent);
+    }
+
+    // Second run on the same database: SIGINT → final flush, exit 0, sessions of both runs kept.
+    const second = spawnCollector(dbPath, sim.api, rooms);
+    await waitFor(() => sim.connectionCount() === rooms.length, "the second run to connect");
+    await sleep(500);
+    second.kill("SIGINT");
+    const result = await second.output();
+    const stderr = new TextDecoder().decode(result.stderr);
+    assert.equal(result.code, 0, stderr);
+    assert.match(stderr, /msg="stopping: closing connections and flushing/);
+    assert.match(stderr, /msg="stopped" messages=\d+ written=\d+ dropped=0/);
+    using db = new DatabaseSync(dbPath, { readOnly: true });
+    assert.equal(Number(db.prepare("SELECT count(*) AS n FROM danmaku").get()?.n), danmakuSent);
+    const sessions = db.prepare("SELECT count(*) AS n, count(ended_at_ms) AS ended FROM sessions")
+      .get();
+    assert.equal(Number(sessions?.n), rooms.length * 2, "one session per room per run");
+    assert.equal(
+      Number(sessions?.ended),
+      rooms.length,
+      "the killed run could not close its sessions",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts collect explains bad flags and missing rooms with exit code 2", async () => {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "collect", ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr).trim() };
+  };
+  assert.deepEqual(await run("--db", "/tmp/never.db"), {
+    code: 2,
+    stderr: "error: Cannot collect: no rooms given; pass --rooms ID,… or --rooms-file FILE",
+  });
+  assert.deepEqual(await run("--rooms", "12,abc"), {
+    code: 2,
+    stderr: 'error: Cannot parse --rooms "12,abc": "abc" is not a room id (a positive integer)',
+  });
+  assert.deepEqual(await run("--rooms", "1", "--flush-interval", "soon"), {
+    code: 2,
+    stderr:
+      'error: Cannot parse --flush-interval "soon": expected a duration such as 500ms, 10s, 5m or 2h of at least 10 ms',
+  });
+  const missing = await run("--rooms", "1", "--cookie-file", "/nonexistent/cookie.txt");
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^error: Cannot read --cookie-file "\/nonexistent\/cookie.txt": /);
+});
