@@ -4,12 +4,16 @@
  * Benchmarks live here, never in tests.
  */
 import { parseArgs } from "node:util";
+import { collectSuite } from "./bench/collect_suite.ts";
 import { decodeSuite, type SuiteOptions } from "./bench/decode_suite.ts";
+import { simulatorSuite } from "./bench/simulator_suite.ts";
 
 type Suite = (options: SuiteOptions) => Promise<Record<string, number>>;
 
 const SUITES: Record<string, Suite> = {
   decode: decodeSuite,
+  simulator: simulatorSuite,
+  collect: collectSuite,
 };
 
 const { values } = parseArgs({

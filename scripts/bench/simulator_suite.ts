@@ -5,6 +5,7 @@
  */
 import { signWbiQuery, wbiKeyFromUrl } from "../../src/bilibili/wbi.ts";
 import { decodePacket } from "../../src/protocol/packet_decoder.ts";
+import { type Child, roomIds, startChild, usage } from "./processes.ts";
 import {
   encodeAuthPacket,
   encodeHeartbeatPacket,
@@ -12,55 +13,7 @@ import {
   readHeader,
 } from "../../src/protocol/packet.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 const BUVID = "BENCH000-0000-0000-0000-00000000000000000infoc";
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-interface Child {
-  process: Deno.ChildProcess;
-  api: string;
-  tcp: { hostname: string; port: number };
-  stop(): Promise<void>;
-}
-
-async function startChild(flags: string[]): Promise<Child> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "simulate", "--log-every", "0", ...flags],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
-  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("Cannot start the simulator: it exited before printing its address");
-    text += value;
-  }
-  const line = JSON.parse(text.slice(0, text.indexOf("\n")));
-  const [hostname, port] = String(line.tcp).split(":");
-  return {
-    process,
-    api: line.api,
-    tcp: { hostname, port: Number(port) },
-    async stop() {
-      process.kill("SIGTERM");
-      await reader.cancel().catch(() => {});
-      await process.status;
-    },
-  };
-}
-
-/** User + system CPU seconds and RSS (MB) of a process, from /proc. */
-async function usage(pid: number): Promise<{ cpu: number; rssMb: number }> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const cpu = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  return { cpu, rssMb: rss };
-}
 
 async function tokens(api: string, roomIds: number[]): Promise<Map<number, string>> {
   const nav = await (await fetch(`${api}/x/web-interface/nav`)).json();
@@ -77,20 +30,6 @@ async function tokens(api: string, roomIds: number[]): Promise<Map<number, strin
     out.set(id, body.data.token);
   }
   return out;
-}
-
-async function roomIds(api: string, count: number): Promise<number[]> {
-  // Live and offline rooms alike: walk ids through the live list, then fill from room_init.
-  const ids: number[] = [];
-  for (let page = 1; ids.length < count; page++) {
-    const body = await (await fetch(
-      `${api}/room/v3/area/getRoomList?sort_type=online&page_size=200&page=${page}`,
-    )).json();
-    const list: { roomid: number }[] = body.data.list;
-    if (list.length === 0) break;
-    for (const r of list) ids.push(r.roomid);
-  }
-  return ids.slice(0, count);
 }
 
 /**

@@ -84,7 +84,8 @@ export function parseRoomIds(text: string, where: string): number[] {
     for (const token of content.split(/[\s,]+/)) {
       if (token === "") continue;
       const id = Number(token);
-      if (!Number.isInteger(id) || id <= 0 || id > 2 ** 53) {
+      // Digits only: Number() would also take "0x10", "1e3" and round ids beyond 2^53.
+      if (!/^\d+$/.test(token) || !Number.isSafeInteger(id) || id <= 0) {
         throw new ConfigError(
           `Cannot parse ${where}: "${token}" is not a room id (a positive integer)`,
         );

@@ -68,9 +68,14 @@ export class EventQueue {
     return batch;
   }
 
-  /** Puts a batch that could not be written back in front, in order. */
+  /**
+   * Puts a batch that could not be written back in front, in order. This restores the state
+   * before `take()`, so it is not a new high-water crossing: the failed write is retried on the
+   * next timed flush, not on the next push.
+   */
   requeue(batch: CollectedEvent[]): void {
     this.#items = batch.concat(this.#items);
+    if (this.#items.length >= this.#highWater) this.#signalled = true;
   }
 
   /** Total events dropped. */

@@ -42,6 +42,8 @@ export class StatusReporter {
       `written=${flusher.written}`,
       `dropped=${queue.droppedTotal}`,
       `write_errors=${flusher.failures}`,
+      `rss_mb=${Math.round(Deno.memoryUsage().rss / 1048576)}`,
+      `heap_mb=${Math.round(Deno.memoryUsage().heapUsed / 1048576)}`,
     ];
     if (flusher.currentError) parts.push(`error=${JSON.stringify(flusher.currentError)}`);
     return parts.join(" ");

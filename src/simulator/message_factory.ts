@@ -92,6 +92,9 @@ interface RoomStream {
   users: User[];
   watched: number;
   likes: number;
+  /** Second of the latest guard purchase, and who bought in it. */
+  guardSecond: number;
+  guardBuyers: Set<number>;
 }
 
 /** Users kept per room; new ones replace random old ones beyond this. */
@@ -226,6 +229,8 @@ export class MessageFactory {
         users: [],
         watched: Math.round(room.popularity / 3),
         likes: room.popularity,
+        guardSecond: 0,
+        guardBuyers: new Set(),
       };
       this.#streams.set(room.roomId, stream);
     }
@@ -498,14 +503,21 @@ export class MessageFactory {
 
   #guard(room: SimRoom, s: RoomStream, now: number): SimMessage[] {
     const rng = s.rng;
-    const user = this.#user(s);
+    const ts = Math.floor(now / 1000);
+    if (ts !== s.guardSecond) {
+      s.guardSecond = ts;
+      s.guardBuyers.clear();
+    }
+    // A purchase is a payment flow of several seconds: one user buys at most once a second.
+    let user = this.#user(s);
+    for (let tries = 0; tries < 20 && s.guardBuyers.has(user.uid); tries++) user = this.#user(s);
+    s.guardBuyers.add(user.uid);
     const level = rng.pick([3, 3, 3, 2, 1]);
     const [name, price, giftId] = level === 3
       ? ["舰长", 198000, 10003]
       : level === 2
       ? ["提督", 1998000, 10002]
       : ["总督", 19998000, 10001];
-    const ts = Math.floor(now / 1000);
     const buyId = this.#msgId(room, s);
     const toastId = this.#msgId(room, s);
     const payflow = `2${ts}${rng.hex(12)}`;

@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import { BilibiliApi, type BilibiliApiOptions } from "../src/bilibili/api_client.ts";
+import { ApiError } from "../src/errors.ts";
+import { RoomSession } from "../src/room/room_session.ts";
+import { connectTransport } from "../src/room/transport.ts";
+import { startSimulator } from "../src/simulator/simulator.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { RateLimiter } from "../src/util/rate_limiter.ts";
+import { ManualClock, settle } from "./support/manual_clock.ts";
+
+/** A simulator without the scheduler timer or the counters log. */
+const quietSim = (options: Parameters<typeof startSimulator>[0] = {}) =>
+  startSimulator({ seed: "api-client-test", rooms: 50, tickMs: 0, logEveryMs: 0, ...options });
+
+function client(apiBase: string, extra: Partial<BilibiliApiOptions> = {}) {
+  const clock = extra.clock ?? systemClock;
+  return new BilibiliApi({
+    apiBase,
+    clock,
+    limiter: new RateLimiter({ perSecond: 0, clock }),
+    ...extra,
+  });
+}
+
+/** Asserts that `promise` rejects with an ApiError of `code` and `message`. */
+async function rejectsApiError(
+  promise: Promise<unknown>,
+  code: number,
+  message: string,
+): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof ApiError, `expected an ApiError, got ${error}`);
+    assert.equal(error.name, "ApiError");
+    assert.equal(error.code, code);
+    assert.equal(error.message, message);
+    return true;
+  });
+}
+
+Deno.test("BilibiliApi.roomInit() resolves a short id to the real room", async () => {
+  await using sim = await quietSim();
+  const room = sim.world.rooms.find((r) => r.shortId > 0);
+  assert.ok(room, "the seeded world has a room with a short id");
+  const api = client(sim.api);
+  const init = await api.roomInit(room.shortId);
+  assert.equal(init.roomId, room.roomId);
+  assert.equal(init.shortId, room.shortId);
+  assert.equal(init.uid, room.uid);
+  assert.equal(init.liveStatus, room.live ? 1 : 0);
+  assert.equal(init.liveTime, room.live ? room.liveTime : undefined);
+  assert.equal(init.isLocked, false);
+  assert.equal(api.requests.get("/room/v1/Room/room_init"), 1);
+});
+
+Deno.test("BilibiliApi.roomInit() of a real id returns the same room", async () => {
+  await using sim = await quietSim();
+  const room = sim.world.rooms.find((r) => r.shortId === 0);
+  assert.ok(room);
+  const init = await client(sim.api).roomInit(room.roomId);
+  assert.equal(init.roomId, room.roomId);
+  assert.equal(init.shortId, 0);
+});
+
+Deno.test("BilibiliApi.roomInit() of an unknown room throws ApiError 60004", async () => {
+  await using sim = await quietSim();
+  assert.equal(sim.world.resolve(999_999_999), undefined);
+  await rejectsApiError(
+    client(sim.api).roomInit(999_999_999),
+    60004,
+    "Cannot call /room/v1/Room/room_init: server replied code 60004 (直播间不存在)",
+  );
+});
+
+Deno.test("BilibiliApi.getDanmuInfo() returns a token and hosts pointing at the simulator", async () => {
+  await using sim = await quietSim();
+  const room = sim.world.rooms[0];
+  const api = client(sim.api);
+  const info = await api.getDanmuInfo(room.roomId);
+  assert.equal(typeof info.token, "string");
+  assert.ok(info.token.length > 0);
+  assert.ok(info.hosts.length > 0);
+  const [tcpHost, tcpPort] = sim.tcp.split(":");
+  const wsPort = Number(new URL(sim.ws).port);
+  for (const host of info.hosts) {
+    assert.deepEqual(host, { host: tcpHost, port: Number(tcpPort), wsPort, wssPort: wsPort });
+  }
+  // It signed the request (WBI) and sent buvid3, or the simulator would have answered -352.
+  assert.equal(sim.counters.http352, 0);
+  assert.equal(api.requests.get("/x/frontend/finger/spi"), 1);
+  assert.equal(api.requests.get("/x/web-interface/nav"), 1);
+});
+
+Deno.test("BilibiliApi.getDanmuInfo() token authenticates on the simulator's danmaku server", async () => {
+  await using sim = await quietSim();
+  const room = sim.world.rooms[0];
+  const api = client(sim.api, { sessdata: "abc%2C1767225600%2Cdef*b1" });
+  const identity = await api.identity();
+  const info = await api.getDanmuInfo(room.roomId);
+  using transport = await connectTransport({ kind: "tcp", host: info.hosts[0] });
+  const session: RoomSession = new RoomSession({
+    transport,
+    clock: systemClock,
+    auth: {
+      uid: identity.uid,
+      roomid: room.roomId,
+      protover: 3,
+      platform: "web",
+      type: 2,
+      key: info.token,
+      buvid: identity.buvid3,
+    },
+    onMessage: () => {},
+    onAuthenticated: () => session.stop("stopped", "authenticated"),
+  });
+  const outcome = await session.run();
+  assert.equal(outcome.authenticated, true);
+  assert.deepEqual([outcome.reason, outcome.detail], ["stopped", "authenticated"]);
+  assert.equal(sim.counters.authAccepted, 1);
+  assert.equal(sim.counters.authRejected, 0);
+});
+
+Deno.test("BilibiliApi.identity() with a SESSDATA cookie is logged in with a non-zero uid", async () => {
+  await using sim = await quietSim();
+  const logs: string[] = [];
+  const api = client(sim.api, { sessdata: "abc%2C1767225600%2Cdef*b1", log: (l) => logs.push(l) });
+  const identity = await api.identity();
+  assert.equal(identity.loggedIn, true);
+  assert.ok(Number.isSafeInteger(identity.uid) && identity.uid > 0, `uid ${identity.uid}`);
+  assert.match(identity.buvid3, /infoc$/);
+  assert.deepEqual(logs, []);
+  assert.equal(await api.identity(), identity, "the identity is fetched once and shared");
+  assert.equal(api.requests.get("/x/frontend/finger/spi"), 1);
+});
+
+Deno.test("BilibiliApi.identity() without a cookie is anonymous with uid 0", async () => {
+  await using sim = await quietSim();
+  const identity = await client(sim.api).identity();
+  assert.equal(identity.loggedIn, false);
+  assert.equal(identity.uid, 0);
+  assert.ok(identity.buvid3.length > 0);
+});
+
+Deno.test("BilibiliApi never logs the SESSDATA cookie, even in its warnings", async () => {
+  await using sim = await quietSim({ httpRateLimit: 1 });
+  const sessdata = "secret%2C1767225600%2Cvalue*b1";
+  const logs: string[] = [];
+  const api = client(sim.api, { sessdata, log: (l) => logs.push(l) });
+  await api.roomInit(sim.world.rooms[0].roomId);
+  await assert.rejects(api.roomInit(sim.world.rooms[0].roomId), ApiError); // 412: logs a warning
+  assert.equal(logs.length, 1);
+  assert.ok(logs.every((line) => !line.includes("secret")));
+});
+
+Deno.test("BilibiliApi pauses the shared RateLimiter after a 412 answer", async () => {
+  const clock = new ManualClock();
+  await using sim = await quietSim({ httpRateLimit: 1, httpBanMs: 10_000, clock });
+  const limiter = new RateLimiter({ perSecond: 0, clock });
+  const logs: string[] = [];
+  const api = new BilibiliApi({
+    apiBase: sim.api,
+    clock,
+    limiter,
+    bannedPauseMs: 60_000,
+    log: (l) => logs.push(l),
+  });
+  const roomId = sim.world.rooms[0].roomId;
+  await api.roomInit(roomId);
+  assert.equal(limiter.pausedUntil, 0);
+
+  await rejectsApiError(
+    api.roomInit(roomId),
+    -412,
+    "Cannot call /room/v1/Room/room_init: HTTP 412, the IP is being rate limited",
+  );
+  assert.equal(sim.counters.http412, 1);
+  assert.equal(limiter.pausedUntil, clock.now() + 60_000);
+  assert.deepEqual(logs, [
+    'level=warn msg="API asked us to slow down" path=/room/v1/Room/room_init code=-412 pause_ms=60000',
+  ]);
+
+  // The next call, from any caller of the limiter, waits out the pause before sending.
+  const sentBefore = sim.counters.httpRequests;
+  let resolved = false;
+  const next = api.roomInit(roomId).then((init) => {
+    resolved = true;
+    return init;
+  });
+  await clock.advance(59_999);
+  assert.equal(resolved, false);
+  assert.equal(sim.counters.httpRequests, sentBefore, "no request was sent during the pause");
+  assert.equal(api.requests.get("/room/v1/Room/room_init"), 2);
+  await clock.advance(1);
+  assert.equal((await next).roomId, roomId);
+  assert.equal(sim.counters.httpRequests, sentBefore + 1);
+});
+
+Deno.test("BilibiliApi doubles the pause on consecutive 412 answers", async () => {
+  const clock = new ManualClock();
+  await using sim = await quietSim({ httpRateLimit: 1, httpBanMs: 3_600_000, clock });
+  const limiter = new RateLimiter({ perSecond: 0, clock });
+  const api = new BilibiliApi({ apiBase: sim.api, clock, limiter, bannedPauseMs: 1000 });
+  const roomId = sim.world.rooms[0].roomId;
+  await api.roomInit(roomId);
+  await assert.rejects(api.roomInit(roomId), ApiError);
+  assert.equal(limiter.pausedUntil - clock.now(), 1000);
+
+  const second = assert.rejects(
+    api.roomInit(roomId),
+    (e: unknown) => (e as ApiError).code === -412,
+  );
+  await clock.advance(1000);
+  await second;
+  assert.equal(limiter.pausedUntil - clock.now(), 2000);
+
+  const third = assert.rejects(api.roomInit(roomId), (e: unknown) => (e as ApiError).code === -412);
+  await clock.advance(2000);
+  await third;
+  assert.equal(limiter.pausedUntil - clock.now(), 4000);
+});
+
+Deno.test("BilibiliApi calls return ApiError 'cancelled' when aborted while the limiter waits", async () => {
+  await using sim = await quietSim();
+  const clock = new ManualClock();
+  const limiter = new RateLimiter({ perSecond: 0, clock });
+  limiter.pauseFor(60_000);
+  const api = client(sim.api, { clock, limiter });
+  const controller = new AbortController();
+  const call = api.roomInit(sim.world.rooms[0].roomId, { signal: controller.signal });
+  await settle();
+  controller.abort();
+  await rejectsApiError(call, 0, "Cannot call /room/v1/Room/room_init: cancelled");
+  assert.equal(sim.counters.httpRequests, 0);
+});
