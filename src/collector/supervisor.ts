@@ -58,8 +58,8 @@ export class Supervisor implements AsyncDisposable {
 
   #start(roomId: number, known?: KnownRoom): void {
     const worker = new RoomWorker(roomId, this.#options.deps, known);
-    const controller = new AbortController();
-    const signal = AbortSignal.any([controller.signal, this.#stop.signal]);
+    const controller = new AbortController(); // stopAll() aborts each one: no AbortSignal.any per room
+    const signal = controller.signal;
     const entry: Entry = { worker, controller, finished: false, known, done: Promise.resolve() };
     const claim = (realId: number) => {
       const owner = this.#realIds.get(realId);
@@ -140,6 +140,7 @@ export class Supervisor implements AsyncDisposable {
   /** Stops every room and waits until all connections are closed. */
   async stopAll(): Promise<void> {
     this.#stop.abort();
+    for (const entry of this.#entries.values()) entry.controller.abort();
     await Promise.all([...this.#entries.values()].map((entry) => entry.done));
   }
 

@@ -42,11 +42,23 @@ export function connectTransport(options: ConnectOptions): Promise<DanmakuTransp
 
 async function connectTcp(options: ConnectOptions): Promise<DanmakuTransport> {
   const { host, port } = options.host;
-  const signal = AbortSignal.any([
-    AbortSignal.timeout(options.timeoutMs ?? 10_000),
-    ...(options.signal ? [options.signal] : []),
-  ]);
-  const conn = await Deno.connect({ hostname: host, port, transport: "tcp", signal });
+  // A plain timer, cleared at once: AbortSignal.timeout/any would keep per-room objects alive.
+  const connecting = new AbortController();
+  const timer = setTimeout(() => connecting.abort(), options.timeoutMs ?? 10_000);
+  const onAbort = () => connecting.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({
+      hostname: host,
+      port,
+      transport: "tcp",
+      signal: connecting.signal,
+    });
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
   conn.setNoDelay(true);
   let closed = false;
   const close = () => {

@@ -1,5 +1,5 @@
 /**
- * The SQLite schema (docs/schema.md describes every column). Versioned with
+ * The SQLite schema (README "SQLite schema" describes every column). Versioned with
  * `PRAGMA user_version`; `PRAGMA application_id` marks the file as ours so the store
  * refuses to write into someone else's database.
  */
