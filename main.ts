@@ -9,14 +9,20 @@ import { DECODE_USAGE, runDecode } from "./src/cli/decode_command.ts";
 import { LineWriter } from "./src/cli/line_writer.ts";
 import { runSimulate, SIMULATE_USAGE } from "./src/cli/simulate_command.ts";
 import { DEMO_USAGE, runDemo } from "./src/cli/demo_command.ts";
+import { ROOMS_USAGE, runRooms } from "./src/cli/rooms_command.ts";
+import { EXPORT_USAGE, runExport } from "./src/cli/export_command.ts";
+import { runStats, STATS_USAGE } from "./src/cli/stats_command.ts";
 
 const USAGE = `Usage: deno run -A main.ts <command> [flags]
 
 Commands:
   collect     collect danmaku from live rooms into SQLite (deno task start)
+  rooms       list live rooms: the most popular or the newest started (deno task discover)
   decode      decode a packet capture to NDJSON
   simulate    run an offline Bilibili (HTTP API + danmaku servers) for tests and demos
   demo        collect from the simulator for a few seconds and show what was stored
+  export      export rows to CSV, JSONL or 录播姬 XML (deno task export)
+  stats       per-room counts, density, top senders, value, gaps, throttling
 
 Run "main.ts <command> --help" for a command's flags.`;
 
@@ -73,6 +79,20 @@ async function main(args: string[]): Promise<number> {
       }
       await runDecode(rest, { stdout, log });
       return 0;
+    case "export":
+      if (rest.includes("--help") || rest.includes("-h")) {
+        console.log(EXPORT_USAGE);
+        return 0;
+      }
+      await runExport(rest, { stdout: Deno.stdout, log });
+      return 0;
+    case "stats":
+      if (rest.includes("--help") || rest.includes("-h")) {
+        console.log(STATS_USAGE);
+        return 0;
+      }
+      await runStats(rest, { stdout, log });
+      return 0;
     case "simulate":
       if (rest.includes("--help") || rest.includes("-h")) {
         console.log(SIMULATE_USAGE);
@@ -93,6 +113,14 @@ async function main(args: string[]): Promise<number> {
       });
       if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
       return 0;
+    }
+    case "rooms": {
+      if (rest.includes("--help") || rest.includes("-h")) {
+        console.log(ROOMS_USAGE);
+        return 0;
+      }
+      using stop = interruptSignal();
+      return await runRooms(rest, { stdout, log, signal: stop.signal });
     }
     case "demo": {
       if (rest.includes("--help") || rest.includes("-h")) {

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { collectSuite } from "./bench/collect_suite.ts";
 import { decodeSuite, type SuiteOptions } from "./bench/decode_suite.ts";
+import { exportSuite } from "./bench/export_suite.ts";
 import { simulatorSuite } from "./bench/simulator_suite.ts";
 
 type Suite = (options: SuiteOptions) => Promise<Record<string, number>>;
@@ -14,6 +15,7 @@ const SUITES: Record<string, Suite> = {
   decode: decodeSuite,
   simulator: simulatorSuite,
   collect: collectSuite,
+  export: exportSuite,
 };
 
 const { values } = parseArgs({

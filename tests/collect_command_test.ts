@@ -188,9 +188,10 @@ Deno.test("main.ts collect explains bad flags and missing rooms with exit code 2
     }).output();
     return { code: out.code, stderr: new TextDecoder().decode(out.stderr).trim() };
   };
-  assert.deepEqual(await run("--db", "/tmp/never.db"), {
+  assert.deepEqual(await run("--db", "/tmp/never.db", "--top", "0"), {
     code: 2,
-    stderr: "error: Cannot collect: no rooms given; pass --rooms ID,… or --rooms-file FILE",
+    stderr:
+      "error: Cannot collect: no rooms given; pass --rooms ID,…, --rooms-file FILE, --top N or --follow-new",
   });
   assert.deepEqual(await run("--rooms", "12,abc"), {
     code: 2,

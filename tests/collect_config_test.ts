@@ -22,6 +22,14 @@ Deno.test("parseCollectArgs() with no flags returns the documented defaults", ()
     dbPath: "danmaku.db",
     rooms: [],
     roomsFile: undefined,
+    top: 100,
+    followNew: true,
+    newPollIntervalMs: 60_000,
+    newScan: 30,
+    maxRooms: 150,
+    dropOfflineMs: undefined,
+    areaId: 0,
+    parentAreaId: 0,
     apiBase: undefined,
     transport: "tcp",
     cookieFile: undefined,
@@ -42,6 +50,20 @@ Deno.test("parseCollectArgs() with no flags returns the documented defaults", ()
   });
 });
 
+Deno.test("parseCollectArgs() collects only the named rooms when --rooms is given without --top", () => {
+  const only = parseCollectArgs(["--rooms", "1"]);
+  assert.deepEqual([only.top, only.followNew], [0, false]);
+  const both = parseCollectArgs(["--rooms", "1", "--top", "10"]);
+  assert.deepEqual([both.top, both.followNew], [10, true]);
+  const fromFile = parseCollectArgs(["--rooms-file", "x.txt"]);
+  assert.deepEqual([fromFile.top, fromFile.followNew], [0, false]);
+  assert.equal(parseCollectArgs(["--max-connections", "40"]).maxRooms, 40);
+  assert.throws(() => parseCollectArgs(["--follow-new", "--no-follow-new"]), {
+    name: "ConfigError",
+    message: "Cannot use --follow-new and --no-follow-new together",
+  });
+});
+
 Deno.test("parseCollectArgs() returns a frozen config with a frozen room list", () => {
   const config = parseCollectArgs(["--rooms", "1,2"]);
   assert.ok(Object.isFrozen(config));
@@ -57,6 +79,21 @@ Deno.test("parseCollectArgs() reads every flag", () => {
     "21452505, 6",
     "--rooms-file",
     "rooms.txt",
+    "--top",
+    "50",
+    "--no-follow-new",
+    "--new-poll-interval",
+    "30s",
+    "--new-scan",
+    "60",
+    "--max-rooms",
+    "400",
+    "--drop-offline",
+    "2h",
+    "--area",
+    "86",
+    "--parent-area",
+    "2",
     "--api-base",
     "http://127.0.0.1:8000",
     "--transport",
@@ -95,6 +132,14 @@ Deno.test("parseCollectArgs() reads every flag", () => {
     dbPath: "/tmp/x.db",
     rooms: [21452505, 6],
     roomsFile: "rooms.txt",
+    top: 50,
+    followNew: false,
+    newPollIntervalMs: 30_000,
+    newScan: 60,
+    maxRooms: 400,
+    dropOfflineMs: 7_200_000,
+    areaId: 86,
+    parentAreaId: 2,
     apiBase: "http://127.0.0.1:8000",
     transport: "wss",
     cookieFile: "cookie.txt",

@@ -35,8 +35,10 @@ export async function runCollect(
     }
     rooms.push(...parseRoomIds(text, `--rooms-file "${config.roomsFile}"`));
   }
-  if (rooms.length === 0) {
-    throw new ConfigError("Cannot collect: no rooms given; pass --rooms ID,… or --rooms-file FILE");
+  if (rooms.length === 0 && config.top === 0 && !config.followNew) {
+    throw new ConfigError(
+      "Cannot collect: no rooms given; pass --rooms ID,…, --rooms-file FILE, --top N or --follow-new",
+    );
   }
   const sessdata = await loadSessdata(config.cookieFile, context.env);
   return await runCollector(config, {

@@ -5,6 +5,7 @@
  * file beside the database.
  */
 import { BilibiliApi, BROWSER_USER_AGENT } from "../bilibili/api_client.ts";
+import { RoomDiscovery } from "../discovery/room_discovery.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import type { ConnectOptions, DanmakuTransport } from "../room/transport.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
@@ -39,6 +40,7 @@ export interface CollectorDeps {
 /** The running parts, for hooks. */
 export interface CollectorParts {
   supervisor: Supervisor;
+  discovery?: RoomDiscovery;
   api: BilibiliApi;
   queue: EventQueue;
   flusher: Flusher;
@@ -98,7 +100,10 @@ export async function runCollector(
         transport: config.transport,
         startGate: new RateLimiter({ perSecond: config.connectRatePerSecond, clock }),
         slots: new ConnectionSlots(config.maxConnections),
-        emit: (event: CollectedEvent) => queue.push(event),
+        emit: (event: CollectedEvent) => {
+          queue.push(event);
+          if (event.type === "room") discovery?.observe(event);
+        },
         keepRaw: config.keepRaw,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         authTimeoutMs: config.authTimeoutMs,
@@ -117,15 +122,33 @@ export async function runCollector(
         connect: deps.connect,
       },
     });
+    const discovery = config.top > 0 || config.followNew
+      ? new RoomDiscovery({
+        api,
+        supervisor,
+        clock,
+        log,
+        emit: (event) => queue.push(event),
+        top: config.top,
+        followNew: config.followNew,
+        newScan: config.newScan,
+        pollIntervalMs: config.newPollIntervalMs,
+        maxRooms: config.maxRooms,
+        dropOfflineMs: config.dropOfflineMs,
+        areaId: config.areaId || undefined,
+        parentAreaId: config.parentAreaId || undefined,
+      })
+      : undefined;
     for (const roomId of deps.rooms) supervisor.add(roomId);
     log(
-      `level=info msg="collecting" rooms=${deps.rooms.length} db=${
+      `level=info msg="collecting" rooms=${deps.rooms.length} top=${config.top} follow_new=${config.followNew} db=${
         JSON.stringify(config.dbPath)
       } transport=${config.transport} logged_in=${deps.sessdata !== undefined}`,
     );
 
     const reporter = new StatusReporter({ supervisor, queue, flusher }, clock.now());
     const tasks = [
+      discovery?.run(stop.signal),
       supervisor.run(stop.signal),
       flusher.run(stop.signal),
       reportStatus(reporter, config, deps, stop.signal),
@@ -133,7 +156,7 @@ export async function runCollector(
     if (config.durationMs !== undefined) {
       tasks.push(clock.sleep(config.durationMs, stop.signal).then(() => stop.abort()));
     }
-    await deps.onStarted?.({ supervisor, api, queue, flusher });
+    await deps.onStarted?.({ supervisor, discovery, api, queue, flusher });
     await Promise.all(tasks); // supervisor.run closes every connection once stopped
 
     // Final flush: a few tries, then save what is left so nothing collected is lost.

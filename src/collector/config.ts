@@ -11,6 +11,21 @@ export interface CollectConfig {
   rooms: readonly number[];
   /** File with more room ids (one per line or comma separated; `#` comments). */
   roomsFile?: string;
+  /** Top rooms by popularity to collect (100 by default when no rooms are given, else 0). */
+  top: number;
+  /** Keep adding newly started rooms (on by default in top-N mode). */
+  followNew: boolean;
+  /** How often the newest-started list is polled. */
+  newPollIntervalMs: number;
+  /** How many newest rooms each poll looks at. */
+  newScan: number;
+  /** Cap on collected rooms; at the cap the most popular are kept. */
+  maxRooms: number;
+  /** Drop discovered rooms offline this long (undefined = keep collecting them). */
+  dropOfflineMs?: number;
+  /** Only discover rooms of this area / parent area (0 = all). */
+  areaId: number;
+  parentAreaId: number;
   /** Send every Bilibili origin here (the simulator). */
   apiBase?: string;
   transport: TransportKind;
@@ -47,9 +62,18 @@ export const COLLECT_USAGE = `Usage: main.ts collect [flags]
 Collects danmaku, gifts, super chats, guard buys, interactions, audience counts and room
 events from live rooms into SQLite. Ctrl+C flushes everything queued and exits 0.
 
-Rooms:
-  --rooms ID,…              room ids (short ids are resolved to real ids)
+Rooms (default: the top 100 live rooms plus newly started ones):
+  --rooms ID,…              room ids (short ids are resolved to real ids); alone, only these
   --rooms-file FILE         more room ids, one per line or comma separated, # comments
+  --top N                   also the N most popular live rooms (default 100 without --rooms)
+  --follow-new / --no-follow-new
+                            keep adding newly started rooms (default on when --top is used)
+  --new-poll-interval DUR   how often to look for newly started rooms (default 1m)
+  --new-scan N              newest rooms looked at per poll (default 30)
+  --max-rooms N             cap on rooms; at the cap a new room replaces the least popular
+                            discovered one only if it is more popular (default --max-connections)
+  --drop-offline DUR        stop collecting discovered rooms offline this long (default: never)
+  --area ID / --parent-area ID   discover only in this area / parent area
 
 Storage:
   --db FILE                 SQLite database, created if missing (default ./danmaku.db)
@@ -102,6 +126,15 @@ export function parseCollectArgs(args: string[]): Readonly<CollectConfig> {
     db: { type: "string" },
     rooms: { type: "string" },
     "rooms-file": { type: "string" },
+    top: { type: "string" },
+    "follow-new": { type: "boolean" },
+    "no-follow-new": { type: "boolean" },
+    "new-poll-interval": { type: "string" },
+    "new-scan": { type: "string" },
+    "max-rooms": { type: "string" },
+    "drop-offline": { type: "string" },
+    area: { type: "string" },
+    "parent-area": { type: "string" },
     "api-base": { type: "string" },
     transport: { type: "string" },
     "cookie-file": { type: "string" },
@@ -131,12 +164,43 @@ export function parseCollectArgs(args: string[]): Readonly<CollectConfig> {
     );
   }
   const big = 1e12;
+  const rooms = values.rooms === undefined
+    ? []
+    : parseRoomIds(values.rooms, `--rooms "${values.rooms}"`);
+  const explicitRooms = values.rooms !== undefined || values["rooms-file"] !== undefined;
+  const top = numberFlag("top", values.top, explicitRooms ? 0 : 100, {
+    min: 0,
+    max: 100_000,
+    integer: true,
+  });
+  if (values["follow-new"] && values["no-follow-new"]) {
+    throw new ConfigError("Cannot use --follow-new and --no-follow-new together");
+  }
+  const maxConnections = numberFlag("max-connections", values["max-connections"], 150, {
+    min: 1,
+    max: 1e6,
+    integer: true,
+  });
   return Object.freeze({
     dbPath: values.db ?? "danmaku.db",
-    rooms: Object.freeze(
-      values.rooms === undefined ? [] : parseRoomIds(values.rooms, `--rooms "${values.rooms}"`),
-    ),
+    rooms: Object.freeze(rooms),
     roomsFile: values["rooms-file"],
+    top,
+    followNew: values["no-follow-new"] ? false : values["follow-new"] ?? top > 0,
+    newPollIntervalMs: durationFlag("new-poll-interval", values["new-poll-interval"], 60_000, 100),
+    newScan: numberFlag("new-scan", values["new-scan"], 30, { min: 1, max: 10_000, integer: true }),
+    maxRooms: numberFlag("max-rooms", values["max-rooms"], maxConnections, {
+      min: 1,
+      max: 1e6,
+      integer: true,
+    }),
+    dropOfflineMs: durationFlag("drop-offline", values["drop-offline"], undefined, 1),
+    areaId: numberFlag("area", values.area, 0, { min: 0, max: 1e9, integer: true }),
+    parentAreaId: numberFlag("parent-area", values["parent-area"], 0, {
+      min: 0,
+      max: 1e9,
+      integer: true,
+    }),
     apiBase,
     transport,
     cookieFile: values["cookie-file"],
@@ -166,11 +230,7 @@ export function parseCollectArgs(args: string[]): Readonly<CollectConfig> {
       min: 0.001,
       max: 1e6,
     }),
-    maxConnections: numberFlag("max-connections", values["max-connections"], 150, {
-      min: 1,
-      max: 1e6,
-      integer: true,
-    }),
+    maxConnections,
     maxBackoffMs: durationFlag("max-backoff", values["max-backoff"], 120_000, 10),
     durationMs: durationFlag("duration", values.duration, undefined),
     statusIntervalMs: durationFlag("status-interval", values["status-interval"], 60_000, 10),

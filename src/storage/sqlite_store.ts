@@ -425,6 +425,29 @@ export class SqliteStore implements Disposable {
     }
   }
 
+  /**
+   * Prepares a statement for streaming reads (`iterate()`, `setReturnArrays()`), so exports of
+   * any size keep memory flat.
+   */
+  prepare(sql: string): StatementSync {
+    const db = this.#requireOpen("prepare a statement on");
+    try {
+      return db.prepare(sql);
+    } catch (error) {
+      const { reason, words } = describeSqliteFailure(error);
+      throw new StorageError(
+        `Cannot prepare a query on "${this.path}": ${words} (${errorText(error)})`,
+        reason,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Registers a deterministic scalar SQL function on this connection (e.g. for GROUP BY). */
+  defineFunction(name: string, fn: (...args: SQLOutputValue[]) => SQLInputValue): void {
+    this.#requireOpen("define a function on").function(name, { deterministic: true }, fn);
+  }
+
   /** Row counts of every table. */
   countRows(): TableCounts {
     const counts = {} as TableCounts;

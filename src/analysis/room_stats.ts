@@ -1,0 +1,336 @@
+/**
+ * Reads a danmaku database into per-room statistics (`main.ts stats`): counts by kind,
+ * danmaku density, top senders and phrases, value in CNY, collection gaps and suspected
+ * throttling. Aggregation happens in SQLite (GROUP BY), so memory does not grow with rows.
+ */
+import type { SQLOutputValue } from "node:sqlite";
+import {
+  EXPORT_KINDS,
+  EXPORT_TABLES,
+  type ExportKind,
+  type RowFilter,
+  whereClause,
+} from "../export/export_tables.ts";
+import type { SqliteStore } from "../storage/sqlite_store.ts";
+import {
+  clipIntervals,
+  coverageGaps,
+  coveredMs,
+  type Interval,
+  sessionCoverage,
+  type SessionSpan,
+} from "./coverage.ts";
+import { type Density, densitySummary, type MinuteCount } from "./density.ts";
+import { normalizePhrase } from "./phrases.ts";
+import {
+  detectThrottling,
+  knownOffline,
+  type LiveChange,
+  type RateWindow,
+  THROTTLE_RULE,
+  type ThrottleVerdict,
+} from "./throttling.ts";
+
+/** What `stats` computes. */
+export interface StatsOptions {
+  filter: RowFilter;
+  /** Senders and phrases listed per room. @default {10} */
+  top: number;
+  /** Shortest collection gap listed, ms. @default {60_000} */
+  minGapMs: number;
+}
+
+/** Statistics of one room. */
+export interface RoomStats {
+  roomId: number;
+  /** Anchor name and title from `rooms`, when known. */
+  anchor: string | null;
+  title: string | null;
+  /** First and last row time (any kind), unix ms; null without rows. */
+  firstMs: number | null;
+  lastMs: number | null;
+  counts: Record<ExportKind, number>;
+  /** Danmaku from uid 0 (masked senders; left out of topSenders). */
+  maskedDanmaku: number;
+  density: Density & { perMinute: MinuteCount[] };
+  topSenders: { uid: number; uname: string; count: number }[];
+  topPhrases: { phrase: string; count: number }[];
+  valueCny: { gifts: number; superChats: number; guardBuys: number; total: number };
+  sessions: {
+    count: number;
+    /** Sessions without an end (open, or the collector stopped without recording it). */
+    unterminated: number;
+    /** From the first session start to the last session end, clipped to the range. */
+    spanMs: number;
+    coveredMs: number;
+    /** coveredMs / spanMs (1 when spanMs is 0). */
+    coverage: number;
+    gaps: (Interval & { durationMs: number })[];
+  };
+  throttling: ThrottleVerdict;
+}
+
+/** The whole report. */
+export interface StatsReport {
+  sinceMs: number | null;
+  untilMs: number | null;
+  minGapMs: number;
+  throttleRule: typeof THROTTLE_RULE;
+  rooms: RoomStats[];
+}
+
+const num = (v: SQLOutputValue | undefined): number => typeof v === "number" ? v : 0;
+const numOrNull = (v: SQLOutputValue | undefined): number | null =>
+  typeof v === "number" ? v : null;
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+function emptyCounts(): Record<ExportKind, number> {
+  return Object.fromEntries(EXPORT_KINDS.map((k) => [k, 0])) as Record<ExportKind, number>;
+}
+
+/** Computes the report; rooms are `filter.rooms`, else every room with rows or sessions. */
+export function computeStats(store: SqliteStore, options: StatsOptions): StatsReport {
+  const { filter } = options;
+  store.defineFunction(
+    "normalize_phrase",
+    (text) => typeof text === "string" ? normalizePhrase(text) : null,
+  );
+  const rooms = new Map<number, RoomStats>();
+  const room = (id: number): RoomStats => {
+    let r = rooms.get(id);
+    if (!r) {
+      r = emptyRoom(id);
+      rooms.set(id, r);
+    }
+    return r;
+  };
+  for (const id of filter.rooms ?? []) room(id);
+  const lastReceived = new Map<number, number>();
+
+  for (const kind of EXPORT_KINDS) {
+    const table = EXPORT_TABLES[kind];
+    const where = whereClause(table.timeSql, filter);
+    const masked = kind === "danmaku" ? ", sum(uid = 0) AS masked" : "";
+    for (
+      const row of store.query(
+        `SELECT room_id, count(*) AS n, min(${table.timeSql}) AS first, max(${table.timeSql}) AS last,
+          max(received_at_ms) AS received${masked}
+        FROM ${kind}${where.sql} GROUP BY room_id`,
+        ...where.params,
+      )
+    ) {
+      const r = room(num(row.room_id));
+      r.counts[kind] = num(row.n);
+      if (kind === "danmaku") r.maskedDanmaku = num(row.masked);
+      r.firstMs = minOf(r.firstMs, numOrNull(row.first));
+      r.lastMs = maxOf(r.lastMs, numOrNull(row.last));
+      lastReceived.set(r.roomId, Math.max(lastReceived.get(r.roomId) ?? 0, num(row.received)));
+    }
+  }
+
+  const sessionsByRoom = new Map<number, SessionSpan[]>();
+  const roomFilter = filter.rooms
+    ? ` WHERE room_id IN (${filter.rooms.map(() => "?").join(", ")})`
+    : "";
+  for (
+    const row of store.query(
+      `SELECT room_id, started_at_ms, ended_at_ms FROM sessions${roomFilter}
+      ORDER BY room_id, started_at_ms`,
+      ...(filter.rooms ?? []),
+    )
+  ) {
+    const id = num(row.room_id);
+    const list = sessionsByRoom.get(id) ?? [];
+    list.push({ startedAtMs: num(row.started_at_ms), endedAtMs: numOrNull(row.ended_at_ms) });
+    sessionsByRoom.set(id, list);
+  }
+  const inRange = (s: SessionSpan) =>
+    (filter.untilMs === undefined || s.startedAtMs < filter.untilMs) &&
+    (filter.sinceMs === undefined || s.endedAtMs === null || s.endedAtMs > filter.sinceMs);
+  for (const [id, list] of sessionsByRoom) if (list.some(inRange)) room(id);
+
+  const liveChanges = new Map<number, LiveChange[]>();
+  for (
+    const row of store.query(
+      `SELECT room_id, coalesce(ts_ms, received_at_ms) AS t, kind FROM room_events
+      WHERE kind IN ('live', 'preparing') ORDER BY room_id, t`,
+    )
+  ) {
+    const id = num(row.room_id);
+    const list = liveChanges.get(id) ?? [];
+    list.push({ atMs: num(row.t), live: row.kind === "live" });
+    liveChanges.set(id, list);
+  }
+
+  const danmaku = EXPORT_TABLES.danmaku;
+  const dWhere = whereClause(danmaku.timeSql, { ...filter, rooms: [...rooms.keys()] });
+  const perMinute = groupByRoom(
+    store.query(
+      `SELECT room_id, ${danmaku.timeSql} / 60000 AS m, count(*) AS n FROM danmaku${dWhere.sql}
+      GROUP BY room_id, m ORDER BY room_id, m`,
+      ...dWhere.params,
+    ),
+    (row): MinuteCount => [num(row.m) * 60_000, num(row.n)],
+  );
+  const windowMs = THROTTLE_RULE.windowMs;
+  const perWindow = groupByRoom(
+    store.query(
+      `SELECT room_id, received_at_ms / ${windowMs} AS w, count(*) AS n FROM danmaku${dWhere.sql}
+      GROUP BY room_id, w ORDER BY room_id, w`,
+      ...dWhere.params,
+    ),
+    (row): MinuteCount => [num(row.w) * windowMs, num(row.n)],
+  );
+  const values = new Map<number, Record<string, number>>();
+  for (
+    const [kind, sumSql] of [
+      ["gifts", "sum(CASE WHEN coin_type = 'gold' THEN price_cny ELSE 0 END)"],
+      ["super_chats", "sum(price_cny)"],
+      ["guard_buys", "sum(price_cny)"],
+    ] as const
+  ) {
+    const where = whereClause(EXPORT_TABLES[kind].timeSql, filter);
+    for (
+      const row of store.query(
+        `SELECT room_id, ${sumSql} AS cny FROM ${kind}${where.sql} GROUP BY room_id`,
+        ...where.params,
+      )
+    ) {
+      const v = values.get(num(row.room_id)) ?? {};
+      v[kind] = num(row.cny);
+      values.set(num(row.room_id), v);
+    }
+  }
+
+  for (const r of rooms.values()) {
+    const info = store.query("SELECT uname, title FROM rooms WHERE room_id = ?", r.roomId)[0];
+    r.anchor = typeof info?.uname === "string" ? info.uname : null;
+    r.title = typeof info?.title === "string" ? info.title : null;
+    const minutes = perMinute.get(r.roomId) ?? [];
+    r.density = { ...densitySummary(minutes), perMinute: minutes };
+    const one = whereClause(danmaku.timeSql, { ...filter, rooms: [r.roomId] });
+    r.topSenders = store.query(
+      `SELECT uid, uname, count(*) AS n, max(id) FROM danmaku${one.sql} AND uid <> 0
+      GROUP BY uid ORDER BY n DESC, uid LIMIT ?`,
+      ...one.params,
+      options.top,
+    ).map((row) => ({ uid: num(row.uid), uname: String(row.uname), count: num(row.n) }));
+    r.topPhrases = store.query(
+      `SELECT normalize_phrase(text) AS p, count(*) AS n FROM danmaku${one.sql}
+      GROUP BY p HAVING p <> '' ORDER BY n DESC, p LIMIT ?`,
+      ...one.params,
+      options.top,
+    ).map((row) => ({ phrase: String(row.p), count: num(row.n) }));
+    const v = values.get(r.roomId) ?? {};
+    r.valueCny = {
+      gifts: round3(v.gifts ?? 0),
+      superChats: round3(v.super_chats ?? 0),
+      guardBuys: round3(v.guard_buys ?? 0),
+      total: round3((v.gifts ?? 0) + (v.super_chats ?? 0) + (v.guard_buys ?? 0)),
+    };
+    const sessions = sessionsByRoom.get(r.roomId) ?? [];
+    collection(
+      r,
+      sessions,
+      lastReceived.get(r.roomId) ?? 0,
+      options,
+      perWindow.get(r.roomId) ?? [],
+      liveChanges.get(r.roomId) ?? [],
+    );
+  }
+  return {
+    sinceMs: filter.sinceMs ?? null,
+    untilMs: filter.untilMs ?? null,
+    minGapMs: options.minGapMs,
+    throttleRule: THROTTLE_RULE,
+    rooms: [...rooms.values()].sort((a, b) => a.roomId - b.roomId),
+  };
+}
+
+function collection(
+  r: RoomStats,
+  sessions: readonly SessionSpan[],
+  lastReceivedMs: number,
+  options: StatsOptions,
+  windows: readonly MinuteCount[],
+  changes: readonly LiveChange[],
+): void {
+  const { sinceMs, untilMs } = options.filter;
+  const all = sessionCoverage(sessions, lastReceivedMs);
+  const from = Math.max(all[0]?.fromMs ?? 0, sinceMs ?? -Infinity);
+  const to = Math.min(all[all.length - 1]?.toMs ?? 0, untilMs ?? Infinity);
+  const covered = clipIntervals(all, from, to);
+  const spanMs = Math.max(0, to - from);
+  const inRange = sessions.filter((s) =>
+    (untilMs === undefined || s.startedAtMs < untilMs) &&
+    (sinceMs === undefined || s.endedAtMs === null || s.endedAtMs > sinceMs)
+  );
+  const covMs = coveredMs(covered, from, to);
+  r.sessions = {
+    count: inRange.length,
+    unterminated: inRange.filter((s) => s.endedAtMs === null).length,
+    spanMs,
+    coveredMs: covMs,
+    coverage: spanMs === 0 ? 1 : covMs / spanMs,
+    gaps: coverageGaps(covered, options.minGapMs).map((g) => ({
+      ...g,
+      durationMs: g.toMs - g.fromMs,
+    })),
+  };
+  // Every window overlapping the covered span, with its danmaku count (0 when absent).
+  const windowMs = THROTTLE_RULE.windowMs;
+  const counts = new Map(windows);
+  const rate: RateWindow[] = [];
+  if (covered.length > 0) {
+    const first = Math.floor(covered[0].fromMs / windowMs) * windowMs;
+    for (let w = first; w < covered[covered.length - 1].toMs; w += windowMs) {
+      rate.push({
+        startMs: w,
+        count: counts.get(w) ?? 0,
+        coverage: coveredMs(covered, w, w + windowMs) / windowMs,
+        offline: knownOffline(changes, w, w + windowMs),
+      });
+    }
+  }
+  r.throttling = detectThrottling(rate);
+}
+
+function groupByRoom<T>(
+  rows: Record<string, SQLOutputValue>[],
+  map: (row: Record<string, SQLOutputValue>) => T,
+): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const row of rows) {
+    const id = num(row.room_id);
+    const list = out.get(id) ?? [];
+    list.push(map(row));
+    out.set(id, list);
+  }
+  return out;
+}
+
+function minOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+function maxOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
+}
+
+function emptyRoom(roomId: number): RoomStats {
+  return {
+    roomId,
+    anchor: null,
+    title: null,
+    firstMs: null,
+    lastMs: null,
+    counts: emptyCounts(),
+    maskedDanmaku: 0,
+    density: { ...densitySummary([]), perMinute: [] },
+    topSenders: [],
+    topPhrases: [],
+    valueCny: { gifts: 0, superChats: 0, guardBuys: 0, total: 0 },
+    sessions: { count: 0, unterminated: 0, spanMs: 0, coveredMs: 0, coverage: 1, gaps: [] },
+    throttling: { suspected: false, windows: 0, medianPerWindow: 0, flagged: [] },
+  };
+}

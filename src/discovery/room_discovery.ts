@@ -1,0 +1,212 @@
+/**
+ * Room discovery while collecting: the top-N rooms at start, then every poll interval the
+ * newest-started rooms that are not collected yet. `--max-rooms` caps the total: at the cap a
+ * new room replaces the least popular discovered room only when it is more popular; explicit
+ * rooms are never replaced. With `--drop-offline` discovered rooms offline that long are dropped.
+ */
+import type { BilibiliApi, LiveRoomListing } from "../bilibili/api_client.ts";
+import type { Supervisor } from "../collector/supervisor.ts";
+import type { CollectedEvent } from "../normalize/events.ts";
+import type { Clock } from "../util/clock.ts";
+import { listLiveRooms } from "./room_lists.ts";
+
+/** Options of {@linkcode RoomDiscovery}. */
+export interface RoomDiscoveryOptions {
+  api: BilibiliApi;
+  supervisor: Supervisor;
+  clock: Clock;
+  log: (line: string) => void;
+  /** Emits `room` events (what the lists say about each room). */
+  emit: (event: CollectedEvent) => void;
+  /** Top rooms by popularity to collect at start (0 = none). */
+  top: number;
+  /** Poll the newest-started list and add rooms that started since. */
+  followNew: boolean;
+  /** How many newest rooms each poll looks at. */
+  newScan: number;
+  pollIntervalMs: number;
+  /** Cap on collected rooms (explicit ones included). */
+  maxRooms: number;
+  /** Drop discovered rooms offline at least this long (undefined = keep them). */
+  dropOfflineMs?: number;
+  areaId?: number;
+  parentAreaId?: number;
+}
+
+/** The discovery loop. */
+export class RoomDiscovery {
+  readonly #options: RoomDiscoveryOptions;
+  /** Discovered rooms → popularity when found. */
+  readonly #discovered = new Map<number, number>();
+  /** Rooms seen in the newest list (so a poll adds only rooms that started since). */
+  readonly #seenNew = new Set<number>();
+  /** Room → clock time it was last seen going offline (absent while live). */
+  readonly #offlineSince = new Map<number, number>();
+  /** Rooms added by polls of the newest list. */
+  addedNew = 0;
+  /** Rooms not added because the cap was reached and they were less popular. */
+  skippedAtCap = 0;
+  /** Rooms dropped for being offline. */
+  droppedOffline = 0;
+  /** Removals under way, awaited before run() returns. */
+  readonly #removals = new Set<Promise<unknown>>();
+
+  constructor(options: RoomDiscoveryOptions) {
+    this.#options = options;
+  }
+
+  /** Watches collected events for live/offline changes (called for every room event). */
+  observe(event: CollectedEvent): void {
+    if (event.type !== "room" || event.liveStatus === null) return;
+    if (event.liveStatus === 1) this.#offlineSince.delete(event.roomId);
+    else if (!this.#offlineSince.has(event.roomId)) {
+      this.#offlineSince.set(event.roomId, event.receivedAtMs);
+    }
+  }
+
+  /** Adds the top rooms, then polls the newest list until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#discover(signal);
+    } finally {
+      await Promise.all(this.#removals);
+    }
+  }
+
+  async #discover(signal: AbortSignal): Promise<void> {
+    const { clock, log } = this.#options;
+    if (this.#options.top > 0) await this.#guarded("top", () => this.#addTop(signal));
+    if (!this.#options.followNew) return;
+    // The first scan only sets the baseline: rooms live before we started are not "new".
+    await this.#guarded("newest", () => this.#scanNew(signal, false));
+    while (!signal.aborted) {
+      await clock.sleep(this.#options.pollIntervalMs, signal);
+      if (signal.aborted) break;
+      await this.#guarded("newest", () => this.#scanNew(signal, true));
+      this.#dropOffline();
+      log(
+        `level=info msg="discovery poll" rooms=${this.#options.supervisor.status().rooms} added_new=${this.addedNew} skipped_at_cap=${this.skippedAtCap} dropped_offline=${this.droppedOffline}`,
+      );
+    }
+  }
+
+  async #guarded(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      // The shared limiter already backs off on 412/-352; the next poll tries again.
+      this.#options.log(
+        `level=warn msg="room discovery failed" list=${what} detail=${
+          JSON.stringify((error as Error).message)
+        }`,
+      );
+    }
+  }
+
+  async #addTop(signal: AbortSignal): Promise<void> {
+    const rooms = await listLiveRooms(this.#options.api, {
+      sort: "online",
+      limit: this.#options.top,
+      areaId: this.#options.areaId,
+      parentAreaId: this.#options.parentAreaId,
+      signal,
+      log: this.#options.log,
+    });
+    for (const room of rooms) this.#offer(room);
+    this.#options.log(`level=info msg="top rooms added" rooms=${rooms.length}`);
+  }
+
+  async #scanNew(signal: AbortSignal, add: boolean): Promise<void> {
+    const rooms = await listLiveRooms(this.#options.api, {
+      sort: "live_time",
+      limit: this.#options.newScan,
+      areaId: this.#options.areaId,
+      parentAreaId: this.#options.parentAreaId,
+      signal,
+      log: this.#options.log,
+    });
+    for (const room of rooms) {
+      if (this.#seenNew.has(room.roomId)) continue;
+      this.#seenNew.add(room.roomId);
+      this.#offlineSince.delete(room.roomId);
+      if (add && this.#offer(room)) this.addedNew++;
+    }
+    // Keep the memory of seen rooms bounded: forget the oldest beyond a few scans' worth.
+    const limit = this.#options.newScan * 20;
+    for (const roomId of this.#seenNew) {
+      if (this.#seenNew.size <= limit) break;
+      this.#seenNew.delete(roomId);
+    }
+  }
+
+  /** Adds a listed room under the cap policy; true when it was added. */
+  #offer(room: LiveRoomListing): boolean {
+    const { supervisor, maxRooms } = this.#options;
+    if (supervisor.has(room.roomId)) return false;
+    if (supervisor.status().rooms >= maxRooms) {
+      let weakest: [number, number] | undefined;
+      // Only discovered rooms compete: rooms the user named are never replaced.
+      for (const [roomId, online] of this.#discovered) {
+        if (!weakest || online < weakest[1]) weakest = [roomId, online];
+      }
+      if (!weakest || weakest[1] >= room.online) {
+        this.skippedAtCap++;
+        return false;
+      }
+      this.#discovered.delete(weakest[0]);
+      this.#remove(weakest[0]);
+      this.#options.log(
+        `level=info room=${
+          weakest[0]
+        } msg="dropped for a more popular room" replaced_by=${room.roomId}`,
+      );
+    }
+    this.#discovered.set(room.roomId, room.online);
+    this.#emitRoom(room);
+    return supervisor.add(room.roomId, { roomId: room.roomId });
+  }
+
+  #dropOffline(): void {
+    const after = this.#options.dropOfflineMs;
+    if (after === undefined) return;
+    const now = this.#options.clock.now();
+    for (const [roomId, since] of this.#offlineSince) {
+      if (now - since < after || !this.#discovered.has(roomId)) continue;
+      this.#discovered.delete(roomId);
+      this.#offlineSince.delete(roomId);
+      this.droppedOffline++;
+      this.#remove(roomId);
+      this.#options.log(
+        `level=info room=${roomId} msg="dropped: offline" offline_s=${
+          Math.round((now - since) / 1000)
+        }`,
+      );
+    }
+  }
+
+  #remove(roomId: number): void {
+    const removal = this.#options.supervisor.remove(roomId).finally(() =>
+      this.#removals.delete(removal)
+    );
+    this.#removals.add(removal);
+  }
+
+  #emitRoom(room: LiveRoomListing): void {
+    const now = this.#options.clock.now();
+    this.#options.emit({
+      type: "room",
+      roomId: room.roomId,
+      receivedAtMs: now,
+      shortId: null,
+      anchorUid: room.uid > 0 ? room.uid : null,
+      uname: room.uname || null,
+      title: room.title || null,
+      areaId: room.areaId || null,
+      areaName: room.areaName || null,
+      parentAreaId: room.parentAreaId || null,
+      parentAreaName: room.parentAreaName || null,
+      liveStatus: 1,
+      seenAtMs: now,
+    });
+  }
+}

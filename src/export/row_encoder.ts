@@ -1,0 +1,64 @@
+/** Turns rows of an export query (arrays in column order) into CSV records or JSON lines. */
+import type { SQLOutputValue } from "node:sqlite";
+import { CSV_EOL, csvField, csvRecord } from "./csv.ts";
+import type { ExportColumn, ExportTable } from "./export_tables.ts";
+import { isoTime } from "./time_flag.ts";
+import type { UidHasher } from "./uid_hasher.ts";
+
+/** A value as written: JSON-compatible scalars only. */
+export type CellValue = string | number | null;
+
+/** Text formats of `export`. */
+export type RowFormat = "csv" | "jsonl";
+
+type Convert = (value: SQLOutputValue) => CellValue;
+
+function scalar(value: SQLOutputValue): CellValue {
+  if (value === null || typeof value === "string" || typeof value === "number") return value;
+  if (typeof value === "bigint") return value.toString();
+  return Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function converter(column: ExportColumn, hasher: UidHasher | undefined): Convert {
+  if (column.role === "time") return (v) => typeof v === "number" ? isoTime(v) : scalar(v);
+  if (hasher === undefined) return scalar;
+  if (column.role === "private") return () => null;
+  if (column.role === "uid") {
+    return (v) => typeof v === "number" ? hasher.hash(v) : scalar(v);
+  }
+  return scalar;
+}
+
+/** The CSV header record of `table`. */
+export function csvHeader(table: ExportTable): string {
+  return csvRecord(table.columns.map((c) => c.name));
+}
+
+/** A function rendering one row as a CSV record (with CRLF) or a JSON line (with LF). */
+export function rowEncoder(
+  table: ExportTable,
+  format: RowFormat,
+  hasher?: UidHasher,
+): (row: readonly SQLOutputValue[]) => string {
+  const converts = table.columns.map((c) => converter(c, hasher));
+  const n = converts.length;
+  if (format === "csv") {
+    return (row) => {
+      let line = csvField(converts[0](row[0]));
+      for (let i = 1; i < n; i++) line += "," + csvField(converts[i](row[i]));
+      return line + CSV_EOL;
+    };
+  }
+  const keys = table.columns.map((c, i) => `${i === 0 ? "{" : ","}${JSON.stringify(c.name)}:`);
+  return (row) => {
+    let line = "";
+    for (let i = 0; i < n; i++) line += keys[i] + jsonValue(converts[i](row[i]));
+    return line + "}\n";
+  };
+}
+
+function jsonValue(value: CellValue): string {
+  if (value === null) return "null";
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "null";
+  return JSON.stringify(value);
+}

@@ -1,0 +1,265 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { BilibiliApi } from "../src/bilibili/api_client.ts";
+import { runCollector } from "../src/collector/collector.ts";
+import { parseCollectArgs } from "../src/collector/config.ts";
+import { listLiveRooms } from "../src/discovery/room_lists.ts";
+import { startSimulator } from "../src/simulator/simulator.ts";
+import type { SimRoom } from "../src/simulator/world.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { RateLimiter } from "../src/util/rate_limiter.ts";
+import { seededRandom } from "./support/samples.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function fastApi(
+  apiBase: string,
+  extra: Partial<ConstructorParameters<typeof BilibiliApi>[0]> = {},
+) {
+  return new BilibiliApi({
+    limiter: new RateLimiter({ perSecond: 1000, clock: systemClock }),
+    clock: systemClock,
+    apiBase,
+    ...extra,
+  });
+}
+
+function byPopularity(rooms: readonly SimRoom[]): number[] {
+  return rooms.filter((r) => r.live).sort((a, b) =>
+    b.popularity - a.popularity || a.roomId - b.roomId
+  )
+    .map((r) => r.roomId);
+}
+
+Deno.test("listLiveRooms() pages through the popularity list in ranking order", async () => {
+  await using sim = await startSimulator({ rooms: 400, seed: 31, log: () => {} });
+  const api = fastApi(sim.api);
+  const rooms = await listLiveRooms(api, { sort: "online", limit: 120, pageSize: 30 });
+  assert.deepEqual(rooms.map((r) => r.roomId), byPopularity(sim.world.rooms).slice(0, 120));
+  assert.equal(api.requests.get("/room/v3/area/getRoomList"), 4, "four pages of 30");
+  assert.ok(rooms.every((r, i) => i === 0 || rooms[i - 1].online >= r.online));
+});
+
+Deno.test("listLiveRooms() lists the newest started rooms first", async () => {
+  await using sim = await startSimulator({ rooms: 200, seed: 32, log: () => {} });
+  const rooms = await listLiveRooms(fastApi(sim.api), { sort: "live_time", limit: 40 });
+  const newest = sim.world.rooms.filter((r) => r.live)
+    .sort((a, b) => b.liveTime - a.liveTime || a.roomId - b.roomId).map((r) => r.roomId);
+  assert.deepEqual(rooms.map((r) => r.roomId), newest.slice(0, 40));
+});
+
+Deno.test("listLiveRooms() stops at the end of the list", async () => {
+  await using sim = await startSimulator({ rooms: 50, seed: 33, log: () => {} });
+  const live = sim.world.rooms.filter((r) => r.live).length;
+  const api = fastApi(sim.api);
+  const rooms = await listLiveRooms(api, { sort: "online", limit: 1000, pageSize: 30 });
+  assert.equal(rooms.length, live);
+  assert.ok((api.requests.get("/room/v3/area/getRoomList") ?? 0) <= Math.ceil(live / 30) + 1);
+});
+
+Deno.test("main.ts rooms --top 120 prints the 120 most popular live rooms as JSONL", async () => {
+  await using sim = await startSimulator({ rooms: 300, seed: 34, log: () => {} });
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "rooms",
+      "--top",
+      "120",
+      "--format",
+      "jsonl",
+      "--api-base",
+      sim.api,
+      "--api-rate",
+      "500",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const rows = new TextDecoder().decode(output.stdout).trim().split("\n").map((line) =>
+    JSON.parse(line)
+  );
+  assert.equal(rows.length, 120);
+  assert.deepEqual(rows.map((row) => row.room_id), byPopularity(sim.world.rooms).slice(0, 120));
+  const first = sim.world.rooms.find((r) => r.roomId === rows[0].room_id)!;
+  assert.deepEqual(
+    [rows[0].uid, rows[0].uname, rows[0].title, rows[0].online],
+    [first.uid, first.uname, first.title, first.popularity],
+  );
+  assert.ok("area" in rows[0] && "live_time" in rows[0]);
+});
+
+Deno.test("a burst of 412 answers makes discovery back off instead of retrying at full speed", async () => {
+  await using sim = await startSimulator({
+    rooms: 300,
+    seed: 35,
+    httpRateLimit: 5,
+    httpBanMs: 2000,
+    log: () => {},
+  });
+  const logs: string[] = [];
+  const api = fastApi(sim.api, { bannedPauseMs: 1000, log: (line) => logs.push(line) });
+  const started = Date.now();
+  let failures = 0;
+  while (Date.now() - started < 3000) {
+    try {
+      await listLiveRooms(api, { sort: "online", limit: 300, pageSize: 30 });
+    } catch (error) {
+      assert.equal((error as { code?: number }).code, -412);
+      failures++;
+    }
+  }
+  // At 1000 requests/s a client that ignored 412 would send thousands; the pause (1 s, then 2 s)
+  // lets only a handful through.
+  assert.ok(failures >= 1, "the simulator answered 412");
+  assert.ok(sim.counters.http412 >= 1);
+  assert.ok(sim.counters.httpRequests < 30, `${sim.counters.httpRequests} requests in 3 s`);
+  assert.ok(
+    logs.some((line) => /msg="API asked us to slow down" .*code=-412 pause_ms=1000/.test(line)),
+  );
+});
+
+function fastCollect(dbPath: string, apiBase: string, extra: string[]) {
+  return parseCollectArgs([
+    "--db",
+    dbPath,
+    "--api-base",
+    apiBase,
+    "--api-rate",
+    "2000",
+    "--connect-rate",
+    "2000",
+    "--flush-interval",
+    "200ms",
+    "--status-interval",
+    "1h",
+    ...extra,
+  ]);
+}
+
+Deno.test("collect --top follows a room that goes live within one poll interval", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using sim = await startSimulator({ rooms: 60, seed: 36, rate: 20, log: () => {} });
+    const offline = sim.world.rooms.find((r) => !r.live)!;
+    const stop = new AbortController();
+    let addedAfterMs = -1;
+    await runCollector(
+      fastCollect(`${dir}/new.db`, sim.api, ["--top", "5", "--new-poll-interval", "500ms"]),
+      {
+        clock: systemClock,
+        random: seededRandom(3),
+        log: () => {},
+        rooms: [],
+        onStarted: async ({ supervisor }) => {
+          await sleep(800); // top rooms added and the baseline of the newest list taken
+          assert.equal(supervisor.status().rooms, 5);
+          assert.ok(!supervisor.has(offline.roomId));
+          sim.setLive(offline.roomId, true);
+          const wentLive = Date.now();
+          while (!supervisor.has(offline.roomId) && Date.now() - wentLive < 3000) await sleep(20);
+          addedAfterMs = supervisor.has(offline.roomId) ? Date.now() - wentLive : -1;
+          await sleep(500);
+          stop.abort();
+        },
+      },
+      stop.signal,
+    );
+    assert.ok(
+      addedAfterMs >= 0 && addedAfterMs <= 700,
+      `added after ${addedAfterMs} ms (poll 500 ms)`,
+    );
+    using db = new DatabaseSync(`${dir}/new.db`, { readOnly: true });
+    const room = db.prepare("SELECT uname, title, live_status FROM rooms WHERE room_id = ?").get(
+      offline.roomId,
+    );
+    assert.deepEqual({ ...room }, { uname: offline.uname, title: offline.title, live_status: 1 });
+    const sessions = db.prepare("SELECT count(*) AS n FROM sessions WHERE room_id = ?").get(
+      offline.roomId,
+    );
+    assert.ok(Number(sessions?.n) >= 1, "the new room was connected");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("collect --max-rooms keeps the most popular rooms: a more popular new room replaces the weakest", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using sim = await startSimulator({ rooms: 80, seed: 37, rate: 5, log: () => {} });
+    const offline = sim.world.rooms.filter((r) => !r.live).sort((a, b) =>
+      b.popularity - a.popularity
+    );
+    const top = byPopularity(sim.world.rooms).slice(0, 4);
+    const weakest = sim.world.rooms.find((r) => r.roomId === top[3])!;
+    const strong = offline.find((r) => r.popularity > weakest.popularity)!;
+    const weak = [...offline].reverse().find((r) => r.popularity < weakest.popularity)!;
+    assert.ok(strong && weak, "the seed has both a stronger and a weaker offline room");
+    const stop = new AbortController();
+    let after: { strong: boolean; weak: boolean; weakest: boolean; rooms: number } | undefined;
+    await runCollector(
+      fastCollect(`${dir}/cap.db`, sim.api, [
+        "--top",
+        "4",
+        "--max-rooms",
+        "4",
+        "--new-poll-interval",
+        "300ms",
+      ]),
+      {
+        clock: systemClock,
+        random: seededRandom(4),
+        log: () => {},
+        rooms: [],
+        onStarted: async ({ supervisor, discovery }) => {
+          await sleep(600);
+          sim.setLive(weak.roomId, true);
+          sim.setLive(strong.roomId, true);
+          await sleep(1000);
+          after = {
+            strong: supervisor.has(strong.roomId),
+            weak: supervisor.has(weak.roomId),
+            weakest: supervisor.has(weakest.roomId),
+            rooms: supervisor.status().rooms,
+          };
+          assert.ok((discovery?.skippedAtCap ?? 0) >= 1);
+          stop.abort();
+        },
+      },
+      stop.signal,
+    );
+    assert.deepEqual(after, { strong: true, weak: false, weakest: false, rooms: 4 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("collect resolves a short room id to its real id", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using sim = await startSimulator({ rooms: 60, seed: 38, rate: 50, log: () => {} });
+    const room = sim.world.rooms.find((r) => r.shortId > 0)!;
+    sim.setLive(room.roomId, true);
+    const stop = new AbortController();
+    await runCollector(fastCollect(`${dir}/short.db`, sim.api, ["--rooms", String(room.shortId)]), {
+      clock: systemClock,
+      random: seededRandom(5),
+      log: () => {},
+      rooms: [room.shortId],
+      onStarted: async () => {
+        await sleep(1500);
+        stop.abort();
+      },
+    }, stop.signal);
+    using db = new DatabaseSync(`${dir}/short.db`, { readOnly: true });
+    const rooms = db.prepare("SELECT room_id, short_id FROM rooms").all().map((r) => ({ ...r }));
+    assert.deepEqual(rooms, [{ room_id: room.roomId, short_id: room.shortId }]);
+    const danmaku = db.prepare("SELECT DISTINCT room_id FROM danmaku").all().map((r) => r.room_id);
+    assert.deepEqual(danmaku, [room.roomId]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
