@@ -103,6 +103,34 @@ Deno.test("export writes RFC 4180 CSV that Python's csv module reads back field 
   });
 });
 
+/** Debian's python3-pandas (installed by .ci/run) lives beside the system python3. */
+const PANDAS_PYTHON = "/usr/bin/python3";
+
+Deno.test("export CSV reads back exactly through pandas.read_csv", async () => {
+  await withFixtureDb(async (db, dir) => {
+    const path = `${dir}/pandas.csv`;
+    await exportText(["--db", db, "--out", path, "--bom"]);
+    const { code, stdout, stderr } = await new Deno.Command(PANDAS_PYTHON, {
+      args: [
+        "-c",
+        `import json, sys, pandas
+frame = pandas.read_csv(sys.argv[1], dtype=str, keep_default_na=False, encoding="utf-8-sig")
+print(json.dumps({"columns": list(frame.columns), "text": list(frame["text"]), "uname": list(frame["uname"])}))`,
+        path,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, `pandas is needed (apt-get install python3-pandas): ${new TextDecoder().decode(stderr)}`);
+    const read = JSON.parse(new TextDecoder().decode(stdout));
+    const rows = databaseRows(db, "danmaku");
+    assert.deepEqual(read.columns, EXPORT_TABLES.danmaku.columns.map((c) => c.name));
+    assert.deepEqual(read.text, rows.map((row) => String(row.text)));
+    assert.deepEqual(read.uname, rows.map((row) => String(row.uname)));
+    assert.deepEqual(read.text.slice(0, TRICKY.length), [...TRICKY]);
+  });
+});
+
 Deno.test("export --kind all --format jsonl writes one file per kind that reads back exactly", async () => {
   await withFixtureDb(async (db, dir) => {
     const out = `${dir}/all`;
