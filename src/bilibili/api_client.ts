@@ -7,6 +7,7 @@ import { ApiError } from "../errors.ts";
 import type { Clock } from "../util/clock.ts";
 import { asIdText, asNumber, asObject, type JsonObject } from "../util/json_guards.ts";
 import type { RateLimiter } from "../util/rate_limiter.ts";
+import { type HttpGet, type HttpResponse, nodeHttpGet } from "./http_get.ts";
 import { signWbiQuery, wbiKeyFromUrl, type WbiKeys } from "./wbi.ts";
 
 /** The real origins; `apiBase` replaces all three (e.g. with the simulator). */
@@ -96,7 +97,8 @@ export interface BilibiliApiOptions {
   /** Per-request timeout. @default {15000} */
   timeoutMs?: number;
   log?: (line: string) => void;
-  fetch?: typeof fetch;
+  /** How GETs are made. @default {nodeHttpGet} */
+  httpGet?: HttpGet;
 }
 
 /** Options every call takes. */
@@ -150,18 +152,19 @@ export class BilibiliApi {
     };
     const cookie = this.#cookieHeader(options.buvid3);
     if (cookie) headers.Cookie = cookie;
-    let response: Response;
+    let response: HttpResponse;
     try {
-      response = await (this.#options.fetch ?? fetch)(url, { headers, signal });
+      response = await (this.#options.httpGet ?? nodeHttpGet)(url, { headers, signal });
     } catch (error) {
-      throw new ApiError(`Cannot reach ${path}: ${(error as Error).message}`, 0, { cause: error });
+      const reason = timeout.aborted ? "timed out" : (error as Error).message;
+      throw new ApiError(`Cannot reach ${path}: ${reason}`, 0, { cause: error });
     }
-    const text = await response.text().catch(() => "");
+    const text = response.text;
     if (response.status === 412) {
       this.#slowDown(-412, path);
       throw new ApiError(`Cannot call ${path}: HTTP 412, the IP is being rate limited`, -412);
     }
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       throw new ApiError(`Cannot call ${path}: HTTP ${response.status}`, response.status);
     }
     let parsed: unknown;

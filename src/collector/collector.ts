@@ -31,7 +31,6 @@ export interface CollectorDeps {
   statusLine?: (line: string) => void;
   /** Replaces the SQLite store (a no-op sink for dry runs and tests). */
   sink?: EventSink & { close(): void };
-  fetch?: typeof fetch;
   connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
   /** Called once everything is running, with the live parts (tests and discovery hook in here). */
   onStarted?: (parts: CollectorParts) => void | Promise<void>;
@@ -76,7 +75,6 @@ export async function runCollector(
       apiBase: config.apiBase,
       sessdata: deps.sessdata,
       log,
-      fetch: deps.fetch,
     });
     const wakeFlusher = () => flusher.wake();
     const queue = new EventQueue({

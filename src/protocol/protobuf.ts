@@ -18,37 +18,58 @@ export type ProtoField =
 /** Most fields one message may hold; real messages have a few dozen. */
 export const MAX_PROTO_FIELDS = 10_000;
 
+/**
+ * Reads one varint at `offset` of `bytes`: the value (exact, masked to 64 bits) and the offset
+ * after it. Plain numbers while the value fits in 2^49; BigInt only for longer varints.
+ */
+function readVarint(bytes: Uint8Array, offset: number): [number | bigint, number] {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    if (offset >= bytes.length) {
+      throw new ProtocolError("Cannot read protobuf: varint runs past the end", offset);
+    }
+    const byte = bytes[offset++];
+    result += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) return [result, offset];
+    scale *= 128;
+  }
+  // Beyond 49 bits: continue exactly with BigInt (uint64 such as nanosecond trigger times).
+  let big = BigInt(result);
+  for (let shift = 49n; shift < 70n; shift += 7n) {
+    if (offset >= bytes.length) {
+      throw new ProtocolError("Cannot read protobuf: varint runs past the end", offset);
+    }
+    const byte = bytes[offset++];
+    big |= BigInt(byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) return [big & 0xffff_ffff_ffff_ffffn, offset];
+  }
+  throw new ProtocolError("Cannot read protobuf: varint longer than 10 bytes", offset);
+}
+
 /** Reads every top-level field of `bytes`; throws ProtocolError on malformed input. */
 export function readProtoFields(bytes: Uint8Array): ProtoField[] {
   const fields: ProtoField[] = [];
   let offset = 0;
-  const varint = (): bigint => {
-    let result = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      if (offset >= bytes.length) {
-        throw new ProtocolError("Cannot read protobuf: varint runs past the end", offset);
-      }
-      const byte = bytes[offset++];
-      result |= BigInt(byte & 0x7f) << shift;
-      if ((byte & 0x80) === 0) return result & 0xffff_ffff_ffff_ffffn;
-    }
-    throw new ProtocolError("Cannot read protobuf: varint longer than 10 bytes", offset);
-  };
   while (offset < bytes.length) {
     if (fields.length >= MAX_PROTO_FIELDS) {
       throw new ProtocolError(`Cannot read protobuf: more than ${MAX_PROTO_FIELDS} fields`, offset);
     }
     const at = offset;
-    const key = varint();
-    const field = Number(key >> 3n);
-    const wire = Number(key & 7n);
+    const [key, afterKey] = readVarint(bytes, offset);
+    offset = afterKey;
+    const field = typeof key === "number" ? Math.floor(key / 8) : Number(key >> 3n);
+    const wire = typeof key === "number" ? key % 8 : Number(key & 7n);
     if (field === 0) {
       throw new ProtocolError(`Cannot read protobuf at byte ${at}: field number 0`, at);
     }
     switch (wire) {
-      case WireType.varint:
-        fields.push({ field, wire, value: varint() });
+      case WireType.varint: {
+        const [value, end] = readVarint(bytes, offset);
+        offset = end;
+        fields.push({ field, wire, value: typeof value === "number" ? BigInt(value) : value });
         break;
+      }
       case WireType.fixed64: {
         if (offset + 8 > bytes.length) {
           throw new ProtocolError(
@@ -65,15 +86,15 @@ export function readProtoFields(bytes: Uint8Array): ProtoField[] {
         break;
       }
       case WireType.len: {
-        const length = varint();
-        if (length > BigInt(bytes.length - offset)) {
+        const [length, start] = readVarint(bytes, offset);
+        if (typeof length !== "number" || length > bytes.length - start) {
           throw new ProtocolError(
             `Cannot read protobuf at byte ${at}: length ${length} runs past the end`,
             at,
           );
         }
-        const end = offset + Number(length);
-        fields.push({ field, wire, value: bytes.subarray(offset, end) });
+        const end = start + length;
+        fields.push({ field, wire, value: bytes.subarray(start, end) });
         offset = end;
         break;
       }
@@ -188,50 +209,101 @@ const utf8Encoder = new TextEncoder();
 
 /** Builds protobuf bytes field by field (used by the simulator to make `pb` payloads). */
 export class ProtoWriter {
-  #chunks: number[] = [];
+  #buffer: Uint8Array;
+  #length = 0;
 
-  #varint(value: bigint): void {
-    let v = BigInt.asUintN(64, value);
-    do {
-      const byte = Number(v & 0x7fn);
-      v >>= 7n;
-      this.#chunks.push(v > 0n ? byte | 0x80 : byte);
-    } while (v > 0n);
+  /** Starts with room for `capacity` bytes; it grows as needed. @default {32} */
+  constructor(capacity = 32) {
+    this.#buffer = new Uint8Array(capacity);
+  }
+
+  #reserve(extra: number): void {
+    const need = this.#length + extra;
+    if (need <= this.#buffer.length) return;
+    const bigger = new Uint8Array(Math.max(need, this.#buffer.length * 2));
+    bigger.set(this.#buffer.subarray(0, this.#length));
+    this.#buffer = bigger;
+  }
+
+  #varint(value: number | bigint): void {
+    this.#reserve(10);
+    const buffer = this.#buffer;
+    let at = this.#length;
+    if (typeof value === "number" && value >= 0 && Number.isSafeInteger(value)) {
+      // Plain numbers up to 2^53: no BigInt allocation per byte.
+      while (value >= 0x80) {
+        buffer[at++] = (value % 0x80) | 0x80;
+        value = Math.floor(value / 0x80);
+      }
+      buffer[at++] = value;
+    } else {
+      let v = BigInt.asUintN(64, BigInt(value));
+      do {
+        const byte = Number(v & 0x7fn);
+        v >>= 7n;
+        buffer[at++] = v > 0n ? byte | 0x80 : byte;
+      } while (v > 0n);
+    }
+    this.#length = at;
   }
 
   #key(field: number, wire: number): void {
-    this.#varint(BigInt(field) << 3n | BigInt(wire));
+    this.#varint(field * 8 + wire);
+  }
+
+  #append(bytes: Uint8Array): void {
+    this.#reserve(bytes.length);
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
   }
 
   /** Appends a varint field (numbers must be integers; bigint for uint64). */
   varint(field: number, value: number | bigint | boolean): this {
     this.#key(field, WireType.varint);
-    this.#varint(typeof value === "boolean" ? (value ? 1n : 0n) : BigInt(value));
+    this.#varint(typeof value === "boolean" ? (value ? 1 : 0) : value);
     return this;
   }
 
   /** Appends a length-delimited field: a string, raw bytes, or a nested message. */
   bytes(field: number, value: string | Uint8Array | ProtoWriter): this {
+    if (typeof value === "string" && value.length < 42) {
+      // At most 126 UTF-8 bytes: a one-byte length, so encode in place.
+      this.#key(field, WireType.len);
+      this.#reserve(1 + value.length * 3);
+      const { written } = utf8Encoder.encodeInto(
+        value,
+        this.#buffer.subarray(this.#length + 1),
+      );
+      this.#buffer[this.#length] = written;
+      this.#length += 1 + written;
+      return this;
+    }
     const bytes = typeof value === "string"
       ? utf8Encoder.encode(value)
       : value instanceof ProtoWriter
-      ? value.finish()
+      ? value.#buffer.subarray(0, value.#length)
       : value;
     this.#key(field, WireType.len);
-    this.#varint(BigInt(bytes.length));
-    for (const b of bytes) this.#chunks.push(b);
+    this.#varint(bytes.length);
+    this.#append(bytes);
     return this;
   }
 
   /** Appends a packed repeated varint field. */
   packed(field: number, values: number[]): this {
     const inner = new ProtoWriter();
-    for (const v of values) inner.#varint(BigInt(v));
-    return this.bytes(field, inner.finish());
+    for (const v of values) inner.#varint(v);
+    return this.bytes(field, inner);
+  }
+
+  /** Appends bytes that are already protobuf fields (e.g. a cached run of constant fields). */
+  raw(fields: Uint8Array): this {
+    this.#append(fields);
+    return this;
   }
 
   /** The bytes written so far. */
   finish(): Uint8Array {
-    return Uint8Array.from(this.#chunks);
+    return this.#buffer.slice(0, this.#length);
   }
 }

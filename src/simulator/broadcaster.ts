@@ -5,6 +5,7 @@
  */
 import { brotliCompressSync, constants as zlibConstants, deflateSync } from "node:zlib";
 import { encodePacket, HEADER_LENGTH, Op, Ver, writeHeader } from "../protocol/packet.ts";
+import { BodyWriter } from "./body_writer.ts";
 import type { ClientConnection, Frame } from "./connection.ts";
 import type { SimulatorCounters } from "./counters.ts";
 import type { DanmakuServer } from "./danmaku_server.ts";
@@ -41,39 +42,32 @@ interface Batch {
   delivered: boolean;
 }
 
-const utf8 = new TextEncoder();
-
 /** A batch encoded as ver-0 packets; `offsets[i]` is where packet i starts (and `[count]` the end). */
 interface EncodedBatch {
+  /** Valid until the next batch is encoded into the same writer: copy what must outlive it. */
   bytes: Uint8Array;
   offsets: number[];
 }
 
-function encodeBatch(messages: SimMessage[], masked: boolean): EncodedBatch {
-  const texts = messages.map((m) => masked && m.masked ? m.masked() : m.text());
-  let capacity = 0;
-  for (const text of texts) capacity += HEADER_LENGTH + text.length * 3;
-  const buffer = new Uint8Array(capacity);
+/** Writes every message as a ver-0 packet, back to back, into `out` (reset first). */
+function encodeBatch(out: BodyWriter, messages: SimMessage[], masked: boolean): EncodedBatch {
+  out.length = 0;
   const offsets = [0];
-  let offset = 0;
-  for (const text of texts) {
-    const { written } = utf8.encodeInto(text, buffer.subarray(offset + HEADER_LENGTH));
-    const packetLength = HEADER_LENGTH + written;
-    writeHeader(buffer, offset, {
-      packetLength,
+  for (const m of messages) {
+    const start = out.length;
+    out.reserve(HEADER_LENGTH);
+    out.length += HEADER_LENGTH;
+    m.write(out, masked);
+    writeHeader(out.bytes, start, {
+      packetLength: out.length - start,
       headerLength: HEADER_LENGTH,
       ver: Ver.json,
       op: Op.message,
       seq: 0,
     });
-    offset += packetLength;
-    offsets.push(offset);
+    offsets.push(out.length);
   }
-  // Queued frames keep their buffer alive: do not let them hold twice the bytes they need.
-  return {
-    bytes: offset * 2 < capacity ? buffer.slice(0, offset) : buffer.subarray(0, offset),
-    offsets,
-  };
+  return { bytes: out.bytes.subarray(0, out.length), offsets };
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {
@@ -103,6 +97,8 @@ export class Broadcaster {
   #carry = new Map<number, number>();
   /** Messages counted or in flight towards `messagesPerRoom`, per room. */
   #used = new Map<number, number>();
+  /** Scratch buffers the batches are encoded into, per variant (0 plain, 1 masked). */
+  #scratch = [new BodyWriter(1 << 20), new BodyWriter(1 << 20)];
 
   constructor(options: BroadcasterOptions) {
     this.#o = options;
@@ -143,7 +139,12 @@ export class Broadcaster {
   greet(connection: ClientConnection, now: number): void {
     if (!connection.masked) return;
     const notice = loginNotice(connection.id, now);
-    const bytes = encodePacket(Op.message, notice.text(), { ver: Ver.json, seq: 0 });
+    const body = new BodyWriter(512);
+    notice.write(body, true);
+    const bytes = encodePacket(Op.message, body.bytes.subarray(0, body.length), {
+      ver: Ver.json,
+      seq: 0,
+    });
     const prefix = truthPrefix(connection.roomId, notice.cmd, notice.id);
     connection.send({ bytes, pieces: [bytes] }, (ok) => {
       if (!ok) return;
@@ -171,10 +172,10 @@ export class Broadcaster {
     const cuts = [rng.next(), rng.next()].sort();
     const frames = new Map<number, Frame>();
     // Every message as a ver-0 packet, back to back in one buffer, per variant (0 plain, 1 masked).
-    const personal = messages.some((m) => m.masked !== undefined);
+    const personal = messages.some((m) => m.personal);
     const encoded: (EncodedBatch | undefined)[] = [];
     const encode = (masked: number): EncodedBatch =>
-      encoded[masked] ??= encodeBatch(messages, masked === 1 && personal);
+      encoded[masked] ??= encodeBatch(this.#scratch[masked], messages, masked === 1);
     const frameFor = (c: ClientConnection): Frame => {
       const masked = c.masked && personal ? 1 : 0;
       const key = c.protover * 2 + masked;
@@ -182,8 +183,10 @@ export class Broadcaster {
       if (frame) return frame;
       const { bytes: all, offsets } = encode(masked);
       const plain = c.protover === 1 ? count : singles;
-      let bytes = all;
-      if (plain < count) {
+      // `all` lives in a scratch buffer: every frame gets bytes of its own.
+      let bytes: Uint8Array;
+      if (plain === count) bytes = all.slice();
+      else {
         const b = bundle(all.subarray(offsets[plain]), c.protover as 2 | 3);
         bytes = plain === 0
           ? b

@@ -4,8 +4,8 @@
  * room state and unknown cmds. User-bearing bodies also come in the masked form anonymous
  * connections see (uid 0, `x***`).
  */
-import { Buffer } from "node:buffer";
 import { ProtoWriter } from "../protocol/protobuf.ts";
+import { bodyTemplate, type BodyValue, BodyWriter, SLOT, utf8Bytes } from "./body_writer.ts";
 import { Random } from "./random.ts";
 import type { SimRoom, World } from "./world.ts";
 
@@ -18,21 +18,40 @@ export interface SimMessage {
    * `msg_id` for every other cmd.
    */
   id: string;
-  /** JSON body as logged-in connections receive it (rendered on first use). */
-  text: () => string;
-  /** JSON body for anonymous connections, when it differs (masked names, uid 0). */
-  masked?: () => string;
+  /** Whether anonymous connections get a different body (masked names, uid 0). */
+  personal: boolean;
+  /**
+   * Writes the JSON body as UTF-8: as logged-in connections receive it, or (`masked`) as
+   * anonymous ones do. Bodies render only when some connection needs them.
+   */
+  write(out: BodyWriter, masked: boolean): void;
 }
 
-/** Renders a body at most once, and only if some connection needs it. */
-function lazy(render: () => string): () => string {
-  let text: string | undefined;
-  return () => text ??= render();
+/** Writes a body that is the same for every connection. */
+function fixed(text: string): SimMessage["write"] {
+  return (out) => out.text(text);
 }
 
-/** A body that is the same for every connection. */
-function fixed(text: string): () => string {
-  return () => text;
+/** A message whose body differs for anonymous connections. */
+function personal(
+  cmd: string,
+  id: string,
+  render: (masked: boolean) => string,
+): SimMessage {
+  return { cmd, id, personal: true, write: (out, masked) => out.text(render(masked)) };
+}
+
+/** The JSON-encoded pieces of a user that bodies repeat, as UTF-8 (rendered once per user). */
+interface UserBytes {
+  name: Uint8Array;
+  maskedName: Uint8Array;
+  face: Uint8Array;
+  /** DANMU_MSG `info[3]`, the fan medal of this room (users belong to one room's stream). */
+  medal: Uint8Array;
+  /** `user_hash`: FNV-1a of the uid, decimal, as lower-case and upper-case 8-digit hex. */
+  hash: number;
+  hashHex: string;
+  hashHexUpper: string;
 }
 
 interface User {
@@ -44,6 +63,8 @@ interface User {
   medalLevel: number;
   /** INTERACT_WORD_V2 pb pieces that never change for this user: [plain, masked]. */
   pb?: [Uint8Array, Uint8Array, Uint8Array][];
+  /** Body pieces that never change for this user. */
+  bytes?: UserBytes;
 }
 
 /**
@@ -164,30 +185,35 @@ const UNKNOWN_CMDS = [
 const NOFACE = "https://i0.hdslb.com/bfs/face/member/noface.jpg";
 const q = JSON.stringify;
 
-/** Marks where a value goes in a pre-escaped template. */
-const SLOT = "\u0001";
-
-/** Escapes a template for use inside a JSON string once, and cuts it at its slots. */
-function escapedTemplate(template: string): string[] {
-  return JSON.stringify(template).slice(1, -1).split("\\u0001");
-}
-
-/** Interleaves template parts and (already escaped) values. */
-function fillTemplate(parts: readonly string[], values: readonly (string | number)[]): string {
-  let out = parts[0];
-  for (let i = 0; i < values.length; i++) out += values[i] + parts[i + 1];
-  return out;
-}
-
 /** A string as a JSON string literal, escaped again to sit inside another JSON string. */
 function escapedJson(value: string): string {
   return JSON.stringify(JSON.stringify(value)).slice(1, -1);
 }
 
-/** `info[0][15].extra` of DANMU_MSG, escaped once: filling it costs no re-escaping. */
-const EXTRA_TEMPLATE = escapedTemplate(
+/** `info[0][15].extra` of DANMU_MSG: JSON text that is itself a JSON string (escaped once). */
+const DANMU_EXTRA = JSON.stringify(
   `{"send_from_me":false,"mode":0,"color":${SLOT},"dm_type":${SLOT},"font_size":25,"player_mode":1,"show_player_type":0,"content":${SLOT},"user_hash":"${SLOT}","emoticon_unique":${SLOT},"bulge_display":0,"recommend_score":${SLOT},"main_state_dm_color":"","objective_state_dm_color":"","direction":0,"pk_direction":0,"quartet_direction":0,"anniversary_crowd":0,"yeah_space_type":"","yeah_space_url":"","jump_to_url":"","space_type":"","space_url":"","animation":{},"emots":null,"is_audited":false,"id_str":"${SLOT}","icon":null,"show_reply":true,"reply_mid":${SLOT},"reply_uname":${SLOT},"reply_uname_color":"","reply_is_mystery":false,"hit_combo":0}`,
+).slice(1, -1).replaceAll("\\u0001", SLOT);
+
+/** The whole DANMU_MSG body, encoded once; values are written between the parts. */
+const DANMU_TEMPLATE = bodyTemplate(
+  `{"cmd":"${SLOT}","info":[[0,1,25,${SLOT},${SLOT},${SLOT},0,"${SLOT}",0,0,0,"",${SLOT},${SLOT},"{}",{"mode":0,"show_player_type":0,"extra":"${DANMU_EXTRA}","user":{"uid":${SLOT},"base":{"name":${SLOT},"face":${SLOT},"name_color":0,"is_mystery":false,"risk_ctrl_info":null,"origin_info":{"name":${SLOT},"face":${SLOT}},"official_info":{"role":0,"title":"","desc":"","type":-1},"name_color_str":""},"medal":null,"wealth":null,"title":{"old_title_css_id":"","title_css_id":""},"guard":null,"uhead_frame":null,"guard_leader":{"is_guard_leader":false}}},{"activity_identity":"","activity_source":0,"not_show":0},0],${SLOT},[${SLOT},${SLOT},0,0,0,10000,1,""],${SLOT},[${SLOT},0,9868950,">50000",0],["",""],0,${SLOT},null,{"ts":${SLOT},"ct":"${SLOT}"},0,0,null,null,0,${SLOT},[${SLOT}],null],"dm_v2":""}`,
 );
+const NOFACE_JSON = utf8Bytes(q(NOFACE));
+const EMPTY_ESCAPED = utf8Bytes(escapedJson(""));
+const REPLY_UNAME_ESCAPED = utf8Bytes(escapedJson("橘枳橼"));
+const NO_EMOTICON = utf8Bytes(`"{}"`);
+
+/**
+ * A danmaku text (or emoticon id) as a JSON literal and as an escaped JSON literal, UTF-8.
+ * Texts come from a small fixed set, emoticon ids from four per room: the cache stays small.
+ */
+const textPieces = new Map<string, [Uint8Array, Uint8Array]>();
+function danmuText(text: string): [Uint8Array, Uint8Array] {
+  let pieces = textPieces.get(text);
+  if (!pieces) textPieces.set(text, pieces = [utf8Bytes(q(text)), utf8Bytes(escapedJson(text))]);
+  return pieces;
+}
 
 /** Masks a name the way anonymous connections see it: first character kept, then `***`. */
 export function maskName(name: string): string {
@@ -285,6 +311,27 @@ export class MessageFactory {
     return [this.#unknown(room, s, now)];
   }
 
+  #userBytes(room: SimRoom, user: User): UserBytes {
+    return user.bytes ??= (() => {
+      const hash = fnv1a(String(user.uid));
+      return {
+        name: utf8Bytes(q(user.name)),
+        maskedName: utf8Bytes(q(maskName(user.name))),
+        face: utf8Bytes(q(user.face)),
+        medal: utf8Bytes(
+          user.medalLevel > 0
+            ? `[${user.medalLevel},${q(room.uname.slice(0, 3))},${
+              q(room.uname)
+            },${room.roomId},6067854,"",0,6067854,6067854,6067854,${user.guard},1,${room.uid}]`
+            : "[]",
+        ),
+        hash,
+        hashHex: hash.toString(16).padStart(8, "0"),
+        hashHexUpper: hash.toString(16).toUpperCase().padStart(8, "0"),
+      };
+    })();
+  }
+
   #danmu(room: SimRoom, s: RoomStream, now: number): SimMessage {
     const rng = s.rng;
     const user = this.#user(s);
@@ -300,61 +347,60 @@ export class MessageFactory {
     }`;
     const cmd = rng.chance(0.1) ? "DANMU_MSG:4:0:2:2:2:0" : "DANMU_MSG";
     const color = rng.chance(0.8) ? 16777215 : rng.pick([14893055, 5816798, 16738408]);
-    const hash = fnv1a(String(user.uid));
     const rnd = rng.range(-2_000_000_000, 2_000_000_000);
     const reply = rng.chance(0.05);
-    const medal = user.medalLevel > 0
-      ? `[${user.medalLevel},${q(room.uname.slice(0, 3))},${
-        q(room.uname)
-      },${room.roomId},6067854,"",0,6067854,6067854,6067854,${user.guard},1,${room.uid}]`
-      : "[]";
-    const extra = fillTemplate(EXTRA_TEMPLATE, [
-      color,
-      emoticon ? 1 : 0,
-      escapedJson(text),
-      hash,
-      escapedJson(emoticon ? `room_${room.roomId}_${text}` : ""),
-      rng.int(10),
-      idStr,
-      reply ? 2351778 : 0,
-      escapedJson(reply ? "橘枳橼" : ""),
-    ]);
-    const emoticonOptions = emoticon
+    const recommendScore = rng.int(10);
+    const unique = emoticon ? danmuText(`room_${room.roomId}_${text}`) : undefined;
+    const emoticonOptions = unique
       ? `{"bulge_display":1,"emoticon_unique":${
         q(`room_${room.roomId}_${text}`)
       },"height":20,"in_player_area":1,"is_dynamic":0,"url":"https://i0.hdslb.com/bfs/garb/${
         rng.hex(40)
       }.png","width":20}`
-      : `"{}"`;
+      : NO_EMOTICON;
     const dmScore = rng.int(1000);
-    const build = (uid: number, name: string, face: string): string =>
-      `{"cmd":"${cmd}","info":[[0,1,25,${color},${now},${rnd},0,"${
-        hash.toString(16).padStart(8, "0")
-      }",0,0,0,"",${
-        emoticon ? 1 : 0
-      },${emoticonOptions},"{}",{"mode":0,"show_player_type":0,"extra":"${extra}","user":{"uid":${uid},"base":{"name":${
-        q(name)
-      },"face":${
-        q(face)
-      },"name_color":0,"is_mystery":false,"risk_ctrl_info":null,"origin_info":{"name":${
-        q(name)
-      },"face":${
-        q(face)
-      }},"official_info":{"role":0,"title":"","desc":"","type":-1},"name_color_str":""},"medal":null,"wealth":null,"title":{"old_title_css_id":"","title_css_id":""},"guard":null,"uhead_frame":null,"guard_leader":{"is_guard_leader":false}}},{"activity_identity":"","activity_source":0,"not_show":0},0],${
-        q(text)
-      },[${uid},${
-        q(name)
-      },0,0,0,10000,1,""],${medal},[${user.level},0,9868950,">50000",0],["",""],0,${user.guard},null,{"ts":${
-        Math.floor(now / 1000)
-      },"ct":"${hash.toString(16).toUpperCase().padStart(8, "0")}"},0,0,null,null,0,${dmScore},[${
-        user.level >> 1
-      }],null],"dm_v2":""}`;
-    return {
-      cmd,
-      id: idStr,
-      text: lazy(() => build(user.uid, user.name, user.face)),
-      masked: lazy(() => build(0, maskName(user.name), NOFACE)),
+    const bytes = this.#userBytes(room, user);
+    const [textJson, textEscaped] = danmuText(text);
+    const write = (out: BodyWriter, masked: boolean): void => {
+      const uid = masked ? 0 : user.uid;
+      const name = masked ? bytes.maskedName : bytes.name;
+      const face = masked ? NOFACE_JSON : bytes.face;
+      const values: BodyValue[] = [
+        cmd,
+        color,
+        now,
+        rnd,
+        bytes.hashHex,
+        emoticon ? 1 : 0,
+        emoticonOptions,
+        color,
+        emoticon ? 1 : 0,
+        textEscaped,
+        bytes.hash,
+        unique ? unique[1] : EMPTY_ESCAPED,
+        recommendScore,
+        idStr,
+        reply ? 2351778 : 0,
+        reply ? REPLY_UNAME_ESCAPED : EMPTY_ESCAPED,
+        uid,
+        name,
+        face,
+        name,
+        face,
+        textJson,
+        uid,
+        name,
+        bytes.medal,
+        user.level,
+        user.guard,
+        Math.floor(now / 1000),
+        bytes.hashHexUpper,
+        dmScore,
+        user.level >> 1,
+      ];
+      out.fill(DANMU_TEMPLATE, values);
     };
+    return { cmd, id: idStr, personal: true, write };
   }
 
   #interact(room: SimRoom, s: RoomStream, now: number): SimMessage {
@@ -366,21 +412,23 @@ export class MessageFactory {
     const triggerTime = BigInt(now) * 1_000_000n + BigInt(rng.int(1_000_000));
     const pb = (masked: boolean): string => {
       const [head, medal, uinfo] = interactSegments(room, user, masked);
-      const middle = new ProtoWriter().varint(5, msgType).varint(6, room.roomId)
-        .varint(7, Math.floor(now / 1000)).varint(8, score).finish();
-      const tail = new ProtoWriter().varint(15, triggerTime).finish();
-      return Buffer.concat([head, middle, medal, tail, uinfo]).toString("base64");
+      return new ProtoWriter(head.length + medal.length + uinfo.length + 48).raw(head).varint(
+        5,
+        msgType,
+      ).varint(6, room.roomId)
+        .varint(7, Math.floor(now / 1000)).varint(8, score).raw(medal).varint(15, triggerTime)
+        .raw(uinfo).finish().toBase64();
     };
     const msgId = this.#msgId(room, s);
     const dmscore = rng.range(10, 200);
-    const build = (data: string) =>
-      `{"cmd":"INTERACT_WORD_V2","msg_id":"${msgId}","send_time":${now},"data":{"dmscore":${dmscore},"pb":"${data}"}}`;
-    return {
-      cmd: "INTERACT_WORD_V2",
-      id: msgId,
-      text: lazy(() => build(pb(false))),
-      masked: lazy(() => build(pb(true))),
-    };
+    return personal(
+      "INTERACT_WORD_V2",
+      msgId,
+      (masked) =>
+        `{"cmd":"INTERACT_WORD_V2","msg_id":"${msgId}","send_time":${now},"data":{"dmscore":${dmscore},"pb":"${
+          pb(masked)
+        }"}}`,
+    );
   }
 
   #gift(room: SimRoom, s: RoomStream, now: number): SimMessage[] {
@@ -408,7 +456,8 @@ export class MessageFactory {
     const out: SimMessage[] = [{
       cmd: "SEND_GIFT",
       id: sendGiftId,
-      text: fixed(
+      personal: false,
+      write: fixed(
         `{"cmd":"SEND_GIFT","msg_id":"${sendGiftId}","send_time":${now},"data":{"action":"投喂","batch_combo_id":"batch:gift:combo_id:${combo}","batch_combo_send":null,"beatId":"","biz_source":"live","blind_gift":${blind},"broadcast_id":0,"coin_type":"${gift.coin}","combo_resources_id":1,"combo_send":null,"combo_stay_time":3,"combo_total_coin":${total},"crit_prob":0,"demarcation":1,"discount_price":${gift.price},"dmscore":${
           rng.range(4, 60)
         },"draw":0,"effect":0,"effect_block":0,"face":${
@@ -435,7 +484,8 @@ export class MessageFactory {
       out.push({
         cmd: "SEND_GIFT_V2",
         id,
-        text: fixed(
+        personal: false,
+        write: fixed(
           `{"cmd":"SEND_GIFT_V2","msg_id":"${id}","send_time":${now},"data":{"pb":"${
             Buffer.from(pb.finish()).toString("base64")
           }"}}`,
@@ -447,7 +497,8 @@ export class MessageFactory {
       out.push({
         cmd: "COMBO_SEND",
         id,
-        text: fixed(
+        personal: false,
+        write: fixed(
           `{"cmd":"COMBO_SEND","msg_id":"${id}","send_time":${now},"data":{"action":"投喂","batch_combo_id":"batch:gift:combo_id:${combo}","batch_combo_num":${num},"combo_id":"gift:combo_id:${combo}","combo_num":${num},"combo_total_coin":${total},"dmscore":${
             rng.range(4, 60)
           },"gift_id":${gift.id},"gift_name":${
@@ -496,8 +547,13 @@ export class MessageFactory {
     const first = this.#msgId(room, s);
     const second = this.#msgId(room, s);
     return [
-      { cmd: "SUPER_CHAT_MESSAGE", id: first, text: fixed(body(false, first)) },
-      { cmd: "SUPER_CHAT_MESSAGE_JPN", id: second, text: fixed(body(true, second)) },
+      { cmd: "SUPER_CHAT_MESSAGE", id: first, personal: false, write: fixed(body(false, first)) },
+      {
+        cmd: "SUPER_CHAT_MESSAGE_JPN",
+        id: second,
+        personal: false,
+        write: fixed(body(true, second)),
+      },
     ];
   }
 
@@ -525,7 +581,8 @@ export class MessageFactory {
       {
         cmd: "GUARD_BUY",
         id: buyId,
-        text: fixed(
+        personal: false,
+        write: fixed(
           `{"cmd":"GUARD_BUY","msg_id":"${buyId}","send_time":${now},"data":{"uid":${user.uid},"username":${
             q(user.name)
           },"guard_level":${level},"num":1,"price":${price},"gift_id":${giftId},"gift_name":"${name}","start_time":${ts},"end_time":${ts}}}`,
@@ -534,7 +591,8 @@ export class MessageFactory {
       {
         cmd: "USER_TOAST_MSG",
         id: toastId,
-        text: fixed(
+        personal: false,
+        write: fixed(
           `{"cmd":"USER_TOAST_MSG","msg_id":"${toastId}","send_time":${now},"data":{"anchor_show":true,"color":"#00D1F1","dmscore":96,"effect_id":397,"end_time":${ts},"gift_id":${giftId},"guard_level":${level},"is_show":0,"num":1,"op_type":1,"payflow_id":"${payflow}","price":${price},"role_name":"${name}","room_effect_id":590,"start_time":${ts},"svga_block":0,"target_guard_count":${
             rng.range(1, 3000)
           },"toast_msg":${
@@ -553,7 +611,8 @@ export class MessageFactory {
     return {
       cmd: "LIKE_INFO_V3_UPDATE",
       id,
-      text: fixed(
+      personal: false,
+      write: fixed(
         `{"cmd":"LIKE_INFO_V3_UPDATE","msg_id":"${id}","send_time":${now},"data":{"click_count":${s.likes}}}`,
       ),
     };
@@ -565,7 +624,8 @@ export class MessageFactory {
     return {
       cmd: "WATCHED_CHANGE",
       id,
-      text: fixed(
+      personal: false,
+      write: fixed(
         `{"cmd":"WATCHED_CHANGE","msg_id":"${id}","send_time":${now},"data":{"num":${s.watched},"text_small":"${
           wan(s.watched)
         }","text_large":"${wan(s.watched)}人看过"}}`,
@@ -580,7 +640,8 @@ export class MessageFactory {
     return {
       cmd: "ONLINE_RANK_COUNT",
       id,
-      text: fixed(
+      personal: false,
+      write: fixed(
         `{"cmd":"ONLINE_RANK_COUNT","msg_id":"${id}","send_time":${now},"data":{"count":${count},"count_text":"${
           wan(count)
         }","online_count":${online},"online_count_text":"${wan(online)}"}}`,
@@ -609,7 +670,8 @@ export class MessageFactory {
     return {
       cmd,
       id,
-      text: fixed(`{"cmd":"${cmd}","msg_id":"${id}","send_time":${now},"data":${data}}`),
+      personal: false,
+      write: fixed(`{"cmd":"${cmd}","msg_id":"${id}","send_time":${now},"data":${data}}`),
     };
   }
 
@@ -622,7 +684,8 @@ export class MessageFactory {
       return [{
         cmd: "PREPARING",
         id,
-        text: fixed(
+        personal: false,
+        write: fixed(
           `{"cmd":"PREPARING","msg_id":"${id}","p_is_ack":true,"p_msg_type":1,"roomid":"${room.roomId}","send_time":${now}}`,
         ),
       }];
@@ -635,14 +698,16 @@ export class MessageFactory {
       {
         cmd: "LIVE",
         id: live1,
-        text: fixed(
+        personal: false,
+        write: fixed(
           `{"cmd":"LIVE","msg_id":"${live1}","send_time":${now},${common},"live_time":${ts},"roomid":${room.roomId}}`,
         ),
       },
       {
         cmd: "LIVE",
         id: live2,
-        text: fixed(
+        personal: false,
+        write: fixed(
           `{"cmd":"LIVE","msg_id":"${live2}","send_time":${now},${common},"roomid":${room.roomId}}`,
         ),
       },
@@ -656,7 +721,8 @@ export class MessageFactory {
     return {
       cmd: "ROOM_CHANGE",
       id,
-      text: fixed(
+      personal: false,
+      write: fixed(
         `{"cmd":"ROOM_CHANGE","msg_id":"${id}","send_time":${now},"data":{"title":${
           q(room.title)
         },"area_id":${room.area.id},"parent_area_id":${room.area.parentId},"area_name":${
@@ -676,7 +742,8 @@ export class MessageFactory {
     return {
       cmd: "ROOM_BLOCK_MSG",
       id,
-      text: fixed(
+      personal: false,
+      write: fixed(
         `{"cmd":"ROOM_BLOCK_MSG","msg_id":"${id}","send_time":${now},"data":{"dmscore":30,"operator":2,"uid":${user.uid},"uname":${
           q(user.name)
         }},"uid":"${user.uid}","uname":${q(user.name)}}`,
@@ -691,7 +758,8 @@ export function loginNotice(connectionId: number, now: number): SimMessage {
   return {
     cmd: "LOG_IN_NOTICE",
     id,
-    text: fixed(
+    personal: false,
+    write: fixed(
       `{"cmd":"LOG_IN_NOTICE","msg_id":"${id}","send_time":${now},"data":{"notice_msg":"为保护用户隐私，未登录无法查看他人昵称","image_web":"http://i0.hdslb.com/bfs/dm/75e7c16b99208df259fe0a93354fd3440cbab412.png","image_app":"http://i0.hdslb.com/bfs/dm/b632f7dcd3acf47deffb5f9ccc9546ae97a3415b.png"}}`,
     ),
   };
