@@ -121,7 +121,11 @@ print(json.dumps({"columns": list(frame.columns), "text": list(frame["text"]), "
       stdout: "piped",
       stderr: "piped",
     }).output();
-    assert.equal(code, 0, `pandas is needed (apt-get install python3-pandas): ${new TextDecoder().decode(stderr)}`);
+    assert.equal(
+      code,
+      0,
+      `pandas is needed (apt-get install python3-pandas): ${new TextDecoder().decode(stderr)}`,
+    );
     const read = JSON.parse(new TextDecoder().decode(stdout));
     const rows = databaseRows(db, "danmaku");
     assert.deepEqual(read.columns, EXPORT_TABLES.danmaku.columns.map((c) => c.name));
