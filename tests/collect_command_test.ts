@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { runCollector } from "../src/collector/collector.ts";
+import { StorageError } from "../src/errors.ts";
 import { parseCollectArgs } from "../src/collector/config.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
@@ -205,4 +206,64 @@ Deno.test("main.ts collect explains bad flags and missing rooms with exit code 2
   const missing = await run("--rooms", "1", "--cookie-file", "/nonexistent/cookie.txt");
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^error: Cannot read --cookie-file "\/nonexistent\/cookie.txt": /);
+});
+
+Deno.test("collect keeps collecting while writes fail and saves what it could not write as JSONL at exit", async () => {
+  const dir = await Deno.makeTempDir();
+  const logs: string[] = [];
+  try {
+    await using sim = await startSimulator({
+      rooms: 3,
+      seed: 22,
+      rate: 100,
+      messagesPerRoom: 50,
+      log: () => {},
+    });
+    const rooms = sim.world.rooms.map((room) => room.roomId);
+    for (const id of rooms) sim.setLive(id, true);
+    let attempts = 0;
+    let accepted = () => 0;
+    const failingSink = {
+      write(): never {
+        attempts++;
+        throw new StorageError('Cannot write events to "x.db": the disk is full', "diskFull");
+      },
+      close() {},
+    };
+    const stop = new AbortController();
+    const summary = await runCollector(
+      parseCollectArgs(["--db", `${dir}/full.db`, "--api-base", sim.api, ...FAST]),
+      {
+        clock: systemClock,
+        random: seededRandom(2),
+        log: (line) => logs.push(line),
+        rooms,
+        sink: failingSink,
+        onStarted: async ({ queue }) => {
+          accepted = () => queue.accepted;
+          await waitFor(() => rooms.every((id) => sim.remaining(id) === 0), "the rooms' messages");
+          await sleep(500);
+          stop.abort();
+        },
+      },
+      stop.signal,
+    );
+    assert.ok(attempts > 2, "the flusher kept retrying");
+    assert.equal(logs.filter((line) => line.includes("the disk is full")).length, 1, "logged once");
+    assert.equal(summary.written, 0);
+    assert.ok(summary.savedTo?.startsWith(`${dir}/full.db.unwritten-`));
+    const saved = (await Deno.readTextFile(summary.savedTo!)).trim().split("\n").map((line) =>
+      JSON.parse(line)
+    );
+    const danmaku = saved.filter((event) => event.type === "danmaku");
+    assert.ok(danmaku.length > 0);
+    assert.equal(
+      saved.filter((event) => event.type === "session").length,
+      rooms.length * 2,
+      "opened + ended",
+    );
+    assert.equal(saved.length, accepted(), "every event ever queued was saved");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

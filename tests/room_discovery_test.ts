@@ -263,3 +263,51 @@ Deno.test("collect resolves a short room id to its real id", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("collect stops retrying a room once Bilibili locks it, and reports it failed", async () => {
+  const dir = await Deno.makeTempDir();
+  const logs: string[] = [];
+  try {
+    await using sim = await startSimulator({ rooms: 20, seed: 39, rate: 50, log: () => {} });
+    const room = sim.world.rooms[0];
+    sim.setLive(room.roomId, true);
+    const stop = new AbortController();
+    let state = "";
+    await runCollector(
+      fastCollect(`${dir}/blocked.db`, sim.api, [
+        "--rooms",
+        String(room.roomId),
+        "--max-backoff",
+        "200ms",
+      ]),
+      {
+        clock: systemClock,
+        random: seededRandom(6),
+        log: (line) => logs.push(line),
+        rooms: [room.roomId],
+        onStarted: async ({ supervisor }) => {
+          const deadline = Date.now() + 5000;
+          while (supervisor.status().byState.live < 1 && Date.now() < deadline) await sleep(20);
+          sim.blockRoom(room.roomId);
+          while (supervisor.status().byState.failed < 1 && Date.now() < deadline) await sleep(20);
+          state = supervisor.workers()[0].state;
+          stop.abort();
+        },
+      },
+      stop.signal,
+    );
+    assert.equal(state, "failed");
+    assert.ok(
+      logs.some((line) =>
+        line.includes(`room=${room.roomId} msg="room failed permanently, not retrying"`) &&
+        line.includes("is locked")
+      ),
+    );
+    using db = new DatabaseSync(`${dir}/blocked.db`, { readOnly: true });
+    const blocks = db.prepare("SELECT count(*) AS n FROM room_events WHERE cmd = 'ROOM_BLOCK_MSG'")
+      .get();
+    assert.equal(Number(blocks?.n), 1, "the ROOM_BLOCK_MSG before the lock was stored");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

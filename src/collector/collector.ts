@@ -205,9 +205,20 @@ async function saveUnwritten(
   now: number,
   log: (line: string) => void,
 ): Promise<string> {
-  const path = `${dbPath}.unwritten-${now}.jsonl`;
   const text = events.map((event) => JSON.stringify(event)).join("\n") + "\n";
-  await Deno.writeTextFile(path, text);
+  let path = `${dbPath}.unwritten-${now}.jsonl`;
+  try {
+    await Deno.writeTextFile(path, text);
+  } catch (error) {
+    // The database's folder may be what is full or read-only: fall back to the temp folder.
+    log(
+      `level=error msg="Cannot save next to the database" file=${JSON.stringify(path)} detail=${
+        JSON.stringify((error as Error).message)
+      }`,
+    );
+    path = await Deno.makeTempFile({ prefix: "danmaku-unwritten-", suffix: ".jsonl" });
+    await Deno.writeTextFile(path, text);
+  }
   log(
     `level=error msg="Cannot write the last events to the database: saved them as JSONL instead" events=${events.length} file=${
       JSON.stringify(path)

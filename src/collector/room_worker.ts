@@ -110,7 +110,20 @@ export class RoomWorker {
       let info: DanmuInfo | undefined;
       let hostIndex = 0;
       let failuresSinceToken = 0;
+      let checkRoom = false;
       while (!signal.aborted) {
+        if (checkRoom) {
+          // Refused auth may mean the room was locked since: ask room_init before retrying.
+          checkRoom = false;
+          const init = await this.#retrying(
+            signal,
+            () => this.#deps.api.roomInit(this.realId!, { signal }),
+          );
+          if (!init) return;
+          if (init.isLocked) {
+            return this.#fail(`room ${init.roomId} is locked (blocked by Bilibili)`);
+          }
+        }
         if (!info) {
           this.state = "resolving";
           info = await this.#retrying(
@@ -134,6 +147,7 @@ export class RoomWorker {
           failuresSinceToken >= Math.max(3, info.hosts.length)
         ) {
           info = undefined; // refresh the token (it may be stale or bound to another identity)
+          checkRoom = outcome.reason === "auth_failed";
         }
         const delay = backoffDelay(this.attempt, this.#deps.random(), this.#deps.backoff);
         log(
