@@ -7,32 +7,9 @@ import { startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
 import { systemClock } from "../src/util/clock.ts";
 import { seededRandom } from "./support/samples.ts";
+import { FAST_COLLECT_FLAGS, sleep, waitFor } from "./support/collect_helpers.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const FAST = [
-  "--api-rate",
-  "2000",
-  "--connect-rate",
-  "2000",
-  "--flush-interval",
-  "200ms",
-  "--sweep-interval",
-  "200ms",
-  "--max-backoff",
-  "300ms",
-  "--status-interval",
-  "1h",
-];
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function danmakuSenders(dbPath: string): { uid: number; uname: string }[] {
   using db = new DatabaseSync(dbPath, { readOnly: true });
@@ -59,13 +36,17 @@ async function collectOnce(
   const rooms = sim.world.rooms.map((room) => room.roomId);
   for (const id of rooms) sim.setLive(id, true);
   const stop = new AbortController();
-  const run = runCollector(parseCollectArgs(["--db", dbPath, "--api-base", sim.api, ...FAST]), {
-    clock: systemClock,
-    random: seededRandom(1),
-    log: (line) => logs.push(line),
-    rooms,
-    sessdata,
-  }, stop.signal);
+  const run = runCollector(
+    parseCollectArgs(["--db", dbPath, "--api-base", sim.api, ...FAST_COLLECT_FLAGS]),
+    {
+      clock: systemClock,
+      random: seededRandom(1),
+      log: (line) => logs.push(line),
+      rooms,
+      sessdata,
+    },
+    stop.signal,
+  );
   await waitFor(() => rooms.every((id) => sim.remaining(id) === 0), "the rooms' messages");
   await sleep(300);
   stop.abort();
@@ -117,7 +98,7 @@ function spawnCollector(dbPath: string, api: string, rooms: number[], extra: str
       api,
       "--rooms",
       rooms.join(","),
-      ...FAST,
+      ...FAST_COLLECT_FLAGS,
       ...extra,
     ],
     stdin: "null",
@@ -232,7 +213,7 @@ Deno.test("collect keeps collecting while writes fail and saves what it could no
     };
     const stop = new AbortController();
     const summary = await runCollector(
-      parseCollectArgs(["--db", `${dir}/full.db`, "--api-base", sim.api, ...FAST]),
+      parseCollectArgs(["--db", `${dir}/full.db`, "--api-base", sim.api, ...FAST_COLLECT_FLAGS]),
       {
         clock: systemClock,
         random: seededRandom(2),

@@ -1,48 +1,17 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { runCollector } from "../src/collector/collector.ts";
-import { parseCollectArgs } from "../src/collector/config.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
 import { systemClock } from "../src/util/clock.ts";
 import { seededRandom } from "./support/samples.ts";
+import { fastCollectConfig, waitFor } from "./support/collect_helpers.ts";
 
 interface TruthLine {
   room_id: number;
   cmd: string;
   id: string;
   conn: number;
-}
-
-/** Fast timings so a test run takes seconds; the code paths are the production ones. */
-function testConfig(dbPath: string, apiBase: string, extra: string[] = []) {
-  return parseCollectArgs([
-    "--db",
-    dbPath,
-    "--api-base",
-    apiBase,
-    "--api-rate",
-    "2000",
-    "--connect-rate",
-    "2000",
-    "--flush-interval",
-    "200ms",
-    "--sweep-interval",
-    "200ms",
-    "--max-backoff",
-    "300ms",
-    "--status-interval",
-    "1h",
-    ...extra,
-  ]);
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** The delivery id of a stored raw message: `extra.id_str` for danmaku, else top-level `msg_id`. */
@@ -78,7 +47,7 @@ Deno.test("collect stores every message of the truth log exactly once despite di
     const rooms = sim.world.rooms.map((room) => room.roomId);
     for (const id of rooms) sim.setLive(id, true); // offline rooms chat slowly: keep the test short
     const stop = new AbortController();
-    const collecting = runCollector(testConfig(dbPath, sim.api, ["--keep-raw"]), {
+    const collecting = runCollector(fastCollectConfig(dbPath, sim.api, ["--keep-raw"]), {
       clock: systemClock,
       random: seededRandom(5),
       log: (line) => logs.push(line),

@@ -2,16 +2,15 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { BilibiliApi } from "../src/bilibili/api_client.ts";
 import { runCollector } from "../src/collector/collector.ts";
-import { parseCollectArgs } from "../src/collector/config.ts";
 import { listLiveRooms } from "../src/discovery/room_lists.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import type { SimRoom } from "../src/simulator/world.ts";
 import { systemClock } from "../src/util/clock.ts";
 import { RateLimiter } from "../src/util/rate_limiter.ts";
 import { seededRandom } from "./support/samples.ts";
+import { fastCollectConfig, sleep } from "./support/collect_helpers.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function fastApi(
   apiBase: string,
@@ -122,24 +121,6 @@ Deno.test("a burst of 412 answers makes discovery back off instead of retrying a
   );
 });
 
-function fastCollect(dbPath: string, apiBase: string, extra: string[]) {
-  return parseCollectArgs([
-    "--db",
-    dbPath,
-    "--api-base",
-    apiBase,
-    "--api-rate",
-    "2000",
-    "--connect-rate",
-    "2000",
-    "--flush-interval",
-    "200ms",
-    "--status-interval",
-    "1h",
-    ...extra,
-  ]);
-}
-
 Deno.test("collect --top follows a room that goes live within one poll interval", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -148,7 +129,7 @@ Deno.test("collect --top follows a room that goes live within one poll interval"
     const stop = new AbortController();
     let addedAfterMs = -1;
     await runCollector(
-      fastCollect(`${dir}/new.db`, sim.api, ["--top", "5", "--new-poll-interval", "500ms"]),
+      fastCollectConfig(`${dir}/new.db`, sim.api, ["--top", "5", "--new-poll-interval", "500ms"]),
       {
         clock: systemClock,
         random: seededRandom(3),
@@ -201,7 +182,7 @@ Deno.test("collect --max-rooms keeps the most popular rooms: a more popular new 
     const stop = new AbortController();
     let after: { strong: boolean; weak: boolean; weakest: boolean; rooms: number } | undefined;
     await runCollector(
-      fastCollect(`${dir}/cap.db`, sim.api, [
+      fastCollectConfig(`${dir}/cap.db`, sim.api, [
         "--top",
         "4",
         "--max-rooms",
@@ -244,16 +225,20 @@ Deno.test("collect resolves a short room id to its real id", async () => {
     const room = sim.world.rooms.find((r) => r.shortId > 0)!;
     sim.setLive(room.roomId, true);
     const stop = new AbortController();
-    await runCollector(fastCollect(`${dir}/short.db`, sim.api, ["--rooms", String(room.shortId)]), {
-      clock: systemClock,
-      random: seededRandom(5),
-      log: () => {},
-      rooms: [room.shortId],
-      onStarted: async () => {
-        await sleep(1500);
-        stop.abort();
+    await runCollector(
+      fastCollectConfig(`${dir}/short.db`, sim.api, ["--rooms", String(room.shortId)]),
+      {
+        clock: systemClock,
+        random: seededRandom(5),
+        log: () => {},
+        rooms: [room.shortId],
+        onStarted: async () => {
+          await sleep(1500);
+          stop.abort();
+        },
       },
-    }, stop.signal);
+      stop.signal,
+    );
     using db = new DatabaseSync(`${dir}/short.db`, { readOnly: true });
     const rooms = db.prepare("SELECT room_id, short_id FROM rooms").all().map((r) => ({ ...r }));
     assert.deepEqual(rooms, [{ room_id: room.roomId, short_id: room.shortId }]);
@@ -274,7 +259,7 @@ Deno.test("collect stops retrying a room once Bilibili locks it, and reports it 
     const stop = new AbortController();
     let state = "";
     await runCollector(
-      fastCollect(`${dir}/blocked.db`, sim.api, [
+      fastCollectConfig(`${dir}/blocked.db`, sim.api, [
         "--rooms",
         String(room.roomId),
         "--max-backoff",
