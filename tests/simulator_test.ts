@@ -7,7 +7,7 @@ import { decodePacket, type ServerMessage } from "../src/protocol/packet_decoder
 import { type AuthBody, encodeAuthPacket, encodeHeartbeatPacket } from "../src/protocol/packet.ts";
 import { ProtoMessage } from "../src/protocol/protobuf.ts";
 import { Buffer } from "node:buffer";
-import { ManualClock } from "../src/simulator/clock.ts";
+import { ManualClock } from "./support/manual_clock.ts";
 import { parseFaults } from "../src/simulator/faults.ts";
 import { type Simulator, startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
@@ -116,7 +116,7 @@ async function drive(sim: Simulator, clock: ManualClock, condition: () => boolea
   const deadline = Date.now() + 10_000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Timed out driving the simulator until ${what}`);
-    clock.advance(100);
+    await clock.advance(100);
     sim.step();
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
@@ -304,7 +304,7 @@ Deno.test("--messages N: a listener from the start receives exactly N per room, 
   await until(() => clients.every((c) => c.bodies().length === 1), "LOG_IN_NOTICE");
   await drive(sim, clock, () => clients.every((c) => c.bodies().length === 41), "41 messages");
   for (let i = 0; i < 20; i++) {
-    clock.advance(100);
+    await clock.advance(100);
     sim.step();
   }
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -395,7 +395,7 @@ Deno.test("a short room id authenticates, receives nothing, and gets heartbeat r
   await client.send(encodeHeartbeatPacket());
   await until(() => client.ops().includes("heartbeatReply"), "heartbeat reply");
   for (let i = 0; i < 20; i++) {
-    clock.advance(100);
+    await clock.advance(100);
     sim.step();
   }
   await new Promise((resolve) => setTimeout(resolve, 30));
@@ -420,15 +420,15 @@ Deno.test("connections are closed 5 s without auth and 70 s without heartbeat", 
     key: info.token,
   });
   await until(() => authed.ops().includes("authReply") && sim.connectionCount() === 2, "auth");
-  clock.advance(5001);
+  await clock.advance(5001);
   sim.step();
   await until(() => silent.closed, "the unauthenticated connection to close");
   assert.equal(authed.closed, false);
-  clock.advance(60_000);
+  await clock.advance(60_000);
   sim.step();
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(authed.closed, false, "still within 70 s of the auth");
-  clock.advance(10_000);
+  await clock.advance(10_000);
   sim.step();
   await until(() => authed.closed, "the silent connection to close");
   assert.equal(authed.error, undefined, "closed cleanly");
@@ -481,7 +481,7 @@ Deno.test("a corrupt frame ends the connection and its messages are not in the t
     key: info.token,
   });
   await until(() => client.bodies().length === 1, "LOG_IN_NOTICE");
-  clock.advance(1000);
+  await clock.advance(1000);
   sim.step(); // rolls the fault (and sends this tick's frame corrupt)
   await drive(sim, clock, () => client.closed, "the connection to end");
   assert.ok(client.error instanceof Error && client.error.name === "ProtocolError");
@@ -505,7 +505,7 @@ Deno.test("setLive() pushes LIVE twice (first with live_time) and PREPARING when
     key: info.token,
   });
   await until(() => client.bodies().length === 1, "LOG_IN_NOTICE");
-  clock.advance(1000);
+  await clock.advance(1000);
   sim.setLive(room.roomId, true);
   sim.setLive(room.roomId, false);
   await until(() => client.bodies().length === 4, "state messages");

@@ -6,7 +6,7 @@
 import { readPackets } from "../protocol/frame_reader.ts";
 import { decodeFrame, decodePacket, type ServerMessage } from "../protocol/packet_decoder.ts";
 import { encodePacket, Op, Ver } from "../protocol/packet.ts";
-import type { Clock } from "./clock.ts";
+import type { WallClock as Clock } from "../util/clock.ts";
 import { type ClientConnection, type Frame, TcpConnection, WsConnection } from "./connection.ts";
 import type { SimulatorCounters } from "./counters.ts";
 import type { Faults } from "./faults.ts";

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { verifyWbiQuery, type WbiKeys } from "../bilibili/wbi.ts";
-import type { Clock } from "./clock.ts";
+import type { WallClock as Clock } from "../util/clock.ts";
 import type { SimulatorCounters } from "./counters.ts";
 import type { DanmakuServer } from "./danmaku_server.ts";
 import { parseCookies, type TokenAuthority } from "./identity.ts";

@@ -4,7 +4,7 @@
  */
 import type { WbiKeys } from "../bilibili/wbi.ts";
 import { Broadcaster } from "./broadcaster.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { systemClock, type WallClock as Clock } from "../util/clock.ts";
 import { newCounters, type SimulatorCounters } from "./counters.ts";
 import { DanmakuServer } from "./danmaku_server.ts";
 import { type Faults, NO_FAULTS } from "./faults.ts";

@@ -8,6 +8,9 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** A clock that only tells the time (the simulator schedules with its own tick). */
+export type WallClock = Pick<Clock, "now">;
+
 /** The real clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),

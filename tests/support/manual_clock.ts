@@ -13,7 +13,7 @@ export function settle(): Promise<void> {
 
 /**
  * A manual clock. `sleep()` resolves once `advance()` moves time to or past its deadline, or
- * early when its signal aborts. The simulator's `ManualClock` has no `sleep`, hence this one.
+ * early when its signal aborts.
  */
 export class ManualClock implements Clock {
   #now: number;
