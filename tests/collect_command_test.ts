@@ -248,3 +248,60 @@ Deno.test("collect keeps collecting while writes fail and saves what it could no
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("collect --transport ws stores the same messages over WebSocket", async () => {
+  const dir = await Deno.makeTempDir();
+  const truth = new MemoryTruth();
+  try {
+    await using sim = await startSimulator({
+      rooms: 4,
+      seed: 23,
+      rate: 100,
+      messagesPerRoom: 40,
+      truth,
+      log: () => {},
+    });
+    const rooms = sim.world.rooms.map((room) => room.roomId);
+    for (const id of rooms) sim.setLive(id, true);
+    const stop = new AbortController();
+    await runCollector(
+      parseCollectArgs([
+        "--db",
+        `${dir}/ws.db`,
+        "--api-base",
+        sim.api,
+        "--transport",
+        "ws",
+        ...FAST_COLLECT_FLAGS,
+      ]),
+      {
+        clock: systemClock,
+        random: seededRandom(3),
+        log: () => {},
+        rooms,
+        onStarted: async () => {
+          await waitFor(() => rooms.every((id) => sim.remaining(id) === 0), "the rooms' messages");
+          await sleep(300);
+          stop.abort();
+        },
+      },
+      stop.signal,
+    );
+    const danmakuIds = truth.lines.map((line) => JSON.parse(line)).filter((t) =>
+      t.cmd.startsWith("DANMU_MSG")
+    )
+      .map((t) => t.id).sort();
+    using db = new DatabaseSync(`${dir}/ws.db`, { readOnly: true });
+    const stored = db.prepare("SELECT msg_id FROM danmaku ORDER BY msg_id").all().map((row) =>
+      row.msg_id
+    );
+    assert.ok(danmakuIds.length > 20);
+    assert.deepEqual(stored, danmakuIds);
+    const hosts = db.prepare("SELECT DISTINCT transport, host FROM sessions").all().map((row) => ({
+      ...row,
+    }));
+    assert.deepEqual(hosts, [{ transport: "ws", host: sim.ws }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
