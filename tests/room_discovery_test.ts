@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { BilibiliApi } from "../src/bilibili/api_client.ts";
+import { type HttpGet, nodeHttpGet } from "../src/bilibili/http_get.ts";
 import { runCollector } from "../src/collector/collector.ts";
 import { listLiveRooms } from "../src/discovery/room_lists.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
@@ -292,6 +293,49 @@ Deno.test("collect stops retrying a room once Bilibili locks it, and reports it 
     const blocks = db.prepare("SELECT count(*) AS n FROM room_events WHERE cmd = 'ROOM_BLOCK_MSG'")
       .get();
     assert.equal(Number(blocks?.n), 1, "the ROOM_BLOCK_MSG before the lock was stored");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("collect --top retries the top list at the next poll when it failed at start", async () => {
+  const dir = await Deno.makeTempDir();
+  const logs: string[] = [];
+  try {
+    await using sim = await startSimulator({ rooms: 40, seed: 40, rate: 5, log: () => {} });
+    let listCalls = 0;
+    const flakyGet: HttpGet = (url, options) => {
+      if (url.includes("/getRoomList") && ++listCalls <= 2) {
+        return Promise.reject(new Error("getaddrinfo ENOTFOUND api.live.bilibili.com"));
+      }
+      return nodeHttpGet(url, options);
+    };
+    const stop = new AbortController();
+    let rooms = 0;
+    await runCollector(
+      fastCollectConfig(`${dir}/retry.db`, sim.api, ["--top", "5", "--new-poll-interval", "300ms"]),
+      {
+        clock: systemClock,
+        random: seededRandom(7),
+        log: (line) => logs.push(line),
+        rooms: [],
+        httpGet: flakyGet,
+        onStarted: async ({ supervisor }) => {
+          const deadline = Date.now() + 3000;
+          while (supervisor.status().rooms < 5 && Date.now() < deadline) await sleep(20);
+          rooms = supervisor.status().rooms;
+          stop.abort();
+        },
+      },
+      stop.signal,
+    );
+    assert.equal(rooms, 5);
+    assert.ok(
+      logs.some((line) =>
+        line.includes('msg="room discovery failed, retrying at the next poll" list=top')
+      ),
+    );
+    assert.ok(logs.some((line) => line.includes('msg="top rooms added" rooms=5')));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,6 +5,7 @@
  * file beside the database.
  */
 import { BilibiliApi, BROWSER_USER_AGENT } from "../bilibili/api_client.ts";
+import type { HttpGet } from "../bilibili/http_get.ts";
 import { RoomDiscovery } from "../discovery/room_discovery.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import type { ConnectOptions, DanmakuTransport } from "../room/transport.ts";
@@ -32,6 +33,8 @@ export interface CollectorDeps {
   /** Replaces the SQLite store (a no-op sink for dry runs and tests). */
   sink?: EventSink & { close(): void };
   connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
+  /** Replaces the HTTP GET of the API client (tests inject failures here). */
+  httpGet?: HttpGet;
   /** Called once everything is running, with the live parts (tests and discovery hook in here). */
   onStarted?: (parts: CollectorParts) => void | Promise<void>;
 }
@@ -75,6 +78,7 @@ export async function runCollector(
       apiBase: config.apiBase,
       sessdata: deps.sessdata,
       log,
+      httpGet: deps.httpGet,
     });
     const wakeFlusher = () => flusher.wake();
     const queue = new EventQueue({

@@ -75,14 +75,22 @@ export class RoomDiscovery {
 
   async #discover(signal: AbortSignal): Promise<void> {
     const { clock, log } = this.#options;
-    if (this.#options.top > 0) await this.#guarded("top", () => this.#addTop(signal));
-    if (!this.#options.followNew) return;
-    // The first scan only sets the baseline: rooms live before we started are not "new".
-    await this.#guarded("newest", () => this.#scanNew(signal, false));
-    while (!signal.aborted) {
-      await clock.sleep(this.#options.pollIntervalMs, signal);
-      if (signal.aborted) break;
-      await this.#guarded("newest", () => this.#scanNew(signal, true));
+    // A list that failed (network down at start, a ban) is tried again at every poll.
+    let topDone = this.#options.top === 0;
+    // The first newest-list scan only sets the baseline: rooms live before we started are not new.
+    let baselineDone = !this.#options.followNew;
+    for (let first = true; !signal.aborted; first = false) {
+      if (!first) {
+        await clock.sleep(this.#options.pollIntervalMs, signal);
+        if (signal.aborted) break;
+      }
+      if (!topDone) topDone = await this.#guarded("top", () => this.#addTop(signal));
+      if (this.#options.followNew) {
+        if (baselineDone) await this.#guarded("newest", () => this.#scanNew(signal, true));
+        else baselineDone = await this.#guarded("newest", () => this.#scanNew(signal, false));
+      }
+      if (topDone && !this.#options.followNew) return;
+      if (first) continue;
       this.#dropOffline();
       log(
         `level=info msg="discovery poll" rooms=${this.#options.supervisor.status().rooms} added_new=${this.addedNew} skipped_at_cap=${this.skippedAtCap} dropped_offline=${this.droppedOffline}`,
@@ -90,16 +98,19 @@ export class RoomDiscovery {
     }
   }
 
-  async #guarded(what: string, work: () => Promise<void>): Promise<void> {
+  /** Runs one list fetch; false (after logging) when it failed. */
+  async #guarded(what: string, work: () => Promise<void>): Promise<boolean> {
     try {
       await work();
+      return true;
     } catch (error) {
       // The shared limiter already backs off on 412/-352; the next poll tries again.
       this.#options.log(
-        `level=warn msg="room discovery failed" list=${what} detail=${
+        `level=warn msg="room discovery failed, retrying at the next poll" list=${what} detail=${
           JSON.stringify((error as Error).message)
         }`,
       );
+      return false;
     }
   }
 
