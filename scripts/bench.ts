@@ -1,9 +1,11 @@
 /**
  * `deno task bench [--quick] [--json FILE] [--suite NAME,…]`: runs the benchmark suites against
- * fixtures and the project's own simulator on loopback, prints a table, optionally writes JSON.
- * Benchmarks live here, never in tests.
+ * fixtures and the project's own simulator on loopback, side by side with the peer
+ * (bilibili-live-ws in Node, installed by the bench under `.bench/peer`), prints a table,
+ * optionally writes JSON with the machine it ran on. Benchmarks live here, never in tests.
  */
 import { parseArgs } from "node:util";
+import { PEER_PACKAGE, preparePeer } from "./bench/peer.ts";
 import { collectSuite } from "./bench/collect_suite.ts";
 import { decodeSuite, type SuiteOptions } from "./bench/decode_suite.ts";
 import { exportSuite } from "./bench/export_suite.ts";
@@ -47,11 +49,21 @@ for (const [key, value] of Object.entries(results)) {
   console.log(`${key.padEnd(width)}  ${value.toLocaleString("en-US")}`);
 }
 if (values.json) {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const peer = await preparePeer(log);
   const report = {
     date: new Date().toISOString(),
     quick: values.quick,
-    deno: Deno.version.deno,
-    cpus: navigator.hardwareConcurrency,
+    machine: {
+      cores: navigator.hardwareConcurrency,
+      cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown",
+      os: `${Deno.build.os} ${Deno.osRelease()}`,
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      node: peer?.nodeVersion ?? null,
+    },
+    peer: peer ? PEER_PACKAGE : null,
+    suites: names,
     results,
   };
   await Deno.writeTextFile(values.json, JSON.stringify(report, null, 2) + "\n");

@@ -1,10 +1,23 @@
 /**
  * Collect suite: the simulator (subprocess) feeds N rooms; `main.ts collect` (another
  * subprocess) stores into SQLite. Measures sustained stored msg/s, messages lost against the
- * truth file, CPU and RSS of the collector; then RSS per idle room at K rooms.
+ * truth file, CPU and RSS of the collector. The peer (bilibili-live-ws `LiveTCP` in Node, no
+ * storage) receives the same rooms from a simulator started with the same flags, alternating
+ * with ours. Then RSS per idle room at K rooms, ours and the peer's.
  */
 import { DatabaseSync } from "node:sqlite";
-import { type Child, roomIds, ROOT, startChild, usage } from "./processes.ts";
+import { type Peer, PeerProcess, preparePeer } from "./peer.ts";
+import {
+  BENCH_BUVID,
+  type Child,
+  danmuTokens,
+  median,
+  roomIds,
+  ROOT,
+  sleep,
+  startChild,
+  usage,
+} from "./processes.ts";
 import type { SuiteOptions } from "./decode_suite.ts";
 
 interface CollectorProcess {
@@ -79,8 +92,6 @@ function startCollector(
   return collector;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Rows each truth cmd should leave in the database (twins collapse into one row). */
 function expectedRows(truthPath: string): { total: number; byTable: Record<string, number> } {
   const byCmd = new Map<string, number>();
@@ -115,14 +126,8 @@ function storedRows(dbPath: string, tables: string[]): Record<string, number> {
   );
 }
 
-async function throughput(
-  options: SuiteOptions,
-  rooms: number,
-  ratePerRoom: number,
-  seconds: number,
-): Promise<Record<string, number>> {
-  const dir = await Deno.makeTempDir({ prefix: "bench-collect-" });
-  const truthPath = `${dir}/truth.jsonl`;
+/** The throughput simulator: `rooms` rooms, all live, `ratePerRoom` msg/s each on average. */
+async function startFeed(rooms: number, ratePerRoom: number, truthPath: string): Promise<Child> {
   const sim = await startChild([
     "--rooms",
     String(rooms),
@@ -137,12 +142,129 @@ async function throughput(
     "--offline-minutes",
     "0.01",
   ]);
+  await sleep(300); // every room goes live within the first ticks
+  return sim;
+}
+
+/**
+ * Starts one peer `LiveTCP` per room of `ids` and waits until every room has authenticated or
+ * failed; fails unless `minShare` of them are live (the peer does not retry, and a busy
+ * simulator may time out a few auths).
+ */
+async function startPeerRooms(
+  peer: Peer,
+  sim: Child,
+  ids: number[],
+  dir: string,
+  minShare = 1,
+): Promise<PeerProcess> {
+  const tokens = await danmuTokens(sim.api, ids);
+  const plan = {
+    host: sim.tcp.hostname,
+    port: sim.tcp.port,
+    buvid: BENCH_BUVID,
+    protover: 3,
+    rooms: ids.map((id) => [id, tokens.get(id)]),
+  };
+  await Deno.writeTextFile(`${dir}/plan.json`, JSON.stringify(plan));
+  const rooms = new PeerProcess(peer, "rooms.mjs", [`${dir}/plan.json`]);
+  const ready = await rooms.next();
+  if (ready.live < ids.length * minShare) {
+    await rooms[Symbol.asyncDispose]();
+    throw new Error(
+      `Cannot start the peer: only ${ready.live} of ${ids.length} rooms authenticated`,
+    );
+  }
+  return rooms;
+}
+
+/** The peer receiving the same feed as {@linkcode throughput}: msg/s, msg per CPU-s, RSS. */
+async function peerThroughput(
+  options: SuiteOptions,
+  peer: Peer,
+  rooms: number,
+  ratePerRoom: number,
+  seconds: number,
+): Promise<Record<string, number>> {
+  const dir = await Deno.makeTempDir({ prefix: "bench-peer-" });
+  const truthPath = `${dir}/truth.jsonl`;
+  const sim = await startFeed(rooms, ratePerRoom, truthPath);
   try {
-    await sleep(300); // every room goes live within the first ticks
+    const ids = await roomIds(sim.api, rooms);
+    await using client = await startPeerRooms(peer, sim, ids, dir, 0.9);
+    const live = (await client.ask("report")).live;
+    await sleep(1000); // past the connection burst, as for ours
+    const before = await usage(client.process.pid);
+    const start = { at: performance.now(), messages: (await client.ask("report")).messages };
+    let peakRss = 0;
+    while (performance.now() - start.at < seconds * 1000) {
+      await sleep(250);
+      peakRss = Math.max(peakRss, (await usage(client.process.pid)).rssMb);
+    }
+    const end = { at: performance.now(), messages: (await client.ask("report")).messages };
+    const after = await usage(client.process.pid);
+    await sim.stop(); // completes the truth file
+    // The peer decodes asynchronously and may lag: wait until its count stops moving.
+    let total = -1;
+    for (let waited = 0; waited < 15_000; waited += 500) {
+      await sleep(500);
+      const now = (await client.ask("report")).messages;
+      if (now === total) break;
+      total = now;
+    }
+    const lost = expectedRows(truthPath).total - total;
+    const wall = (end.at - start.at) / 1000;
+    const cpu = after.cpu - before.cpu;
+    const rate = (end.messages - start.messages) / wall;
+    options.log(
+      `collect: peer rooms=${ids.length} live=${live} received ${Math.round(rate)} msg/s over ${
+        wall.toFixed(1)
+      } s; cpu ${(cpu / wall).toFixed(2)} s/s, peak rss ${peakRss.toFixed(0)} MB; lost ${lost}`,
+    );
+    return {
+      "collect.peer_msgs_per_s": Math.round(rate),
+      "collect.peer_msgs_per_cpu_s": Math.round(
+        (end.messages - start.messages) / Math.max(0.001, cpu),
+      ),
+      "collect.peer_cpu_per_wall_s": Number((cpu / wall).toFixed(2)),
+      "collect.peer_rss_mb": Math.round(peakRss),
+      "collect.peer_lost": lost,
+      "collect.peer_rooms_live": live,
+    };
+  } finally {
+    await sim.stop().catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function throughput(
+  options: SuiteOptions,
+  rooms: number,
+  ratePerRoom: number,
+  seconds: number,
+): Promise<Record<string, number>> {
+  const dir = await Deno.makeTempDir({ prefix: "bench-collect-" });
+  const truthPath = `${dir}/truth.jsonl`;
+  const sim = await startFeed(rooms, ratePerRoom, truthPath);
+  try {
     const ids = await roomIds(sim.api, rooms);
     await Deno.writeTextFile(`${dir}/rooms.txt`, ids.join("\n"));
     const collector = startCollector(sim, `${dir}/bench.db`, `${dir}/rooms.txt`);
-    while ((collector.status.live ?? 0) < ids.length) await sleep(100);
+    const deadline = performance.now() + 120_000;
+    while ((collector.status.live ?? 0) < ids.length) {
+      if (performance.now() > deadline) {
+        await collector.stop();
+        const simStatus = await Promise.race([sim.process.status, sleep(0)]);
+        throw new Error(
+          `Cannot start the collect point: ${
+            collector.status.live ?? 0
+          } of ${ids.length} rooms live after 120 s (simulator ${
+            simStatus ? `exited with ${simStatus.code}` : "running"
+          })`,
+        );
+      }
+      await sleep(100);
+    }
     await sleep(1000); // past the connection burst
     let peakRss = 0;
     const before = await usage(collector.process.pid);
@@ -156,7 +278,13 @@ async function throughput(
     const after = await usage(collector.process.pid);
     const simAfter = await usage(sim.process.pid);
     await sim.stop(); // stops sending; its graceful close completes the truth file
-    await sleep(1500);
+    // A collector that lags has messages left in its socket buffers: wait until its count
+    // stops moving before stopping it, so `lost` counts losses, not the shutdown race.
+    for (let last = -1, waited = 0; waited < 15_000; waited += 500) {
+      await sleep(500);
+      if (collector.status.messages === last) break;
+      last = collector.status.messages ?? 0;
+    }
     const exit = await collector.stop();
     if (!exit.success) throw new Error(`collector exited with ${exit.code}`);
     const want = expectedRows(truthPath);
@@ -195,7 +323,12 @@ async function throughput(
   }
 }
 
-async function idleRss(options: SuiteOptions, rooms: number): Promise<number> {
+/** RSS (KB) of ours, then of the peer, holding `rooms` idle rooms of one simulator. */
+async function idleRound(
+  options: SuiteOptions,
+  peer: Peer | undefined,
+  rooms: number,
+): Promise<{ ours: number; peer?: number }> {
   const dir = await Deno.makeTempDir({ prefix: "bench-idle-" });
   const sim = await startChild([
     "--rooms",
@@ -219,39 +352,75 @@ async function idleRss(options: SuiteOptions, rooms: number): Promise<number> {
       await sleep(250);
     }
     await sleep(2000); // settle after the connection burst
-    const { rssMb } = await usage(collector.process.pid);
+    const ours = await usage(collector.process.pid);
     const live = collector.status.live ?? 0;
     await collector.stop();
-    options.log(`idle: rooms=${rooms} live=${live} rss_mb=${rssMb.toFixed(1)}`);
+    options.log(`idle: ours rooms=${rooms} live=${live} rss_mb=${ours.rssMb.toFixed(1)}`);
     if (live < ids.length) throw new Error(`only ${live} of ${ids.length} rooms connected`);
-    return rssMb * 1024;
+    if (!peer) return { ours: ours.rssMb * 1024 };
+
+    await using client = await startPeerRooms(peer, sim, ids, dir);
+    while ((await client.ask("report")).heartbeats < ids.length) await sleep(250);
+    await sleep(2000); // settle, as for ours
+    const theirs = await usage(client.process.pid);
+    options.log(`idle: peer rooms=${rooms} rss_mb=${theirs.rssMb.toFixed(1)}`);
+    return { ours: ours.rssMb * 1024, peer: theirs.rssMb * 1024 };
   } finally {
     await sim.stop().catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
-/** Runs the collect suite; `quick` uses one sweep point and 1,000 idle rooms. */
+/** Per-key medians of rounds; `lost` keys take the worst round instead. */
+function medianPoint(rounds: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(rounds[0])) {
+    const values = rounds.map((round) => round[key]);
+    out[key] = /lost/.test(key) ? Math.max(...values) : median(values);
+  }
+  return out;
+}
+
+/**
+ * Runs the collect suite, ours and the peer alternating at each sweep point; `quick` uses one
+ * round of one sweep point and 1,000 idle rooms (full: three rounds of two points, 5,000 rooms).
+ */
 export async function collectSuite(options: SuiteOptions): Promise<Record<string, number>> {
+  const peer = await preparePeer(options.log);
   const results: Record<string, number> = {};
-  const points = options.quick ? [[100, 2000, 8]] : [[100, 2000, 20], [1000, 200, 20]];
+  // [rooms, msg/s per room, seconds]. 100 rooms offer more than the simulator's one core makes
+  // (≈ 75–80k msg/s here). 1,000 rooms stay under it: at 200 msg/s each its saturated loop
+  // timed out new auths and 133 rooms were still not live after 120 s.
+  const points = options.quick ? [[100, 2000, 8]] : [[100, 2000, 15], [1000, 70, 15]];
+  const rounds = options.quick ? 1 : 3;
   for (const [rooms, rate, seconds] of points) {
-    const point = await throughput(options, rooms, rate, seconds);
+    const ours: Record<string, number>[] = [];
+    const theirs: Record<string, number>[] = [];
+    for (let round = 0; round < rounds; round++) {
+      ours.push(await throughput(options, rooms, rate, seconds));
+      if (peer) theirs.push(await peerThroughput(options, peer, rooms, rate, seconds));
+    }
+    const point = { ...medianPoint(ours), ...(peer ? medianPoint(theirs) : {}) };
     if (
       !results["collect.msgs_per_s"] || point["collect.msgs_per_s"] > results["collect.msgs_per_s"]
     ) {
       Object.assign(results, point);
     }
     results[`collect.msgs_per_s_at_${rooms}_rooms`] = point["collect.msgs_per_s"];
-    results["collect.lost_total"] = (results["collect.lost_total"] ?? 0) + point["collect.lost"];
+    results["collect.lost_total"] = (results["collect.lost_total"] ?? 0) +
+      ours.reduce((sum, r) => sum + r["collect.lost"], 0);
   }
-  const baseline = await idleRss(options, 10);
+  const baseline = await idleRound(options, peer, 10);
   for (const rooms of options.quick ? [1000] : [1000, 5000]) {
-    const kb = await idleRss(options, rooms);
-    results[`idle.ours_rss_kb_per_room_at_${rooms}`] =
-      Math.round((kb - baseline) / (rooms - 10) * 10) / 10;
+    const at = await idleRound(options, peer, rooms);
+    const perRoom = (kb: number, base: number) => Math.round((kb - base) / (rooms - 10) * 10) / 10;
     results["idle.rooms"] = rooms;
-    results["idle.ours_rss_kb_per_room"] = results[`idle.ours_rss_kb_per_room_at_${rooms}`];
+    results[`idle.ours_rss_kb_per_room_at_${rooms}`] = perRoom(at.ours, baseline.ours);
+    results["idle.ours_rss_kb_per_room"] = perRoom(at.ours, baseline.ours);
+    if (at.peer !== undefined && baseline.peer !== undefined) {
+      results[`idle.peer_rss_kb_per_room_at_${rooms}`] = perRoom(at.peer, baseline.peer);
+      results["idle.peer_rss_kb_per_room"] = perRoom(at.peer, baseline.peer);
+    }
   }
   return results;
 }

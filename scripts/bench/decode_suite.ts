@@ -1,54 +1,23 @@
 /**
- * Decode suite: messages per CPU-second decoding brotli bundles of DANMU_MSG-sized bodies
- * through the stream reader and the packet decoder, against the raw limit of the same work
- * done by hand (brotliDecompressSync + JSON.parse per inner packet).
+ * Decode suite: messages per CPU-second decoding one recorded simulator stream (brotli bundles
+ * of realistic messages, fed in 4 KB reads) to message objects, by ours (stream reader + packet
+ * decoder, in this process), by the raw limit of the same work done by hand (brotli
+ * decompress + JSON.parse per inner packet) and by the peer, bilibili-live-ws's own framing and
+ * decoder in Node. Rounds alternate ours, raw and peer; figures are medians.
  */
 import { cpuUsage } from "node:process";
-import { brotliCompressSync, brotliDecompressSync } from "node:zlib";
+import { brotliDecompressSync, inflateSync } from "node:zlib";
 import { readPackets } from "../../src/protocol/frame_reader.ts";
-import { encodePacket, Op, Ver } from "../../src/protocol/packet.ts";
+import { Op, readHeader, Ver } from "../../src/protocol/packet.ts";
 import { decodePacket } from "../../src/protocol/packet_decoder.ts";
+import { PeerProcess, preparePeer } from "./peer.ts";
+import { median } from "./processes.ts";
+import { recordSimulatorStream } from "./recording.ts";
 
 /** Options every suite takes. */
 export interface SuiteOptions {
   quick: boolean;
   log: (line: string) => void;
-}
-
-const SAMPLE = new URL(
-  "../../../shared/protocol-samples/json/danmu_msg_2024.json",
-  import.meta.url,
-);
-
-/** Builds a server stream of `bundles` brotli bundles holding `perBundle` danmaku each. */
-export function buildDanmakuStream(
-  bundles: number,
-  perBundle: number,
-): { stream: Uint8Array; messages: number } {
-  const template = JSON.parse(Deno.readTextFileSync(SAMPLE)) as { info: unknown[] };
-  const parts: Uint8Array[] = [];
-  let serial = 0;
-  for (let b = 0; b < bundles; b++) {
-    const inner: Uint8Array[] = [];
-    for (let i = 0; i < perBundle; i++) {
-      template.info[1] = `弹幕 ${serial++} hello, "world" 🎉`;
-      inner.push(encodePacket(Op.message, JSON.stringify(template), { ver: Ver.json, seq: 0 }));
-    }
-    parts.push(
-      encodePacket(Op.message, brotliCompressSync(concat(inner)), { ver: Ver.brotli, seq: 0 }),
-    );
-  }
-  return { stream: concat(parts), messages: bundles * perBundle };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function cpuSeconds(): number {
@@ -74,54 +43,80 @@ async function oursOnce(stream: Uint8Array): Promise<{ messages: number; cpu: nu
   let messages = 0;
   const start = cpuSeconds();
   await readPackets(memorySource(stream), (packet, offset) =>
-    decodePacket(packet, () => {
-      messages++;
+    decodePacket(packet, (message) => {
+      if (message.kind === "message") messages++;
     }, offset));
   return { messages, cpu: cpuSeconds() - start };
 }
 
-function rawOnce(stream: Uint8Array): { messages: number; cpu: number } {
-  const utf8 = new TextDecoder();
+const utf8 = new TextDecoder();
+
+/** Counts the op-5 messages of the whole packets in `bytes`: parses JSON, unwraps bundles. */
+function rawPackets(bytes: Uint8Array): number {
   let messages = 0;
-  const start = cpuSeconds();
-  const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
-  for (let offset = 0; offset < stream.length;) {
-    const length = view.getUint32(offset);
-    const inner = brotliDecompressSync(stream.subarray(offset + 16, offset + length));
-    const innerView = new DataView(inner.buffer, inner.byteOffset, inner.byteLength);
-    for (let i = 0; i < inner.length;) {
-      const innerLength = innerView.getUint32(i);
-      JSON.parse(utf8.decode(inner.subarray(i + 16, i + innerLength)));
+  for (let offset = 0; offset < bytes.length;) {
+    const { packetLength, headerLength, ver, op } = readHeader(bytes, offset);
+    const body = bytes.subarray(offset + headerLength, offset + packetLength);
+    if (ver === Ver.brotli) messages += rawPackets(brotliDecompressSync(body));
+    else if (ver === Ver.zlib) messages += rawPackets(inflateSync(body));
+    else if (op === Op.message) {
+      JSON.parse(utf8.decode(body));
       messages++;
-      i += innerLength;
     }
-    offset += length;
+    offset += packetLength;
   }
+  return messages;
+}
+
+function rawOnce(stream: Uint8Array): { messages: number; cpu: number } {
+  const start = cpuSeconds();
+  const messages = rawPackets(stream);
   return { messages, cpu: cpuSeconds() - start };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-/** Runs the decode suite; ours and the raw limit alternate so noise hits both. */
+/** Runs the decode suite; ours, the raw limit and the peer alternate so noise hits all three. */
 export async function decodeSuite(options: SuiteOptions): Promise<Record<string, number>> {
-  const { stream, messages } = buildDanmakuStream(options.quick ? 2_000 : 10_000, 10);
-  options.log(`decode: ${messages} DANMU_MSG in ${stream.length} bytes of brotli bundles`);
-  const ours: number[] = [];
-  const raw: number[] = [];
-  for (let round = 0; round < (options.quick ? 3 : 7); round++) {
-    const a = await oursOnce(stream);
-    const b = rawOnce(stream);
-    if (a.messages !== messages || b.messages !== messages) {
-      throw new Error("decode suite lost messages");
+  const stream = await recordSimulatorStream({
+    rooms: 20,
+    rate: 500,
+    seconds: options.quick ? 2 : 8,
+  });
+  const messages = rawOnce(stream).messages;
+  options.log(`decode: recorded ${messages} messages in ${stream.length} bytes from the simulator`);
+  const peer = await preparePeer(options.log);
+  const dir = await Deno.makeTempDir({ prefix: "bench-decode-" });
+  try {
+    await Deno.writeFile(`${dir}/stream.bin`, stream);
+    // UV_THREADPOOL_SIZE=1: the peer's async brotli runs on one pool thread, not on four.
+    await using peerProcess = peer &&
+      new PeerProcess(peer, "decode.mjs", [`${dir}/stream.bin`], { UV_THREADPOOL_SIZE: "1" });
+    const ours: number[] = [];
+    const raw: number[] = [];
+    const theirs: number[] = [];
+    for (let round = 0; round < (options.quick ? 3 : 7); round++) {
+      const a = await oursOnce(stream);
+      const b = rawOnce(stream);
+      const c = peerProcess && await peerProcess.ask("pass");
+      for (const [who, got] of [["ours", a.messages], ["raw", b.messages], ["peer", c?.messages]]) {
+        if (got !== undefined && got !== messages) {
+          throw new Error(`Decode suite: ${who} decoded ${got} messages, expected ${messages}`);
+        }
+      }
+      ours.push(a.messages / a.cpu);
+      raw.push(b.messages / b.cpu);
+      if (c) theirs.push(c.messages / c.cpu_s);
     }
-    ours.push(a.messages / a.cpu);
-    raw.push(b.messages / b.cpu);
+    const results: Record<string, number> = {
+      "decode.messages": messages,
+      "decode.ours_msgs_per_cpu_s": Math.round(median(ours)),
+      "decode.raw_limit_msgs_per_cpu_s": Math.round(median(raw)),
+    };
+    if (theirs.length > 0) {
+      results["decode.peer_msgs_per_cpu_s"] = Math.round(median(theirs));
+      results["decode.ours_vs_peer"] = Number((median(ours) / median(theirs)).toFixed(2));
+    }
+    return results;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
-  return {
-    "decode.ours_msgs_per_cpu_s": Math.round(median(ours)),
-    "decode.raw_limit_msgs_per_cpu_s": Math.round(median(raw)),
-  };
 }

@@ -1,4 +1,5 @@
 /** Helpers for benchmarks that run the simulator and the collector as subprocesses. */
+import { signWbiQuery, wbiKeyFromUrl } from "../../src/bilibili/wbi.ts";
 
 /** The project root (where main.ts is). */
 export const ROOT = new URL("../../", import.meta.url);
@@ -66,3 +67,38 @@ export async function roomIds(api: string, count: number): Promise<number[]> {
   }
   return ids.slice(0, count);
 }
+
+/** The `buvid3` cookie bench clients present; danmaku tokens are bound to it. */
+export const BENCH_BUVID = "BENCH000-0000-0000-0000-00000000000000000infoc";
+
+/** Danmaku tokens for anonymous clients (uid 0, {@linkcode BENCH_BUVID}), from WBI-signed getDanmuInfo. */
+export async function danmuTokens(api: string, ids: number[]): Promise<Map<number, string>> {
+  const nav = await (await fetch(`${api}/x/web-interface/nav`)).json();
+  const keys = {
+    imgKey: wbiKeyFromUrl(nav.data.wbi_img.img_url),
+    subKey: wbiKeyFromUrl(nav.data.wbi_img.sub_url),
+  };
+  const out = new Map<number, string>();
+  const fetchOne = async (id: number) => {
+    const query = signWbiQuery({ id, type: 0 }, keys, Date.now() / 1000);
+    const body = await (await fetch(`${api}/xlive/web-room/v1/index/getDanmuInfo?${query}`, {
+      headers: { cookie: `buvid3=${BENCH_BUVID}` },
+    })).json();
+    if (typeof body?.data?.token !== "string") {
+      throw new Error(`Cannot fetch a danmaku token for room ${id}: code ${body?.code}`);
+    }
+    out.set(id, body.data.token);
+  };
+  for (let i = 0; i < ids.length; i += 32) await Promise.all(ids.slice(i, i + 32).map(fetchOne));
+  return out;
+}
+
+/** The median of `values` (the upper one of an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
