@@ -231,3 +231,13 @@ Deno.test("Flusher with a failing sink retries on its timer, not on every push a
   controller.abort();
   await running;
 });
+
+Deno.test("Flusher.flush() writes a backlog of whole chunks without letting readers in, then yields", async () => {
+  const { flusher, sink, push } = setup({ chunkSize: 10 });
+  push(...Array.from({ length: 35 }, (_, i) => i));
+  let writtenWhenReadersRan = -1;
+  setTimeout(() => writtenWhenReadersRan = sink.written.length, 0); // a reader's turn
+  assert.equal(await flusher.flush(), true);
+  assert.deepEqual(sink.batches.map((b) => b.length), [10, 10, 10, 5]);
+  assert.equal(writtenWhenReadersRan, 30, "readers ran only once less than a chunk was left");
+});

@@ -20,6 +20,9 @@ import {
 } from "./processes.ts";
 import type { SuiteOptions } from "./decode_suite.ts";
 
+/** The V8 flags `deno task start` runs the collector with (deno.json), so figures match users'. */
+const COLLECT_V8_FLAGS = ["--v8-flags=--max-semi-space-size=2"];
+
 interface CollectorProcess {
   process: Deno.ChildProcess;
   /** Latest status fields parsed from stderr. */
@@ -38,6 +41,7 @@ function startCollector(
     args: [
       "run",
       "-A",
+      ...COLLECT_V8_FLAGS,
       "main.ts",
       "collect",
       "--db",

@@ -16,6 +16,7 @@ import type { CollectConfig } from "./config.ts";
 import { ConnectionSlots } from "./connection_slots.ts";
 import { EventQueue } from "./event_queue.ts";
 import { type EventSink, Flusher } from "./flusher.ts";
+import { ReadGate } from "./read_gate.ts";
 import { StatusReporter } from "./status_reporter.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -86,7 +87,19 @@ export async function runCollector(
       highWaterMark: config.flushHighWater,
       onHighWater: wakeFlusher,
     });
-    const flusher = new Flusher({ queue, sink, clock, intervalMs: config.flushIntervalMs, log });
+    const flusher = new Flusher({
+      queue,
+      sink,
+      clock,
+      intervalMs: config.flushIntervalMs,
+      log,
+      onProgress: () => gate.update(),
+    });
+    const gate = new ReadGate(
+      queue,
+      config.flushHighWater * 2,
+      () => flusher.currentError !== undefined,
+    );
     const unknownCmds = new Set<string>();
     const wsHeaders: Record<string, string> = { "User-Agent": BROWSER_USER_AGENT };
     if (deps.sessdata) wsHeaders.Cookie = `SESSDATA=${deps.sessdata}`;
@@ -111,6 +124,7 @@ export async function runCollector(
         authTimeoutMs: config.authTimeoutMs,
         backoff: { baseMs: 1000, maxMs: config.maxBackoffMs },
         wsHeaders,
+        beforeRead: () => gate.wait(),
         onUnknownCmd: (cmd) => {
           if (unknownCmds.has(cmd) || unknownCmds.size >= 1000) return;
           unknownCmds.add(cmd);
@@ -159,6 +173,8 @@ export async function runCollector(
       tasks.push(clock.sleep(config.durationMs, stop.signal).then(() => stop.abort()));
     }
     await deps.onStarted?.({ supervisor, discovery, api, queue, flusher });
+    // Paused readers must wake up to see their sockets close.
+    stop.signal.addEventListener("abort", () => gate[Symbol.dispose](), { once: true });
     await Promise.all(tasks); // supervisor.run closes every connection once stopped
 
     // Final flush: a few tries, then save what is left so nothing collected is lost.

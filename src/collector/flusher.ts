@@ -23,6 +23,8 @@ export interface FlusherOptions {
   /** Events per transaction; a backlog is written in several, yielding in between. @default {20000} */
   chunkSize?: number;
   log: (line: string) => void;
+  /** Called after every chunk written and every failed write (the read gate re-checks). */
+  onProgress?: () => void;
 }
 
 /** Moves events from the queue to the sink on a timer. */
@@ -88,6 +90,7 @@ export class Flusher {
           ? error.message
           : `Cannot write events: ${(error as Error).message}`;
         this.currentError = message;
+        this.#options.onProgress?.();
         if (message !== this.#lastError) {
           this.#lastError = message;
           log(
@@ -99,12 +102,18 @@ export class Flusher {
         return false;
       }
       this.written += batch.length;
-      if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, 0)); // let readers run
-    }
-    if (this.currentError) {
-      log(`level=info msg="Writes succeed again" written=${this.written}`);
-      this.currentError = undefined;
-      this.#lastError = "";
+      if (this.currentError) {
+        log(`level=info msg="Writes succeed again" written=${this.written}`);
+        this.currentError = undefined;
+        this.#lastError = "";
+      }
+      this.#options.onProgress?.();
+      // Readers run only between the last chunks: while a whole chunk or more is waiting, the
+      // backlog stays in the kernel's socket buffers instead of growing the heap (bounded memory
+      // when storage is slower than the rooms).
+      if (remaining > 0 && remaining < chunkSize) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
     }
     this.lastFlushMs = clock.now() - started;
     return true;

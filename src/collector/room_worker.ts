@@ -54,6 +54,8 @@ export interface RoomWorkerDeps {
   wsHeaders?: Record<string, string>;
   onUnknownCmd?: (cmd: string) => void;
   log: (line: string) => void;
+  /** Pauses every reader while it returns a promise (the queue is full and storage is writing). */
+  beforeRead?: () => Promise<void> | undefined;
   /** Opens transports (tests inject faults here). */
   connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
 }
@@ -305,6 +307,7 @@ export class RoomWorker {
         onAuthenticated: () => {
           this.state = "live";
         },
+        beforeRead: deps.beforeRead,
         signal,
       });
       this.session = roomSession;

@@ -33,6 +33,11 @@ export interface ReadPacketsOptions {
   onHeartbeatEcho?: (bytes: Uint8Array, offset: number) => void;
   /** Called after each read with the number of bytes read (for watchdogs and counters). */
   onRead?: (byteCount: number) => void;
+  /**
+   * Called before each read; a returned promise pauses reading until it settles (backpressure:
+   * unread bytes wait in the kernel's socket buffer).
+   */
+  beforeRead?: () => Promise<void> | undefined;
 }
 
 /**
@@ -107,6 +112,8 @@ export async function readPackets(
     }
 
     if (options.signal?.aborted) return;
+    const pause = options.beforeRead?.();
+    if (pause) await pause;
     const count = await source.read(buffer.subarray(end));
     if (count === null) {
       if (start === end) return;

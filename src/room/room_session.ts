@@ -45,6 +45,8 @@ export interface RoomSessionOptions {
   onMessage: (message: ServerMessage) => void;
   /** Called once when the server accepted the auth packet. */
   onAuthenticated?: () => void;
+  /** Pauses reading while it returns a promise (backpressure from a full queue). */
+  beforeRead?: () => Promise<void> | undefined;
   signal?: AbortSignal;
 }
 
@@ -102,11 +104,17 @@ export class RoomSession {
   async #read(): Promise<void> {
     const { transport, clock } = this.#options;
     try {
+      const gate = this.#options.beforeRead;
       await transport.receive(
         (message) => this.#onMessage(message),
         () => {
           this.lastActivityAt = clock.now();
         },
+        // A pause is ours, not the server's silence: it must not look dead to the watchdog.
+        gate && (() =>
+          gate()?.then(() => {
+            this.lastActivityAt = clock.now();
+          })),
       );
       if (!this.authenticated) {
         this.stop(

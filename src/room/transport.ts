@@ -18,7 +18,11 @@ export interface DanmakuTransport extends Disposable {
    * Reads until the connection ends, decoding synchronously into `onMessage`. Resolves when the
    * peer closes; rejects with ProtocolError on bad bytes or with the socket error.
    */
-  receive(onMessage: MessageSink, onBytes: (count: number) => void): Promise<void>;
+  receive(
+    onMessage: MessageSink,
+    onBytes: (count: number) => void,
+    beforeRead?: () => Promise<void> | undefined,
+  ): Promise<void>;
   /** Writes one packet. */
   send(packet: Uint8Array): Promise<void>;
   close(): void;
@@ -72,10 +76,11 @@ async function connectTcp(options: ConnectOptions): Promise<DanmakuTransport> {
   };
   return {
     address: `${host}:${port}`,
-    async receive(onMessage, onBytes) {
+    async receive(onMessage, onBytes, beforeRead) {
       try {
         await readPackets(conn, (packet, offset) => decodePacket(packet, onMessage, offset), {
           onRead: onBytes,
+          beforeRead,
         });
       } catch (error) {
         // Our own close() ends a pending read with BadResource/Interrupted: that is a clean end.
@@ -151,6 +156,7 @@ async function connectWebSocket(options: ConnectOptions): Promise<DanmakuTranspo
   return {
     address: url,
     receive(onMessage, onBytes) {
+      // A WebSocket delivers messages as events: it cannot pause, so `beforeRead` is not used.
       messageSink = onMessage;
       byteSink = onBytes;
       return ended.promise;
