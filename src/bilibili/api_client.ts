@@ -6,6 +6,7 @@
 import { ApiError } from "../errors.ts";
 import type { Clock } from "../util/clock.ts";
 import { asIdText, asNumber, asObject, type JsonObject } from "../util/json_guards.ts";
+import { Deadline } from "../util/deadline.ts";
 import type { RateLimiter } from "../util/rate_limiter.ts";
 import { type HttpGet, type HttpResponse, nodeHttpGet } from "./http_get.ts";
 import { signWbiQuery, wbiKeyFromUrl, type WbiKeys } from "./wbi.ts";
@@ -142,8 +143,6 @@ export class BilibiliApi {
     }
     this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
     const url = `${this.#origin(kind)}${path}${query ? `?${query}` : ""}`;
-    const timeout = AbortSignal.timeout(this.#options.timeoutMs ?? 15_000);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const headers: Record<string, string> = {
       "User-Agent": this.#options.userAgent ?? BROWSER_USER_AGENT,
       "Referer": "https://live.bilibili.com/",
@@ -153,11 +152,17 @@ export class BilibiliApi {
     const cookie = this.#cookieHeader(options.buvid3);
     if (cookie) headers.Cookie = cookie;
     let response: HttpResponse;
-    try {
-      response = await (this.#options.httpGet ?? nodeHttpGet)(url, { headers, signal });
-    } catch (error) {
-      const reason = timeout.aborted ? "timed out" : (error as Error).message;
-      throw new ApiError(`Cannot reach ${path}: ${reason}`, 0, { cause: error });
+    {
+      using deadline = new Deadline(this.#options.timeoutMs ?? 15_000, options.signal);
+      try {
+        response = await (this.#options.httpGet ?? nodeHttpGet)(url, {
+          headers,
+          signal: deadline.signal,
+        });
+      } catch (error) {
+        const reason = deadline.timedOut ? "timed out" : (error as Error).message;
+        throw new ApiError(`Cannot reach ${path}: ${reason}`, 0, { cause: error });
+      }
     }
     const text = response.text;
     if (response.status === 412) {

@@ -4,6 +4,7 @@
  * knows about reconnecting.
  */
 import { readPackets } from "../protocol/frame_reader.ts";
+import { Deadline } from "../util/deadline.ts";
 import { decodeFrame, decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
 import type { DanmakuHost } from "../bilibili/api_client.ts";
 
@@ -46,22 +47,10 @@ export function connectTransport(options: ConnectOptions): Promise<DanmakuTransp
 
 async function connectTcp(options: ConnectOptions): Promise<DanmakuTransport> {
   const { host, port } = options.host;
-  // A plain timer, cleared at once: AbortSignal.timeout/any would keep per-room objects alive.
-  const connecting = new AbortController();
-  const timer = setTimeout(() => connecting.abort(), options.timeoutMs ?? 10_000);
-  const onAbort = () => connecting.abort();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
   let conn: Deno.TcpConn;
-  try {
-    conn = await Deno.connect({
-      hostname: host,
-      port,
-      transport: "tcp",
-      signal: connecting.signal,
-    });
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
+  {
+    using deadline = new Deadline(options.timeoutMs ?? 10_000, options.signal);
+    conn = await Deno.connect({ hostname: host, port, transport: "tcp", signal: deadline.signal });
   }
   conn.setNoDelay(true);
   let closed = false;
