@@ -1,6 +1,6 @@
 /**
  * `main.ts export`: streams rows of a danmaku database to CSV, JSONL or 录播姬 XML
- * (docs/export.md). Rows are read with `StatementSync.iterate()` and written in 1 MB chunks, so
+ * (README "Export and analysis"). Rows are read with `StatementSync.iterate()` and written in 1 MB chunks, so
  * memory stays flat whatever the size of the database.
  */
 import type { SQLInputValue, SQLOutputValue, StatementSync } from "node:sqlite";
@@ -34,7 +34,7 @@ import type { SyncWriter } from "./line_writer.ts";
 export const EXPORT_USAGE = `Usage: main.ts export --db FILE [flags]
 
 Streams rows of a danmaku database to CSV, JSONL or 录播姬 (BililiveRecorder) XML.
-Columns of every kind: docs/export.md.
+Columns of every kind: the README, section "Export and analysis".
 
   --db FILE            database to read (never created; opened read-only)
   --kind KIND          danmaku (default for csv/jsonl), gifts, super_chats, guard_buys,

@@ -11,7 +11,7 @@ import type { LineWriter } from "./line_writer.ts";
 /** Usage text of the stats command. */
 export const STATS_USAGE = `Usage: main.ts stats --db FILE [flags]
 
-Per-room statistics of a danmaku database (rules: docs/export.md):
+Per-room statistics of a danmaku database (rules: README, "Export and analysis"):
 counts by kind; danmaku per minute (mean, peak; the series in json); top
 senders and phrases; gift, super chat and guard value in CNY; collection gaps
 from sessions; suspected throttling (a connected ${

@@ -1,5 +1,5 @@
 /**
- * What each export kind contains: its table, the columns in output order (docs/export.md lists
+ * What each export kind contains: its table, the columns in output order (README "Export and analysis" lists
  * them), the expression that is the row's time (for `--since`/`--until` and the `time` column),
  * and how `--hash-uids` treats each column.
  */
