@@ -100,6 +100,8 @@ export async function runCollector(
       config.flushHighWater * 2,
       () => flusher.currentError !== undefined,
     );
+    // Paused readers must wake up to see their sockets close.
+    stop.signal.addEventListener("abort", () => gate[Symbol.dispose](), { once: true });
     const unknownCmds = new Set<string>();
     const wsHeaders: Record<string, string> = { "User-Agent": BROWSER_USER_AGENT };
     if (deps.sessdata) wsHeaders.Cookie = `SESSDATA=${deps.sessdata}`;
@@ -172,9 +174,13 @@ export async function runCollector(
     if (config.durationMs !== undefined) {
       tasks.push(clock.sleep(config.durationMs, stop.signal).then(() => stop.abort()));
     }
-    await deps.onStarted?.({ supervisor, discovery, api, queue, flusher });
-    // Paused readers must wake up to see their sockets close.
-    stop.signal.addEventListener("abort", () => gate[Symbol.dispose](), { once: true });
+    try {
+      await deps.onStarted?.({ supervisor, discovery, api, queue, flusher });
+    } catch (error) {
+      stop.abort();
+      await Promise.allSettled(tasks);
+      throw error;
+    }
     await Promise.all(tasks); // supervisor.run closes every connection once stopped
 
     // Final flush: a few tries, then save what is left so nothing collected is lost.
