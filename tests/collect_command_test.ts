@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { runCollector } from "../src/collector/collector.ts";
 import { StorageError } from "../src/errors.ts";
+import type { CollectedEvent } from "../src/normalize/events.ts";
+import { SqliteStore } from "../src/storage/sqlite_store.ts";
 import { parseCollectArgs } from "../src/collector/config.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
@@ -301,6 +303,63 @@ Deno.test("collect --transport ws stores the same messages over WebSocket", asyn
       ...row,
     }));
     assert.deepEqual(hosts, [{ transport: "ws", host: sim.ws }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("collect with storage slower than the rooms loses nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const truth = new MemoryTruth();
+  try {
+    await using sim = await startSimulator({
+      rooms: 10,
+      seed: 24,
+      rate: 2000,
+      messagesPerRoom: 1500,
+      truth,
+      log: () => {},
+    });
+    const rooms = sim.world.rooms.map((room) => room.roomId);
+    for (const id of rooms) sim.setLive(id, true);
+    const store = SqliteStore.open(`${dir}/slow.db`);
+    const slowSink = {
+      write(events: readonly CollectedEvent[]) {
+        const until = performance.now() + 50; // a slow disk: 50 ms per transaction
+        while (performance.now() < until) { /* busy: the event loop is blocked, as by SQLite */ }
+        return store.write(events);
+      },
+      close: () => store.close(),
+    };
+    const stop = new AbortController();
+    await runCollector(
+      parseCollectArgs([
+        "--db",
+        `${dir}/slow.db`,
+        "--api-base",
+        sim.api,
+        ...FAST_COLLECT_FLAGS,
+        "--flush-high-water",
+        "500",
+      ]),
+      {
+        clock: systemClock,
+        random: seededRandom(4),
+        log: () => {},
+        rooms,
+        sink: slowSink,
+        onStarted: async () => {
+          await waitFor(() => rooms.every((id) => sim.remaining(id) === 0), "the rooms' messages");
+          await sleep(500);
+          stop.abort();
+        },
+      },
+      stop.signal,
+    );
+    const danmakuSent = truth.lines.filter((line) => line.includes('"cmd":"DANMU_MSG')).length;
+    using db = new DatabaseSync(`${dir}/slow.db`, { readOnly: true });
+    assert.equal(Number(db.prepare("SELECT count(*) AS n FROM danmaku").get()?.n), danmakuSent);
+    assert.ok(danmakuSent > 5000);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
