@@ -48,6 +48,8 @@ export class RoomDiscovery {
   skippedAtCap = 0;
   /** Rooms dropped for being offline. */
   droppedOffline = 0;
+  /** Successful scans of the newest-started list (the first one is the baseline). */
+  newestScans = 0;
   /** Removals under way, awaited before run() returns. */
   readonly #removals = new Set<Promise<unknown>>();
 
@@ -142,6 +144,7 @@ export class RoomDiscovery {
       this.#offlineSince.delete(room.roomId);
       if (add && this.#offer(room)) this.addedNew++;
     }
+    this.newestScans++;
     // Keep the memory of seen rooms bounded: forget the oldest beyond a few scans' worth.
     const limit = this.#options.newScan * 20;
     for (const roomId of this.#seenNew) {
