@@ -3,14 +3,8 @@
  * LIKE_INFO_V3_CLICK (§4.7) → an `interaction` event.
  */
 import type { CollectedEvent, InteractionKind } from "./events.ts";
-import {
-  asNonEmptyString,
-  asNumber,
-  asObject,
-  asString,
-  type JsonObject,
-  secondsToMs,
-} from "../util/json_guards.ts";
+import { asNumber, asObject, asString, type JsonObject, secondsToMs } from "../util/json_guards.ts";
+import { medalFromJson } from "./medal.ts";
 import type { NormalizeContext } from "./normalize_message.ts";
 import { readPbPayload } from "./pb_payload.ts";
 
@@ -43,7 +37,6 @@ export function normalizeInteractWord(
   const isLike = cmd.startsWith("LIKE_INFO_V3_CLICK");
   const msgType = asNumber(data.msg_type) ?? (isLike ? 6 : null);
   const medal = asObject(data.fans_medal);
-  const medalName = medal === undefined ? null : asNonEmptyString(medal.medal_name);
   const medalGuard = medal === undefined ? null : asNumber(medal.guard_level);
   out.push({
     type: "interaction",
@@ -56,11 +49,7 @@ export function normalizeInteractWord(
     uname: asString(data.uname) ?? "",
     tsMs: secondsToMs(data.timestamp),
     guardLevel: asNumber(data.privilege_type) ?? medalGuard ?? 0,
-    medalName,
-    medalLevel: medalName === null ? null : asNumber(medal?.medal_level),
-    medalAnchorUname: medalName === null ? null : asNonEmptyString(medal?.anchor_uname),
-    medalAnchorRoomId: medalName === null ? null : asNumber(medal?.anchor_roomid),
-    medalAnchorUid: medalName === null ? null : asNumber(medal?.target_id),
+    ...medalFromJson(medal),
   });
   return true;
 }

@@ -13,6 +13,7 @@ import {
   type JsonObject,
   secondsToMs,
 } from "../util/json_guards.ts";
+import { medalFromJson } from "./medal.ts";
 import type { NormalizeContext } from "./normalize_message.ts";
 import { protoText, readPbPayload } from "./pb_payload.ts";
 
@@ -35,7 +36,6 @@ export function normalizeSendGift(
   const data = asObject(body.data);
   if (data === undefined) return false;
   const medal = asObject(data.medal_info);
-  const medalName = medal === undefined ? null : asNonEmptyString(medal.medal_name);
   const blind = asObject(data.blind_gift);
   const receiver = asObject(data.receive_user_info);
   const coinType = asString(data.coin_type) ?? "";
@@ -63,11 +63,7 @@ export function normalizeSendGift(
     blindBoxGiftName: blind === undefined ? null : asNonEmptyString(blind.original_gift_name),
     blindBoxGiftPrice: blind === undefined ? null : asNumber(blind.original_gift_price),
     receiverUid: asNumber(receiver?.uid ?? data.ruid),
-    medalName,
-    medalLevel: medalName === null ? null : asNumber(medal?.medal_level),
-    medalAnchorUname: medalName === null ? null : asNonEmptyString(medal?.anchor_uname),
-    medalAnchorRoomId: medalName === null ? null : asNumber(medal?.anchor_roomid),
-    medalAnchorUid: medalName === null ? null : asNumber(medal?.target_id),
+    ...medalFromJson(medal),
   };
   out.push(event);
   return true;

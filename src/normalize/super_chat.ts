@@ -8,6 +8,7 @@ import {
   type JsonObject,
   secondsToMs,
 } from "../util/json_guards.ts";
+import { medalFromJson } from "./medal.ts";
 import type { NormalizeContext } from "./normalize_message.ts";
 
 /**
@@ -24,7 +25,6 @@ export function normalizeSuperChat(
   if (data === undefined) return false;
   const user = asObject(data.user_info);
   const medal = asObject(data.medal_info);
-  const medalName = medal === undefined ? null : asNonEmptyString(medal.medal_name);
   out.push({
     type: "superChat",
     roomId: context.roomId,
@@ -41,11 +41,7 @@ export function normalizeSuperChat(
     endTimeMs: secondsToMs(data.end_time),
     userLevel: asNumber(user?.user_level),
     guardLevel: asNumber(user?.guard_level) ?? 0,
-    medalName,
-    medalLevel: medalName === null ? null : asNumber(medal?.medal_level),
-    medalAnchorUname: medalName === null ? null : asNonEmptyString(medal?.anchor_uname),
-    medalAnchorRoomId: medalName === null ? null : asNumber(medal?.anchor_roomid),
-    medalAnchorUid: medalName === null ? null : asNumber(medal?.target_id),
+    ...medalFromJson(medal),
   });
   return true;
 }
