@@ -37,6 +37,12 @@ Deno.test("stats counts every kind per room and sums value in CNY", async () => 
     });
     assert.equal(a.anchor, "主播A");
     assert.equal(a.maskedDanmaku, 8);
+    // The 8 masked danmaku are i = 12..19 of the first window; i % 3 === 0 (12, 15, 18) is "aa11bb22".
+    assert.deepEqual(a.topMaskedSenders, [
+      { userHash: "cc33dd44", uname: "提***", count: 5 },
+      { userHash: "aa11bb22", uname: "提***", count: 3 },
+    ]);
+    assert.deepEqual(b.topMaskedSenders, []);
     assert.deepEqual(a.valueCny, { gifts: 53, superChats: 80, guardBuys: 198, total: 331 });
     assert.equal(a.firstMs, T0 - MIN);
     assert.equal(a.lastMs, T0 + 110 * MIN + 475_000);

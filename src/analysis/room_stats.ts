@@ -54,6 +54,8 @@ export interface RoomStats {
   maskedDanmaku: number;
   density: Density & { perMinute: MinuteCount[] };
   topSenders: { uid: number; uname: string; count: number }[];
+  /** Masked senders (uid 0) told apart by `user_hash` (`info[0][7]`, which masking keeps). */
+  topMaskedSenders: { userHash: string; uname: string; count: number }[];
   topPhrases: { phrase: string; count: number }[];
   valueCny: { gifts: number; superChats: number; guardBuys: number; total: number };
   sessions: {
@@ -215,6 +217,16 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
       ...one.params,
       options.top,
     ).map((row) => ({ uid: num(row.uid), uname: String(row.uname), count: num(row.n) }));
+    r.topMaskedSenders = store.query(
+      `SELECT user_hash, uname, count(*) AS n, max(id) FROM danmaku${one.sql}
+      AND uid = 0 AND user_hash IS NOT NULL GROUP BY user_hash ORDER BY n DESC, user_hash LIMIT ?`,
+      ...one.params,
+      options.top,
+    ).map((row) => ({
+      userHash: String(row.user_hash),
+      uname: String(row.uname),
+      count: num(row.n),
+    }));
     r.topPhrases = store.query(
       `SELECT normalize_phrase(text) AS p, count(*) AS n FROM danmaku${one.sql}
       GROUP BY p HAVING p <> '' ORDER BY n DESC, p LIMIT ?`,
@@ -328,6 +340,7 @@ function emptyRoom(roomId: number): RoomStats {
     maskedDanmaku: 0,
     density: { ...densitySummary([]), perMinute: [] },
     topSenders: [],
+    topMaskedSenders: [],
     topPhrases: [],
     valueCny: { gifts: 0, superChats: 0, guardBuys: 0, total: 0 },
     sessions: { count: 0, unterminated: 0, spanMs: 0, coveredMs: 0, coverage: 1, gaps: [] },

@@ -58,6 +58,16 @@ function roomLines(r: RoomStats, report: StatsReport): string[] {
       `    ${String(i + 1).padStart(2)}. ${int(s.count).padStart(7)}  ${s.uname} (uid ${s.uid})`,
     )
   );
+  if (r.topMaskedSenders.length > 0) {
+    lines.push("  top masked senders (uid 0, told apart by user hash)");
+    r.topMaskedSenders.forEach((s, i) =>
+      lines.push(
+        `    ${String(i + 1).padStart(2)}. ${
+          int(s.count).padStart(7)
+        }  ${s.uname} (hash ${s.userHash})`,
+      )
+    );
+  }
   lines.push(`  top phrases${r.topPhrases.length === 0 ? "  -" : ""}`);
   r.topPhrases.forEach((p, i) =>
     lines.push(

@@ -171,7 +171,13 @@ export function roomADanmaku(): DanmakuEvent[] {
           replyToUname: "Bob",
         };
       } else if (w === 0) {
-        fields = { uid: 0, uname: "提***", text: "哈哈哈哈哈", userHash: null };
+        // Masked senders: uid 0, but the user hash still tells them apart.
+        fields = {
+          uid: 0,
+          uname: "提***",
+          text: "哈哈哈哈哈",
+          userHash: i % 3 === 0 ? "aa11bb22" : "cc33dd44",
+        };
       } else {
         fields = {
           uid: i % 4 === 0 ? 7 : 8,
