@@ -19,6 +19,8 @@ export interface EventQueueOptions {
 /** A bounded FIFO of events with drop counters. */
 export class EventQueue {
   #items: CollectedEvent[] = [];
+  /** Index of the oldest waiting event: taking a chunk moves it instead of copying the rest. */
+  #head = 0;
   readonly #max: number;
   readonly #highWater: number;
   readonly #onHighWater?: () => void;
@@ -36,18 +38,18 @@ export class EventQueue {
 
   /** Events waiting. */
   get size(): number {
-    return this.#items.length;
+    return this.#items.length - this.#head;
   }
 
   /** Appends an event; returns false when it was dropped because the queue is full. */
   push(event: CollectedEvent): boolean {
-    if (this.#items.length >= this.#max && event.type !== "session" && event.type !== "room") {
+    if (this.size >= this.#max && event.type !== "session" && event.type !== "room") {
       this.dropped.set(event.type, (this.dropped.get(event.type) ?? 0) + 1);
       return false;
     }
     this.#items.push(event);
     this.accepted++;
-    if (!this.#signalled && this.#items.length >= this.#highWater) {
+    if (!this.#signalled && this.size >= this.#highWater) {
       this.#signalled = true;
       this.#onHighWater?.();
     }
@@ -57,14 +59,19 @@ export class EventQueue {
   /** Removes and returns up to `max` of the oldest events. */
   take(max = Infinity): CollectedEvent[] {
     let batch: CollectedEvent[];
-    if (max >= this.#items.length) {
-      batch = this.#items;
+    if (max >= this.size) {
+      batch = this.#head === 0 ? this.#items : this.#items.slice(this.#head);
       this.#items = [];
+      this.#head = 0;
     } else {
-      batch = this.#items.slice(0, max);
-      this.#items = this.#items.slice(max);
+      batch = this.#items.slice(this.#head, this.#head + max);
+      this.#head += max;
+      if (this.#head > this.#items.length / 2) {
+        this.#items = this.#items.slice(this.#head); // drop the taken half once in a while
+        this.#head = 0;
+      }
     }
-    if (this.#items.length < this.#highWater) this.#signalled = false;
+    if (this.size < this.#highWater) this.#signalled = false;
     return batch;
   }
 
@@ -74,8 +81,9 @@ export class EventQueue {
    * next timed flush, not on the next push.
    */
   requeue(batch: CollectedEvent[]): void {
-    this.#items = batch.concat(this.#items);
-    if (this.#items.length >= this.#highWater) this.#signalled = true;
+    this.#items = batch.concat(this.#head === 0 ? this.#items : this.#items.slice(this.#head));
+    this.#head = 0;
+    if (this.size >= this.#highWater) this.#signalled = true;
   }
 
   /** Total events dropped. */
