@@ -6,7 +6,7 @@ import {
   type MessageSink,
   type ServerMessage,
 } from "../src/protocol/packet_decoder.ts";
-import { RoomSession, type SessionOutcome } from "../src/room/room_session.ts";
+import { DRAIN_QUIET_MS, RoomSession, type SessionOutcome } from "../src/room/room_session.ts";
 import type { DanmakuTransport } from "../src/room/transport.ts";
 import { ManualClock, settle } from "./support/manual_clock.ts";
 
@@ -25,6 +25,7 @@ class FakeTransport implements DanmakuTransport {
   readonly address = "fake.example:2243";
   readonly sent: Uint8Array[] = [];
   closeCalls = 0;
+  finishCalls = 0;
   /** When set, send() rejects with it. */
   sendError?: Error;
   /** When set, send() rejects with it from this call on (1-based). */
@@ -47,6 +48,10 @@ class FakeTransport implements DanmakuTransport {
     }
     this.sent.push(packet.slice());
     return Promise.resolve();
+  }
+
+  finish(): void {
+    this.finishCalls++;
   }
 
   close(): void {
@@ -100,7 +105,12 @@ const heartbeatReply = (popularity: number) => {
 };
 
 function start(
-  options: { heartbeatIntervalMs?: number; authTimeoutMs?: number; signal?: AbortSignal } = {},
+  options: {
+    heartbeatIntervalMs?: number;
+    authTimeoutMs?: number;
+    drainMs?: number;
+    signal?: AbortSignal;
+  } = {},
 ) {
   const clock = new ManualClock();
   const transport = new FakeTransport();
@@ -315,15 +325,92 @@ Deno.test("RoomSession.lastActivityAt moves to the clock time of the last bytes 
   await outcome;
 });
 
-Deno.test("RoomSession ends with stopped when the outer signal aborts", async () => {
+Deno.test("RoomSession drains when the outer signal aborts: no more heartbeats, the write side shut, what arrives still read", async () => {
   const controller = new AbortController();
-  const { transport, outcome } = start({ signal: controller.signal });
+  const { clock, transport, received, outcome } = start({
+    signal: controller.signal,
+    heartbeatIntervalMs: 100,
+  });
+  await settle();
+  transport.deliver(authReply(0));
+  await settle();
+  const sentBefore = transport.sent.length;
+  controller.abort();
+  assert.equal(transport.finishCalls, 1, "the write side is shut");
+  assert.equal(transport.closeCalls, 0, "the socket stays open while it drains");
+  await clock.advance(150);
+  transport.deliver(business("DANMU_MSG")); // already on its way when we stopped
+  await clock.advance(150);
+  transport.deliver(business("SEND_GIFT"));
+  await clock.advance(150);
+  assert.equal(transport.sent.length, sentBefore, "no heartbeat after the stop");
+  transport.peerClose(); // the server flushed and closed
+  const result = await outcome;
+  assert.equal(result.reason, "stopped");
+  assert.equal(result.detail, "stopped by the collector after the server closed the connection");
+  assert.deepEqual(
+    received.map((m) => m.kind === "message" && (m.body as { cmd: string }).cmd),
+    ["DANMU_MSG", "SEND_GIFT"],
+  );
+  assert.equal(result.messages, 2);
+});
+
+Deno.test("RoomSession ends a drain once the socket is quiet for DRAIN_QUIET_MS", async () => {
+  const controller = new AbortController();
+  const { clock, transport, received, outcome } = start({ signal: controller.signal });
   await settle();
   transport.deliver(authReply(0));
   controller.abort();
+  transport.deliver(business("DANMU_MSG"));
+  await clock.advance(DRAIN_QUIET_MS - 1);
+  assert.equal(transport.closeCalls, 0, "not quiet long enough yet");
+  await clock.advance(DRAIN_QUIET_MS);
   const result = await outcome;
   assert.equal(result.reason, "stopped");
-  assert.equal(result.detail, "stopped by the collector");
+  assert.equal(result.detail, "stopped by the collector after reading what the socket held");
+  assert.ok(transport.closeCalls >= 1);
+  assert.equal(received.length, 1);
+});
+
+Deno.test("RoomSession ends a drain at drainMs even while bytes keep coming", async () => {
+  const controller = new AbortController();
+  const { clock, transport, outcome } = start({ signal: controller.signal, drainMs: 1000 });
+  await settle();
+  transport.deliver(authReply(0));
+  controller.abort();
+  for (let i = 0; i < 12; i++) {
+    await clock.advance(100);
+    if (transport.closeCalls === 0) transport.deliver(business("DANMU_MSG"));
+  }
+  const result = await outcome;
+  assert.equal(result.detail, "stopped by the collector: the 1000 ms drain ran out");
+  assert.equal(result.messages, 9, "read at 100…900 ms, closed at the 1000 ms deadline");
+});
+
+Deno.test("RoomSession stops at once when aborted before the auth reply, or with drainMs 0", async () => {
+  for (const drainMs of [undefined, 0]) {
+    const controller = new AbortController();
+    const { transport, outcome } = start({ signal: controller.signal, drainMs });
+    await settle();
+    if (drainMs === 0) transport.deliver(authReply(0));
+    controller.abort();
+    const result = await outcome;
+    assert.equal(result.reason, "stopped");
+    assert.equal(result.detail, "stopped by the collector");
+    assert.equal(transport.finishCalls, 0);
+    assert.ok(transport.closeCalls >= 1);
+  }
+});
+
+Deno.test("RoomSession.stop() during a drain closes at once", async () => {
+  const controller = new AbortController();
+  const { transport, session, outcome } = start({ signal: controller.signal });
+  await settle();
+  transport.deliver(authReply(0));
+  controller.abort();
+  session.stop("watchdog", "no bytes for 70 s");
+  const result = await outcome;
+  assert.equal(result.reason, "watchdog");
   assert.ok(transport.closeCalls >= 1);
 });
 

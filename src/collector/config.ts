@@ -42,6 +42,8 @@ export interface CollectConfig {
   heartbeatIntervalMs: number;
   watchdogMs: number;
   authTimeoutMs: number;
+  /** On stop, how long each connection may keep reading what is on its way. */
+  drainMs: number;
   /** Global pace of Bilibili API calls. */
   apiRatePerSecond: number;
   /** Connection starts per second (staggered starts). */
@@ -93,6 +95,8 @@ Connections:
   --heartbeat-interval DUR  (default 30s)   --watchdog DUR  silence that kills a link (default 70s)
   --auth-timeout DUR        (default 10s)   --max-backoff DUR  longest retry delay (default 2m)
   --sweep-interval DUR      supervisor sweep (default 10s)
+  --drain-timeout DUR       on stop, read what each socket still holds for at most DUR
+                            before closing it (default 2s; 0 closes at once)
 
 Run:
   --duration DUR            stop after DUR (default: until Ctrl+C / SIGTERM)
@@ -146,6 +150,7 @@ export function parseCollectArgs(args: string[]): Readonly<CollectConfig> {
     "heartbeat-interval": { type: "string" },
     watchdog: { type: "string" },
     "auth-timeout": { type: "string" },
+    "drain-timeout": { type: "string" },
     "api-rate": { type: "string" },
     "connect-rate": { type: "string" },
     "max-connections": { type: "string" },
@@ -225,6 +230,7 @@ export function parseCollectArgs(args: string[]): Readonly<CollectConfig> {
     ),
     watchdogMs: durationFlag("watchdog", values.watchdog, 70_000, 10),
     authTimeoutMs: durationFlag("auth-timeout", values["auth-timeout"], 10_000, 10),
+    drainMs: durationFlag("drain-timeout", values["drain-timeout"], 2000, 0),
     apiRatePerSecond: numberFlag("api-rate", values["api-rate"], 1, { min: 0.001, max: 1e6 }),
     connectRatePerSecond: numberFlag("connect-rate", values["connect-rate"], 5, {
       min: 0.001,

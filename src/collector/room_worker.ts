@@ -49,6 +49,8 @@ export interface RoomWorkerDeps {
   keepRaw: boolean;
   heartbeatIntervalMs: number;
   authTimeoutMs: number;
+  /** On stop, how long a connection may keep reading what is on its way. */
+  drainMs: number;
   backoff: BackoffOptions;
   /** Headers for WebSocket upgrades. */
   wsHeaders?: Record<string, string>;
@@ -303,6 +305,7 @@ export class RoomWorker {
         clock: deps.clock,
         heartbeatIntervalMs: deps.heartbeatIntervalMs,
         authTimeoutMs: deps.authTimeoutMs,
+        drainMs: deps.drainMs,
         onMessage,
         onAuthenticated: () => {
           this.state = "live";

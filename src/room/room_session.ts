@@ -1,7 +1,9 @@
 /**
  * One connection to a room: the seed's task pair. The reader authenticates (op 7 → op 8) and
  * decodes everything synchronously into a callback; the heartbeat task sends op 2 every 30 s.
- * When either ends, its twin is cancelled and the outcome says why.
+ * When either ends, its twin is cancelled and the outcome says why. Asked to stop (the outer
+ * signal), an authenticated session first drains: no more heartbeats, the write side is shut so
+ * the server stops sending, and what the socket already holds is read before it is closed.
  */
 import { AuthError } from "../errors.ts";
 import { type AuthBody, encodeAuthPacket, encodeHeartbeatPacket } from "../protocol/packet.ts";
@@ -47,13 +49,26 @@ export interface RoomSessionOptions {
   onAuthenticated?: () => void;
   /** Pauses reading while it returns a promise (backpressure from a full queue). */
   beforeRead?: () => Promise<void> | undefined;
+  /**
+   * Stopping drains: reading goes on until the server closes, no bytes came for
+   * {@linkcode DRAIN_QUIET_MS}, or this long passed; 0 closes at once. @default {2000}
+   */
+  drainMs?: number;
+  /** Aborting stops the session (draining first, see `drainMs`). */
   signal?: AbortSignal;
 }
+
+/** A drain ends once the socket has been silent this long: the kernel's buffer is empty. */
+export const DRAIN_QUIET_MS = 200;
 
 /** A connection's task pair; `run()` once, `stop()` from outside (watchdog, shutdown). */
 export class RoomSession {
   readonly #options: RoomSessionOptions;
   readonly #controller = new AbortController();
+  /** Ends the heartbeat loop: aborted by stop() and when a drain begins. */
+  readonly #heartbeatStop = new AbortController();
+  #draining = false;
+  #drained: Promise<void> = Promise.resolve();
   #end?: { reason: SessionEndReason; detail: string; error?: unknown };
   #authenticated = Promise.withResolvers<void>();
   /** Clock time of the last bytes received (connection start before any). */
@@ -74,14 +89,51 @@ export class RoomSession {
     this.#end ??= { reason, detail, error };
     this.#authenticated.reject(new AuthError(detail));
     this.#controller.abort();
+    this.#heartbeatStop.abort();
     this.#options.transport.close();
+  }
+
+  /**
+   * Stops the session without leaving bytes behind: heartbeats end, the write side is shut (the
+   * server flushes and closes), and reading goes on until the server closes, the socket is
+   * quiet for {@linkcode DRAIN_QUIET_MS}, or `drainMs` passes. Before auth it stops at once.
+   */
+  drain(): void {
+    if (this.#draining || this.#end) return;
+    const drainMs = this.#options.drainMs ?? 2000;
+    if (!this.authenticated || drainMs <= 0) {
+      this.stop("stopped", "stopped by the collector");
+      return;
+    }
+    this.#draining = true;
+    this.#heartbeatStop.abort();
+    this.#options.transport.finish();
+    this.#drained = this.#closeWhenQuiet(drainMs);
+  }
+
+  async #closeWhenQuiet(drainMs: number): Promise<void> {
+    const { clock } = this.#options;
+    const signal = this.#controller.signal;
+    const deadline = clock.now() + drainMs;
+    while (!signal.aborted) {
+      const now = clock.now();
+      if (now >= deadline) {
+        this.stop("stopped", `stopped by the collector: the ${drainMs} ms drain ran out`);
+        return;
+      }
+      if (now - this.lastActivityAt >= DRAIN_QUIET_MS) {
+        this.stop("stopped", "stopped by the collector after reading what the socket held");
+        return;
+      }
+      await clock.sleep(Math.min(DRAIN_QUIET_MS, deadline - now), signal);
+    }
   }
 
   /** Runs reader and heartbeat until one ends; never rejects. */
   async run(): Promise<SessionOutcome> {
     const { transport } = this.#options;
     const outer = this.#options.signal;
-    const onOuterAbort = () => this.stop("stopped", "stopped by the collector");
+    const onOuterAbort = () => this.drain();
     if (outer?.aborted) onOuterAbort();
     outer?.addEventListener("abort", onOuterAbort, { once: true });
     try {
@@ -91,9 +143,10 @@ export class RoomSession {
       );
       const authTimer = this.#authTimeout();
       const heartbeat = this.#heartbeat();
-      await Promise.race([reader, heartbeat]);
+      // Every end closes the transport, so the reader always finishes; a drain keeps it going.
+      await reader;
       this.stop("stopped", "stopped");
-      await Promise.all([reader, heartbeat, authTimer]);
+      await Promise.all([heartbeat, authTimer, this.#drained]);
     } finally {
       outer?.removeEventListener("abort", onOuterAbort);
     }
@@ -116,7 +169,9 @@ export class RoomSession {
             this.lastActivityAt = clock.now();
           })),
       );
-      if (!this.authenticated) {
+      if (this.#draining) {
+        this.stop("stopped", "stopped by the collector after the server closed the connection");
+      } else if (!this.authenticated) {
         this.stop(
           "auth_failed",
           "the server closed the connection before accepting the auth packet",
@@ -124,6 +179,14 @@ export class RoomSession {
       } else this.stop("closed_by_server", "the server closed the connection");
     } catch (error) {
       const name = (error as Error).name;
+      // While draining, the server may close mid-packet: every whole packet was already handed on.
+      if (this.#draining) {
+        this.stop(
+          "stopped",
+          `stopped by the collector; the drain ended with: ${(error as Error).message}`,
+        );
+        return;
+      }
       this.stop(
         name === "ProtocolError" ? "protocol_error" : "socket_error",
         (error as Error).message,
@@ -163,7 +226,7 @@ export class RoomSession {
 
   async #heartbeat(): Promise<void> {
     const { transport, clock } = this.#options;
-    const signal = this.#controller.signal;
+    const signal = this.#heartbeatStop.signal;
     try {
       await this.#authenticated.promise;
     } catch {

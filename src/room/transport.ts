@@ -26,6 +26,11 @@ export interface DanmakuTransport extends Disposable {
   ): Promise<void>;
   /** Writes one packet. */
   send(packet: Uint8Array): Promise<void>;
+  /**
+   * Says we are done sending, so the server flushes what it has and closes; reading goes on.
+   * TCP shuts its write side; a WebSocket cannot half-close, so it does nothing.
+   */
+  finish(): void;
   close(): void;
 }
 
@@ -85,6 +90,9 @@ async function connectTcp(options: ConnectOptions): Promise<DanmakuTransport> {
     async send(packet) {
       let written = 0;
       while (written < packet.length) written += await conn.write(packet.subarray(written));
+    },
+    finish() {
+      if (!closed) conn.closeWrite().catch(() => {}); // a peer that is gone already: nothing to drain
     },
     close,
     [Symbol.dispose]: close,
@@ -153,6 +161,9 @@ async function connectWebSocket(options: ConnectOptions): Promise<DanmakuTranspo
     send(packet) {
       socket.send(packet);
       return Promise.resolve();
+    },
+    finish() {
+      // Closing would drop messages that arrive during the close handshake: keep reading.
     },
     close,
     [Symbol.dispose]: close,
