@@ -3,11 +3,14 @@ import { signWbiQuery, wbiKeyFromUrl } from "../src/bilibili/wbi.ts";
 import { parseSimulateArgs } from "../src/cli/simulate_command.ts";
 import { ConfigError } from "../src/errors.ts";
 import { readPackets } from "../src/protocol/frame_reader.ts";
-import { decodePacket, type ServerMessage } from "../src/protocol/packet_decoder.ts";
+import { decodeFrame, decodePacket, type ServerMessage } from "../src/protocol/packet_decoder.ts";
 import { type AuthBody, encodeAuthPacket, encodeHeartbeatPacket } from "../src/protocol/packet.ts";
 import { ProtoMessage } from "../src/protocol/protobuf.ts";
 import { Buffer } from "node:buffer";
 import { ManualClock } from "./support/manual_clock.ts";
+import { splitFrame } from "../src/simulator/broadcaster.ts";
+import { TcpConnection, WsConnection } from "../src/simulator/connection.ts";
+import { wholeFrame } from "../src/simulator/danmaku_server.ts";
 import { parseFaults } from "../src/simulator/faults.ts";
 import { type Simulator, startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
@@ -92,6 +95,57 @@ class RawClient {
     } catch {
       // already closed by the server
     }
+    await this.done;
+  }
+}
+
+/** A WebSocket client built from the project's own codec; ends on the first bad frame. */
+class WsClient {
+  readonly received: ServerMessage[] = [];
+  readonly done: Promise<void>;
+  closed = false;
+  error: unknown;
+  #socket: WebSocket;
+
+  private constructor(socket: WebSocket) {
+    this.#socket = socket;
+    const ended = Promise.withResolvers<void>();
+    this.done = ended.promise;
+    socket.binaryType = "arraybuffer";
+    socket.onmessage = (event: MessageEvent) => {
+      if (this.error !== undefined) return;
+      try {
+        decodeFrame(new Uint8Array(event.data as ArrayBuffer), (m) => this.received.push(m));
+      } catch (error) {
+        this.error = error;
+        socket.close();
+      }
+    };
+    socket.onclose = () => {
+      this.closed = true;
+      ended.resolve();
+    };
+  }
+
+  static async connect(url: string, auth: AuthBody): Promise<WsClient> {
+    const socket = new WebSocket(url);
+    const client = new WsClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () => reject(new Error(`Cannot open ${url}`));
+    });
+    socket.send(encodeAuthPacket(auth));
+    return client;
+  }
+
+  bodies(): Record<string, unknown>[] {
+    return this.received.flatMap((m) =>
+      m.kind === "message" ? [m.body as Record<string, unknown>] : []
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.close();
     await this.done;
   }
 }
@@ -517,4 +571,137 @@ Deno.test("setLive() pushes LIVE twice (first with live_time) and PREPARING when
   assert.equal(preparing.cmd, "PREPARING");
   assert.equal(preparing.roomid, String(room.roomId));
   await client.close();
+});
+
+// ---- what the truth log may count ------------------------------------------------------------
+
+Deno.test("splitFrame() orders the cut points by value, so 5e-7 and 0.3 still rebuild the frame", () => {
+  const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
+  for (const [u, v] of [[0.3, 5e-7], [5e-7, 0.3], [0.3, 0.3], [0.999, 0]]) {
+    const pieces = splitFrame(bytes, u, v);
+    assert.ok(pieces.every((piece) => piece.length > 0), `no empty piece for ${u}, ${v}`);
+    const joined = new Uint8Array(pieces.reduce((n, piece) => n + piece.length, 0));
+    let offset = 0;
+    for (const piece of pieces) {
+      joined.set(piece, offset);
+      offset += piece.length;
+    }
+    assert.deepEqual(joined, bytes, `the pieces of ${u}, ${v} are the frame, in order`);
+  }
+  assert.deepEqual(splitFrame(bytes, 0.3, 5e-7).map((piece) => piece.length), [300, 700]);
+});
+
+/** A stand-in for Deno's server WebSocket whose `bufferedAmount` the test moves by hand. */
+class FakeWebSocket {
+  readyState: number = WebSocket.OPEN;
+  bufferedAmount = 0;
+  closeCalls = 0;
+  send(bytes: Uint8Array): void {
+    this.bufferedAmount += bytes.length;
+  }
+  close(): void {
+    this.closeCalls++;
+    this.readyState = WebSocket.CLOSING;
+  }
+}
+
+Deno.test("a WebSocket frame counts as written only once Deno's buffer let go of all its bytes", async () => {
+  const socket = new FakeWebSocket();
+  const connection = new WsConnection(1, "127.0.0.1", socket as unknown as WebSocket, 0);
+  const results: string[] = [];
+  connection.send(wholeFrame(new Uint8Array(100)), (ok) => results.push(`a:${ok}`));
+  socket.bufferedAmount = 40; // 60 of a's 100 bytes written
+  connection.send(wholeFrame(new Uint8Array(50)), (ok) => results.push(`b:${ok}`));
+  assert.deepEqual(results, [], "nothing is confirmed while part of it is buffered");
+  socket.bufferedAmount = 50;
+  await until(() => results.length === 1, "a to be confirmed");
+  assert.deepEqual(results, ["a:true"]);
+  connection.end();
+  assert.equal(socket.closeCalls, 0, "a graceful end waits for the buffer to empty");
+  socket.bufferedAmount = 0;
+  await until(() => socket.closeCalls === 1, "the close once b is written");
+  assert.deepEqual(results, ["a:true", "b:true"]);
+  connection.socketClosed();
+  await connection.closed;
+
+  const cut = new FakeWebSocket();
+  const other = new WsConnection(2, "127.0.0.1", cut as unknown as WebSocket, 0);
+  const late: string[] = [];
+  other.send(wholeFrame(new Uint8Array(10)), (ok) => late.push(`c:${ok}`));
+  other.socketClosed(); // the peer went away with c still buffered
+  assert.equal(other.send(wholeFrame(new Uint8Array(1)), (ok) => late.push(`d:${ok}`)), false);
+  assert.deepEqual(late, ["c:false", "d:false"]);
+});
+
+Deno.test("a TCP frame whose write fails halfway is reported not written, and so is the next", async () => {
+  let writes = 0;
+  let closed = false;
+  const conn = {
+    remoteAddr: { hostname: "127.0.0.1", port: 1, transport: "tcp" },
+    setNoDelay() {},
+    write(bytes: Uint8Array): Promise<number> {
+      return ++writes === 1
+        ? Promise.resolve(Math.min(bytes.length, 10))
+        : Promise.reject(new Deno.errors.ConnectionReset("reset by peer"));
+    },
+    close() {
+      closed = true;
+    },
+  };
+  const connection = new TcpConnection(1, conn as unknown as Deno.TcpConn, 0);
+  const results: string[] = [];
+  const bytes = new Uint8Array(40);
+  connection.send(
+    { bytes, pieces: [bytes.subarray(0, 20), bytes.subarray(20)] },
+    (ok) => results.push(`a:${ok}`),
+  );
+  connection.send(wholeFrame(new Uint8Array(5)), (ok) => results.push(`b:${ok}`));
+  await until(() => results.length === 2, "both frames to settle");
+  assert.deepEqual(results.sort(), ["a:false", "b:false"]);
+  assert.equal(closed, true);
+  connection.readerStopped();
+  await connection.closed;
+});
+
+Deno.test("under disconnect and corrupt faults each connection's truth lines are exactly what it decoded", async () => {
+  const truth = new MemoryTruth();
+  const { clock, options } = manual({
+    rooms: 6,
+    rate: 200,
+    truth,
+    seed: "faults",
+    faults: { disconnect: 0.25, corrupt: 0.25 },
+  });
+  await using sim = await startSimulator(options);
+  const rooms = sim.world.rooms;
+  for (const room of rooms) sim.setLive(room.roomId, true);
+  const clients: (RawClient | WsClient)[] = [];
+  for (const [i, room] of rooms.entries()) {
+    const info = await danmuInfo(sim, room.roomId, BUVID);
+    const auth: AuthBody = {
+      uid: 0,
+      roomid: room.roomId,
+      protover: ([1, 2, 3] as const)[i % 3],
+      platform: "web",
+      type: 2,
+      key: info.token,
+      buvid: BUVID.slice("buvid3=".length),
+    };
+    clients.push(
+      i % 2 === 0 ? await RawClient.connect(sim, auth) : await WsClient.connect(sim.ws, auth),
+    );
+  }
+  await until(() => clients.every((c) => c.bodies().length >= 1), "every LOG_IN_NOTICE");
+  await drive(sim, clock, () => clients.every((c) => c.closed), "every connection to end");
+  assert.ok(sim.counters.faultCorrupt > 0, "some connection got a corrupt frame");
+  assert.ok(sim.counters.faultDisconnects > 0, "some connection was disconnected");
+  const lines = truth.lines.map((line) => JSON.parse(line));
+  for (const [i, client] of clients.entries()) {
+    const recorded = lines.filter((l) => l.room_id === rooms[i].roomId);
+    assert.equal(new Set(recorded.map((l) => l.conn)).size, 1, "one connection per room");
+    assert.ok(recorded.length > 1, "the room sent messages before its fault");
+    assert.deepEqual(recorded.map((l) => l.id), client.bodies().map(messageId));
+    if (client.error !== undefined) assert.equal((client.error as Error).name, "ProtocolError");
+  }
+  for (const client of clients) await client.close();
 });

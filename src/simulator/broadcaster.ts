@@ -70,6 +70,19 @@ function encodeBatch(out: BodyWriter, messages: SimMessage[], masked: boolean): 
   return { bytes: out.bytes.subarray(0, out.length), offsets };
 }
 
+/**
+ * Cuts `bytes` at two points drawn as fractions in [0, 1) into at most three non-empty pieces
+ * that, written in order, are exactly `bytes` (a TCP peer may see any split). The fractions are
+ * ordered by value: `[0.3, 5e-7].sort()` would compare them as text and put 0.3 first.
+ */
+export function splitFrame(bytes: Uint8Array, u: number, v: number): Uint8Array[] {
+  const a = Math.floor(Math.min(u, v) * bytes.length);
+  const b = Math.floor(Math.max(u, v) * bytes.length);
+  return [bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)].filter((piece) =>
+    piece.length > 0
+  );
+}
+
 function concat(parts: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let offset = 0;
@@ -169,7 +182,7 @@ export class Broadcaster {
 
     // One layout per batch, shared by all variants: a few plain packets first, then a bundle.
     const singles = count === 1 ? (rng.chance(0.5) ? 1 : 0) : rng.chance(0.2) ? 1 : 0;
-    const cuts = [rng.next(), rng.next()].sort();
+    const cuts = [rng.next(), rng.next()];
     const frames = new Map<number, Frame>();
     // Every message as a ver-0 packet, back to back in one buffer, per variant (0 plain, 1 masked).
     const personal = messages.some((m) => m.personal);
@@ -192,12 +205,7 @@ export class Broadcaster {
           ? b
           : concat([all.subarray(0, offsets[plain]), b], offsets[plain] + b.length);
       }
-      const a = Math.floor(cuts[0] * bytes.length);
-      const b = Math.floor(cuts[1] * bytes.length);
-      const pieces = [bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)].filter((p) =>
-        p.length > 0
-      );
-      frame = { bytes, pieces };
+      frame = { bytes, pieces: splitFrame(bytes, cuts[0], cuts[1]) };
       frames.set(key, frame);
       return frame;
     };

@@ -63,6 +63,8 @@ export class TcpConnection extends ClientConnection {
   #queue: { frame: Frame; done?: WriteDone }[] = [];
   #queuedBytes = 0;
   #pumping = false;
+  /** True while the queue's head is being written (abort leaves it to the pump). */
+  #writing = false;
   #ending = false;
   #socketClosed = false;
   #readerDone = false;
@@ -99,21 +101,25 @@ export class TcpConnection extends ClientConnection {
     try {
       while (this.#queue.length > 0 && !this.#socketClosed) {
         const { frame, done } = this.#queue[0];
+        let written = true;
+        this.#writing = true;
         try {
           for (const piece of frame.pieces) {
             let rest = piece;
             while (rest.length > 0) rest = rest.subarray(await this.#conn.write(rest));
           }
         } catch {
-          this.#queue.shift();
-          this.#queuedBytes -= frame.bytes.length;
-          done?.(false);
-          this.abort();
-          return;
+          written = false;
+        } finally {
+          this.#writing = false;
         }
         this.#queue.shift();
         this.#queuedBytes -= frame.bytes.length;
-        done?.(true);
+        done?.(written);
+        if (!written) {
+          this.abort(); // fails every frame queued behind it
+          return;
+        }
       }
     } finally {
       this.#pumping = false;
@@ -131,7 +137,7 @@ export class TcpConnection extends ClientConnection {
   abort(): void {
     this.#ending = true;
     if (this.state !== "closed") this.state = "closing";
-    const failed = this.#queue.splice(this.#pumping ? 1 : 0);
+    const failed = this.#queue.splice(this.#writing ? 1 : 0);
     for (const entry of failed) {
       this.#queuedBytes -= entry.frame.bytes.length;
       entry.done?.(false);
@@ -166,11 +172,28 @@ export class TcpConnection extends ClientConnection {
   }
 }
 
-/** A WebSocket client; `send` hands the frame to Deno's WebSocket, which keeps order. */
+/** How often a WebSocket with frames in flight asks Deno how much of them it has written. */
+const WS_WRITE_POLL_MS = 5;
+/** Longest a graceful WebSocket end waits for queued frames to be written before closing. */
+const WS_END_GRACE_MS = 2000;
+
+/**
+ * A WebSocket client. `send` hands the frame to Deno's WebSocket, which writes in order; a
+ * frame's `done(true)` comes once `bufferedAmount` shows all of its bytes left Deno's buffer,
+ * and frames still buffered when the socket closes get `done(false)`. `end()` waits for the
+ * buffer to empty (up to {@linkcode WS_END_GRACE_MS}) before it sends the close frame.
+ */
 export class WsConnection extends ClientConnection {
   readonly kind = "ws";
   #socket: WebSocket;
   #ending = false;
+  #closeSent = false;
+  #endBy = 0;
+  /** Bytes handed to `socket.send` so far. */
+  #sent = 0;
+  /** Frames not yet confirmed written, oldest first: where each ends, counted like `#sent`. */
+  #inFlight: { end: number; done: WriteDone }[] = [];
+  #poll: ReturnType<typeof setTimeout> | undefined;
 
   constructor(id: number, ip: string, socket: WebSocket, now: number) {
     super(id, ip, now);
@@ -188,14 +211,37 @@ export class WsConnection extends ClientConnection {
       return false;
     }
     this.#socket.send(frame.bytes);
-    done?.(true);
+    this.#sent += frame.bytes.length;
+    if (done) this.#inFlight.push({ end: this.#sent, done });
+    this.#check();
     return true;
   }
 
-  end(): void {
-    if (this.#ending) return;
-    this.#ending = true;
-    if (this.state !== "closed") this.state = "closing";
+  /** Confirms the frames Deno has written, closes a finished end, and polls while needed. */
+  #check(): void {
+    if (this.#socket.readyState === WebSocket.OPEN && this.#inFlight.length > 0) {
+      const written = this.#sent - this.#socket.bufferedAmount;
+      let count = 0;
+      while (count < this.#inFlight.length && this.#inFlight[count].end <= written) count++;
+      for (const entry of this.#inFlight.splice(0, count)) entry.done(true);
+    }
+    if (
+      this.#ending && !this.#closeSent &&
+      (this.#inFlight.length === 0 || Date.now() >= this.#endBy)
+    ) {
+      this.#sendClose();
+    }
+    const waiting = this.#inFlight.length > 0 && this.#socket.readyState === WebSocket.OPEN;
+    if (waiting && this.#poll === undefined && this.state !== "closed") {
+      this.#poll = setTimeout(() => {
+        this.#poll = undefined;
+        this.#check();
+      }, WS_WRITE_POLL_MS);
+    }
+  }
+
+  #sendClose(): void {
+    this.#closeSent = true;
     if (
       this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING
     ) {
@@ -207,13 +253,27 @@ export class WsConnection extends ClientConnection {
     }
   }
 
-  abort(): void {
-    this.end();
+  end(): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    this.#endBy = Date.now() + WS_END_GRACE_MS;
+    if (this.state !== "closed") this.state = "closing";
+    this.#check();
   }
 
-  /** The socket's `close` event calls this. */
+  abort(): void {
+    this.#ending = true;
+    if (this.state !== "closed") this.state = "closing";
+    if (!this.#closeSent) this.#sendClose();
+  }
+
+  /** The socket's `close` event calls this; frames not confirmed by then were not written. */
   socketClosed(): void {
     this.#ending = true;
+    this.#closeSent = true;
+    clearTimeout(this.#poll);
+    this.#poll = undefined;
+    for (const entry of this.#inFlight.splice(0)) entry.done(false);
     if (this.state === "closed") return;
     this.state = "closed";
     this.resolveClosed();
