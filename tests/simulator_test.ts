@@ -705,3 +705,86 @@ Deno.test("under disconnect and corrupt faults each connection's truth lines are
   }
   for (const client of clients) await client.close();
 });
+
+// ---- WBI keys, tokens, TLS -------------------------------------------------------------------
+
+Deno.test("rotateWbiKeys(): nav serves the new keys and getDanmuInfo signed with the old ones answers -352", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 1 });
+  const room = sim.world.rooms[0].roomId;
+  const base = `${sim.api}/xlive/web-room/v1/index/getDanmuInfo`;
+  const old = await wbiKeys(sim);
+  assert.deepEqual(old, sim.wbiKeys);
+  const rotated = sim.rotateWbiKeys();
+  assert.notDeepEqual(rotated, old);
+  assert.deepEqual(await wbiKeys(sim), rotated, "nav serves the new keys");
+  assert.deepEqual(sim.wbiKeys, rotated);
+  const stale = signWbiQuery({ id: room, type: 0 }, old, Date.now() / 1000);
+  assert.deepEqual(await getJson(`${base}?${stale}`, BUVID), {
+    code: -352,
+    message: "-352",
+    ttl: 1,
+  });
+  const fresh = signWbiQuery({ id: room, type: 0 }, rotated, Date.now() / 1000);
+  assert.equal((await getJson(`${base}?${fresh}`, BUVID)).code, 0);
+  assert.equal(sim.counters.http352, 1);
+});
+
+Deno.test("expireTokens() refuses auths with earlier tokens; disconnectAll() ends open connections", async () => {
+  await using sim = await startSimulator({ tickMs: 0, rooms: 1, rate: 0 });
+  const room = sim.world.rooms[0].roomId;
+  const auth = (key: string): AuthBody => ({
+    uid: 0,
+    roomid: room,
+    protover: 3,
+    platform: "web",
+    type: 2,
+    key,
+  });
+  const before = await danmuInfo(sim, room, BUVID);
+  const open = await RawClient.connect(sim, auth(before.token));
+  await until(() => open.ops().includes("authReply"), "the first auth");
+  sim.expireTokens();
+  const stale = await RawClient.connect(sim, auth(before.token));
+  await until(() => stale.closed, "the stale token to be refused");
+  assert.deepEqual(stale.received, []);
+  assert.equal(open.closed, false, "an open connection stays open");
+  const after = await danmuInfo(sim, room, BUVID);
+  const fresh = await RawClient.connect(sim, auth(after.token));
+  await until(() => fresh.ops().includes("authReply"), "a new token to authenticate");
+  sim.disconnectAll();
+  await until(() => open.closed && fresh.closed, "every connection to end");
+  assert.equal(open.error, undefined, "ended cleanly");
+  assert.equal(sim.counters.authRejected, 1);
+  for (const c of [open, stale, fresh]) await c.close();
+});
+
+const TLS_FIXTURES = new URL("./fixtures/tls/", import.meta.url);
+
+Deno.test("with tls, getDanmuInfo's wss_port is a TLS listener that upgrades /sub with the test certificate", async () => {
+  const read = (name: string) => Deno.readTextFileSync(new URL(name, TLS_FIXTURES));
+  await using sim = await startSimulator({
+    tickMs: 0,
+    rooms: 1,
+    tls: { cert: read("server.pem"), key: read("server.key") },
+  });
+  const info = await danmuInfo(sim, sim.world.rooms[0].roomId, BUVID);
+  const { host, wss_port: port } = info.host_list[0];
+  assert.equal(sim.wss, `wss://${host}:${port}/sub`);
+  assert.notEqual(`ws://${host}:${port}/sub`, sim.ws);
+  using client = Deno.createHttpClient({ caCerts: [read("ca.pem")] });
+  const nav = await fetch(`https://${host}:${port}/x/web-interface/nav`, { client });
+  assert.equal((await nav.json()).code, -101, "the API answers over TLS too");
+  const conn = await Deno.connectTls({ hostname: host, port, caCerts: [read("ca.pem")] });
+  try {
+    await conn.write(new TextEncoder().encode(
+      `GET /sub HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    ));
+    const buffer = new Uint8Array(512);
+    const n = await conn.read(buffer);
+    assert.match(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), /^HTTP\/1\.1 101 /);
+  } finally {
+    conn.close();
+  }
+  await until(() => sim.connectionCount() === 0, "the server to see the upgrade end");
+});

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../errors.ts";
 import { parseFaults } from "../simulator/faults.ts";
-import { type SimulatorOptions, startSimulator } from "../simulator/simulator.ts";
+import { type SimulatorOptions, startSimulator, type TlsPem } from "../simulator/simulator.ts";
 import { MAX_ROOMS } from "../simulator/world.ts";
 import type { LineWriter } from "./line_writer.ts";
 import { numberFlag } from "./flags.ts";
@@ -15,12 +15,17 @@ export const SIMULATE_USAGE = `Usage: main.ts simulate [flags]
 
 Runs an offline stand-in for Bilibili live: the HTTP APIs (nav, finger/spi, room_init,
 get_info, getDanmuInfo with WBI, room lists, area list) and the danmaku servers over raw TCP
-and WebSocket (/sub). Prints {"api":…,"tcp":…,"ws":…} on stdout, logs to stderr.
+and WebSocket (/sub), and over TLS WebSocket given a certificate. Prints
+{"api":…,"tcp":…,"ws":…,"wss":…} on stdout, logs to stderr.
 
 Flags:
   --host HOST                    interface to bind (default 127.0.0.1)
   --port N                       HTTP + WebSocket port, 0 = any free port (default 0)
   --tcp-port N                   raw TCP danmaku port, 0 = any free port (default 0)
+  --tls-cert FILE --tls-key FILE also serve wss:// (and https://) with this PEM certificate
+                                 and key; getDanmuInfo's wss_port points there
+                                 (tests/fixtures/tls has a test CA and a 127.0.0.1 cert)
+  --tls-port N                   TLS port, 0 = any free port (default 0)
   --seed S                       seed of the world, messages, tokens and faults (default 1)
   --rooms N                      number of rooms (default 50)
   --rate R                       mean op-5 messages/s per live room, Zipf-spread (default 5)
@@ -44,10 +49,16 @@ export interface SimulateContext {
   log: (line: string) => void;
 }
 
+/** What the simulate flags ask for; the TLS files are read when the simulator starts. */
+export interface SimulateArgs {
+  options: SimulatorOptions;
+  durationMs: number | undefined;
+  /** PEM files of `--tls-cert` and `--tls-key`, given together. */
+  tlsFiles?: { cert: string; key: string };
+}
+
 /** Turns the flags into simulator options and a duration; errors name the flag and value. */
-export function parseSimulateArgs(
-  args: string[],
-): { options: SimulatorOptions; durationMs: number | undefined } {
+export function parseSimulateArgs(args: string[]): SimulateArgs {
   let values;
   try {
     ({ values } = parseArgs({
@@ -58,6 +69,9 @@ export function parseSimulateArgs(
         host: { type: "string" },
         port: { type: "string" },
         "tcp-port": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "tls-port": { type: "string" },
         seed: { type: "string" },
         rooms: { type: "string" },
         rate: { type: "string" },
@@ -86,6 +100,7 @@ export function parseSimulateArgs(
     host: values.host ?? "127.0.0.1",
     port: numberFlag("port", values.port, 0, port),
     tcpPort: numberFlag("tcp-port", values["tcp-port"], 0, port),
+    tlsPort: numberFlag("tls-port", values["tls-port"], 0, port),
     seed: values.seed ?? "1",
     rooms: numberFlag("rooms", values.rooms, 50, { min: 1, max: MAX_ROOMS, integer: true }),
     rate: numberFlag("rate", values.rate, 5, { min: 0, max: 1e6 }),
@@ -117,12 +132,38 @@ export function parseSimulateArgs(
     logEveryMs: 1000 * numberFlag("log-every", values["log-every"], 10, { min: 0, max: big })!,
   };
   if (options.truth === "") throw new ConfigError(`Cannot use --truth "": expected a file path`);
-  return { options: Object.freeze(options), durationMs: durationS && durationS * 1000 };
+  const cert = values["tls-cert"];
+  const key = values["tls-key"];
+  if ((cert === undefined) !== (key === undefined) || cert === "" || key === "") {
+    throw new ConfigError(
+      `Cannot use --tls-cert "${cert ?? ""}" and --tls-key "${key ?? ""}": give both files`,
+    );
+  }
+  return {
+    options: Object.freeze(options),
+    durationMs: durationS && durationS * 1000,
+    tlsFiles: cert !== undefined && key !== undefined ? { cert, key } : undefined,
+  };
+}
+
+/** Reads the `--tls-cert` and `--tls-key` files; errors name the flag and the file. */
+async function readTls(files: { cert: string; key: string }): Promise<TlsPem> {
+  const read = async (flag: string, path: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      throw new ConfigError(`Cannot read --${flag} "${path}": ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  };
+  return { cert: await read("tls-cert", files.cert), key: await read("tls-key", files.key) };
 }
 
 /** Runs the simulator until SIGINT, SIGTERM or `--duration`; returns the exit code. */
 export async function runSimulate(args: string[], context: SimulateContext): Promise<number> {
-  const { options, durationMs } = parseSimulateArgs(args);
+  const { options, durationMs, tlsFiles } = parseSimulateArgs(args);
+  const tls = tlsFiles && await readTls(tlsFiles);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
@@ -131,12 +172,20 @@ export async function runSimulate(args: string[], context: SimulateContext): Pro
   try {
     let simulator;
     try {
-      simulator = await startSimulator({ ...options, log: context.log });
+      simulator = await startSimulator({ ...options, tls, log: context.log });
     } catch (error) {
       if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied) {
         throw new ConfigError(
           `Cannot listen on ${options.host} (--port ${options.port}, --tcp-port ${options.tcpPort}): ${
-            (error as Error).message
+            ((error.cause ?? error) as Error).message
+          }`,
+          { cause: error },
+        );
+      }
+      if (tls && error instanceof ConfigError) {
+        throw new ConfigError(
+          `Cannot serve TLS with --tls-cert "${tlsFiles?.cert}" and --tls-key "${tlsFiles?.key}": ${
+            ((error.cause ?? error) as Error).message
           }`,
           { cause: error },
         );
@@ -144,11 +193,15 @@ export async function runSimulate(args: string[], context: SimulateContext): Pro
       throw error;
     }
     await using sim = simulator;
-    context.stdout.writeLine(JSON.stringify({ api: sim.api, tcp: sim.tcp, ws: sim.ws }));
+    context.stdout.writeLine(
+      JSON.stringify({ api: sim.api, tcp: sim.tcp, ws: sim.ws, wss: sim.wss }),
+    );
     context.stdout.flush();
     const live = sim.world.rooms.filter((r) => r.live).length;
     context.log(
-      `event=started api=${sim.api} tcp=${sim.tcp} ws=${sim.ws} rooms=${sim.world.rooms.length} live=${live} seed=${options.seed}`,
+      `event=started api=${sim.api} tcp=${sim.tcp} ws=${sim.ws} wss=${
+        sim.wss ?? "off"
+      } rooms=${sim.world.rooms.length} live=${live} seed=${options.seed}`,
     );
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted) resolve();

@@ -255,6 +255,11 @@ export class DanmakuServer {
     for (const c of this.rooms.get(roomId) ?? []) c.end();
   }
 
+  /** Gracefully ends every connection (after what was queued is flushed); new ones are welcome. */
+  endAll(): void {
+    for (const c of this.connections) c.end();
+  }
+
   /** Ends every connection, waiting up to `graceMs` for flushes, then aborts the rest. */
   async close(graceMs = 2000): Promise<void> {
     this.#closing = true;

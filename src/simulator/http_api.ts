@@ -21,16 +21,21 @@ export interface HttpApiOptions {
   clock: Clock;
   counters: SimulatorCounters;
   limiter: RateLimiter;
-  wbiKeys: WbiKeys;
+  /** The WBI keys nav serves and getDanmuInfo checks right now (they can rotate). */
+  wbiKeys(): WbiKeys;
   seed: string;
-  /** The TCP and WebSocket ports getDanmuInfo hands out (known once listening). */
-  ports(): { tcp: number; ws: number };
+  /**
+   * The ports getDanmuInfo hands out (known once listening): raw TCP, WebSocket, and the TLS
+   * WebSocket port (the plain one when the simulator has no TLS listener).
+   */
+  ports(): { tcp: number; ws: number; wss: number };
 }
 
-/** WBI keys derived from the seed, as `/x/web-interface/nav` serves them. */
-export function wbiKeysForSeed(seed: string): WbiKeys {
+/** WBI keys derived from the seed, as `/x/web-interface/nav` serves them; each rotation is a new `generation`. */
+export function wbiKeysForSeed(seed: string, generation = 0): WbiKeys {
   const md5 = (text: string) => createHash("md5").update(text).digest("hex");
-  return { imgKey: md5(`img:${seed}`), subKey: md5(`sub:${seed}`) };
+  const suffix = generation === 0 ? "" : `:${generation}`;
+  return { imgKey: md5(`img:${seed}${suffix}`), subKey: md5(`sub:${seed}${suffix}`) };
 }
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
@@ -79,9 +84,12 @@ export function createHttpApi(
       "INFOC",
       "infoc",
     );
-  const wbiImg = {
-    img_url: `https://i0.hdslb.com/bfs/wbi/${wbiKeys.imgKey}.png`,
-    sub_url: `https://i0.hdslb.com/bfs/wbi/${wbiKeys.subKey}.png`,
+  const wbiImg = () => {
+    const keys = wbiKeys();
+    return {
+      img_url: `https://i0.hdslb.com/bfs/wbi/${keys.imgKey}.png`,
+      sub_url: `https://i0.hdslb.com/bfs/wbi/${keys.subKey}.png`,
+    };
   };
 
   const roomListEntry = (room: SimRoom) => ({
@@ -143,7 +151,7 @@ export function createHttpApi(
     "/x/web-interface/nav": (_url, cookies) => {
       const sessdata = cookies.get("SESSDATA");
       if (!sessdata) {
-        return x(-101, "账号未登录", { isLogin: false, wbi_img: wbiImg });
+        return x(-101, "账号未登录", { isLogin: false, wbi_img: wbiImg() });
       }
       const mid = tokens.midForSessdata(sessdata);
       return x(0, "0", {
@@ -154,7 +162,7 @@ export function createHttpApi(
         level_info: { current_level: 5 },
         money: 0,
         vipStatus: 0,
-        wbi_img: wbiImg,
+        wbi_img: wbiImg(),
       });
     },
     "/x/frontend/finger/spi": () =>
@@ -237,7 +245,7 @@ export function createHttpApi(
     "/xlive/web-room/v1/index/getDanmuInfo": (url, cookies) => {
       const params = url.searchParams;
       const buvid = cookies.get("buvid3");
-      if (!verifyWbiQuery(params, wbiKeys) || !buvid) {
+      if (!verifyWbiQuery(params, wbiKeys()) || !buvid) {
         counters.http352++;
         return json({ code: -352, message: "-352", ttl: 1 });
       }
@@ -245,9 +253,9 @@ export function createHttpApi(
       if (!room) return x(1, "错误", null);
       const sessdata = cookies.get("SESSDATA");
       const uid = sessdata ? tokens.midForSessdata(sessdata) : 0;
-      const { tcp, ws } = options.ports();
+      const { tcp, ws, wss } = options.ports();
       const host = url.hostname;
-      const entry = { host, port: tcp, wss_port: ws, ws_port: ws };
+      const entry = { host, port: tcp, wss_port: wss, ws_port: ws };
       return x(0, "0", {
         group: "live",
         business_id: 0,

@@ -1,6 +1,7 @@
 /**
  * Who a caller is (cookies → uid) and the danmaku tokens bound to a room and that identity.
- * Tokens are stateless: an HMAC over `room;uid;buvid3`, padded to the real token's length.
+ * Tokens are stateless: an HMAC over `room;uid;buvid3`, padded to the real token's length,
+ * keyed by the seed and a generation that `expireAll()` moves on.
  */
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
@@ -38,6 +39,8 @@ export function parseCookies(header: string | null): Map<string, string> {
 /** Issues and checks tokens, and maps SESSDATA cookies to a deterministic `mid`. */
 export class TokenAuthority {
   #secret: string;
+  /** Bumped by `expireAll()`; part of the MAC key, so older tokens stop verifying. */
+  #generation = 0;
 
   /** `seed` makes tokens and mids reproducible across runs with the same seed. */
   constructor(seed: string) {
@@ -76,7 +79,12 @@ export class TokenAuthority {
     return { roomId: Number(room), uid: Number(uid), buvid: buvid.join(";") };
   }
 
+  /** Makes every token issued so far invalid (as if all had expired); new ones verify. */
+  expireAll(): void {
+    this.#generation++;
+  }
+
   #mac(payload: Uint8Array): Buffer {
-    return createHmac("sha256", this.#secret).update(payload).digest();
+    return createHmac("sha256", `${this.#secret}:${this.#generation}`).update(payload).digest();
   }
 }

@@ -1,8 +1,10 @@
 /**
- * The offline Bilibili: composes the world, the HTTP API, the TCP and WebSocket danmaku servers,
- * the scheduler tick and the truth log into one object a test or the CLI starts and closes.
+ * The offline Bilibili: composes the world, the HTTP API, the TCP and WebSocket (and, given a
+ * certificate, TLS WebSocket) danmaku servers, the scheduler tick and the truth log into one
+ * object a test or the CLI starts and closes.
  */
 import type { WbiKeys } from "../bilibili/wbi.ts";
+import { ConfigError } from "../errors.ts";
 import { Broadcaster } from "./broadcaster.ts";
 import { systemClock, type WallClock as Clock } from "../util/clock.ts";
 import { newCounters, type SimulatorCounters } from "./counters.ts";
@@ -16,6 +18,14 @@ import { RateLimiter } from "./rate_limit.ts";
 import { TruthFile, type TruthSink } from "./truth_log.ts";
 import { type SimRoom, World } from "./world.ts";
 
+/** A PEM certificate chain and its PEM private key, for the `wss` listener. */
+export interface TlsPem {
+  /** The server certificate (then any intermediates), PEM. */
+  cert: string;
+  /** The certificate's private key, PEM. */
+  key: string;
+}
+
 /** Options of {@linkcode startSimulator}. */
 export interface SimulatorOptions {
   /** Interface to bind. @default {"127.0.0.1"} */
@@ -24,6 +34,14 @@ export interface SimulatorOptions {
   port?: number;
   /** Raw TCP danmaku port; 0 picks a free one. @default {0} */
   tcpPort?: number;
+  /**
+   * Also serve everything (WebSocket `/sub` and the HTTP API) over TLS with this certificate;
+   * getDanmuInfo's `wss_port` then points there (else at the plain WebSocket port).
+   * @default {undefined} (no TLS listener)
+   */
+  tls?: TlsPem;
+  /** TLS port when `tls` is given; 0 picks a free one. @default {0} */
+  tlsPort?: number;
   /** Seed of the world, the messages, tokens, WBI keys and faults. @default {1} */
   seed?: string | number;
   /** Number of rooms. @default {50} */
@@ -69,9 +87,11 @@ export interface Simulator extends AsyncDisposable {
   readonly tcp: string;
   /** WebSocket URL, `ws://127.0.0.1:P/sub`. */
   readonly ws: string;
+  /** TLS WebSocket URL, `wss://127.0.0.1:P/sub`, when started with `tls`. */
+  readonly wss: string | undefined;
   /** The rooms (real id, short id, live flag, popularity, anchor, title, area, live_time). */
   readonly world: World;
-  /** WBI keys `/x/web-interface/nav` serves. */
+  /** WBI keys `/x/web-interface/nav` serves now. */
   readonly wbiKeys: WbiKeys;
   /** Live counters. */
   readonly counters: Readonly<SimulatorCounters>;
@@ -83,6 +103,23 @@ export interface Simulator extends AsyncDisposable {
   blockRoom(roomId: number): void;
   /** Messages the room may still send under `messagesPerRoom` (Infinity without a limit). */
   remaining(roomId: number): number;
+  /**
+   * Rotates the WBI keys, as Bilibili does about daily: nav serves new ones at once and
+   * getDanmuInfo signed with the old ones answers -352. Tokens and connections are unaffected.
+   * Returns the new keys.
+   */
+  rotateWbiKeys(): WbiKeys;
+  /**
+   * Expires every danmaku token issued so far: an auth with one is closed without a reply, as
+   * the real server does with a stale key. Open connections stay (the key is only checked at
+   * auth); combine with `disconnectAll()` to make clients fetch a new token.
+   */
+  expireTokens(): void;
+  /**
+   * Ends every danmaku connection after what was written to it is flushed, as when a danmaku
+   * server restarts; clients may reconnect at once.
+   */
+  disconnectAll(): void;
   /** Runs one scheduler tick now (use with `tickMs: 0`). */
   step(): void;
   /** Stops everything, flushing writes and the truth log first. Idempotent. */
@@ -105,7 +142,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     now: clock.now(),
   });
   const tokens = new TokenAuthority(seed);
-  const wbiKeys = wbiKeysForSeed(seed);
+  let wbiGeneration = 0;
+  let wbiKeys = wbiKeysForSeed(seed);
   const factory = new MessageFactory(world);
   const truth = typeof options.truth === "string" ? new TruthFile(options.truth) : options.truth;
   const faultRng = new Random(`faults:${seed}`);
@@ -137,6 +175,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const listener = Deno.listen({ hostname, port: options.tcpPort ?? 0, transport: "tcp" });
   const tcpPort = listener.addr.port;
   let wsPort = 0;
+  let tlsPort = 0;
   const handler = createHttpApi({
     world,
     tokens,
@@ -144,19 +183,37 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     clock,
     counters,
     limiter: new RateLimiter(options.httpRateLimit ?? 0, options.httpBanMs ?? 10_000),
-    wbiKeys,
+    wbiKeys: () => wbiKeys,
     seed,
-    ports: () => ({ tcp: tcpPort, ws: wsPort }),
+    ports: () => ({ tcp: tcpPort, ws: wsPort, wss: tlsPort || wsPort }),
   });
-  let http: Deno.HttpServer<Deno.NetAddr>;
+  const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
   try {
-    http = Deno.serve({ hostname, port: options.port ?? 0, onListen() {} }, handler);
+    servers.push(Deno.serve({ hostname, port: options.port ?? 0, onListen() {} }, handler));
+    if (options.tls) {
+      const { cert, key } = options.tls;
+      try {
+        servers.push(
+          Deno.serve({ hostname, port: options.tlsPort ?? 0, cert, key, onListen() {} }, handler),
+        );
+      } catch (error) {
+        if (
+          error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied
+        ) throw error;
+        throw new ConfigError(
+          `Cannot serve TLS with this certificate and key: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
   } catch (error) {
     listener.close();
+    await Promise.all(servers.map((server) => server.shutdown()));
     truth?.close();
     throw error;
   }
-  wsPort = http.addr.port;
+  wsPort = servers[0].addr.port;
+  tlsPort = servers[1]?.addr.port ?? 0;
   const tcpServing = server.serveTcp(listener);
   const shown = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
 
@@ -224,7 +281,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
       await server.close();
       await tcpServing;
-      await http.shutdown();
+      await Promise.all(servers.map((server) => server.shutdown()));
       truth?.close();
       log(`event=closed messagesSent=${counters.messagesSent} bytesSent=${counters.bytesSent}`);
     })();
@@ -242,8 +299,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     api: `http://${shown}:${wsPort}`,
     tcp: `${shown}:${tcpPort}`,
     ws: `ws://${shown}:${wsPort}/sub`,
+    wss: tlsPort ? `wss://${shown}:${tlsPort}/sub` : undefined,
     world,
-    wbiKeys,
+    get wbiKeys() {
+      return wbiKeys;
+    },
     counters,
     connectionCount: () => server.connections.size,
     setLive(roomId, live) {
@@ -254,6 +314,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
     },
     blockRoom: (roomId) => blockRoom(roomOf(roomId)),
+    rotateWbiKeys() {
+      wbiKeys = wbiKeysForSeed(seed, ++wbiGeneration);
+      log(`event=wbi_keys_rotated generation=${wbiGeneration}`);
+      return wbiKeys;
+    },
+    expireTokens() {
+      tokens.expireAll();
+      log("event=tokens_expired");
+    },
+    disconnectAll: () => server.endAll(),
     remaining: (roomId) => broadcaster.remaining(roomOf(roomId).roomId),
     step,
     close,
