@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { ProtoMessage, ProtoWriter, readProtoFields } from "../src/protocol/protobuf.ts";
 
-const samples = new URL("../../shared/protocol-samples/", import.meta.url);
+const samples = new URL("./fixtures/protocol-samples/", import.meta.url);
 
 Deno.test("ProtoWriter output reads back field by field through ProtoMessage", () => {
   const bytes = new ProtoWriter()

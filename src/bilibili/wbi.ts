@@ -1,5 +1,5 @@
 /**
- * WBI request signing (PROTOCOL.md §3.3): `w_rid = md5(sorted query + mixin key)`.
+ * WBI request signing (docs/protocol.md §3.3): `w_rid = md5(sorted query + mixin key)`.
  * Pure functions, used by the HTTP client to sign and by the simulator to verify.
  */
 import { createHash } from "node:crypto";

@@ -96,7 +96,7 @@ export async function runDecode(
       onHeartbeatEcho: (bytes, offset) => {
         result.bytesSkipped = bytes.length;
         io.log(
-          `Skipped ${bytes.length} bytes at byte ${offset} after a heartbeat reply: Bilibili echoes the heartbeat body there (PROTOCOL.md §1.6)`,
+          `Skipped ${bytes.length} bytes at byte ${offset} after a heartbeat reply: Bilibili echoes the heartbeat body there (docs/protocol.md §1.6)`,
         );
       },
     });

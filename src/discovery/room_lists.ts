@@ -1,5 +1,5 @@
 /**
- * Live room lists (PROTOCOL.md §3.7): the most popular rooms (`sort_type=online`) and the
+ * Live room lists (docs/protocol.md §3.7): the most popular rooms (`sort_type=online`) and the
  * newest started (`sort_type=live_time`) from `/room/v3/area/getRoomList`, paged until enough
  * rooms or the list ends, with `/room/v1/Area/getListByAreaID` as the fallback for popularity.
  */

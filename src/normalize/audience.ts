@@ -1,5 +1,5 @@
 /**
- * Audience counters (PROTOCOL.md §4.7, §4.8): WATCHED_CHANGE, ONLINE_RANK_COUNT,
+ * Audience counters (docs/protocol.md §4.7, §4.8): WATCHED_CHANGE, ONLINE_RANK_COUNT,
  * LIKE_INFO_V3_UPDATE and the op-3 heartbeat popularity → `audience` events.
  */
 import type { AudienceEvent, AudienceKind, CollectedEvent } from "./events.ts";

@@ -1,4 +1,4 @@
-/** DANMU_MSG (PROTOCOL.md §4.2): the `info` array → a `danmaku` event. */
+/** DANMU_MSG (docs/protocol.md §4.2): the `info` array → a `danmaku` event. */
 import type { CollectedEvent } from "./events.ts";
 import { extraNumber, extraString } from "./extra_fields.ts";
 import {

@@ -1,4 +1,4 @@
-/** GUARD_BUY, USER_TOAST_MSG and USER_TOAST_MSG_V2 (PROTOCOL.md §4.5) → a `guardBuy` event. */
+/** GUARD_BUY, USER_TOAST_MSG and USER_TOAST_MSG_V2 (docs/protocol.md §4.5) → a `guardBuy` event. */
 import type { CollectedEvent } from "./events.ts";
 import {
   asIdText,

@@ -1,5 +1,5 @@
 /**
- * INTERACT_WORD (JSON), INTERACT_WORD_V2 (protobuf, PROTOCOL.md §4.6) and
+ * INTERACT_WORD (JSON), INTERACT_WORD_V2 (protobuf, docs/protocol.md §4.6) and
  * LIKE_INFO_V3_CLICK (§4.7) → an `interaction` event.
  */
 import type { CollectedEvent, InteractionKind } from "./events.ts";

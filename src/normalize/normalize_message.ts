@@ -1,7 +1,7 @@
 /**
  * Turns one op-5 message (parsed JSON plus its text) into collected events. Pure and
  * synchronous: it runs on the reader's hot path and never throws on odd input. Dispatch
- * is on the cmd before the first `:` (PROTOCOL.md §4.1).
+ * is on the cmd before the first `:` (docs/protocol.md §4.1).
  */
 import { normalizeAudience } from "./audience.ts";
 import { normalizeDanmuMsg } from "./danmu_msg.ts";

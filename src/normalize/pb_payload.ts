@@ -1,4 +1,4 @@
-/** The base64 protobuf `pb` payloads of the *_V2 cmds (PROTOCOL.md §4.12). */
+/** The base64 protobuf `pb` payloads of the *_V2 cmds (docs/protocol.md §4.12). */
 import { ProtoMessage } from "../protocol/protobuf.ts";
 import { asObject, asString, type JsonObject } from "../util/json_guards.ts";
 

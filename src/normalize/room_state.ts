@@ -1,5 +1,5 @@
 /**
- * Room state changes (PROTOCOL.md §4.9): LIVE, PREPARING, ROOM_CHANGE, ROOM_BLOCK_MSG,
+ * Room state changes (docs/protocol.md §4.9): LIVE, PREPARING, ROOM_CHANGE, ROOM_BLOCK_MSG,
  * CUT_OFF, CUT_OFF_V2, WARNING → a `roomState` event (plus a `room` upsert for the first
  * three, so `rooms` follows title, area and live status).
  */

@@ -1,6 +1,6 @@
 /**
  * SEND_GIFT (JSON) and SEND_GIFT_V2 (protobuf `gift_list`) → one `gift` event per gift
- * (PROTOCOL.md §4.3). Both may arrive for one gift; the store keeps one row by `tid`.
+ * (docs/protocol.md §4.3). Both may arrive for one gift; the store keeps one row by `tid`.
  */
 import type { ProtoMessage } from "../protocol/protobuf.ts";
 import type { CollectedEvent, GiftEvent } from "./events.ts";

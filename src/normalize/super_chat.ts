@@ -1,4 +1,4 @@
-/** SUPER_CHAT_MESSAGE and SUPER_CHAT_MESSAGE_JPN (PROTOCOL.md §4.4) → a `superChat` event. */
+/** SUPER_CHAT_MESSAGE and SUPER_CHAT_MESSAGE_JPN (docs/protocol.md §4.4) → a `superChat` event. */
 import type { CollectedEvent } from "./events.ts";
 import {
   asNonEmptyString,

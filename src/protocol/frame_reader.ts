@@ -1,6 +1,6 @@
 /**
  * Cuts a byte stream (a TCP connection, a capture file, stdin) into whole packets,
- * whatever the read boundaries, through one small reusable buffer (PROTOCOL.md §1.5).
+ * whatever the read boundaries, through one small reusable buffer (docs/protocol.md §1.5).
  */
 import { ProtocolError } from "../errors.ts";
 import { HEADER_LENGTH, MAX_PACKET_LENGTH, Op, readHeader } from "./packet.ts";

@@ -1,5 +1,5 @@
 /**
- * The 16-byte big-endian packet header of Bilibili's danmaku protocol (PROTOCOL.md §1)
+ * The 16-byte big-endian packet header of Bilibili's danmaku protocol (docs/protocol.md §1)
  * and builders for the packets a client sends.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Body decoding (PROTOCOL.md §1.2, §1.7): turns whole packets into server messages,
+ * Body decoding (docs/protocol.md §1.2, §1.7): turns whole packets into server messages,
  * unwrapping zlib and brotli bundles recursively with bounds on depth and size.
  */
 import { brotliDecompressSync, inflateSync } from "node:zlib";

@@ -1,5 +1,5 @@
 /**
- * A minimal protobuf wire-format reader and writer (PROTOCOL.md §4.12): enough for the
+ * A minimal protobuf wire-format reader and writer (docs/protocol.md §4.12): enough for the
  * base64 `pb` payloads of INTERACT_WORD_V2, SEND_GIFT_V2 and ONLINE_RANK_V3. No schema
  * compiler: callers pick fields by number; unknown fields are skipped.
  */

@@ -1,7 +1,7 @@
-/** Access to the shared protocol fixtures in ../shared/protocol-samples. */
+/** Access to the protocol fixtures in tests/fixtures/protocol-samples (real packets, decode oracles). */
 
-/** Folder of the shared conformance fixtures. */
-export const SAMPLES_DIR = new URL("../../../shared/protocol-samples/", import.meta.url);
+/** Folder of the conformance fixtures. */
+export const SAMPLES_DIR = new URL("../fixtures/protocol-samples/", import.meta.url);
 
 /** Reads `bin/NAME.bin`. */
 export function readSampleBin(name: string): Uint8Array {
