@@ -1,0 +1,119 @@
+/** `main.ts collect` as a child process of the soak, with its stderr parsed as it comes. */
+import { ROOT } from "../bench/processes.ts";
+
+/** The V8 flags `deno task start` runs the collector with (deno.json). */
+export const COLLECT_V8_FLAGS = ["--v8-flags=--max-semi-space-size=2"];
+
+/** Log lines kept for the report when something goes wrong. */
+const TAIL_LINES = 40;
+
+/** The fields of the collector's final `msg="stopped"` line. */
+export interface StoppedLine {
+  messages: number;
+  written: number;
+  dropped: number;
+  sessions: number;
+}
+
+/** Reads `key=number` fields of a `key=value` log line. */
+export function numericFields(line: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const match of line.matchAll(/(?:^|\s)(\w+)=(-?\d+(?:\.\d+)?)(?=\s|$)/g)) {
+    out[match[1]] = Number(match[2]);
+  }
+  return out;
+}
+
+/** Parses the collector's `msg="stopped" messages=N written=N dropped=N sessions=N` line. */
+export function parseStoppedLine(line: string): StoppedLine | undefined {
+  if (!line.includes('msg="stopped"')) return undefined;
+  const f = numericFields(line);
+  if ([f.messages, f.written, f.dropped, f.sessions].some((v) => v === undefined)) return undefined;
+  return { messages: f.messages, written: f.written, dropped: f.dropped, sessions: f.sessions };
+}
+
+/** A running collector. */
+export class CollectorProcess implements AsyncDisposable {
+  readonly process: Deno.ChildProcess;
+  readonly args: readonly string[];
+  /** Latest `msg=status` fields. */
+  status: Record<string, number> = {};
+  /** The final line, once logged. */
+  stopped: StoppedLine | undefined;
+  /** Lines logged at `level=warn` and `level=error`. */
+  warnings = 0;
+  errors = 0;
+  /** The last lines of stderr, status lines excepted. */
+  readonly tail: string[] = [];
+  readonly #reading: Promise<void>;
+
+  /** Starts `main.ts collect ARGS` with the start task's V8 flags. */
+  constructor(args: readonly string[]) {
+    this.args = args;
+    this.process = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", ...COLLECT_V8_FLAGS, "main.ts", "collect", ...args],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#reading = this.#read();
+  }
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  async #read(): Promise<void> {
+    let pending = "";
+    for await (const chunk of this.process.stderr.pipeThrough(new TextDecoderStream())) {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) this.#line(line);
+    }
+    if (pending !== "") this.#line(pending);
+  }
+
+  #line(line: string): void {
+    if (line.includes("msg=status")) {
+      this.status = numericFields(line);
+      return;
+    }
+    if (line.includes("level=warn")) this.warnings++;
+    if (line.includes("level=error")) this.errors++;
+    this.stopped = parseStoppedLine(line) ?? this.stopped;
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+  }
+
+  /** Sends SIGINT and waits up to `timeoutMs` for the exit; kills it after that. */
+  async interrupt(timeoutMs: number): Promise<{ status: Deno.CommandStatus; killed: boolean }> {
+    this.process.kill("SIGINT");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) =>
+      timer = setTimeout(() => resolve("late"), timeoutMs)
+    );
+    const first = await Promise.race([this.process.status, late]);
+    clearTimeout(timer);
+    let killed = false;
+    if (first === "late") {
+      killed = true;
+      this.process.kill("SIGKILL");
+    }
+    const status = await this.process.status;
+    await this.#reading;
+    return { status, killed };
+  }
+
+  /** Kills the process if it still runs, and waits for it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.process.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await this.process.status;
+    await this.#reading.catch(() => {});
+  }
+}

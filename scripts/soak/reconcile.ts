@@ -1,0 +1,371 @@
+/**
+ * The soak's bookkeeping, pure: the simulator's truth lines (what was written to the
+ * collector's sockets), the `raw_messages` rows (what the collector received, with
+ * `--keep-raw`) and the keys of the stored rows go in; per table delivered, stored, missing,
+ * in flight at stop, received but not stored, and duplicated come out.
+ */
+import type { CollectedEvent, CollectedEventType } from "../../src/normalize/events.ts";
+import { normalizeMessage } from "../../src/normalize/normalize_message.ts";
+import { giftDedupKey, guardBuyDedupKey, superChatDedupKey } from "../../src/storage/dedup_keys.ts";
+import type { TableName } from "../../src/storage/schema.ts";
+
+/** The truth line the soak appends when it sends SIGINT: every line after it was written later. */
+export const STOP_MARK = '{"mark":"stop"}';
+
+/** How a table's rows are matched to the messages that made them. */
+export type MatchBy =
+  /** The row holds the message id (`msg_id`, or the `raw` text that carries it). */
+  | "id"
+  /** The row holds a dedup key; the received body gives the same key through the normalizer. */
+  | "dedup"
+  /** No id in the row: rows are counted against the rows the received messages make. */
+  | "count";
+
+/** One table of the reconciliation. */
+export interface TableSpec {
+  table: TableName;
+  /** Cmds (before any `:`) each of whose messages makes rows here; twins are not listed. */
+  cmds: readonly string[];
+  /** The event type the normalizer makes for this table. */
+  event: CollectedEventType;
+  match: MatchBy;
+  /** For `id` and `dedup`: one row per stored row, `room_id` and `key`. */
+  keysSql?: string;
+  /** For `count`: the stored rows that messages made. */
+  countSql?: string;
+}
+
+/** The tables whose rows come from op-5 messages, and how each is matched. */
+export const TABLES: readonly TableSpec[] = [
+  {
+    table: "danmaku",
+    cmds: ["DANMU_MSG", "DANMU_MSG_MIRROR"],
+    event: "danmaku",
+    match: "id",
+    keysSql: "SELECT room_id, msg_id AS key FROM danmaku",
+  },
+  {
+    table: "gifts",
+    // SEND_GIFT_V2 of the same gift shares the row (dedup key `tid:…`); COMBO_SEND is not stored.
+    cmds: ["SEND_GIFT"],
+    event: "gift",
+    match: "dedup",
+    keysSql: "SELECT room_id, dedup_key AS key FROM gifts",
+  },
+  {
+    table: "super_chats",
+    // The _JPN twin shares the row.
+    cmds: ["SUPER_CHAT_MESSAGE"],
+    event: "superChat",
+    match: "dedup",
+    keysSql: "SELECT room_id, dedup_key AS key FROM super_chats",
+  },
+  {
+    table: "guard_buys",
+    // USER_TOAST_MSG of the same purchase shares the row.
+    cmds: ["GUARD_BUY"],
+    event: "guardBuy",
+    match: "dedup",
+    keysSql: "SELECT room_id, dedup_key AS key FROM guard_buys",
+  },
+  {
+    table: "interactions",
+    cmds: ["INTERACT_WORD", "INTERACT_WORD_V2", "LIKE_INFO_V3_CLICK"],
+    event: "interaction",
+    match: "count",
+    countSql: "SELECT count(*) AS n FROM interactions",
+  },
+  {
+    table: "audience",
+    cmds: ["WATCHED_CHANGE", "ONLINE_RANK_COUNT", "LIKE_INFO_V3_UPDATE"],
+    event: "audience",
+    match: "count",
+    // Heartbeat replies (op 3) are not op-5 messages.
+    countSql: "SELECT count(*) AS n FROM audience WHERE kind <> 'heartbeat'",
+  },
+  {
+    table: "room_events",
+    cmds: [
+      "LIVE",
+      "PREPARING",
+      "ROOM_CHANGE",
+      "ROOM_BLOCK_MSG",
+      "CUT_OFF",
+      "CUT_OFF_V2",
+      "WARNING",
+    ],
+    event: "roomState",
+    match: "id",
+    keysSql: "SELECT room_id, raw AS key FROM room_events",
+  },
+];
+
+/** Per table (or for all op-5 messages): the soak's verdict. Counts are messages unless noted. */
+export interface TableResult {
+  table: string;
+  match: MatchBy | "raw";
+  /** Distinct messages the simulator wrote to the collector (once per room, whatever the connections). */
+  delivered: number;
+  /** Rows in the table. */
+  stored: number;
+  /** Delivered before the stop and not stored (includes `receivedNotStored`). */
+  missing: number;
+  /** Written after the soak sent SIGINT and never received: may legitimately be missing. */
+  inFlight: number;
+  /** Received by the collector but not stored (for `count` tables: rows short of expected). */
+  receivedNotStored: number;
+  /** Rows beyond one per message (for `count` tables: rows beyond expected). */
+  duplicated: number;
+  /** Stored rows without a key, or whose key matches no delivered message (0 for `count`). */
+  unexpected: number;
+}
+
+/** The reconciliation of one soak. */
+export interface Reconciliation {
+  tables: TableResult[];
+  /** Every op-5 message: `stored` is raw_messages rows, `receivedNotStored` the collector's count minus them. */
+  all: TableResult;
+  /** Truth lines, distinct messages, and lines after the stop mark. */
+  truthLines: number;
+  afterStopLines: number;
+  /** raw_messages rows, and how many carried no message id. */
+  rawRows: number;
+  rawWithoutId: number;
+}
+
+/** The cmd without its `:suffix`. */
+export function baseCmd(cmd: string): string {
+  const colon = cmd.indexOf(":");
+  return colon < 0 ? cmd : cmd.slice(0, colon);
+}
+
+const ID_STR = /\\"id_str\\":\\"([^\\"]+)\\"/;
+const MSG_ID = /"msg_id":"([^"]*)"/;
+
+/**
+ * The id the truth log gives a message, from its JSON text: `extra.id_str` for DANMU_MSG (an
+ * escaped JSON string inside the body), the first `msg_id` for every other cmd.
+ */
+export function messageId(cmd: string, text: string): string | undefined {
+  const match = (baseCmd(cmd).startsWith("DANMU_MSG") ? ID_STR : MSG_ID).exec(text);
+  return match?.[1];
+}
+
+interface TruthRecord {
+  room_id: number;
+  cmd: string;
+  id: string;
+}
+
+function isTruthRecord(value: unknown): value is TruthRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.room_id === "number" && typeof record.cmd === "string" &&
+    typeof record.id === "string";
+}
+
+const messageKey = (roomId: number, id: string) => `${roomId} ${id}`;
+
+/** The dedup key of an event of a `dedup` table, as the stored row shows it. */
+function dedupKeyOf(event: CollectedEvent): string | undefined {
+  switch (event.type) {
+    case "gift":
+      return giftDedupKey(event);
+    case "superChat":
+      return superChatDedupKey(event);
+    case "guardBuy":
+      return guardBuyDedupKey(event);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Collects truth lines, raw rows and stored keys in any order, then reconciles them. Truth
+ * lines must come in file order (their position decides "in flight at stop").
+ */
+export class Reconciler {
+  #specByCmd = new Map<string, TableSpec>();
+  /** Per table (and "" for messages no table stores): message key → first truth line. */
+  #truth = new Map<string, Map<string, number>>();
+  #truthLines = 0;
+  #stopLine: number | undefined;
+  #received = new Set<string>();
+  #rawRows = 0;
+  #rawWithoutId = 0;
+  /** Per `dedup` table: message key → room-qualified row key (from the received body). */
+  #rowKeys = new Map<string, Map<string, string>>();
+  /** Per `count` table: rows the received messages make. */
+  #expectedRows = new Map<string, number>();
+  /** Per `id`/`dedup` table: room-qualified row keys and the row count. */
+  #stored = new Map<string, { keys: Set<string>; rows: number; withoutKey: number }>();
+  #storedCounts = new Map<string, number>();
+  #events: CollectedEvent[] = [];
+
+  constructor(readonly specs: readonly TableSpec[] = TABLES) {
+    for (const spec of specs) {
+      for (const cmd of spec.cmds) this.#specByCmd.set(cmd, spec);
+      this.#truth.set(spec.table, new Map());
+      if (spec.match === "dedup") this.#rowKeys.set(spec.table, new Map());
+      if (spec.match === "count") this.#expectedRows.set(spec.table, 0);
+      else this.#stored.set(spec.table, { keys: new Set(), rows: 0, withoutKey: 0 });
+    }
+    this.#truth.set("", new Map());
+  }
+
+  /** Adds one line of the truth file (blank lines are skipped, the stop mark remembered). */
+  addTruthLine(line: string): void {
+    if (line === "") return;
+    const index = this.#truthLines++;
+    if (line === STOP_MARK) {
+      this.#stopLine ??= index;
+      return;
+    }
+    const record: unknown = JSON.parse(line);
+    if (!isTruthRecord(record)) throw new TypeError(`Cannot read truth line ${index + 1}: ${line}`);
+    const spec = this.#specByCmd.get(baseCmd(record.cmd));
+    const messages = this.#truth.get(spec?.table ?? "")!;
+    const key = messageKey(record.room_id, record.id);
+    if (!messages.has(key)) messages.set(key, index);
+  }
+
+  /** Adds one `raw_messages` row: the collector received this message (once more). */
+  addRaw(roomId: number, cmd: string, text: string): void {
+    this.#rawRows++;
+    const id = messageId(cmd, text);
+    if (id === undefined) {
+      this.#rawWithoutId++;
+      return;
+    }
+    const key = messageKey(roomId, id);
+    if (this.#received.has(key)) return; // a second delivery makes no new rows
+    this.#received.add(key);
+    const spec = this.#specByCmd.get(baseCmd(cmd));
+    if (!spec || spec.match === "id") return;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return; // malformed: makes no row, and will show as received but not stored
+    }
+    const events = this.#events;
+    events.length = 0;
+    normalizeMessage(body, text, { roomId, receivedAtMs: 0, keepRaw: false }, events);
+    for (const event of events) {
+      if (event.type !== spec.event) continue;
+      if (spec.match === "count") {
+        this.#expectedRows.set(spec.table, this.#expectedRows.get(spec.table)! + 1);
+      } else {
+        const rowKey = dedupKeyOf(event);
+        if (rowKey !== undefined) {
+          this.#rowKeys.get(spec.table)!.set(key, messageKey(roomId, rowKey));
+        }
+      }
+    }
+  }
+
+  /** Adds one stored row of an `id` or `dedup` table: its room and its key column. */
+  addStored(table: string, roomId: number, key: string | null): void {
+    const stored = this.#stored.get(table);
+    if (!stored) {
+      throw new RangeError(`Cannot add keys to table "${table}": it is matched by count`);
+    }
+    stored.rows++;
+    // room_events keep the whole text: its message id is the key.
+    const id = key === null ? undefined : table === "room_events" ? messageId("", key) : key;
+    if (id === undefined) stored.withoutKey++;
+    else stored.keys.add(messageKey(roomId, id));
+  }
+
+  /** Sets the stored row count of a `count` table. */
+  setStoredCount(table: string, rows: number): void {
+    this.#storedCounts.set(table, rows);
+  }
+
+  #after(line: number): boolean {
+    return this.#stopLine !== undefined && line > this.#stopLine;
+  }
+
+  /** Reconciles; `collectorMessages` is the collector's own final count of op-5 messages. */
+  result(collectorMessages?: number): Reconciliation {
+    const tables = this.specs.map((spec) => this.#table(spec));
+    const all: TableResult = {
+      table: "all op-5",
+      match: "raw",
+      delivered: 0,
+      stored: this.#rawRows,
+      missing: 0,
+      inFlight: 0,
+      receivedNotStored: collectorMessages === undefined
+        ? 0
+        : Math.max(0, collectorMessages - this.#rawRows),
+      duplicated: 0,
+      unexpected: 0,
+    };
+    for (const messages of this.#truth.values()) {
+      for (const [key, line] of messages) {
+        all.delivered++;
+        if (this.#received.has(key)) continue;
+        if (this.#after(line)) all.inFlight++;
+        else all.missing++;
+      }
+    }
+    all.missing += all.receivedNotStored;
+    return {
+      tables,
+      all,
+      truthLines: this.#truthLines,
+      afterStopLines: this.#stopLine === undefined ? 0 : this.#truthLines - this.#stopLine - 1,
+      rawRows: this.#rawRows,
+      rawWithoutId: this.#rawWithoutId,
+    };
+  }
+
+  #table(spec: TableSpec): TableResult {
+    const messages = this.#truth.get(spec.table)!;
+    const out: TableResult = {
+      table: spec.table,
+      match: spec.match,
+      delivered: messages.size,
+      stored: 0,
+      missing: 0,
+      inFlight: 0,
+      receivedNotStored: 0,
+      duplicated: 0,
+      unexpected: 0,
+    };
+    if (spec.match === "count") {
+      for (const [key, line] of messages) {
+        if (this.#received.has(key)) continue;
+        if (this.#after(line)) out.inFlight++;
+        else out.missing++;
+      }
+      out.stored = this.#storedCounts.get(spec.table) ?? 0;
+      const expected = this.#expectedRows.get(spec.table)!;
+      out.receivedNotStored = Math.max(0, expected - out.stored);
+      out.duplicated = Math.max(0, out.stored - expected);
+      out.missing += out.receivedNotStored;
+      return out;
+    }
+    const stored = this.#stored.get(spec.table)!;
+    const rowKeys = this.#rowKeys.get(spec.table);
+    const matched = new Set<string>();
+    out.stored = stored.rows;
+    for (const [key, line] of messages) {
+      const rowKey = rowKeys ? rowKeys.get(key) : key;
+      if (rowKey !== undefined && stored.keys.has(rowKey)) {
+        matched.add(rowKey);
+      } else if (this.#received.has(key)) {
+        out.receivedNotStored++;
+        out.missing++;
+      } else if (this.#after(line)) {
+        out.inFlight++;
+      } else {
+        out.missing++;
+      }
+    }
+    out.duplicated = stored.rows - stored.withoutKey - stored.keys.size;
+    out.unexpected = stored.keys.size - matched.size + stored.withoutKey;
+    return out;
+  }
+}
