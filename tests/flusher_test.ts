@@ -108,39 +108,40 @@ Deno.test("Flusher.flush() failing mid-backlog keeps only the unwritten chunks, 
   assert.equal(flusher.written, 7);
 });
 
-Deno.test("Flusher logs a write error once per distinct message, then once when writes recover", async () => {
-  const { logs, sink, flusher, push } = setup();
+Deno.test("Flusher logs one line when writes start failing and one when they succeed again", async () => {
+  const { clock, logs, sink, flusher, push } = setup();
   push(1);
-  sink.failWith = new StorageError("Cannot write to data.db: disk is full", "diskFull");
+  // The message carries a count that changes at every flush: still one line.
+  for (let i = 1; i <= 3; i++) {
+    sink.failWith = new StorageError(
+      `Cannot write ${i} events to "data.db": the disk is full`,
+      "diskFull",
+    );
+    push(1 + i);
+    await flusher.flush();
+    await clock.advance(1000);
+  }
+  sink.failWith = new TypeError("boom"); // another cause, same failure: the status line shows it
   await flusher.flush();
-  await flusher.flush();
-  await flusher.flush();
-  assert.equal(logs.length, 1);
-  assert.equal(
-    logs[0],
-    'level=error msg="Cannot write to data.db: disk is full" queued=1 action="kept in memory, retrying every flush"',
-  );
-  assert.equal(flusher.currentError, "Cannot write to data.db: disk is full");
-
-  sink.failWith = new TypeError("boom");
-  await flusher.flush();
-  await flusher.flush();
-  assert.equal(logs.length, 2);
-  assert.match(logs[1], /^level=error msg="Cannot write events: boom" queued=1 /);
+  assert.deepEqual(logs, [
+    'level=error msg="Writes are failing: events stay queued in memory and are retried every flush" error="Cannot write 1 events to \\"data.db\\": the disk is full" queued=2 queue_mb=0.0 limit_mb=256.0',
+  ]);
   assert.equal(flusher.currentError, "Cannot write events: boom");
-  assert.equal(flusher.failures, 5);
+  assert.equal(flusher.failures, 4);
 
   sink.failWith = undefined;
   assert.equal(await flusher.flush(), true);
-  assert.deepEqual(logs.slice(2), ['level=info msg="Writes succeed again" written=1']);
+  assert.deepEqual(logs.slice(1), [
+    'level=info msg="Writes succeed again" failed_for_ms=3000 failed_flushes=4 written=4 queued=0',
+  ]);
   assert.equal(flusher.currentError, undefined);
 
-  push(2);
+  push(5);
   assert.equal(await flusher.flush(), true);
-  assert.equal(logs.length, 3, "a healthy flush logs nothing");
+  assert.equal(logs.length, 2, "a healthy flush logs nothing");
 });
 
-Deno.test("Flusher logs the same error again when it comes back after a recovery", async () => {
+Deno.test("Flusher logs a failure again when writes fail again after a recovery", async () => {
   const { logs, sink, flusher, push } = setup();
   const error = new StorageError("Cannot write to data.db: database is locked", "locked");
   push(1);
@@ -151,11 +152,36 @@ Deno.test("Flusher logs the same error again when it comes back after a recovery
   push(2);
   sink.failWith = error;
   await flusher.flush();
+  await flusher.flush();
   assert.deepEqual(logs.map((line) => line.split(" ")[0]), [
     "level=error",
     "level=info",
     "level=error",
   ]);
+});
+
+Deno.test("Flusher.flush() called while a flush runs waits for it: nothing is written twice", async () => {
+  const queue = new EventQueue();
+  const batches: number[][] = [];
+  const slowSink = {
+    async write(events: readonly CollectedEvent[]) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      batches.push(events.map((e) => e.receivedAtMs));
+    },
+  };
+  const flusher = new Flusher({
+    queue,
+    sink: slowSink,
+    clock: new ManualClock(),
+    chunkSize: 2,
+    log: () => {},
+  });
+  for (let i = 1; i <= 3; i++) queue.push(audience(i));
+  const results = await Promise.all([flusher.flush(), flusher.flush(), flusher.flush()]);
+  assert.deepEqual(results, [true, true, true]);
+  assert.deepEqual(batches, [[1, 2], [3]]);
+  assert.equal(flusher.written, 3);
+  assert.equal(queue.size, 0);
 });
 
 Deno.test("Flusher.run() flushes every intervalMs and stops when aborted", async () => {

@@ -11,6 +11,7 @@ import type { CollectedEvent } from "../normalize/events.ts";
 import type { ConnectOptions, DanmakuTransport } from "../room/transport.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import type { Clock } from "../util/clock.ts";
+import { formatMegabytes } from "../util/byte_size.ts";
 import { RateLimiter } from "../util/rate_limiter.ts";
 import type { CollectConfig } from "./config.ts";
 import { ConnectionSlots } from "./connection_slots.ts";
@@ -19,6 +20,7 @@ import { type EventSink, Flusher } from "./flusher.ts";
 import { ReadGate } from "./read_gate.ts";
 import { StatusReporter } from "./status_reporter.ts";
 import { Supervisor } from "./supervisor.ts";
+import { saveUnwritten } from "./unwritten_file.ts";
 
 /** What the collector needs from its surroundings (injectable for tests). */
 export interface CollectorDeps {
@@ -83,9 +85,17 @@ export async function runCollector(
     });
     const wakeFlusher = () => flusher.wake();
     const queue = new EventQueue({
-      maxEvents: config.queueLimit,
+      maxBytes: config.queueLimit,
       highWaterMark: config.flushHighWater,
       onHighWater: wakeFlusher,
+      onDropping: (dropping, dropped) =>
+        log(
+          dropping
+            ? `level=error msg="Queue is full: dropping new events until writes catch up" dropped=${dropped} queued=${queue.size} queue_mb=${
+              formatMegabytes(queue.bytes)
+            } limit_mb=${formatMegabytes(queue.maxBytes)}`
+            : `level=warn msg="Queue has room again: no longer dropping" dropped=${dropped} queued=${queue.size}`,
+        ),
     });
     const flusher = new Flusher({
       queue,
@@ -190,7 +200,7 @@ export async function runCollector(
       if (!flushed) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     let savedTo: string | undefined;
-    if (!flushed) savedTo = await saveUnwritten(config.dbPath, queue.take(), clock.now(), log);
+    if (!flushed) savedTo = saveUnwritten(config.dbPath, queue.take(), clock.now(), log);
     const status = supervisor.status();
     const summary: CollectorSummary = {
       written: flusher.written,
@@ -219,36 +229,8 @@ async function reportStatus(
   while (!signal.aborted) {
     await deps.clock.sleep(interval, signal);
     if (signal.aborted) break;
-    const line = reporter.line(deps.clock.now());
+    const line = reporter.line(deps.clock.now(), { compact: deps.statusLine !== undefined });
     if (deps.statusLine) deps.statusLine(line);
     else deps.log(`level=info msg=status ${line}`);
   }
-}
-
-async function saveUnwritten(
-  dbPath: string,
-  events: CollectedEvent[],
-  now: number,
-  log: (line: string) => void,
-): Promise<string> {
-  const text = events.map((event) => JSON.stringify(event)).join("\n") + "\n";
-  let path = `${dbPath}.unwritten-${now}.jsonl`;
-  try {
-    await Deno.writeTextFile(path, text);
-  } catch (error) {
-    // The database's folder may be what is full or read-only: fall back to the temp folder.
-    log(
-      `level=error msg="Cannot save next to the database" file=${JSON.stringify(path)} detail=${
-        JSON.stringify((error as Error).message)
-      }`,
-    );
-    path = await Deno.makeTempFile({ prefix: "danmaku-unwritten-", suffix: ".jsonl" });
-    await Deno.writeTextFile(path, text);
-  }
-  log(
-    `level=error msg="Cannot write the last events to the database: saved them as JSONL instead" events=${events.length} file=${
-      JSON.stringify(path)
-    }`,
-  );
-  return path;
 }

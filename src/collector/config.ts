@@ -2,6 +2,8 @@
 import { ConfigError } from "../errors.ts";
 import { durationFlag, numberFlag, parseFlags } from "../cli/flags.ts";
 import type { TransportKind } from "../room/transport.ts";
+import { parseByteSize } from "../util/byte_size.ts";
+import { DEFAULT_QUEUE_BYTES } from "./event_queue.ts";
 
 /** Everything `collect` needs to know, validated. */
 export interface CollectConfig {
@@ -36,7 +38,7 @@ export interface CollectConfig {
   flushIntervalMs: number;
   /** Queue size that triggers an early flush. */
   flushHighWater: number;
-  /** Most events held in memory while storage fails. */
+  /** Memory budget of the event queue, in estimated bytes; beyond it new events are dropped. */
   queueLimit: number;
   sweepIntervalMs: number;
   heartbeatIntervalMs: number;
@@ -82,7 +84,9 @@ Storage:
   --keep-raw                also keep every message verbatim in raw_messages
   --flush-interval DUR      write queued events every DUR (default 10s)
   --flush-high-water N      flush early once N events are queued (default 20000)
-  --queue-limit N           events held in memory while writes fail (default 2000000)
+  --queue-limit SIZE        memory for events waiting to be written, e.g. 64MB, 1GB, 512MiB;
+                            when full, new events are dropped and counted (default 256MB,
+                            about 500,000 events: leaves room on a 2-core box with 1 GB)
 
 Connections:
   --transport tcp|ws|wss    danmaku transport (default tcp)
@@ -122,6 +126,18 @@ export function parseRoomIds(text: string, where: string): number[] {
     }
   }
   return ids;
+}
+
+/** Parses --queue-limit: a size from 1 MB to 1 TB. */
+function queueLimitFlag(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_QUEUE_BYTES;
+  const bytes = parseByteSize(value);
+  if (bytes === undefined || bytes < 1e6 || bytes > 1e12) {
+    throw new ConfigError(
+      `Cannot parse --queue-limit "${value}": expected a size such as 64MB, 1GB or 512MiB (plain digits are bytes) from 1MB to 1TB`,
+    );
+  }
+  return bytes;
 }
 
 /** Turns collect's flags into a frozen config; errors name the flag and the bad value. */
@@ -216,11 +232,7 @@ export function parseCollectArgs(args: string[]): Readonly<CollectConfig> {
       max: big,
       integer: true,
     }),
-    queueLimit: numberFlag("queue-limit", values["queue-limit"], 2_000_000, {
-      min: 1,
-      max: big,
-      integer: true,
-    }),
+    queueLimit: queueLimitFlag(values["queue-limit"]),
     sweepIntervalMs: durationFlag("sweep-interval", values["sweep-interval"], 10_000, 10),
     heartbeatIntervalMs: durationFlag(
       "heartbeat-interval",

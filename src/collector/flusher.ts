@@ -1,11 +1,14 @@
 /**
  * The timer-driven writer: every flush interval, and early when the queue reaches its
- * high-water mark, it moves queued events into the store. A failed write puts its batch
- * back and is retried on the next flush; the error is logged once per distinct message.
+ * high-water mark, it moves queued events into the store. Events leave the queue only once
+ * written: a failed write leaves them queued and is retried on the next flush. It logs one
+ * line when writes start failing and one when they succeed again, however many flushes fail
+ * in between.
  */
 import { StorageError } from "../errors.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import type { Clock } from "../util/clock.ts";
+import { formatMegabytes } from "../util/byte_size.ts";
 import type { EventQueue } from "./event_queue.ts";
 
 /** Where flushed events go (the SQLite store, or a no-op sink for dry runs). */
@@ -31,7 +34,12 @@ export interface FlusherOptions {
 export class Flusher {
   readonly #options: FlusherOptions;
   #wake = Promise.withResolvers<void>();
-  #lastError = "";
+  /** The flush in progress (flushes run one at a time: two would write the same events). */
+  #flushing: Promise<unknown> = Promise.resolve();
+  /** When writes started failing, while they fail. */
+  #failingSince = 0;
+  /** Failed flushes in the current failure. */
+  #failedFlushes = 0;
   /** Events written so far. */
   written = 0;
   /** Flushes that failed. */
@@ -71,42 +79,32 @@ export class Flusher {
 
   /**
    * Writes everything queued now. Returns true when the queue was emptied; on a write error
-   * the failed chunk and everything after it stay queued.
+   * the failed chunk and everything after it stay queued. A call made while another flush
+   * runs waits for it, then flushes what is left.
    */
-  async flush(): Promise<boolean> {
-    const { queue, sink, clock, log } = this.#options;
+  flush(): Promise<boolean> {
+    const next = this.#flushing.then(() => this.#flushAll());
+    this.#flushing = next.catch(() => {});
+    return next;
+  }
+
+  async #flushAll(): Promise<boolean> {
+    const { queue, sink, clock } = this.#options;
     const chunkSize = this.#options.chunkSize ?? 20_000;
     const started = clock.now();
     let remaining = queue.size;
     while (remaining > 0) {
-      const batch = queue.take(Math.min(chunkSize, remaining));
-      remaining -= batch.length;
+      const batch = queue.peek(Math.min(chunkSize, remaining));
       try {
         await sink.write(batch);
       } catch (error) {
-        queue.requeue(batch);
-        this.failures++;
-        const message = error instanceof StorageError
-          ? error.message
-          : `Cannot write events: ${(error as Error).message}`;
-        this.currentError = message;
-        this.#options.onProgress?.();
-        if (message !== this.#lastError) {
-          this.#lastError = message;
-          log(
-            `level=error msg=${
-              JSON.stringify(message)
-            } queued=${queue.size} action="kept in memory, retrying every flush"`,
-          );
-        }
+        this.#failed(error);
         return false;
       }
+      queue.release(batch);
+      remaining -= batch.length;
       this.written += batch.length;
-      if (this.currentError) {
-        log(`level=info msg="Writes succeed again" written=${this.written}`);
-        this.currentError = undefined;
-        this.#lastError = "";
-      }
+      if (this.currentError !== undefined) this.#recovered();
       this.#options.onProgress?.();
       // Readers run only between the last chunks: while a whole chunk or more is waiting, the
       // backlog stays in the kernel's socket buffers instead of growing the heap (bounded memory
@@ -117,5 +115,37 @@ export class Flusher {
     }
     this.lastFlushMs = clock.now() - started;
     return true;
+  }
+
+  #failed(error: unknown): void {
+    const { queue, clock, log } = this.#options;
+    this.failures++;
+    this.#failedFlushes++;
+    const message = error instanceof StorageError
+      ? error.message
+      : `Cannot write events: ${error instanceof Error ? error.message : String(error)}`;
+    const first = this.currentError === undefined;
+    this.currentError = message;
+    this.#options.onProgress?.();
+    if (!first) return;
+    this.#failingSince = clock.now();
+    log(
+      `level=error msg="Writes are failing: events stay queued in memory and are retried every flush" error=${
+        JSON.stringify(message)
+      } queued=${queue.size} queue_mb=${formatMegabytes(queue.bytes)} limit_mb=${
+        formatMegabytes(queue.maxBytes)
+      }`,
+    );
+  }
+
+  #recovered(): void {
+    const { queue, clock, log } = this.#options;
+    log(
+      `level=info msg="Writes succeed again" failed_for_ms=${
+        clock.now() - this.#failingSince
+      } failed_flushes=${this.#failedFlushes} written=${this.written} queued=${queue.size}`,
+    );
+    this.currentError = undefined;
+    this.#failedFlushes = 0;
   }
 }

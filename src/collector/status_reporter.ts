@@ -1,4 +1,9 @@
-/** The status line: rooms by state, msg/s, queue depth, rows written, errors. */
+/**
+ * The status line. It leads with what says the data is safe (rows written, events dropped,
+ * failed writes, what waits in the queue), then collection (rooms, msg/s), then memory. On a
+ * terminal a compact form fits 80 columns in the typical case.
+ */
+import { formatMegabytes } from "../util/byte_size.ts";
 import type { EventQueue } from "./event_queue.ts";
 import type { Flusher } from "./flusher.ts";
 import type { Supervisor } from "./supervisor.ts";
@@ -8,6 +13,15 @@ export interface StatusSources {
   supervisor: Supervisor;
   queue: EventQueue;
   flusher: Flusher;
+}
+
+/** How a status line is laid out. */
+export interface StatusLineOptions {
+  /**
+   * The compact form for a terminal (`queue=N/X.YMB live=L/R msg/s=N`), leaving out totals,
+   * memory and the rooms not live unless some are failing. @default false
+   */
+  compact?: boolean;
 }
 
 /** Formats status lines, computing msg/s from the change since the previous line. */
@@ -22,30 +36,45 @@ export class StatusReporter {
   }
 
   /** One `key=value` line describing the collector now. */
-  line(now: number): string {
+  line(now: number, options: StatusLineOptions = {}): string {
     const { supervisor, queue, flusher } = this.#sources;
     const status = supervisor.status();
     const seconds = Math.max(0.001, (now - this.#lastAt) / 1000);
-    const rate = (status.messages - this.#lastMessages) / seconds;
+    const rate = Math.round((status.messages - this.#lastMessages) / seconds);
     this.#lastMessages = status.messages;
     this.#lastAt = now;
     const s = status.byState;
-    const parts = [
-      `rooms=${status.rooms}`,
-      `live=${s.live}`,
-      `connecting=${s.connecting + s.resolving + s.waiting}`,
-      `backoff=${s.backoff}`,
-      `failed=${s.failed}`,
-      `msg_per_s=${Math.round(rate)}`,
-      `messages=${status.messages}`,
-      `queue=${queue.size}`,
+    const safety = [
       `written=${flusher.written}`,
       `dropped=${queue.droppedTotal}`,
       `write_errors=${flusher.failures}`,
-      `rss_mb=${Math.round(Deno.memoryUsage().rss / 1048576)}`,
-      `heap_mb=${Math.round(Deno.memoryUsage().heapUsed / 1048576)}`,
     ];
-    if (flusher.currentError) parts.push(`error=${JSON.stringify(flusher.currentError)}`);
-    return parts.join(" ");
+    const error = flusher.currentError ? [`error=${JSON.stringify(flusher.currentError)}`] : [];
+    if (options.compact) {
+      return [
+        ...safety,
+        `queue=${queue.size}/${formatMegabytes(queue.bytes)}MB`,
+        `live=${s.live}/${status.rooms}`,
+        `msg/s=${rate}`,
+        ...(s.failed > 0 ? [`failed=${s.failed}`] : []),
+        ...error,
+      ].join(" ");
+    }
+    const memory = Deno.memoryUsage();
+    return [
+      ...safety,
+      `queue=${queue.size}`,
+      `queue_mb=${formatMegabytes(queue.bytes)}`,
+      `live=${s.live}`,
+      `rooms=${status.rooms}`,
+      `msg_per_s=${rate}`,
+      `messages=${status.messages}`,
+      `connecting=${s.connecting + s.resolving + s.waiting}`,
+      `backoff=${s.backoff}`,
+      `failed=${s.failed}`,
+      `rss_mb=${Math.round(memory.rss / 1048576)}`,
+      `heap_mb=${Math.round(memory.heapUsed / 1048576)}`,
+      ...error,
+    ].join(" ");
   }
 }
