@@ -492,30 +492,78 @@ Deno.test("SqliteStore.open() refuses a database with a newer schema version, na
   });
 });
 
-Deno.test("SqliteStore.open() refuses a foreign database and leaves it untouched", async () => {
-  await withTempDir((dir) => {
-    const path = `${dir}/foreign.db`;
-    {
-      using db = new DatabaseSync(path);
-      db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
-    }
-    assert.throws(() => SqliteStore.open(path), (error: unknown) => {
-      assert.ok(error instanceof StorageError);
-      assert.equal(error.reason, "schema");
-      assert.match(
-        error.message,
-        /it is not a danmaku database \(application_id 0, user_version 0, 1 tables such as "invoices"\)/,
+/** The file's bytes and the names beside it (a -wal or -journal left behind would show). */
+function snapshot(path: string): { bytes: Uint8Array; files: string[] } {
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  return {
+    bytes: Deno.readFileSync(path),
+    files: [...Deno.readDirSync(dir)].map((entry) => entry.name).sort(),
+  };
+}
+
+const FOREIGN_FILES: { what: string; sql: string; message: RegExp }[] = [
+  {
+    what: "a table",
+    sql: "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)",
+    message: /\(application_id 0, user_version 0, 1 schema object such as table "invoices"\)/,
+  },
+  {
+    what: "only a view",
+    sql: "CREATE VIEW answer AS SELECT 42 AS n",
+    message: /\(application_id 0, user_version 0, 1 schema object such as view "answer"\)/,
+  },
+  {
+    what: "a view with an INSTEAD OF trigger",
+    sql: `CREATE VIEW v AS SELECT 1 AS n;
+      CREATE TRIGGER t INSTEAD OF INSERT ON v BEGIN SELECT 1; END`,
+    message: /2 schema objects such as trigger "t", view "v"\)/,
+  },
+  {
+    what: "a table with an index and a trigger",
+    sql: `CREATE TABLE notes (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT);
+      CREATE INDEX notes_body ON notes (body);
+      CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN SELECT 1; END`,
+    message: /4 schema objects such as index "notes_body", table "notes", table "sqlite_sequence"/,
+  },
+  {
+    what: "nothing but a user_version",
+    sql: "PRAGMA user_version = 3",
+    message: /\(application_id 0, user_version 3, 0 schema objects\)/,
+  },
+  {
+    what: "nothing but another program's application_id",
+    sql: "PRAGMA application_id = 1234",
+    message: /\(application_id 1234, user_version 0, 0 schema objects\)/,
+  },
+];
+
+for (const { what, sql, message } of FOREIGN_FILES) {
+  Deno.test(`SqliteStore.open() refuses a foreign file holding ${what} and leaves it byte for byte`, async () => {
+    await withTempDir((dir) => {
+      const path = `${dir}/foreign.db`;
+      {
+        using db = new DatabaseSync(path);
+        db.exec(sql);
+      }
+      const before = snapshot(path);
+      assert.throws(() => SqliteStore.open(path), (error: unknown) => {
+        assert.ok(error instanceof StorageError);
+        assert.equal(error.reason, "schema");
+        assert.match(error.message, /it is not a danmaku database/);
+        assert.match(error.message, message);
+        assert.match(error.message, /; refusing to write into it$/);
+        return true;
+      });
+      const after = snapshot(path);
+      assert.deepEqual(after.files, before.files);
+      assert.ok(
+        after.bytes.length === before.bytes.length &&
+          after.bytes.every((b, i) => b === before.bytes[i]),
+        "the file's bytes are unchanged",
       );
-      return true;
     });
-    using db = new DatabaseSync(path);
-    assert.deepEqual(
-      db.prepare("SELECT name FROM sqlite_schema").all().map((r) => r.name),
-      ["invoices"],
-    );
-    assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "delete");
   });
-});
+}
 
 Deno.test("SqliteStore.open() explains a file that is not SQLite at all", async () => {
   await withTempDir((dir) => {

@@ -38,6 +38,12 @@ export interface SqliteStoreOptions {
   readOnly?: boolean;
   /** Longest a statement waits for another connection's write lock, in ms. @default 1000 */
   busyTimeoutMs?: number;
+  /**
+   * Caps the file at this many pages (`PRAGMA max_page_count`; below the current size it means
+   * "no bigger than now"): writes past it fail with SQLITE_FULL as on a full disk. For tests and
+   * for a hard size limit. @default {undefined} (SQLite's own limit)
+   */
+  maxPageCount?: number;
 }
 
 /** Rows each `write` inserted or updated per table, and the events that changed nothing. */
@@ -277,6 +283,7 @@ export class SqliteStore implements Disposable {
     const store = new SqliteStore(path, db, readOnly);
     try {
       store.#initialize(options.busyTimeoutMs ?? 1000);
+      if (options.maxPageCount !== undefined) store.setMaxPageCount(options.maxPageCount);
     } catch (error) {
       db.close();
       if (error instanceof StorageError) throw error;
@@ -300,10 +307,9 @@ export class SqliteStore implements Disposable {
           "schema",
         );
       }
-      db.exec("PRAGMA journal_mode = WAL");
       db.exec("BEGIN IMMEDIATE");
       try {
-        // Another process may have created the schema while we waited for the lock.
+        // Another process may have created a schema, ours or not, while we waited for the lock.
         if (this.#checkSchema(db) === "empty") {
           db.exec(SCHEMA_SQL);
           db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
@@ -314,30 +320,34 @@ export class SqliteStore implements Disposable {
         if (db.isTransaction) db.exec("ROLLBACK");
         throw error;
       }
-    } else if (!this.readOnly) {
-      db.exec("PRAGMA journal_mode = WAL");
     }
+    // Only once the file is known to be ours: a foreign file is left exactly as it was.
+    if (!this.readOnly) db.exec("PRAGMA journal_mode = WAL");
     if (!this.readOnly) db.exec("PRAGMA synchronous = NORMAL");
     this.#statements = prepareStatements(db);
   }
 
-  /** "ready" for a version-1 danmaku database, "empty" for a blank file; throws otherwise. */
+  /**
+   * "ready" for a version-1 danmaku database, "empty" for a blank file (no schema object of any
+   * kind, no application_id, no user_version); throws otherwise, having written nothing.
+   */
   #checkSchema(db: DatabaseSync): "ready" | "empty" {
     const applicationId = pragmaNumber(db, "application_id");
     const version = pragmaNumber(db, "user_version");
-    const tables = db.prepare(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-    ).all().map((row) => String(row.name));
-    if (applicationId === 0 && version === 0 && tables.length === 0) return "empty";
+    // Every table, view, index and trigger, SQLite's own included (sqlite_sequence, …).
+    const objects = db.prepare("SELECT type, name FROM sqlite_schema ORDER BY type, name").all()
+      .map((row) => ({ type: String(row.type), name: String(row.name) }));
+    if (applicationId === 0 && version === 0 && objects.length === 0) return "empty";
     if (applicationId !== APPLICATION_ID) {
-      const some = tables.slice(0, 3).map((t) => `"${t}"`).join(", ");
+      const some = objects.slice(0, 3).map((o) => `${o.type} "${o.name}"`).join(", ");
       throw new StorageError(
-        `Cannot open database "${this.path}": it is not a danmaku database (application_id ${applicationId}, user_version ${version}, ${tables.length} tables${
-          some ? ` such as ${some}` : ""
-        }); refusing to write into it`,
+        `Cannot open database "${this.path}": it is not a danmaku database (application_id ${applicationId}, user_version ${version}, ${objects.length} schema object${
+          objects.length === 1 ? "" : "s"
+        }${some ? ` such as ${some}` : ""}); refusing to write into it`,
         "schema",
       );
     }
+    const tables = objects.filter((o) => o.type === "table").map((o) => o.name);
     if (version > SCHEMA_VERSION) {
       throw new StorageError(
         `Cannot open database "${this.path}": its schema version ${version} is newer than version ${SCHEMA_VERSION} this program knows; use a newer build`,
@@ -360,6 +370,16 @@ export class SqliteStore implements Disposable {
       );
     }
     return "ready";
+  }
+
+  /**
+   * Sets `PRAGMA max_page_count` on this connection and returns the cap now in force (SQLite
+   * never sets it below the current size). Raising it is how a test gives a "full disk" space
+   * back.
+   */
+  setMaxPageCount(pages: number): number {
+    const db = this.#requireOpen("limit the size of");
+    return pragmaNumber(db, `max_page_count = ${Math.max(1, Math.trunc(pages))}`);
   }
 
   /** Whether `close` has not been called yet. */
