@@ -10,9 +10,9 @@ import type { Supervisor } from "./supervisor.ts";
 
 /** What the status line is made of. */
 export interface StatusSources {
-  supervisor: Supervisor;
-  queue: EventQueue;
-  flusher: Flusher;
+  supervisor: Pick<Supervisor, "status">;
+  queue: Pick<EventQueue, "size" | "bytes" | "droppedTotal">;
+  flusher: Pick<Flusher, "written" | "failures" | "currentError">;
 }
 
 /** How a status line is laid out. */
