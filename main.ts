@@ -45,27 +45,52 @@ function statusLine(line: string): void {
   statusShown = true;
 }
 
+/** A repeated signal within this long of the first is the same Ctrl+C arriving twice. */
+const FORCE_GRACE_MS = 2000;
+
+/** The stop signals of a long-running command. */
+interface InterruptSignals extends Disposable {
+  /** Aborted by the first SIGINT/SIGTERM: stop reading, flush, exit 0. */
+  stop: AbortSignal;
+  /**
+   * Aborted by a signal that comes more than {@linkcode FORCE_GRACE_MS} after the first: its
+   * listeners save what is queued synchronously, then the process exits 130.
+   */
+  forced: AbortSignal;
+}
+
 /**
- * SIGINT/SIGTERM abort the returned signal so the command can stop reading, flush and exit 0;
- * a second signal exits at once (code 130).
+ * SIGINT/SIGTERM abort `stop` so the command can stop reading, flush and exit 0. A terminal's
+ * Ctrl+C reaches the whole process group, and `deno task` (or npx) forwards it as well, so the
+ * collector sees it twice within milliseconds: only a signal after a grace period forces an exit.
  */
-function interruptSignal(): AbortController & Disposable {
-  const controller = new AbortController();
+function interruptSignals(): InterruptSignals {
+  const stop = new AbortController();
+  const forced = new AbortController();
+  let firstAt = 0;
   const onSignal = () => {
-    if (controller.signal.aborted) {
-      log('level=warn msg="second signal: exiting without waiting for the final flush"');
-      Deno.exit(130);
+    if (!stop.signal.aborted) {
+      firstAt = performance.now();
+      log(
+        'level=info msg="stopping: reading what the sockets hold, then flushing (signal again after 2 s to force)"',
+      );
+      stop.abort();
+      return;
     }
-    log('level=info msg="stopping: closing connections and flushing (signal again to force)"');
-    controller.abort();
+    if (performance.now() - firstAt < FORCE_GRACE_MS) return;
+    log('level=warn msg="second signal: forcing an exit; saving what is queued first"');
+    forced.abort(); // listeners save synchronously before we exit
+    Deno.exit(130);
   };
   const signals = ["SIGINT", "SIGTERM"] as const;
   for (const name of signals) Deno.addSignalListener(name, onSignal);
-  return Object.assign(controller, {
+  return {
+    stop: stop.signal,
+    forced: forced.signal,
     [Symbol.dispose]() {
       for (const name of signals) Deno.removeSignalListener(name, onSignal);
     },
-  });
+  };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -104,12 +129,13 @@ async function main(args: string[]): Promise<number> {
         console.log(COLLECT_USAGE);
         return 0;
       }
-      using stop = interruptSignal();
+      using interrupts = interruptSignals();
       await runCollect(rest, {
         log,
         env: (name) => Deno.env.get(name),
         statusLine: Deno.stderr.isTerminal() ? statusLine : undefined,
-        signal: stop.signal,
+        signal: interrupts.stop,
+        forced: interrupts.forced,
       });
       if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
       return 0;
@@ -119,16 +145,16 @@ async function main(args: string[]): Promise<number> {
         console.log(ROOMS_USAGE);
         return 0;
       }
-      using stop = interruptSignal();
-      return await runRooms(rest, { stdout, log, signal: stop.signal });
+      using interrupts = interruptSignals();
+      return await runRooms(rest, { stdout, log, signal: interrupts.stop });
     }
     case "demo": {
       if (rest.includes("--help") || rest.includes("-h")) {
         console.log(DEMO_USAGE);
         return 0;
       }
-      using stop = interruptSignal();
-      return await runDemo(rest, { stdout, log, signal: stop.signal });
+      using interrupts = interruptSignals();
+      return await runDemo(rest, { stdout, log, signal: interrupts.stop });
     }
     case undefined:
     case "help":

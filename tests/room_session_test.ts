@@ -34,11 +34,22 @@ class FakeTransport implements DanmakuTransport {
   #ended = Promise.withResolvers<void>();
   #onMessage?: MessageSink;
   #onBytes?: (count: number) => void;
+  #beforeRead?: () => Promise<void> | undefined;
 
-  receive(onMessage: MessageSink, onBytes: (count: number) => void): Promise<void> {
+  receive(
+    onMessage: MessageSink,
+    onBytes: (count: number) => void,
+    beforeRead?: () => Promise<void> | undefined,
+  ): Promise<void> {
     this.#onMessage = onMessage;
     this.#onBytes = onBytes;
+    this.#beforeRead = beforeRead;
     return this.#ended.promise;
+  }
+
+  /** The reader is about to read: asks the session's gate, as a real transport does. */
+  askToRead(): Promise<void> | undefined {
+    return this.#beforeRead?.();
   }
 
   send(packet: Uint8Array): Promise<void> {
@@ -109,6 +120,7 @@ function start(
     heartbeatIntervalMs?: number;
     authTimeoutMs?: number;
     drainMs?: number;
+    beforeRead?: () => Promise<void> | undefined;
     signal?: AbortSignal;
   } = {},
 ) {
@@ -400,6 +412,45 @@ Deno.test("RoomSession stops at once when aborted before the auth reply, or with
     assert.equal(transport.finishCalls, 0);
     assert.ok(transport.closeCalls >= 1);
   }
+});
+
+Deno.test("RoomSession does not end a drain as quiet while its reader waits at the gate", async () => {
+  const gate = Promise.withResolvers<void>();
+  const controller = new AbortController();
+  const { clock, transport, outcome } = start({
+    signal: controller.signal,
+    beforeRead: () => gate.promise,
+  });
+  await settle();
+  transport.deliver(authReply(0));
+  const paused = transport.askToRead();
+  controller.abort();
+  await clock.advance(5 * DRAIN_QUIET_MS);
+  assert.equal(transport.closeCalls, 0, "the bytes wait in the kernel: not quiet");
+  gate.resolve();
+  await paused;
+  transport.deliver(business("DANMU_MSG"));
+  await clock.advance(2 * DRAIN_QUIET_MS);
+  const result = await outcome;
+  assert.equal(result.detail, "stopped by the collector after reading what the socket held");
+  assert.equal(result.messages, 1);
+});
+
+Deno.test("RoomSession stopped while its reader waits at the gate lets the reader go", async () => {
+  const gate = Promise.withResolvers<void>(); // never opens
+  const { transport, session, outcome } = start({ beforeRead: () => gate.promise });
+  await settle();
+  transport.deliver(authReply(0));
+  const paused = transport.askToRead();
+  session.stop("watchdog", "no bytes for 70 s");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const released = await Promise.race([
+    paused?.then(() => true),
+    new Promise((resolve) => timer = setTimeout(() => resolve(false), 1000)),
+  ]);
+  clearTimeout(timer);
+  assert.equal(released, true, "the paused reader is released by the stop");
+  assert.equal((await outcome).reason, "watchdog");
 });
 
 Deno.test("RoomSession.stop() during a drain closes at once", async () => {

@@ -12,6 +12,8 @@ export interface CollectContext {
   /** Writes the live status line on a terminal; undefined off a TTY. */
   statusLine?: (line: string) => void;
   signal: AbortSignal;
+  /** Aborted when the user forces an exit: what is queued is saved synchronously first. */
+  forced?: AbortSignal;
 }
 
 /** Parses flags, loads files, and collects until the signal aborts. */
@@ -48,5 +50,6 @@ export async function runCollect(
     sessdata,
     rooms: [...new Set(rooms)],
     statusLine: context.statusLine,
+    forced: context.forced,
   }, context.signal);
 }

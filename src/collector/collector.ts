@@ -38,6 +38,11 @@ export interface CollectorDeps {
   connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
   /** Replaces the HTTP GET of the API client (tests inject failures here). */
   httpGet?: HttpGet;
+  /**
+   * Aborted when the process is about to exit without a final flush (a forced second Ctrl+C):
+   * everything queued is saved to the fallback JSONL synchronously, in the abort listener.
+   */
+  forced?: AbortSignal;
   /** Called once everything is running, with the live parts (tests and discovery hook in here). */
   onStarted?: (parts: CollectorParts) => void | Promise<void>;
 }
@@ -49,6 +54,7 @@ export interface CollectorParts {
   api: BilibiliApi;
   queue: EventQueue;
   flusher: Flusher;
+  gate: ReadGate;
 }
 
 /** What a run did. */
@@ -73,6 +79,7 @@ export async function runCollector(
   const onAbort = () => stop.abort();
   signal.addEventListener("abort", onAbort, { once: true });
   if (signal.aborted) stop.abort();
+  let removeForcedListener = () => {};
   try {
     const limiter = new RateLimiter({ perSecond: config.apiRatePerSecond, clock });
     const api = new BilibiliApi({
@@ -110,8 +117,6 @@ export async function runCollector(
       config.flushHighWater * 2,
       () => flusher.currentError !== undefined,
     );
-    // Paused readers must wake up to see their sockets close.
-    stop.signal.addEventListener("abort", () => gate[Symbol.dispose](), { once: true });
     const unknownCmds = new Set<string>();
     const wsHeaders: Record<string, string> = { "User-Agent": BROWSER_USER_AGENT };
     if (deps.sessdata) wsHeaders.Cookie = `SESSDATA=${deps.sessdata}`;
@@ -134,6 +139,7 @@ export async function runCollector(
         keepRaw: config.keepRaw,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         authTimeoutMs: config.authTimeoutMs,
+        drainMs: config.drainMs,
         backoff: { baseMs: 1000, maxMs: config.maxBackoffMs },
         wsHeaders,
         beforeRead: () => gate.wait(),
@@ -174,24 +180,44 @@ export async function runCollector(
       } transport=${config.transport} logged_in=${deps.sessdata !== undefined}`,
     );
 
+    // A forced exit skips the final flush: what is queued goes to the fallback file first.
+    const onForced = () => {
+      const events = queue.take();
+      const file = saveUnwritten(config.dbPath, events, clock.now(), log);
+      log(
+        `level=warn msg="forced exit: saved what was queued" messages=${supervisor.status().messages} events=${events.length} file=${
+          JSON.stringify(file ?? null)
+        }`,
+      );
+    };
+    deps.forced?.addEventListener("abort", onForced, { once: true });
+    removeForcedListener = () => deps.forced?.removeEventListener("abort", onForced);
+
     const reporter = new StatusReporter({ supervisor, queue, flusher }, clock.now());
+    // Storage keeps writing while the rooms drain their sockets on stop; it ends once every
+    // connection is closed, and the final flush below writes the rest.
+    const roomsClosed = new AbortController();
     const tasks = [
       discovery?.run(stop.signal),
-      supervisor.run(stop.signal),
-      flusher.run(stop.signal),
-      reportStatus(reporter, config, deps, stop.signal),
+      // The gate keeps pacing readers while they drain; it opens for good once all are closed.
+      supervisor.run(stop.signal).finally(() => {
+        roomsClosed.abort();
+        gate[Symbol.dispose]();
+      }),
+      flusher.run(roomsClosed.signal),
+      reportStatus(reporter, config, deps, roomsClosed.signal),
     ];
     if (config.durationMs !== undefined) {
       tasks.push(clock.sleep(config.durationMs, stop.signal).then(() => stop.abort()));
     }
     try {
-      await deps.onStarted?.({ supervisor, discovery, api, queue, flusher });
+      await deps.onStarted?.({ supervisor, discovery, api, queue, flusher, gate });
     } catch (error) {
       stop.abort();
       await Promise.allSettled(tasks);
       throw error;
     }
-    await Promise.all(tasks); // supervisor.run closes every connection once stopped
+    await Promise.all(tasks); // supervisor.run drains and closes every connection once stopped
 
     // Final flush: a few tries, then save what is left so nothing collected is lost.
     let flushed = false;
@@ -214,6 +240,7 @@ export async function runCollector(
     );
     return summary;
   } finally {
+    removeForcedListener();
     signal.removeEventListener("abort", onAbort);
     sink.close();
   }

@@ -68,9 +68,13 @@ export class RoomSession {
   /** Ends the heartbeat loop: aborted by stop() and when a drain begins. */
   readonly #heartbeatStop = new AbortController();
   #draining = false;
+  /** Reading waits for the queue to drain (backpressure). */
+  #paused = false;
   #drained: Promise<void> = Promise.resolve();
   #end?: { reason: SessionEndReason; detail: string; error?: unknown };
   #authenticated = Promise.withResolvers<void>();
+  /** Settles when the session ends. */
+  readonly #stopped = Promise.withResolvers<void>();
   /** Clock time of the last bytes received (connection start before any). */
   lastActivityAt: number;
   /** Op-5 messages received so far. */
@@ -90,6 +94,7 @@ export class RoomSession {
     this.#authenticated.reject(new AuthError(detail));
     this.#controller.abort();
     this.#heartbeatStop.abort();
+    this.#stopped.resolve();
     this.#options.transport.close();
   }
 
@@ -114,14 +119,16 @@ export class RoomSession {
   async #closeWhenQuiet(drainMs: number): Promise<void> {
     const { clock } = this.#options;
     const signal = this.#controller.signal;
-    const deadline = clock.now() + drainMs;
+    const started = clock.now();
+    const deadline = started + drainMs;
     while (!signal.aborted) {
       const now = clock.now();
       if (now >= deadline) {
         this.stop("stopped", `stopped by the collector: the ${drainMs} ms drain ran out`);
         return;
       }
-      if (now - this.lastActivityAt >= DRAIN_QUIET_MS) {
+      // Quiet since the drain began: a process that was suspended has bytes it has not asked for.
+      if (!this.#paused && now - Math.max(this.lastActivityAt, started) >= DRAIN_QUIET_MS) {
         this.stop("stopped", "stopped by the collector after reading what the socket held");
         return;
       }
@@ -163,11 +170,18 @@ export class RoomSession {
         () => {
           this.lastActivityAt = clock.now();
         },
-        // A pause is ours, not the server's silence: it must not look dead to the watchdog.
-        gate && (() =>
-          gate()?.then(() => {
+        // A pause is ours, not the server's silence: it must not look dead to the watchdog, nor
+        // quiet to a drain (the bytes wait in the kernel).
+        gate && (() => {
+          const pause = gate();
+          if (!pause) return undefined;
+          this.#paused = true;
+          // A session that ends while paused must not wait for the shared gate to open.
+          return Promise.race([pause, this.#stopped.promise]).then(() => {
+            this.#paused = false;
             this.lastActivityAt = clock.now();
-          })),
+          });
+        }),
       );
       if (this.#draining) {
         this.stop("stopped", "stopped by the collector after the server closed the connection");

@@ -1,0 +1,169 @@
+/**
+ * Stopping as a person does it: Ctrl+C in a terminal signals the whole foreground process group
+ * (`deno task` and the collector both get SIGINT), while traffic flows and with a backlog in the
+ * kernel's socket buffers. These tests run `deno task start` from the repository, as the README
+ * tells a newcomer to.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { startSimulator } from "../src/simulator/simulator.ts";
+import { MemoryTruth } from "../src/simulator/truth_log.ts";
+import { FAST_COLLECT_FLAGS, sleep, waitFor } from "./support/collect_helpers.ts";
+
+const REPO = new URL("..", import.meta.url).pathname;
+
+/** `deno task start …` as the leader of a new process group (as a terminal runs a job). */
+function startTaskInOwnGroup(args: string[]) {
+  const child = new Deno.Command("setsid", {
+    args: [Deno.execPath(), "task", "start", ...args],
+    cwd: REPO,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const decoder = new TextDecoder();
+  const drained = child.stderr.pipeTo(
+    new WritableStream({ write: (chunk) => void (stderr += decoder.decode(chunk)) }),
+  );
+  return {
+    /** The group id: setsid made the child the leader of a new session and group. */
+    pgid: child.pid,
+    stderr: () => stderr,
+    async exit() {
+      const status = await child.status;
+      await drained;
+      return { code: status.code, stderr };
+    },
+  };
+}
+
+function count(dbPath: string, sql: string): number {
+  try {
+    using db = new DatabaseSync(dbPath, { readOnly: true });
+    return Number(db.prepare(sql).get()?.n);
+  } catch {
+    return 0; // not created yet, or its schema not yet written
+  }
+}
+
+function stoppedLine(stderr: string) {
+  const match = stderr.match(/msg="stopped" messages=(\d+) written=(\d+) dropped=(\d+)/);
+  assert.ok(match, `no "stopped" line in:\n${stderr}`);
+  return { messages: Number(match[1]), written: Number(match[2]), dropped: Number(match[3]) };
+}
+
+Deno.test("Ctrl+C to `deno task start`'s process group while traffic flows and the kernel holds a backlog stores every message and exits 0", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/ctrl-c.db`;
+  const truth = new MemoryTruth();
+  try {
+    await using sim = await startSimulator({ rooms: 6, seed: 31, rate: 400, truth, log: () => {} });
+    const rooms = sim.world.rooms.map((room) => room.roomId);
+    for (const id of rooms) sim.setLive(id, true);
+    const task = startTaskInOwnGroup([
+      "--db",
+      dbPath,
+      "--api-base",
+      sim.api,
+      "--rooms",
+      rooms.join(","),
+      "--keep-raw",
+      "--drain-timeout",
+      "30s", // generous for a loaded machine: the drain ends when the server closes
+      ...FAST_COLLECT_FLAGS,
+    ]);
+    await waitFor(
+      () => count(dbPath, "SELECT count(*) AS n FROM raw_messages") > 1000,
+      "rows to be stored",
+    );
+    // A backlog: the job is suspended while the rooms keep sending into its sockets.
+    Deno.kill(-task.pgid, "SIGSTOP");
+    const sentBefore = sim.counters.messagesSent;
+    await waitFor(() => sim.counters.messagesSent > sentBefore + 2000, "a backlog in the kernel");
+    Deno.kill(-task.pgid, "SIGINT"); // Ctrl+C: every process of the group gets it
+    Deno.kill(-task.pgid, "SIGCONT");
+    const { code, stderr } = await task.exit();
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(
+      stderr,
+      /forcing an exit/,
+      "the forwarded copy of the signal is not a second Ctrl+C",
+    );
+    const stopped = stoppedLine(stderr);
+    assert.equal(stopped.dropped, 0);
+    assert.equal(
+      count(dbPath, "SELECT count(*) AS n FROM raw_messages"),
+      stopped.messages,
+      "every op-5 message received is stored",
+    );
+    // Nothing was left in the kernel: every danmaku the simulator wrote to us is stored.
+    const sent = new Set(
+      truth.lines.map((line) => JSON.parse(line)).filter((t) => t.cmd.startsWith("DANMU_MSG"))
+        .map((t) => t.id as string),
+    );
+    using db = new DatabaseSync(dbPath, { readOnly: true });
+    const stored = new Set(
+      db.prepare("SELECT msg_id FROM danmaku").all().map((row) => String(row.msg_id)),
+    );
+    const missing = [...sent].filter((id) => !stored.has(id));
+    assert.ok(sent.size > 300, `only ${sent.size} danmaku were sent`);
+    assert.deepEqual(missing, [], `${missing.length} of ${sent.size} danmaku sent were not stored`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a second Ctrl+C after the grace period forces an exit (130) but first saves what is queued as JSONL", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/forced.db`;
+  try {
+    await using sim = await startSimulator({ rooms: 3, seed: 32, rate: 300, log: () => {} });
+    const rooms = sim.world.rooms.map((room) => room.roomId);
+    for (const id of rooms) sim.setLive(id, true);
+    const task = startTaskInOwnGroup([
+      "--db",
+      dbPath,
+      "--api-base",
+      sim.api,
+      "--rooms",
+      rooms.join(","),
+      "--keep-raw",
+      ...FAST_COLLECT_FLAGS,
+      // Nothing is written before the stop, and a WebSocket room that keeps talking makes the
+      // drain last until its deadline: the stop is still under way when the second signal comes.
+      "--transport",
+      "ws",
+      "--drain-timeout",
+      "60s",
+      "--flush-interval",
+      "1h",
+      "--flush-high-water",
+      "10000000",
+    ]);
+    await waitFor(() => sim.counters.messagesSent > 3000, "traffic");
+    Deno.kill(-task.pgid, "SIGINT");
+    await waitFor(() => task.stderr().includes('msg="stopping'), "the stop to begin");
+    await sleep(2500); // past the grace that tells a second Ctrl+C from the same one twice
+    Deno.kill(-task.pgid, "SIGINT");
+    const { code, stderr } = await task.exit();
+    assert.equal(code, 130, stderr);
+    const forced = stderr.match(
+      /msg="forced exit: saved what was queued" messages=(\d+) events=(\d+) file="([^"]+)"/,
+    );
+    assert.ok(forced, stderr);
+    const [, messages, events, file] = forced;
+    const saved = (await Deno.readTextFile(file)).trim().split("\n").map((line) =>
+      JSON.parse(line)
+    );
+    assert.equal(saved.length, Number(events));
+    assert.equal(
+      saved.filter((event) => event.type === "raw").length,
+      Number(messages),
+      "every message received is in the file",
+    );
+    assert.equal(count(dbPath, "SELECT count(*) AS n FROM raw_messages"), 0, "nothing was flushed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
