@@ -40,6 +40,8 @@ export class CollectorProcess implements AsyncDisposable {
   status: Record<string, number> = {};
   /** The final line, once logged. */
   stopped: StoppedLine | undefined;
+  /** Whether it logged that it is stopping (it got a signal). */
+  stopping = false;
   /** Lines logged at `level=warn` and `level=error`. */
   warnings = 0;
   errors = 0;
@@ -82,14 +84,26 @@ export class CollectorProcess implements AsyncDisposable {
     }
     if (line.includes("level=warn")) this.warnings++;
     if (line.includes("level=error")) this.errors++;
+    if (line.includes('msg="stopping')) this.stopping = true;
     this.stopped = parseStoppedLine(line) ?? this.stopped;
     this.tail.push(line);
     if (this.tail.length > TAIL_LINES) this.tail.shift();
   }
 
-  /** Sends SIGINT and waits up to `timeoutMs` for the exit; kills it after that. */
-  async interrupt(timeoutMs: number): Promise<{ status: Deno.CommandStatus; killed: boolean }> {
-    this.process.kill("SIGINT");
+  /**
+   * Sends SIGINT and waits up to `timeoutMs` for the exit; kills it after that. With
+   * `unlessStopping` (a terminal's Ctrl+C reached the whole process group) it first waits up to
+   * a second for the collector to say it is stopping, and signals only if it does not.
+   */
+  async interrupt(
+    timeoutMs: number,
+    { unlessStopping = false } = {},
+  ): Promise<{ status: Deno.CommandStatus; killed: boolean; signalled: boolean }> {
+    for (let waited = 0; unlessStopping && !this.stopping && waited < 1000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const signalled = !(unlessStopping && this.stopping);
+    if (signalled) this.process.kill("SIGINT");
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<"late">((resolve) =>
       timer = setTimeout(() => resolve("late"), timeoutMs)
@@ -103,7 +117,7 @@ export class CollectorProcess implements AsyncDisposable {
     }
     const status = await this.process.status;
     await this.#reading;
-    return { status, killed };
+    return { status, killed, signalled };
   }
 
   /** Kills the process if it still runs, and waits for it. */

@@ -88,8 +88,8 @@ export function formatReport(report: SoakReport): string {
     "missing    delivered (written before SIGINT) and not stored",
     "in flight  written after SIGINT was sent and never received: may be missing",
     "rcvd-lost  received by the collector but not stored (included in missing)",
-    "*          no message id in these rows: counted against the rows the received",
-    "           messages make",
+    "*          no message id in these rows: stored rows are counted against the rows",
+    "           the received messages make (ONLINE_RANK_COUNT makes two audience rows)",
     "†          stored = raw_messages rows, one per message received; rcvd-lost = the",
     "           collector's own count of messages minus them",
     `Truth file: ${n(r.truthLines)} lines, ${
@@ -131,6 +131,14 @@ export function formatReport(report: SoakReport): string {
       rss.slopeMbPerMin.toFixed(2)
     } MB/min (${n(rss.slopeSamples)} samples)`,
   );
+  const heap = report.heap;
+  if (heap.samples > 0) {
+    lines.push(
+      `V8 heap in use: median ${mb(heap.medianMb)}, max ${mb(heap.maxMb)} MB; second-half slope ${
+        heap.slopeMbPerMin >= 0 ? "+" : ""
+      }${heap.slopeMbPerMin.toFixed(2)} MB/min`,
+    );
+  }
   if (c.warnings + c.errors > 0) {
     lines.push(`Collector log: ${n(c.warnings)} warnings, ${n(c.errors)} errors`);
   }

@@ -67,6 +67,10 @@ export interface SoakReport {
   /** Sessions by end reason (`open` when a session has no end). */
   sessions: Record<string, number>;
   rss: RssSummary;
+  /** The same figures for the V8 heap in use (the collector's `heap_mb`), to tell JS from native. */
+  heap: RssSummary;
+  /** `[seconds, MB]` of every RSS sample. */
+  rssSamples: [number, number][];
   /** Where the files are, with `keep`. */
   dir?: string;
   /** Why the soak failed; empty when it passed. */
@@ -161,6 +165,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const started = performance.now();
     const elapsedS = () => (performance.now() - started) / 1000;
     const samples: RssSample[] = [];
+    /** The V8 heap in use, from the collector's status lines (whole MB). */
+    const heap: RssSample[] = [];
     const totalS = options.minutes * 60;
     log(
       `soak: ${options.rooms} rooms, ${options.rate} msg/s per live room, faults ${options.faults}, ${
@@ -180,6 +186,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       const atS = elapsedS();
       samples.push({ atS, rssMb: (await usage(collector.pid)).rssMb });
+      if (collector.status.heap_mb !== undefined) {
+        heap.push({ atS, rssMb: collector.status.heap_mb });
+      }
       if (atS >= nextProgress) {
         nextProgress += PROGRESS_MS / 1000;
         const s = collector.status;
@@ -197,7 +206,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     truth.markStop();
     const stopAt = performance.now();
     log(`soak: SIGINT to the collector at ${clock(collectedS)}, traffic still flowing`);
-    const { status, killed } = await collector.interrupt(STOP_DEADLINE_MS);
+    const { status, killed } = await collector.interrupt(STOP_DEADLINE_MS, {
+      unlessStopping: options.signal?.aborted,
+    });
     const stopMs = Math.round(performance.now() - stopAt);
     log(`soak: collector exited with ${status.code} after ${stopMs} ms; reconciling`);
     const counters = { ...sim.counters };
@@ -265,6 +276,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       reconciliation,
       sessions,
       rss: summarizeRss(samples, collectedS),
+      heap: summarizeRss(heap, collectedS),
+      rssSamples: samples.map((s) => [Math.round(s.atS), Math.round(s.rssMb * 10) / 10]),
       dir: options.keep ? dir : undefined,
       failures,
     };
