@@ -215,6 +215,14 @@ Deno.test("parseSimulateArgs() names the flag and the bad value", () => {
   const { options, durationMs } = parseSimulateArgs(["--messages", "10", "--duration", "2"]);
   assert.equal(options.messagesPerRoom, 10);
   assert.equal(durationMs, 2000);
+  assert.throws(() => parseSimulateArgs(["--tls-cert", "cert.pem"]), {
+    name: "ConfigError",
+    message: 'Cannot use --tls-cert "cert.pem" and --tls-key "": give both files',
+  });
+  assert.deepEqual(
+    parseSimulateArgs(["--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-port", "8443"]).tlsFiles,
+    { cert: "c.pem", key: "k.pem" },
+  );
 });
 
 Deno.test("parseFaults() reads probabilities and rejects unknown names and bad values", () => {
