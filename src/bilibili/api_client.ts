@@ -1,5 +1,5 @@
 /**
- * The Bilibili HTTP client (PROTOCOL.md §3): room_init, getDanmuInfo with WBI signing,
+ * The Bilibili HTTP client (docs/protocol.md §3): room_init, getDanmuInfo with WBI signing,
  * nav, finger/spi, and the room lists. Every call goes through one global rate limiter;
  * 412 and -352 answers pause all calls with a growing delay. Cookies are never logged.
  */
