@@ -1,5 +1,5 @@
 /**
- * The danmaku servers (PROTOCOL.md §2): raw TCP and WebSocket `/sub` clients, op-7 auth within
+ * The danmaku servers (docs/protocol.md §2): raw TCP and WebSocket `/sub` clients, op-7 auth within
  * 5 s against tokens bound to room and identity, heartbeat replies (u32 1), the 70 s heartbeat
  * timeout, per-IP caps and the per-connection faults. Message fan-out is the broadcaster's job.
  */

@@ -1,5 +1,5 @@
 /**
- * The HTTP side (PROTOCOL.md §3, §7): one origin standing in for api.live.bilibili.com,
+ * The HTTP side (docs/protocol.md §3, §7): one origin standing in for api.live.bilibili.com,
  * api.bilibili.com and www.bilibili.com, with the real envelopes and field names, WBI-checked
  * getDanmuInfo (-352 otherwise), optional 412 rate limiting, and `/sub` WebSocket upgrades.
  */

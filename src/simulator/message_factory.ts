@@ -1,5 +1,5 @@
 /**
- * Realistic op-5 bodies (PROTOCOL.md §4) built by cheap string templating: DANMU_MSG with the
+ * Realistic op-5 bodies (docs/protocol.md §4) built by cheap string templating: DANMU_MSG with the
  * full 18-element `info`, gifts, super chats, guard buys, INTERACT_WORD_V2 protobuf, counters,
  * room state and unknown cmds. User-bearing bodies also come in the masked form anonymous
  * connections see (uid 0, `x***`).
