@@ -18,14 +18,20 @@ function startTaskInOwnGroup(args: string[]) {
     args: [Deno.execPath(), "task", "start", ...args],
     cwd: REPO,
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
   let stderr = "";
+  let stdout = "";
   const decoder = new TextDecoder();
-  const drained = child.stderr.pipeTo(
-    new WritableStream({ write: (chunk) => void (stderr += decoder.decode(chunk)) }),
-  );
+  const drained = Promise.all([
+    child.stderr.pipeTo(
+      new WritableStream({ write: (chunk) => void (stderr += decoder.decode(chunk)) }),
+    ),
+    child.stdout.pipeTo(
+      new WritableStream({ write: (chunk) => void (stdout += decoder.decode(chunk)) }),
+    ),
+  ]);
   return {
     /** The group id: setsid made the child the leader of a new session and group. */
     pgid: child.pid,
@@ -33,7 +39,7 @@ function startTaskInOwnGroup(args: string[]) {
     async exit() {
       const status = await child.status;
       await drained;
-      return { code: status.code, stderr };
+      return { code: status.code, stderr, stdout };
     },
   };
 }
@@ -163,6 +169,83 @@ Deno.test("a second Ctrl+C after the grace period forces an exit (130) but first
       "every message received is in the file",
     );
     assert.equal(count(dbPath, "SELECT count(*) AS n FROM raw_messages"), 0, "nothing was flushed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the cookie never reaches a spawned collector's stderr, stdout, database or fallback JSONL", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/secret.db`;
+  const secret = "c0ffee%2C1790000000%2Cfeed*42";
+  const cookieFile = `${dir}/cookie.txt`;
+  await Deno.writeTextFile(cookieFile, secret);
+  try {
+    await using sim = await startSimulator({ rooms: 3, seed: 33, rate: 300, log: () => {} });
+    const rooms = sim.world.rooms.map((room) => room.roomId);
+    for (const id of rooms) sim.setLive(id, true);
+    const flags = [
+      "--db",
+      dbPath,
+      "--api-base",
+      sim.api,
+      "--rooms",
+      rooms.join(","),
+      "--cookie-file",
+      cookieFile,
+      "--keep-raw",
+      ...FAST_COLLECT_FLAGS,
+    ];
+    // A clean run fills the database; a forced one (as in the test above) leaves a JSONL file.
+    const clean = startTaskInOwnGroup(flags);
+    await waitFor(() => count(dbPath, "SELECT count(*) AS n FROM danmaku") > 100, "rows stored");
+    Deno.kill(-clean.pgid, "SIGINT");
+    const first = await clean.exit();
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /logged_in=true/);
+    const forcedRun = startTaskInOwnGroup([
+      ...flags,
+      "--transport",
+      "ws",
+      "--drain-timeout",
+      "60s",
+      "--flush-interval",
+      "1h",
+      "--flush-high-water",
+      "10000000",
+    ]);
+    await waitFor(() => sim.connectionCount() === rooms.length, "the second run to connect");
+    const sent = sim.counters.messagesSent;
+    await waitFor(() => sim.counters.messagesSent > sent + 300, "traffic to the second run");
+    Deno.kill(-forcedRun.pgid, "SIGINT");
+    await waitFor(() => forcedRun.stderr().includes('msg="stopping'), "the stop to begin");
+    await sleep(2500); // past the grace period
+    Deno.kill(-forcedRun.pgid, "SIGINT");
+    const second = await forcedRun.exit();
+    assert.equal(second.code, 130, second.stderr);
+    const file = second.stderr.match(/msg="forced exit: saved what was queued".* file="([^"]+)"/)
+      ?.[1];
+    assert.ok(file, second.stderr);
+
+    const places: [string, string][] = [
+      ["stderr of the clean run", first.stderr],
+      ["stderr of the forced run", second.stderr],
+      ["stdout of both runs", `${first.stdout}${second.stdout}`],
+      ["the fallback JSONL", await Deno.readTextFile(file)],
+    ];
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.name.startsWith("secret.db")) {
+        const bytes = await Deno.readFile(`${dir}/${entry.name}`);
+        places.push([entry.name, new TextDecoder("latin1").decode(bytes)]);
+      }
+    }
+    const forms = [secret, decodeURIComponent(secret), "feed*42"];
+    for (const [where, text] of places) {
+      if (where === "secret.db" || where.includes("JSONL")) {
+        assert.ok(text.length > 0, `${where} is empty`);
+      }
+      for (const form of forms) assert.ok(!text.includes(form), `the cookie is in ${where}`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
