@@ -40,6 +40,8 @@ Deno.test("summarizeRss() reports the whole run and fits the slope to its second
   );
   assert.equal(summary.slopeSamples, 301);
   assert.equal(summary.slopeMbPerMin, 0);
+  assert.deepEqual(summary.firstHalf, { medianMb: 65, maxMb: 79.9 });
+  assert.deepEqual(summary.secondHalf, { medianMb: 80, maxMb: 80 });
   // Growing by 1 MB a minute in the second half shows as +1 MB/min.
   const leaking = samples.map((s) => ({ atS: s.atS, rssMb: 50 + Math.max(0, s.atS - 300) / 60 }));
   assert.ok(Math.abs(summarizeRss(leaking, 600).slopeMbPerMin - 1) < 1e-9);

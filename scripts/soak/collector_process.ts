@@ -34,7 +34,9 @@ export function parseStoppedLine(line: string): StoppedLine | undefined {
 
 /** A running collector. */
 export class CollectorProcess implements AsyncDisposable {
+  /** The child process. */
   readonly process: Deno.ChildProcess;
+  /** The flags after `main.ts collect`. */
   readonly args: readonly string[];
   /** Latest `msg=status` fields. */
   status: Record<string, number> = {};
@@ -62,6 +64,7 @@ export class CollectorProcess implements AsyncDisposable {
     this.#reading = this.#read();
   }
 
+  /** The collector's process id. */
   get pid(): number {
     return this.process.pid;
   }

@@ -17,6 +17,15 @@ export interface RssSummary {
   slopeMbPerMin: number;
   /** Samples the slope was fitted to. */
   slopeSamples: number;
+  /** Median and max of each half: a leak raises the second half's, a saw-tooth does not. */
+  firstHalf: { medianMb: number; maxMb: number };
+  secondHalf: { medianMb: number; maxMb: number };
+}
+
+function spread(samples: readonly RssSample[]): { medianMb: number; maxMb: number } {
+  if (samples.length === 0) return { medianMb: 0, maxMb: 0 };
+  const values = samples.map((s) => s.rssMb);
+  return { medianMb: median(values), maxMb: Math.max(...values) };
 }
 
 /** The least-squares slope of y over x; 0 with fewer than two distinct x. */
@@ -43,7 +52,17 @@ export function leastSquaresSlope(points: readonly { x: number; y: number }[]): 
 /** Summarizes samples taken until `endS`; the slope uses those at or after `endS / 2`. */
 export function summarizeRss(samples: readonly RssSample[], endS: number): RssSummary {
   if (samples.length === 0) {
-    return { samples: 0, minMb: 0, medianMb: 0, maxMb: 0, slopeMbPerMin: 0, slopeSamples: 0 };
+    const none = { medianMb: 0, maxMb: 0 };
+    return {
+      samples: 0,
+      minMb: 0,
+      medianMb: 0,
+      maxMb: 0,
+      slopeMbPerMin: 0,
+      slopeSamples: 0,
+      firstHalf: none,
+      secondHalf: none,
+    };
   }
   const values = samples.map((s) => s.rssMb);
   const late = samples.filter((s) => s.atS >= endS / 2 && s.atS <= endS);
@@ -54,5 +73,7 @@ export function summarizeRss(samples: readonly RssSample[], endS: number): RssSu
     maxMb: Math.max(...values),
     slopeMbPerMin: leastSquaresSlope(late.map((s) => ({ x: s.atS / 60, y: s.rssMb }))),
     slopeSamples: late.length,
+    firstHalf: spread(samples.filter((s) => s.atS < endS / 2)),
+    secondHalf: spread(late),
   };
 }
