@@ -248,6 +248,10 @@ Deno.test("Reconciler tells missing, in flight at stop, received but not stored 
       },
     );
     assert.equal(result.afterStopLines, 1);
+    // The report can show which messages went missing: never received first.
+    const lineOf = (s: Sent) => truth.indexOf(truthLine(s, 1));
+    assert.deepEqual(tables.danmaku.examples, [lineOf(lost), lineOf(dropped)]);
+    assert.deepEqual(result.all.examples, [lineOf(lost)]);
     // The printed table fits 80 columns.
     for (const line of tableLines(result.tables, result.all)) assert.ok(line.length <= 80, line);
   } finally {

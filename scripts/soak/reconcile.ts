@@ -118,7 +118,12 @@ export interface TableResult {
   duplicated: number;
   /** Stored rows without a key, or whose key matches no delivered message (0 for `count`). */
   unexpected: number;
+  /** Truth line indices (0-based) of the first few missing messages, never received ones first. */
+  examples: number[];
 }
+
+/** Missing messages whose truth lines a result keeps, per table. */
+export const MAX_EXAMPLES = 5;
 
 /** The reconciliation of one soak. */
 export interface Reconciliation {
@@ -301,13 +306,18 @@ export class Reconciler {
         : Math.max(0, collectorMessages - this.#rawRows),
       duplicated: 0,
       unexpected: 0,
+      examples: [],
     };
     for (const messages of this.#truth.values()) {
       for (const [key, line] of messages) {
         all.delivered++;
         if (this.#received.has(key)) continue;
-        if (this.#after(line)) all.inFlight++;
-        else all.missing++;
+        if (this.#after(line)) {
+          all.inFlight++;
+        } else {
+          all.missing++;
+          if (all.examples.length < MAX_EXAMPLES) all.examples.push(line);
+        }
       }
     }
     all.missing += all.receivedNotStored;
@@ -333,12 +343,20 @@ export class Reconciler {
       receivedNotStored: 0,
       duplicated: 0,
       unexpected: 0,
+      examples: [],
+    };
+    const example = (line: number) => {
+      if (out.examples.length < MAX_EXAMPLES) out.examples.push(line);
     };
     if (spec.match === "count") {
       for (const [key, line] of messages) {
         if (this.#received.has(key)) continue;
-        if (this.#after(line)) out.inFlight++;
-        else out.missing++;
+        if (this.#after(line)) {
+          out.inFlight++;
+        } else {
+          out.missing++;
+          example(line);
+        }
       }
       out.stored = this.#storedCounts.get(spec.table) ?? 0;
       const expected = this.#expectedRows.get(spec.table)!;
@@ -350,6 +368,7 @@ export class Reconciler {
     const stored = this.#stored.get(spec.table)!;
     const rowKeys = this.#rowKeys.get(spec.table);
     const matched = new Set<string>();
+    const received: number[] = [];
     out.stored = stored.rows;
     for (const [key, line] of messages) {
       const rowKey = rowKeys ? rowKeys.get(key) : key;
@@ -358,12 +377,15 @@ export class Reconciler {
       } else if (this.#received.has(key)) {
         out.receivedNotStored++;
         out.missing++;
+        if (received.length < MAX_EXAMPLES) received.push(line);
       } else if (this.#after(line)) {
         out.inFlight++;
       } else {
         out.missing++;
+        example(line);
       }
     }
+    for (const line of received) example(line);
     out.duplicated = stored.rows - stored.withoutKey - stored.keys.size;
     out.unexpected = stored.keys.size - matched.size + stored.withoutKey;
     return out;

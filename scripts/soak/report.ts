@@ -105,6 +105,10 @@ export function formatReport(report: SoakReport): string {
       ),
     );
   }
+  if (report.missingExamples.length > 0) {
+    lines.push("Missing messages, by their truth lines (line: text):");
+    for (const example of report.missingExamples.slice(0, 10)) lines.push(`  ${example}`);
+  }
   lines.push("");
   lines.push(
     ...wrap(
@@ -127,7 +131,10 @@ export function formatReport(report: SoakReport): string {
     `Collector RSS: min ${mb(rss.minMb)}, median ${mb(rss.medianMb)}, max ${mb(rss.maxMb)} MB (${
       n(rss.samples)
     } samples);`,
-    `  slope over the second half ${rss.slopeMbPerMin >= 0 ? "+" : ""}${
+    `  median/max ${mb(rss.firstHalf.medianMb)}/${mb(rss.firstHalf.maxMb)} MB in the first half, ${
+      mb(rss.secondHalf.medianMb)
+    }/${mb(rss.secondHalf.maxMb)} MB in the second;`,
+    `  least-squares slope over the second half ${rss.slopeMbPerMin >= 0 ? "+" : ""}${
       rss.slopeMbPerMin.toFixed(2)
     } MB/min (${n(rss.slopeSamples)} samples)`,
   );

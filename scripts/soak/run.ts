@@ -71,6 +71,8 @@ export interface SoakReport {
   heap: RssSummary;
   /** `[seconds, MB]` of every RSS sample. */
   rssSamples: [number, number][];
+  /** `line: text` of the truth lines of the first few missing messages per table. */
+  missingExamples: string[];
   /** Where the files are, with `keep`. */
   dir?: string;
   /** Why the soak failed; empty when it passed. */
@@ -243,6 +245,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       for (const row of reasons) sessions[String(row.why)] = Number(row.n);
     }
     const reconciliation = reconciler.result(collector.stopped?.messages);
+    const wanted = new Set(
+      [...reconciliation.tables, reconciliation.all].flatMap((t) => t.examples),
+    );
+    const missingExamples: string[] = [];
+    let index = 0;
+    await readLines(truthPath, (line) => {
+      if (line !== "" && wanted.has(index++)) missingExamples.push(`${index}: ${line}`);
+    });
 
     const failures: string[] = [];
     if (killed) failures.push(`the collector did not exit within ${STOP_DEADLINE_MS} ms of SIGINT`);
@@ -278,6 +288,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       rss: summarizeRss(samples, collectedS),
       heap: summarizeRss(heap, collectedS),
       rssSamples: samples.map((s) => [Math.round(s.atS), Math.round(s.rssMb * 10) / 10]),
+      missingExamples,
       dir: options.keep ? dir : undefined,
       failures,
     };
