@@ -6,7 +6,7 @@ import { ApiError, ConfigError, ProtocolError, StorageError } from "./src/errors
 import { runCollect } from "./src/cli/collect_command.ts";
 import { COLLECT_USAGE } from "./src/collector/config.ts";
 import { DECODE_USAGE, runDecode } from "./src/cli/decode_command.ts";
-import { LineWriter } from "./src/cli/line_writer.ts";
+import { LineWriter } from "./src/util/line_writer.ts";
 import { runSimulate, SIMULATE_USAGE } from "./src/cli/simulate_command.ts";
 import { DEMO_USAGE, runDemo } from "./src/cli/demo_command.ts";
 import { ROOMS_USAGE, runRooms } from "./src/cli/rooms_command.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runStats, statsReport } from "../src/cli/stats_command.ts";
-import { LineWriter } from "../src/cli/line_writer.ts";
+import { LineWriter } from "../src/util/line_writer.ts";
 import { ConfigError, StorageError } from "../src/errors.ts";
 import { ROOM_A, ROOM_B, T0, withFixtureDb } from "./support/export_fixture.ts";
 

@@ -7,7 +7,7 @@ import { ConfigError } from "../errors.ts";
 import { readPackets } from "../protocol/frame_reader.ts";
 import { decodePacket, type ServerMessage } from "../protocol/packet_decoder.ts";
 import { Op } from "../protocol/packet.ts";
-import { LineWriter } from "./line_writer.ts";
+import { LineWriter } from "../util/line_writer.ts";
 
 /** Usage text of the decode command. */
 export const DECODE_USAGE = `Usage: main.ts decode FILE|-

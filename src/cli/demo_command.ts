@@ -9,7 +9,7 @@ import { startSimulator } from "../simulator/simulator.ts";
 import { TABLE_NAMES } from "../storage/schema.ts";
 import { systemClock } from "../util/clock.ts";
 import { durationFlag, numberFlag, parseFlags } from "./flags.ts";
-import type { LineWriter } from "./line_writer.ts";
+import type { LineWriter } from "../util/line_writer.ts";
 
 /** Usage text of the demo command. */
 export const DEMO_USAGE = `Usage: main.ts demo [--rooms N] [--duration DUR] [--db FILE]

@@ -28,7 +28,7 @@ import { csvHeader, rowEncoder, type RowFormat } from "../export/row_encoder.ts"
 import { parseRoomList, parseTimeRange } from "../export/time_flag.ts";
 import { UidHasher } from "../export/uid_hasher.ts";
 import { parseFlags } from "./flags.ts";
-import type { SyncWriter } from "./line_writer.ts";
+import type { SyncWriter } from "../util/line_writer.ts";
 
 /** Usage text of the export command. */
 export const EXPORT_USAGE = `Usage: main.ts export --db FILE [flags]

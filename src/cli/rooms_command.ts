@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 import { systemClock } from "../util/clock.ts";
 import { RateLimiter } from "../util/rate_limiter.ts";
 import { numberFlag, parseFlags } from "./flags.ts";
-import type { LineWriter } from "./line_writer.ts";
+import type { LineWriter } from "../util/line_writer.ts";
 
 /** Usage text of the rooms command. */
 export const ROOMS_USAGE =

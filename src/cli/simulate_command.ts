@@ -7,7 +7,7 @@ import { ConfigError } from "../errors.ts";
 import { parseFaults } from "../simulator/faults.ts";
 import { type SimulatorOptions, startSimulator, type TlsPem } from "../simulator/simulator.ts";
 import { MAX_ROOMS } from "../simulator/world.ts";
-import type { LineWriter } from "./line_writer.ts";
+import type { LineWriter } from "../util/line_writer.ts";
 import { numberFlag } from "./flags.ts";
 
 /** Usage text of the simulate command. */

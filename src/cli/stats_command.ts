@@ -6,7 +6,7 @@ import { statsTable } from "../analysis/stats_table.ts";
 import { THROTTLE_RULE } from "../analysis/throttling.ts";
 import { parseRoomList, parseTimeRange } from "../export/time_flag.ts";
 import { durationFlag, numberFlag, parseFlags } from "./flags.ts";
-import type { LineWriter } from "./line_writer.ts";
+import type { LineWriter } from "../util/line_writer.ts";
 
 /** Usage text of the stats command. */
 export const STATS_USAGE = `Usage: main.ts stats --db FILE [flags]

@@ -1,5 +1,5 @@
 /** Buffered synchronous text output in large chunks, so exports make few write syscalls. */
-import type { SyncWriter } from "../cli/line_writer.ts";
+import type { SyncWriter } from "../util/line_writer.ts";
 
 /** Queues text and writes it as UTF-8 once about `chunkChars` characters are waiting. */
 export class ChunkWriter {
