@@ -4,7 +4,7 @@
  */
 import type { AudienceEvent, AudienceKind, CollectedEvent } from "./events.ts";
 import { asNumber, asObject, type JsonObject } from "../util/json_guards.ts";
-import type { NormalizeContext } from "./normalize_message.ts";
+import type { NormalizeContext } from "./context.ts";
 
 /** The `audience` event of an op-3 heartbeat reply (deprecated: nearly always 1 today). */
 export function audienceFromHeartbeat(

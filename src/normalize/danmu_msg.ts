@@ -10,7 +10,7 @@ import {
   type JsonObject,
   secondsToMs,
 } from "../util/json_guards.ts";
-import type { NormalizeContext } from "./normalize_message.ts";
+import type { NormalizeContext } from "./context.ts";
 
 const ID_STR = '"id_str":';
 const REPLY_MID = '"reply_mid":';

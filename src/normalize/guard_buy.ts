@@ -9,7 +9,7 @@ import {
   type JsonObject,
   secondsToMs,
 } from "../util/json_guards.ts";
-import type { NormalizeContext } from "./normalize_message.ts";
+import type { NormalizeContext } from "./context.ts";
 import { GOLD_PER_CNY } from "./send_gift.ts";
 
 /** Pushes the `guardBuy` event of GUARD_BUY or USER_TOAST_MSG (flat `data`); false without `data`. */

@@ -5,7 +5,7 @@
 import type { CollectedEvent, InteractionKind } from "./events.ts";
 import { asNumber, asObject, asString, type JsonObject, secondsToMs } from "../util/json_guards.ts";
 import { medalFromJson } from "./medal.ts";
-import type { NormalizeContext } from "./normalize_message.ts";
+import type { NormalizeContext } from "./context.ts";
 import { readPbPayload } from "./pb_payload.ts";
 
 const KINDS: readonly InteractionKind[] = [

@@ -4,6 +4,7 @@
  * is on the cmd before the first `:` (docs/protocol.md §4.1).
  */
 import { normalizeAudience } from "./audience.ts";
+import type { NormalizeContext } from "./context.ts";
 import { normalizeDanmuMsg } from "./danmu_msg.ts";
 import type { CollectedEvent, RawReason } from "./events.ts";
 import { normalizeGuardBuy, normalizeUserToastV2 } from "./guard_buy.ts";
@@ -13,19 +14,9 @@ import { normalizeRoomState } from "./room_state.ts";
 import { normalizeSendGift, normalizeSendGiftV2 } from "./send_gift.ts";
 import { normalizeSuperChat } from "./super_chat.ts";
 
+// Callers need only this module: the heartbeat reader and the context type come with it.
 export { audienceFromHeartbeat } from "./audience.ts";
-
-/** What the normalizer needs to know about where a message came from. */
-export interface NormalizeContext {
-  /** Real (long) room id of the connection. */
-  roomId: number;
-  /** Local receive time, unix ms. */
-  receivedAtMs: number;
-  /** Also keep every message verbatim as a `raw` event (`--keep-raw`). */
-  keepRaw: boolean;
-  /** Called for every message whose cmd is not recognized (the caller logs once per cmd). */
-  onUnknownCmd?: (cmd: string) => void;
-}
+export type { NormalizeContext } from "./context.ts";
 
 /** Cmds understood but deliberately not stored (kept only under keepRaw). */
 export const IGNORED_CMDS: ReadonlySet<string> = new Set([

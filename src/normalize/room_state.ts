@@ -11,7 +11,7 @@ import {
   asObject,
   type JsonObject,
 } from "../util/json_guards.ts";
-import type { NormalizeContext } from "./normalize_message.ts";
+import type { NormalizeContext } from "./context.ts";
 
 /** The room-state kind of a cmd (without suffix), or undefined when it is not one. */
 export function roomStateKind(baseCmd: string): RoomStateKind | undefined {

@@ -14,7 +14,7 @@ import {
   secondsToMs,
 } from "../util/json_guards.ts";
 import { medalFromJson } from "./medal.ts";
-import type { NormalizeContext } from "./normalize_message.ts";
+import type { NormalizeContext } from "./context.ts";
 import { protoText, readPbPayload } from "./pb_payload.ts";
 
 /** Gold coins per CNY (1000 金瓜子 = 1 元). */

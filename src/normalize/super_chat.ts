@@ -9,7 +9,7 @@ import {
   secondsToMs,
 } from "../util/json_guards.ts";
 import { medalFromJson } from "./medal.ts";
-import type { NormalizeContext } from "./normalize_message.ts";
+import type { NormalizeContext } from "./context.ts";
 
 /**
  * Pushes the `superChat` event of either SC cmd (the JPN one has string ids and
