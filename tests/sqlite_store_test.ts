@@ -91,6 +91,60 @@ Deno.test("SqliteStore.open() creates schema version 1 in WAL mode with every ta
   });
 });
 
+/** What tests/fixtures/schema_v1.json holds: the schema as earlier builds created it. */
+interface SchemaFixture {
+  application_id: number;
+  user_version: number;
+  objects: { type: string; name: string; tbl_name: string; sql: string | null }[];
+}
+
+function schemaFixture(): SchemaFixture {
+  return JSON.parse(
+    Deno.readTextFileSync(new URL("fixtures/schema_v1.json", import.meta.url)),
+  ) as SchemaFixture;
+}
+
+Deno.test("SqliteStore.open() creates schema version 1 byte for byte as earlier builds did", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/new.db`;
+    SqliteStore.open(path).close();
+    using db = new DatabaseSync(path, { readOnly: true });
+    const expected = schemaFixture();
+    assert.deepEqual(
+      db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").all()
+        .map((row) => ({ ...row })),
+      expected.objects,
+    );
+    assert.equal(
+      db.prepare("PRAGMA application_id").get()?.application_id,
+      expected.application_id,
+    );
+    assert.equal(db.prepare("PRAGMA user_version").get()?.user_version, expected.user_version);
+  });
+});
+
+Deno.test("SqliteStore.open() keeps writing into a database an earlier build created", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/earlier.db`;
+    const fixture = schemaFixture();
+    {
+      using db = new DatabaseSync(path);
+      db.exec("BEGIN");
+      // SQLite makes the autoindex of a TEXT PRIMARY KEY itself (its sql is null).
+      for (const { sql } of fixture.objects) if (sql !== null) db.exec(sql);
+      db.exec(`PRAGMA application_id = ${fixture.application_id}`);
+      db.exec(`PRAGMA user_version = ${fixture.user_version}`);
+      db.exec("COMMIT");
+    }
+    using store = SqliteStore.open(path);
+    const counts = store.write([...allSampleEvents(), session()]);
+    assert.equal(counts.danmaku, 3);
+    assert.equal(counts.sessions, 1);
+    assert.equal(counts.unchanged, 0);
+    assert.equal(store.countRows().raw_messages, 2);
+  });
+});
+
 Deno.test("SqliteStore.write() stores every json sample and reads back the same values", async () => {
   await withTempDir((dir) => {
     using store = SqliteStore.open(`${dir}/samples.db`);
