@@ -3,13 +3,16 @@ import { DatabaseSync } from "node:sqlite";
 import { BilibiliApi } from "../src/bilibili/api_client.ts";
 import { type HttpGet, nodeHttpGet } from "../src/bilibili/http_get.ts";
 import { runCollector } from "../src/collector/collector.ts";
+import { RoomDiscovery } from "../src/discovery/room_discovery.ts";
 import { listLiveRooms } from "../src/discovery/room_lists.ts";
+import type { RoomSet } from "../src/discovery/room_set.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import type { SimRoom } from "../src/simulator/world.ts";
 import { systemClock } from "../src/util/clock.ts";
 import { RateLimiter } from "../src/util/rate_limiter.ts";
 import { seededRandom } from "./support/samples.ts";
 import { fastCollectConfig, waitFor } from "./support/collect_helpers.ts";
+import { ManualClock } from "./support/manual_clock.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -33,6 +36,26 @@ function storedRows(path: string, table: string): number {
   } catch {
     return 0;
   }
+}
+
+/** A RoomSet over a plain Set, as the supervisor would keep it. */
+function roomSet(initial: number[] = []): RoomSet & { ids: Set<number> } {
+  const ids = new Set(initial);
+  return {
+    ids,
+    has: (roomId) => ids.has(roomId),
+    add: (roomId) => !ids.has(roomId) && Boolean(ids.add(roomId)),
+    remove: (roomId) => Promise.resolve(ids.delete(roomId)),
+    status: () => ({ rooms: ids.size }),
+  };
+}
+
+/** An HttpGet that fails like a machine without a route to Bilibili while `down()` says so. */
+function unreachableWhile(down: () => boolean): HttpGet {
+  return (url, options) =>
+    down()
+      ? Promise.reject(new Error("getaddrinfo ENOTFOUND api.live.bilibili.com"))
+      : nodeHttpGet(url, options);
 }
 
 function byPopularity(rooms: readonly SimRoom[]): number[] {
@@ -309,7 +332,8 @@ Deno.test("collect stops retrying a room once Bilibili locks it, and reports it 
     assert.equal(state, "failed");
     assert.ok(
       logs.some((line) =>
-        line.includes(`room=${room.roomId} msg="room failed permanently, not retrying"`) &&
+        line.includes('msg="room failed permanently, not retrying"') &&
+        line.includes(` room=${room.roomId}`) &&
         line.includes("is locked")
       ),
     );
@@ -355,11 +379,93 @@ Deno.test("collect --top retries the top list at the next poll when it failed at
     assert.equal(rooms, 5);
     assert.ok(
       logs.some((line) =>
-        line.includes('msg="room discovery failed, retrying at the next poll" list=top')
+        line.startsWith(
+          'level=warn msg="room discovery failed: nothing is being collected" list=top,newest rooms=0 retry_in_s=1 ',
+        )
       ),
+      logs.join("\n"),
     );
     assert.ok(logs.some((line) => line.includes('msg="top rooms added" rooms=5')));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("while Bilibili cannot be reached, discovery says once per poll that nothing is collected and when it retries", async () => {
+  await using sim = await startSimulator({ rooms: 40, seed: 41, log: () => {} });
+  let down = true;
+  const api = fastApi(sim.api, { httpGet: unreachableWhile(() => down) });
+  const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
+  const rooms = roomSet();
+  const logs: string[] = [];
+  const discovery = new RoomDiscovery({
+    api,
+    supervisor: rooms,
+    clock,
+    log: (line) => logs.push(line),
+    emit: () => {},
+    top: 5,
+    followNew: true,
+    newScan: 30,
+    pollIntervalMs: 60_000,
+    maxRooms: 100,
+  });
+  const stop = new AbortController();
+  const running = discovery.run(stop.signal);
+  const failureLines = () => logs.filter((line) => line.includes("room discovery failed"));
+  try {
+    await waitFor(() => failureLines().length === 1 && clock.sleepers === 1, "the first poll");
+    await clock.advance(60_000);
+    await waitFor(() => failureLines().length === 2 && clock.sleepers === 1, "the second poll");
+    const detail =
+      '"Cannot reach /room/v3/area/getRoomList: getaddrinfo ENOTFOUND api.live.bilibili.com"';
+    assert.deepEqual(failureLines(), [
+      `level=warn msg="room discovery failed: nothing is being collected" list=top,newest rooms=0 retry_in_s=60 retry_at=2026-01-01T12:01:00.000Z failed_polls=1 detail=${detail}`,
+      `level=warn msg="room discovery failed: nothing is being collected" list=top,newest rooms=0 retry_in_s=60 retry_at=2026-01-01T12:02:00.000Z failed_polls=2 detail=${detail}`,
+    ]);
+    down = false;
+    await clock.advance(60_000);
+    await waitFor(() => rooms.ids.size === 5, "the top rooms once Bilibili answers");
+    await waitFor(
+      () =>
+        logs.some((line) => line === 'level=info msg="room discovery works again" failed_polls=2'),
+      "the recovery line",
+    );
+    assert.equal(failureLines().length, 2, "no failure line once the lists load");
+  } finally {
+    stop.abort();
+    await running;
+  }
+});
+
+Deno.test("a failed poll with rooms collected says no new rooms are added, retrying when the API pause ends", async () => {
+  await using sim = await startSimulator({ rooms: 20, seed: 42, log: () => {} });
+  const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
+  const logs: string[] = [];
+  const discovery = new RoomDiscovery({
+    api: fastApi(sim.api, { httpGet: unreachableWhile(() => true) }),
+    supervisor: roomSet([101, 102]),
+    clock,
+    log: (line) => logs.push(line),
+    // A 412 earlier paused every API call for 10 minutes: the next poll waits for that.
+    apiPausedUntil: () => Date.UTC(2026, 0, 1, 12, 10, 0),
+    emit: () => {},
+    top: 0,
+    followNew: true,
+    newScan: 30,
+    pollIntervalMs: 60_000,
+    maxRooms: 100,
+  });
+  const stop = new AbortController();
+  const running = discovery.run(stop.signal);
+  try {
+    await waitFor(() => logs.length >= 1 && clock.sleepers === 1, "the first poll");
+    assert.match(
+      logs[0],
+      /^level=warn msg="room discovery failed: no new rooms are added" list=newest rooms=2 retry_in_s=600 retry_at=2026-01-01T12:10:00\.000Z failed_polls=1 detail="Cannot reach /,
+    );
+  } finally {
+    stop.abort();
+    await running;
   }
 });

@@ -5,17 +5,20 @@
  * rooms are never replaced. With `--drop-offline` discovered rooms offline that long are dropped.
  */
 import type { BilibiliApi, LiveRoomListing } from "../bilibili/api_client.ts";
-import type { Supervisor } from "../collector/supervisor.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import type { Clock } from "../util/clock.ts";
 import { listLiveRooms } from "./room_lists.ts";
+import type { RoomSet } from "./room_set.ts";
 
 /** Options of {@linkcode RoomDiscovery}. */
 export interface RoomDiscoveryOptions {
   api: BilibiliApi;
-  supervisor: Supervisor;
+  /** The rooms being collected (the collector's supervisor). */
+  supervisor: RoomSet;
   clock: Clock;
   log: (line: string) => void;
+  /** When paused API calls may resume (clock ms; 0 = not paused): a retry waits for it. */
+  apiPausedUntil?: () => number;
   /** Emits `room` events (what the lists say about each room). */
   emit: (event: CollectedEvent) => void;
   /** Top rooms by popularity to collect at start (0 = none). */
@@ -31,6 +34,12 @@ export interface RoomDiscoveryOptions {
   dropOfflineMs?: number;
   areaId?: number;
   parentAreaId?: number;
+}
+
+/** A list fetch that failed during one poll. */
+interface ListFailure {
+  list: "top" | "newest";
+  error: unknown;
 }
 
 /** The discovery loop. */
@@ -81,15 +90,25 @@ export class RoomDiscovery {
     let topDone = this.#options.top === 0;
     // The first newest-list scan only sets the baseline: rooms live before we started are not new.
     let baselineDone = !this.#options.followNew;
+    let failedPolls = 0;
     for (let first = true; !signal.aborted; first = false) {
       if (!first) {
         await clock.sleep(this.#options.pollIntervalMs, signal);
         if (signal.aborted) break;
       }
-      if (!topDone) topDone = await this.#guarded("top", () => this.#addTop(signal));
+      const failures: ListFailure[] = [];
+      if (!topDone) topDone = await this.#attempt("top", failures, () => this.#addTop(signal));
       if (this.#options.followNew) {
-        if (baselineDone) await this.#guarded("newest", () => this.#scanNew(signal, true));
-        else baselineDone = await this.#guarded("newest", () => this.#scanNew(signal, false));
+        const add = baselineDone;
+        if (await this.#attempt("newest", failures, () => this.#scanNew(signal, add))) {
+          baselineDone = true;
+        }
+      }
+      if (signal.aborted) break;
+      if (failures.length > 0) this.#reportFailures(failures, ++failedPolls);
+      else if (failedPolls > 0) {
+        log(`level=info msg="room discovery works again" failed_polls=${failedPolls}`);
+        failedPolls = 0;
       }
       if (topDone && !this.#options.followNew) return;
       if (first) continue;
@@ -100,20 +119,41 @@ export class RoomDiscovery {
     }
   }
 
-  /** Runs one list fetch; false (after logging) when it failed. */
-  async #guarded(what: string, work: () => Promise<void>): Promise<boolean> {
+  /** Runs one list fetch; false (noting the error in `failures`) when it failed. */
+  async #attempt(
+    list: ListFailure["list"],
+    failures: ListFailure[],
+    work: () => Promise<void>,
+  ): Promise<boolean> {
     try {
       await work();
       return true;
     } catch (error) {
-      // The shared limiter already backs off on 412/-352; the next poll tries again.
-      this.#options.log(
-        `level=warn msg="room discovery failed, retrying at the next poll" list=${what} detail=${
-          JSON.stringify((error as Error).message)
-        }`,
-      );
+      failures.push({ list, error });
       return false;
     }
+  }
+
+  /**
+   * One line per failed poll saying what it means (nothing collected, or no rooms added) and
+   * when the next try is: the next poll, or later while the API is paused after a 412.
+   */
+  #reportFailures(failures: readonly ListFailure[], failedPolls: number): void {
+    const { clock, supervisor, pollIntervalMs } = this.#options;
+    const now = clock.now();
+    const retryAt = Math.max(now + pollIntervalMs, this.#options.apiPausedUntil?.() ?? 0);
+    const rooms = supervisor.status().rooms;
+    const consequence = rooms === 0 ? "nothing is being collected" : "no new rooms are added";
+    const detail = failures[0].error instanceof Error
+      ? failures[0].error.message
+      : String(failures[0].error);
+    this.#options.log(
+      `level=warn msg="room discovery failed: ${consequence}" list=${
+        failures.map((f) => f.list).join(",")
+      } rooms=${rooms} retry_in_s=${Math.ceil((retryAt - now) / 1000)} retry_at=${
+        new Date(retryAt).toISOString()
+      } failed_polls=${failedPolls} detail=${JSON.stringify(detail)}`,
+    );
   }
 
   async #addTop(signal: AbortSignal): Promise<void> {
