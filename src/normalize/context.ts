@@ -2,6 +2,8 @@
  * What the dispatcher (normalize_message.ts) and the per-cmd handlers share. Handlers import
  * this module, never the dispatcher, so the dispatcher can import them.
  */
+import type { CollectedEvent } from "./events.ts";
+import type { JsonObject } from "../util/json_guards.ts";
 
 /** What the normalizer needs to know about where a message came from. */
 export interface NormalizeContext {
@@ -14,3 +16,28 @@ export interface NormalizeContext {
   /** Called for every message whose cmd is not recognized (the caller logs once per cmd). */
   onUnknownCmd?: (cmd: string) => void;
 }
+
+/** One op-5 message as the dispatcher hands it to the handler of its cmd. */
+export interface CmdMessage {
+  /** The parsed body (the object that holds `cmd`). */
+  body: JsonObject;
+  /** `body.data` when it is an object (most cmds keep their fields there), else undefined. */
+  data: JsonObject | undefined;
+  /** The full cmd, suffix included (e.g. "DANMU_MSG:4:0:2:2:2:0"). */
+  cmd: string;
+  /** The cmd before its first `:` (e.g. "DANMU_MSG"). */
+  baseCmd: string;
+  /** The message as received. */
+  text: string;
+}
+
+/**
+ * Pushes the events of one message onto `out`; returns false, having pushed nothing, when the
+ * message lacks what its cmd needs. May throw on a hostile payload. Either way the dispatcher
+ * then keeps the message as a `malformed` raw event.
+ */
+export type CmdHandler = (
+  message: CmdMessage,
+  context: NormalizeContext,
+  out: CollectedEvent[],
+) => boolean;

@@ -1,5 +1,4 @@
 /** DANMU_MSG (docs/protocol.md §4.2): the `info` array → a `danmaku` event. */
-import type { CollectedEvent } from "./events.ts";
 import { extraNumber, extraString } from "./extra_fields.ts";
 import {
   asArray,
@@ -7,10 +6,9 @@ import {
   asNumber,
   asObject,
   asString,
-  type JsonObject,
   secondsToMs,
 } from "../util/json_guards.ts";
-import type { NormalizeContext } from "./context.ts";
+import type { CmdHandler } from "./context.ts";
 
 const ID_STR = '"id_str":';
 const REPLY_MID = '"reply_mid":';
@@ -20,12 +18,7 @@ const REPLY_UNAME = '"reply_uname":';
  * Pushes one `danmaku` event for a DANMU_MSG body; returns false (pushing nothing) when
  * `info` is missing. Short arrays, nulls and `[]` medals read as null fields.
  */
-export function normalizeDanmuMsg(
-  body: JsonObject,
-  cmd: string,
-  context: NormalizeContext,
-  out: CollectedEvent[],
-): boolean {
+export const normalizeDanmuMsg: CmdHandler = ({ body, cmd }, context, out) => {
   const info = body.info;
   if (!Array.isArray(info)) return false;
   const meta = asArray(info[0]);
@@ -88,4 +81,4 @@ export function normalizeDanmuMsg(
     replyToUname,
   });
   return true;
-}
+};

@@ -1,25 +1,17 @@
 /** GUARD_BUY, USER_TOAST_MSG and USER_TOAST_MSG_V2 (docs/protocol.md §4.5) → a `guardBuy` event. */
-import type { CollectedEvent } from "./events.ts";
 import {
   asIdText,
   asNonEmptyString,
   asNumber,
   asObject,
   asString,
-  type JsonObject,
   secondsToMs,
 } from "../util/json_guards.ts";
-import type { NormalizeContext } from "./context.ts";
+import type { CmdHandler } from "./context.ts";
 import { GOLD_PER_CNY } from "./send_gift.ts";
 
 /** Pushes the `guardBuy` event of GUARD_BUY or USER_TOAST_MSG (flat `data`); false without `data`. */
-export function normalizeGuardBuy(
-  body: JsonObject,
-  cmd: string,
-  context: NormalizeContext,
-  out: CollectedEvent[],
-): boolean {
-  const data = asObject(body.data);
+export const normalizeGuardBuy: CmdHandler = ({ data, cmd }, context, out) => {
   if (data === undefined) return false;
   out.push({
     type: "guardBuy",
@@ -39,16 +31,10 @@ export function normalizeGuardBuy(
     giftName: asNonEmptyString(data.gift_name) ?? asNonEmptyString(data.role_name),
   });
   return true;
-}
+};
 
 /** Pushes the `guardBuy` event of USER_TOAST_MSG_V2 (nested `sender_uinfo`, `guard_info`, `pay_info`). */
-export function normalizeUserToastV2(
-  body: JsonObject,
-  cmd: string,
-  context: NormalizeContext,
-  out: CollectedEvent[],
-): boolean {
-  const data = asObject(body.data);
+export const normalizeUserToastV2: CmdHandler = ({ data, cmd }, context, out) => {
   if (data === undefined) return false;
   const sender = asObject(data.sender_uinfo);
   const guard = asObject(data.guard_info);
@@ -73,4 +59,4 @@ export function normalizeUserToastV2(
     giftName: asNonEmptyString(guard.role_name) ?? asNonEmptyString(gift?.gift_name),
   });
   return true;
-}
+};

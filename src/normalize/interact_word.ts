@@ -2,11 +2,14 @@
  * INTERACT_WORD (JSON), INTERACT_WORD_V2 (protobuf, docs/protocol.md §4.6) and
  * LIKE_INFO_V3_CLICK (§4.7) → an `interaction` event.
  */
-import type { CollectedEvent, InteractionKind } from "./events.ts";
-import { asNumber, asObject, asString, type JsonObject, secondsToMs } from "../util/json_guards.ts";
-import { medalFromJson } from "./medal.ts";
-import type { NormalizeContext } from "./context.ts";
+import type { InteractionKind } from "./events.ts";
+import { asNumber, asObject, asString, secondsToMs } from "../util/json_guards.ts";
+import { medalFromJson, medalFromProto, type ProtoMedalLayout } from "./medal.ts";
+import type { CmdHandler } from "./context.ts";
 import { readPbPayload } from "./pb_payload.ts";
+
+/** Where INTERACT_WORD_V2's medal message (field 9) keeps its fields. */
+const INTERACT_MEDAL: ProtoMedalLayout = { name: 3, level: 2, anchorRoomId: 12, anchorUid: 1 };
 
 const KINDS: readonly InteractionKind[] = [
   "other",
@@ -26,13 +29,7 @@ export function interactionKind(msgType: number | null): InteractionKind {
 }
 
 /** Pushes the `interaction` of an INTERACT_WORD or LIKE_INFO_V3_CLICK body; false without `data`. */
-export function normalizeInteractWord(
-  body: JsonObject,
-  cmd: string,
-  context: NormalizeContext,
-  out: CollectedEvent[],
-): boolean {
-  const data = asObject(body.data);
+export const normalizeInteractWord: CmdHandler = ({ data, cmd }, context, out) => {
   if (data === undefined) return false;
   const isLike = cmd.startsWith("LIKE_INFO_V3_CLICK");
   const msgType = asNumber(data.msg_type) ?? (isLike ? 6 : null);
@@ -52,23 +49,16 @@ export function normalizeInteractWord(
     ...medalFromJson(medal),
   });
   return true;
-}
+};
 
 /**
  * Pushes the `interaction` of an INTERACT_WORD_V2 `pb`; false without `pb`. Throws on bad
  * base64/protobuf (the caller keeps it raw).
  */
-export function normalizeInteractWordV2(
-  body: JsonObject,
-  cmd: string,
-  context: NormalizeContext,
-  out: CollectedEvent[],
-): boolean {
-  const data = asObject(body.data);
-  const pb = data === undefined ? undefined : readPbPayload(data);
+export const normalizeInteractWordV2: CmdHandler = ({ data, cmd }, context, out) => {
+  const pb = readPbPayload(data);
   if (pb === undefined) return false;
   const medal = pb.message(9);
-  const medalName = medal === undefined ? "" : medal.string(3);
   const msgType = pb.number(5);
   const timestamp = pb.number(7);
   const privilege = pb.number(16);
@@ -83,11 +73,7 @@ export function normalizeInteractWordV2(
     uname: pb.string(2),
     tsMs: secondsToMs(timestamp),
     guardLevel: privilege || (medal === undefined ? 0 : medal.number(9)),
-    medalName: medalName || null,
-    medalLevel: medalName && medal ? medal.number(2) : null,
-    medalAnchorUname: null,
-    medalAnchorRoomId: medalName && medal ? medal.number(12) : null,
-    medalAnchorUid: medalName && medal ? medal.number(1) : null,
+    ...medalFromProto(medal, INTERACT_MEDAL),
   });
   return true;
-}
+};

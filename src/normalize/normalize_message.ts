@@ -3,8 +3,8 @@
  * synchronous: it runs on the reader's hot path and never throws on odd input. Dispatch
  * is on the cmd before the first `:` (docs/protocol.md §4.1).
  */
-import { normalizeAudience } from "./audience.ts";
-import type { NormalizeContext } from "./context.ts";
+import { normalizeLikeCount, normalizeOnlineRankCount, normalizeWatched } from "./audience.ts";
+import type { CmdHandler, CmdMessage, NormalizeContext } from "./context.ts";
 import { normalizeDanmuMsg } from "./danmu_msg.ts";
 import type { CollectedEvent, RawReason } from "./events.ts";
 import { normalizeGuardBuy, normalizeUserToastV2 } from "./guard_buy.ts";
@@ -22,6 +22,32 @@ export type { NormalizeContext } from "./context.ts";
 export const IGNORED_CMDS: ReadonlySet<string> = new Set([
   // Summarises SEND_GIFTs already stored one by one: storing it would double count.
   "COMBO_SEND",
+]);
+
+/** The handler of each cmd stored, by the cmd before its first `:`. */
+const HANDLERS: ReadonlyMap<string, CmdHandler> = new Map([
+  ["DANMU_MSG", normalizeDanmuMsg],
+  ["DANMU_MSG_MIRROR", normalizeDanmuMsg],
+  ["SEND_GIFT", normalizeSendGift],
+  ["SEND_GIFT_V2", normalizeSendGiftV2],
+  ["SUPER_CHAT_MESSAGE", normalizeSuperChat],
+  ["SUPER_CHAT_MESSAGE_JPN", normalizeSuperChat],
+  ["GUARD_BUY", normalizeGuardBuy],
+  ["USER_TOAST_MSG", normalizeGuardBuy],
+  ["USER_TOAST_MSG_V2", normalizeUserToastV2],
+  ["INTERACT_WORD", normalizeInteractWord],
+  ["LIKE_INFO_V3_CLICK", normalizeInteractWord],
+  ["INTERACT_WORD_V2", normalizeInteractWordV2],
+  ["WATCHED_CHANGE", normalizeWatched],
+  ["ONLINE_RANK_COUNT", normalizeOnlineRankCount],
+  ["LIKE_INFO_V3_UPDATE", normalizeLikeCount],
+  ["LIVE", normalizeRoomState],
+  ["PREPARING", normalizeRoomState],
+  ["ROOM_CHANGE", normalizeRoomState],
+  ["ROOM_BLOCK_MSG", normalizeRoomState],
+  ["CUT_OFF", normalizeRoomState],
+  ["CUT_OFF_V2", normalizeRoomState],
+  ["WARNING", normalizeRoomState],
 ]);
 
 const HANDLED = 0;
@@ -87,53 +113,9 @@ function dispatch(
   out: CollectedEvent[],
 ): Outcome {
   const colon = cmd.indexOf(":");
-  const base = colon < 0 ? cmd : cmd.slice(0, colon);
-  let ok: boolean;
-  switch (base) {
-    case "DANMU_MSG":
-    case "DANMU_MSG_MIRROR":
-      ok = normalizeDanmuMsg(body, cmd, context, out);
-      break;
-    case "SEND_GIFT":
-      ok = normalizeSendGift(body, cmd, context, out);
-      break;
-    case "SEND_GIFT_V2":
-      ok = normalizeSendGiftV2(body, cmd, context, out);
-      break;
-    case "SUPER_CHAT_MESSAGE":
-    case "SUPER_CHAT_MESSAGE_JPN":
-      ok = normalizeSuperChat(body, cmd, context, out);
-      break;
-    case "GUARD_BUY":
-    case "USER_TOAST_MSG":
-      ok = normalizeGuardBuy(body, cmd, context, out);
-      break;
-    case "USER_TOAST_MSG_V2":
-      ok = normalizeUserToastV2(body, cmd, context, out);
-      break;
-    case "INTERACT_WORD":
-    case "LIKE_INFO_V3_CLICK":
-      ok = normalizeInteractWord(body, cmd, context, out);
-      break;
-    case "INTERACT_WORD_V2":
-      ok = normalizeInteractWordV2(body, cmd, context, out);
-      break;
-    case "WATCHED_CHANGE":
-    case "ONLINE_RANK_COUNT":
-    case "LIKE_INFO_V3_UPDATE":
-      ok = normalizeAudience(body, base, context, out);
-      break;
-    case "LIVE":
-    case "PREPARING":
-    case "ROOM_CHANGE":
-    case "ROOM_BLOCK_MSG":
-    case "CUT_OFF":
-    case "CUT_OFF_V2":
-    case "WARNING":
-      ok = normalizeRoomState(body, cmd, base, text, context, out);
-      break;
-    default:
-      return IGNORED_CMDS.has(base) ? IGNORED : UNKNOWN;
-  }
-  return ok ? HANDLED : MALFORMED;
+  const baseCmd = colon < 0 ? cmd : cmd.slice(0, colon);
+  const handler = HANDLERS.get(baseCmd);
+  if (handler === undefined) return IGNORED_CMDS.has(baseCmd) ? IGNORED : UNKNOWN;
+  const message: CmdMessage = { body, data: asObject(body.data), cmd, baseCmd, text };
+  return handler(message, context, out) ? HANDLED : MALFORMED;
 }

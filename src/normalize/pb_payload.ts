@@ -7,9 +7,11 @@ export const MAX_PB_BASE64_LENGTH = 1024 * 1024;
 
 /**
  * Decodes `data.pb` (or `data.data.pb`) into a protobuf message. Returns undefined when
- * there is no `pb` string; throws (SyntaxError, ProtocolError) on bad base64 or protobuf.
+ * there is no `data` or no `pb` string; throws (SyntaxError, ProtocolError) on bad base64 or
+ * protobuf.
  */
-export function readPbPayload(data: JsonObject): ProtoMessage | undefined {
+export function readPbPayload(data: JsonObject | undefined): ProtoMessage | undefined {
+  if (data === undefined) return undefined;
   const pb = asString(data.pb) ?? asString(asObject(data.data)?.pb);
   if (pb === null || pb.length > MAX_PB_BASE64_LENGTH) return undefined;
   return new ProtoMessage(Uint8Array.fromBase64(pb));

@@ -3,15 +3,9 @@
  * CUT_OFF, CUT_OFF_V2, WARNING → a `roomState` event (plus a `room` upsert for the first
  * three, so `rooms` follows title, area and live status).
  */
-import type { CollectedEvent, RoomStateKind } from "./events.ts";
-import {
-  asIdText,
-  asNonEmptyString,
-  asNumber,
-  asObject,
-  type JsonObject,
-} from "../util/json_guards.ts";
-import type { NormalizeContext } from "./context.ts";
+import type { RoomStateKind } from "./events.ts";
+import { asIdText, asNonEmptyString, asNumber, asObject } from "../util/json_guards.ts";
+import type { CmdHandler } from "./context.ts";
 
 /** The room-state kind of a cmd (without suffix), or undefined when it is not one. */
 export function roomStateKind(baseCmd: string): RoomStateKind | undefined {
@@ -42,17 +36,13 @@ function anyTimeToMs(value: unknown): number | null {
 }
 
 /** Pushes the `roomState` event (and `room` upsert) of a room state cmd; false for other cmds. */
-export function normalizeRoomState(
-  body: JsonObject,
-  cmd: string,
-  baseCmd: string,
-  text: string,
-  context: NormalizeContext,
-  out: CollectedEvent[],
-): boolean {
+export const normalizeRoomState: CmdHandler = (
+  { body, data, cmd, baseCmd, text },
+  context,
+  out,
+) => {
   const kind = roomStateKind(baseCmd);
   if (kind === undefined) return false;
-  const data = asObject(body.data);
   const cutOff = kind === "cut_off" ? asObject(data?.cut_off_data) : undefined;
   const liveKey = asNonEmptyString(body.live_key) ?? asIdText(data?.live_key);
   const title = kind === "room_change"
@@ -106,4 +96,4 @@ export function normalizeRoomState(
     });
   }
   return true;
-}
+};

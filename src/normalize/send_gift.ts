@@ -3,19 +3,21 @@
  * (docs/protocol.md §4.3). Both may arrive for one gift; the store keeps one row by `tid`.
  */
 import type { ProtoMessage } from "../protocol/protobuf.ts";
-import type { CollectedEvent, GiftEvent } from "./events.ts";
+import type { GiftEvent } from "./events.ts";
 import {
   asIdText,
   asNonEmptyString,
   asNumber,
   asObject,
   asString,
-  type JsonObject,
   secondsToMs,
 } from "../util/json_guards.ts";
-import { medalFromJson } from "./medal.ts";
-import type { NormalizeContext } from "./context.ts";
+import { medalFromJson, medalFromProto, type ProtoMedalLayout } from "./medal.ts";
+import type { CmdHandler } from "./context.ts";
 import { protoText, readPbPayload } from "./pb_payload.ts";
+
+/** Where SEND_GIFT_V2's medal message (field 8) keeps its fields. */
+const GIFT_MEDAL: ProtoMedalLayout = { name: 6, level: 5, anchorRoomId: 4, anchorUid: 1 };
 
 /** Gold coins per CNY (1000 金瓜子 = 1 元). */
 export const GOLD_PER_CNY = 1000;
@@ -27,13 +29,7 @@ export function giftPriceCny(coinType: string, price: number, num: number): numb
 }
 
 /** Pushes the `gift` event of a SEND_GIFT body; false when `data` is missing. */
-export function normalizeSendGift(
-  body: JsonObject,
-  cmd: string,
-  context: NormalizeContext,
-  out: CollectedEvent[],
-): boolean {
-  const data = asObject(body.data);
+export const normalizeSendGift: CmdHandler = ({ data, cmd }, context, out) => {
   if (data === undefined) return false;
   const medal = asObject(data.medal_info);
   const blind = asObject(data.blind_gift);
@@ -67,25 +63,18 @@ export function normalizeSendGift(
   };
   out.push(event);
   return true;
-}
+};
 
 /**
  * Pushes one `gift` event per `gift_list` item of a SEND_GIFT_V2 `pb`; false when there is
  * no `pb` or no gift in it. Throws on bad base64/protobuf (the caller keeps it raw).
  */
-export function normalizeSendGiftV2(
-  body: JsonObject,
-  cmd: string,
-  context: NormalizeContext,
-  out: CollectedEvent[],
-): boolean {
-  const data = asObject(body.data);
-  const pb = data === undefined ? undefined : readPbPayload(data);
+export const normalizeSendGiftV2: CmdHandler = ({ data, cmd }, context, out) => {
+  const pb = readPbPayload(data);
   if (pb === undefined) return false;
   const gifts = pb.messages(10);
   if (gifts.length === 0) return false;
-  const medal = pb.message(8);
-  const medalName = medal === undefined ? "" : medal.string(6);
+  const medal = medalFromProto(pb.message(8), GIFT_MEDAL);
   const blind = pb.message(9);
   const uid = pb.number(1);
   const uname = pb.string(2);
@@ -120,11 +109,7 @@ export function normalizeSendGiftV2(
       blindBoxGiftName: blind === undefined ? null : blind.string(3) || null,
       blindBoxGiftPrice: blind === undefined ? null : blind.number(6),
       receiverUid: null,
-      medalName: medalName || null,
-      medalLevel: medalName && medal ? medal.number(5) : null,
-      medalAnchorUname: null,
-      medalAnchorRoomId: medalName && medal ? medal.number(4) : null,
-      medalAnchorUid: medalName && medal ? medal.number(1) : null,
+      ...medal,
     };
   }
-}
+};

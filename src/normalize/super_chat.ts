@@ -1,27 +1,19 @@
 /** SUPER_CHAT_MESSAGE and SUPER_CHAT_MESSAGE_JPN (docs/protocol.md §4.4) → a `superChat` event. */
-import type { CollectedEvent } from "./events.ts";
 import {
   asNonEmptyString,
   asNumber,
   asObject,
   asString,
-  type JsonObject,
   secondsToMs,
 } from "../util/json_guards.ts";
 import { medalFromJson } from "./medal.ts";
-import type { NormalizeContext } from "./context.ts";
+import type { CmdHandler } from "./context.ts";
 
 /**
  * Pushes the `superChat` event of either SC cmd (the JPN one has string ids and
  * `message_jpn`); false when `data` is missing.
  */
-export function normalizeSuperChat(
-  body: JsonObject,
-  cmd: string,
-  context: NormalizeContext,
-  out: CollectedEvent[],
-): boolean {
-  const data = asObject(body.data);
+export const normalizeSuperChat: CmdHandler = ({ data, cmd }, context, out) => {
   if (data === undefined) return false;
   const user = asObject(data.user_info);
   const medal = asObject(data.medal_info);
@@ -44,4 +36,4 @@ export function normalizeSuperChat(
     ...medalFromJson(medal),
   });
   return true;
-}
+};
