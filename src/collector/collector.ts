@@ -12,6 +12,7 @@ import type { ConnectOptions, DanmakuTransport } from "../room/transport.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import type { Clock } from "../util/clock.ts";
 import { formatMegabytes } from "../util/byte_size.ts";
+import { fieldLogger } from "../util/log.ts";
 import { RateLimiter } from "../util/rate_limiter.ts";
 import type { CollectConfig } from "./config.ts";
 import { ConnectionSlots } from "./connection_slots.ts";
@@ -74,6 +75,7 @@ export async function runCollector(
   signal: AbortSignal,
 ): Promise<CollectorSummary> {
   const { clock, log } = deps;
+  const logger = fieldLogger(log);
   const sink = deps.sink ?? SqliteStore.open(config.dbPath);
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -96,13 +98,17 @@ export async function runCollector(
       highWaterMark: config.flushHighWater,
       onHighWater: wakeFlusher,
       onDropping: (dropping, dropped) =>
-        log(
-          dropping
-            ? `level=error msg="Queue is full: dropping new events until writes catch up" dropped=${dropped} queued=${queue.size} queue_mb=${
-              formatMegabytes(queue.bytes)
-            } limit_mb=${formatMegabytes(queue.maxBytes)}`
-            : `level=warn msg="Queue has room again: no longer dropping" dropped=${dropped} queued=${queue.size}`,
-        ),
+        dropping
+          ? logger.error("Queue is full: dropping new events until writes catch up", {
+            dropped,
+            queued: queue.size,
+            queue_mb: formatMegabytes(queue.bytes),
+            limit_mb: formatMegabytes(queue.maxBytes),
+          })
+          : logger.warn("Queue has room again: no longer dropping", {
+            dropped,
+            queued: queue.size,
+          }),
     });
     const flusher = new Flusher({
       queue,
@@ -146,11 +152,7 @@ export async function runCollector(
         onUnknownCmd: (cmd) => {
           if (unknownCmds.has(cmd) || unknownCmds.size >= 1000) return;
           unknownCmds.add(cmd);
-          log(
-            `level=info msg="unknown cmd, stored verbatim in raw_messages" cmd=${
-              JSON.stringify(cmd)
-            }`,
-          );
+          logger.info("unknown cmd, stored verbatim in raw_messages", { cmd });
         },
         log,
         connect: deps.connect,
@@ -174,21 +176,24 @@ export async function runCollector(
       })
       : undefined;
     for (const roomId of deps.rooms) supervisor.add(roomId);
-    log(
-      `level=info msg="collecting" rooms=${deps.rooms.length} top=${config.top} follow_new=${config.followNew} db=${
-        JSON.stringify(config.dbPath)
-      } transport=${config.transport} logged_in=${deps.sessdata !== undefined}`,
-    );
+    logger.info("collecting", {
+      rooms: deps.rooms.length,
+      top: config.top,
+      follow_new: config.followNew,
+      db: config.dbPath,
+      transport: config.transport,
+      logged_in: deps.sessdata !== undefined,
+    });
 
     // A forced exit skips the final flush: what is queued goes to the fallback file first.
     const onForced = () => {
       const events = queue.take();
       const file = saveUnwritten(config.dbPath, events, clock.now(), log);
-      log(
-        `level=warn msg="forced exit: saved what was queued" messages=${supervisor.status().messages} events=${events.length} file=${
-          JSON.stringify(file ?? null)
-        }`,
-      );
+      logger.warn("forced exit: saved what was queued", {
+        messages: supervisor.status().messages,
+        events: events.length,
+        file: file ?? null,
+      });
     };
     deps.forced?.addEventListener("abort", onForced, { once: true });
     removeForcedListener = () => deps.forced?.removeEventListener("abort", onForced);
@@ -235,9 +240,12 @@ export async function runCollector(
       sessions: status.sessions,
       savedTo,
     };
-    log(
-      `level=info msg="stopped" messages=${summary.messages} written=${summary.written} dropped=${summary.dropped} sessions=${summary.sessions}`,
-    );
+    logger.info("stopped", {
+      messages: summary.messages,
+      written: summary.written,
+      dropped: summary.dropped,
+      sessions: summary.sessions,
+    });
     return summary;
   } finally {
     removeForcedListener();
@@ -258,6 +266,6 @@ async function reportStatus(
     if (signal.aborted) break;
     const line = reporter.line(deps.clock.now(), { compact: deps.statusLine !== undefined });
     if (deps.statusLine) deps.statusLine(line);
-    else deps.log(`level=info msg=status ${line}`);
+    else deps.log(`level=info msg=status ${line}`); // the line is made of fields already
   }
 }

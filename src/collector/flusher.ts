@@ -10,6 +10,7 @@ import type { CollectedEvent } from "../normalize/events.ts";
 import type { Clock } from "../util/clock.ts";
 import { formatMegabytes } from "../util/byte_size.ts";
 import type { EventQueue } from "./event_queue.ts";
+import { fieldLogger } from "../util/log.ts";
 
 /** Where flushed events go (the SQLite store, or a no-op sink for dry runs). */
 export interface EventSink {
@@ -129,22 +130,25 @@ export class Flusher {
     this.#options.onProgress?.();
     if (!first) return;
     this.#failingSince = clock.now();
-    log(
-      `level=error msg="Writes are failing: events stay queued in memory and are retried every flush" error=${
-        JSON.stringify(message)
-      } queued=${queue.size} queue_mb=${formatMegabytes(queue.bytes)} limit_mb=${
-        formatMegabytes(queue.maxBytes)
-      }`,
+    fieldLogger(log).error(
+      "Writes are failing: events stay queued in memory and are retried every flush",
+      {
+        error: message,
+        queued: queue.size,
+        queue_mb: formatMegabytes(queue.bytes),
+        limit_mb: formatMegabytes(queue.maxBytes),
+      },
     );
   }
 
   #recovered(): void {
     const { queue, clock, log } = this.#options;
-    log(
-      `level=info msg="Writes succeed again" failed_for_ms=${
-        clock.now() - this.#failingSince
-      } failed_flushes=${this.#failedFlushes} written=${this.written} queued=${queue.size}`,
-    );
+    fieldLogger(log).info("Writes succeed again", {
+      failed_for_ms: clock.now() - this.#failingSince,
+      failed_flushes: this.#failedFlushes,
+      written: this.written,
+      queued: queue.size,
+    });
     this.currentError = undefined;
     this.#failedFlushes = 0;
   }

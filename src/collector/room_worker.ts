@@ -22,6 +22,7 @@ import {
 } from "../room/transport.ts";
 import { backoffDelay, type BackoffOptions } from "../util/backoff.ts";
 import type { Clock } from "../util/clock.ts";
+import { fieldLogger, type Logger } from "../util/log.ts";
 import type { RateLimiter } from "../util/rate_limiter.ts";
 import type { ConnectionSlots } from "./connection_slots.ts";
 
@@ -72,6 +73,7 @@ export interface KnownRoom {
 export class RoomWorker {
   readonly requestedId: number;
   readonly #deps: RoomWorkerDeps;
+  readonly #log: Logger;
   /** Real room id, once resolved. */
   realId?: number;
   state: RoomState = "resolving";
@@ -89,12 +91,13 @@ export class RoomWorker {
   constructor(requestedId: number, deps: RoomWorkerDeps, known?: KnownRoom) {
     this.requestedId = requestedId;
     this.#deps = deps;
+    this.#log = fieldLogger(deps.log);
     if (known) this.realId = known.roomId;
   }
 
   /** Runs until `signal` aborts or the room fails permanently; never rejects. */
   async run(signal: AbortSignal, onResolved?: (realId: number) => boolean): Promise<void> {
-    const { clock, log } = this.#deps;
+    const { clock } = this.#deps;
     try {
       if (this.realId === undefined) {
         const init = await this.#retrying(
@@ -154,11 +157,13 @@ export class RoomWorker {
           checkRoom = outcome.reason === "auth_failed";
         }
         const delay = backoffDelay(this.attempt, this.#deps.random(), this.#deps.backoff);
-        log(
-          `level=info room=${this.realId} msg="connection ended" reason=${outcome.reason} messages=${outcome.messages} retry_in_ms=${delay} detail=${
-            JSON.stringify(outcome.detail)
-          }`,
-        );
+        this.#log.info("connection ended", {
+          room: this.realId,
+          reason: outcome.reason,
+          messages: outcome.messages,
+          retry_in_ms: delay,
+          detail: outcome.detail,
+        });
         this.state = "backoff";
         await clock.sleep(delay, signal);
       }
@@ -170,11 +175,10 @@ export class RoomWorker {
   #fail(problem: string): void {
     this.state = "failed";
     this.lastProblem = problem;
-    this.#deps.log(
-      `level=warn room=${
-        this.realId ?? this.requestedId
-      } msg="room failed permanently, not retrying" detail=${JSON.stringify(problem)}`,
-    );
+    this.#log.warn("room failed permanently, not retrying", {
+      room: this.realId ?? this.requestedId,
+      detail: problem,
+    });
   }
 
   /** Calls the API until it answers, backing off on transient errors; undefined when stopped or failed. */
@@ -190,11 +194,11 @@ export class RoomWorker {
         }
         this.lastProblem = (error as Error).message;
         const delay = backoffDelay(attempt, this.#deps.random(), this.#deps.backoff);
-        this.#deps.log(
-          `level=warn room=${
-            this.realId ?? this.requestedId
-          } msg="API call failed" retry_in_ms=${delay} detail=${JSON.stringify(this.lastProblem)}`,
-        );
+        this.#log.warn("API call failed", {
+          room: this.realId ?? this.requestedId,
+          retry_in_ms: delay,
+          detail: this.lastProblem,
+        });
         this.state = "backoff";
         await this.#deps.clock.sleep(delay, signal);
         this.state = "resolving";

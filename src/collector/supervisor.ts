@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../util/clock.ts";
 import { type KnownRoom, type RoomState, RoomWorker, type RoomWorkerDeps } from "./room_worker.ts";
+import { fieldLogger } from "../util/log.ts";
 
 /** Options of {@linkcode Supervisor}. */
 export interface SupervisorOptions {
@@ -70,11 +71,10 @@ export class Supervisor implements AsyncDisposable {
     if (known) this.#realIds.set(known.roomId, roomId);
     entry.done = worker.run(signal, claim).catch((error) => {
       worker.lastProblem = `crashed: ${(error as Error).message}`;
-      this.#options.log(
-        `level=error room=${worker.realId ?? roomId} msg="room worker crashed" detail=${
-          JSON.stringify(worker.lastProblem)
-        }`,
-      );
+      fieldLogger(this.#options.log).error("room worker crashed", {
+        room: worker.realId ?? roomId,
+        detail: worker.lastProblem,
+      });
     }).finally(() => {
       entry.finished = true;
     });

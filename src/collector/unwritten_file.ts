@@ -5,6 +5,7 @@
  * the next place is tried, and no events means no file.
  */
 import type { CollectedEvent } from "../normalize/events.ts";
+import { fieldLogger } from "../util/log.ts";
 
 /** Events encoded per write, so a large queue is never one huge string. */
 const EVENTS_PER_WRITE = 2000;
@@ -42,24 +43,22 @@ export function saveUnwritten(
       writeAll(opened.file, events);
       opened.file.syncSync();
       opened.file.close();
-      log(
-        `level=error msg="Saved the events not written to the database as JSONL" events=${events.length} file=${
-          JSON.stringify(opened.path)
-        }`,
-      );
+      fieldLogger(log).error("Saved the events not written to the database as JSONL", {
+        events: events.length,
+        file: opened.path,
+      });
       return opened.path;
     } catch (error) {
       if (opened !== undefined) discard(opened);
-      log(
-        `level=error msg="Cannot save unwritten events ${where}" file=${
-          JSON.stringify(opened?.path ?? target)
-        } detail=${JSON.stringify(error instanceof Error ? error.message : String(error))}`,
-      );
+      fieldLogger(log).error(`Cannot save unwritten events ${where}`, {
+        file: opened?.path ?? target,
+        detail: error instanceof Error ? error.message : String(error),
+      });
     }
   }
-  log(
-    `level=error msg="Cannot save unwritten events anywhere: they are lost" events=${events.length}`,
-  );
+  fieldLogger(log).error("Cannot save unwritten events anywhere: they are lost", {
+    events: events.length,
+  });
   return undefined;
 }
 
