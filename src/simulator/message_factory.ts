@@ -27,9 +27,14 @@ export interface SimMessage {
   write(out: BodyWriter, masked: boolean): void;
 }
 
-/** Writes a body that is the same for every connection. */
-function fixed(text: string): SimMessage["write"] {
-  return (out) => out.text(text);
+/** A message every connection gets alike: `body` is its whole JSON text. */
+function shared(cmd: string, id: string, body: string): SimMessage {
+  return { cmd, id, personal: false, write: (out) => out.text(body) };
+}
+
+/** A shared message of the usual layout: `cmd`, `msg_id`, `send_time` (ms), then `data` (JSON). */
+function sharedData(cmd: string, id: string, now: number, data: string): SimMessage {
+  return shared(cmd, id, `{"cmd":"${cmd}","msg_id":"${id}","send_time":${now},"data":${data}}`);
 }
 
 /** A message whose body differs for anonymous connections. */
@@ -453,12 +458,12 @@ export class MessageFactory {
     },"special":"","target_id":${user.medalLevel ? room.uid : 0}}`;
     const total = gift.price * num;
     const sendGiftId = this.#msgId(room, s);
-    const out: SimMessage[] = [{
-      cmd: "SEND_GIFT",
-      id: sendGiftId,
-      personal: false,
-      write: fixed(
-        `{"cmd":"SEND_GIFT","msg_id":"${sendGiftId}","send_time":${now},"data":{"action":"投喂","batch_combo_id":"batch:gift:combo_id:${combo}","batch_combo_send":null,"beatId":"","biz_source":"live","blind_gift":${blind},"broadcast_id":0,"coin_type":"${gift.coin}","combo_resources_id":1,"combo_send":null,"combo_stay_time":3,"combo_total_coin":${total},"crit_prob":0,"demarcation":1,"discount_price":${gift.price},"dmscore":${
+    const out: SimMessage[] = [
+      sharedData(
+        "SEND_GIFT",
+        sendGiftId,
+        now,
+        `{"action":"投喂","batch_combo_id":"batch:gift:combo_id:${combo}","batch_combo_send":null,"beatId":"","biz_source":"live","blind_gift":${blind},"broadcast_id":0,"coin_type":"${gift.coin}","combo_resources_id":1,"combo_send":null,"combo_stay_time":3,"combo_total_coin":${total},"crit_prob":0,"demarcation":1,"discount_price":${gift.price},"dmscore":${
           rng.range(4, 60)
         },"draw":0,"effect":0,"effect_block":0,"face":${
           q(user.face)
@@ -470,9 +475,9 @@ export class MessageFactory {
           q(room.uname)
         }},"remain":0,"rnd":"${tid}","send_master":null,"silver":0,"super":0,"super_batch_gift_num":${num},"super_gift_num":${num},"svga_block":0,"switch":true,"tag_image":"","tid":"${tid}","timestamp":${ts},"top_list":null,"total_coin":${total},"uid":${user.uid},"uname":${
           q(user.name)
-        }}}`,
+        }}`,
       ),
-    }];
+    ];
     if (room.giftV2) {
       const item = new ProtoWriter().varint(1, gift.id).bytes(2, gift.name).varint(3, num)
         .varint(4, 0).varint(5, gift.price).varint(7, total).bytes(8, gift.coin).bytes(9, tid)
@@ -481,25 +486,23 @@ export class MessageFactory {
       const pb = new ProtoWriter().varint(1, user.uid).bytes(2, user.name).bytes(3, user.face)
         .varint(5, user.guard).bytes(10, item);
       const id = this.#msgId(room, s);
-      out.push({
-        cmd: "SEND_GIFT_V2",
-        id,
-        personal: false,
-        write: fixed(
-          `{"cmd":"SEND_GIFT_V2","msg_id":"${id}","send_time":${now},"data":{"pb":"${
-            Buffer.from(pb.finish()).toString("base64")
-          }"}}`,
+      out.push(
+        sharedData(
+          "SEND_GIFT_V2",
+          id,
+          now,
+          `{"pb":"${Buffer.from(pb.finish()).toString("base64")}"}`,
         ),
-      });
+      );
     }
     if (num > 1) {
       const id = this.#msgId(room, s);
-      out.push({
-        cmd: "COMBO_SEND",
-        id,
-        personal: false,
-        write: fixed(
-          `{"cmd":"COMBO_SEND","msg_id":"${id}","send_time":${now},"data":{"action":"投喂","batch_combo_id":"batch:gift:combo_id:${combo}","batch_combo_num":${num},"combo_id":"gift:combo_id:${combo}","combo_num":${num},"combo_total_coin":${total},"dmscore":${
+      out.push(
+        sharedData(
+          "COMBO_SEND",
+          id,
+          now,
+          `{"action":"投喂","batch_combo_id":"batch:gift:combo_id:${combo}","batch_combo_num":${num},"combo_id":"gift:combo_id:${combo}","combo_num":${num},"combo_total_coin":${total},"dmscore":${
             rng.range(4, 60)
           },"gift_id":${gift.id},"gift_name":${
             q(gift.name)
@@ -509,9 +512,9 @@ export class MessageFactory {
             q(room.uname)
           }},"ruid":${room.uid},"send_master":null,"total_num":${num},"uid":${user.uid},"uname":${
             q(user.name)
-          }}}`,
+          }}`,
         ),
-      });
+      );
     }
     return out;
   }
@@ -547,13 +550,8 @@ export class MessageFactory {
     const first = this.#msgId(room, s);
     const second = this.#msgId(room, s);
     return [
-      { cmd: "SUPER_CHAT_MESSAGE", id: first, personal: false, write: fixed(body(false, first)) },
-      {
-        cmd: "SUPER_CHAT_MESSAGE_JPN",
-        id: second,
-        personal: false,
-        write: fixed(body(true, second)),
-      },
+      shared("SUPER_CHAT_MESSAGE", first, body(false, first)),
+      shared("SUPER_CHAT_MESSAGE_JPN", second, body(true, second)),
     ];
   }
 
@@ -578,75 +576,60 @@ export class MessageFactory {
     const toastId = this.#msgId(room, s);
     const payflow = `2${ts}${rng.hex(12)}`;
     return [
-      {
-        cmd: "GUARD_BUY",
-        id: buyId,
-        personal: false,
-        write: fixed(
-          `{"cmd":"GUARD_BUY","msg_id":"${buyId}","send_time":${now},"data":{"uid":${user.uid},"username":${
-            q(user.name)
-          },"guard_level":${level},"num":1,"price":${price},"gift_id":${giftId},"gift_name":"${name}","start_time":${ts},"end_time":${ts}}}`,
-        ),
-      },
-      {
-        cmd: "USER_TOAST_MSG",
-        id: toastId,
-        personal: false,
-        write: fixed(
-          `{"cmd":"USER_TOAST_MSG","msg_id":"${toastId}","send_time":${now},"data":{"anchor_show":true,"color":"#00D1F1","dmscore":96,"effect_id":397,"end_time":${ts},"gift_id":${giftId},"guard_level":${level},"is_show":0,"num":1,"op_type":1,"payflow_id":"${payflow}","price":${price},"role_name":"${name}","room_effect_id":590,"start_time":${ts},"svga_block":0,"target_guard_count":${
-            rng.range(1, 3000)
-          },"toast_msg":${
-            q(`<%${user.name}%> 在主播${room.uname}的直播间开通了${name}，今天是TA陪伴主播的第${
-              rng.range(1, 900)
-            }天`)
-          },"uid":${user.uid},"unit":"月","user_show":true,"username":${q(user.name)}}}`,
-        ),
-      },
+      sharedData(
+        "GUARD_BUY",
+        buyId,
+        now,
+        `{"uid":${user.uid},"username":${
+          q(user.name)
+        },"guard_level":${level},"num":1,"price":${price},"gift_id":${giftId},"gift_name":"${name}","start_time":${ts},"end_time":${ts}}`,
+      ),
+      sharedData(
+        "USER_TOAST_MSG",
+        toastId,
+        now,
+        `{"anchor_show":true,"color":"#00D1F1","dmscore":96,"effect_id":397,"end_time":${ts},"gift_id":${giftId},"guard_level":${level},"is_show":0,"num":1,"op_type":1,"payflow_id":"${payflow}","price":${price},"role_name":"${name}","room_effect_id":590,"start_time":${ts},"svga_block":0,"target_guard_count":${
+          rng.range(1, 3000)
+        },"toast_msg":${
+          q(`<%${user.name}%> 在主播${room.uname}的直播间开通了${name}，今天是TA陪伴主播的第${
+            rng.range(1, 900)
+          }天`)
+        },"uid":${user.uid},"unit":"月","user_show":true,"username":${q(user.name)}}`,
+      ),
     ];
   }
 
   #like(room: SimRoom, s: RoomStream, now: number): SimMessage {
     s.likes += s.rng.range(1, 50);
     const id = this.#msgId(room, s);
-    return {
-      cmd: "LIKE_INFO_V3_UPDATE",
-      id,
-      personal: false,
-      write: fixed(
-        `{"cmd":"LIKE_INFO_V3_UPDATE","msg_id":"${id}","send_time":${now},"data":{"click_count":${s.likes}}}`,
-      ),
-    };
+    return sharedData("LIKE_INFO_V3_UPDATE", id, now, `{"click_count":${s.likes}}`);
   }
 
   #watched(room: SimRoom, s: RoomStream, now: number): SimMessage {
     s.watched += s.rng.range(1, 20);
     const id = this.#msgId(room, s);
-    return {
-      cmd: "WATCHED_CHANGE",
+    return sharedData(
+      "WATCHED_CHANGE",
       id,
-      personal: false,
-      write: fixed(
-        `{"cmd":"WATCHED_CHANGE","msg_id":"${id}","send_time":${now},"data":{"num":${s.watched},"text_small":"${
-          wan(s.watched)
-        }","text_large":"${wan(s.watched)}人看过"}}`,
-      ),
-    };
+      now,
+      `{"num":${s.watched},"text_small":"${wan(s.watched)}","text_large":"${
+        wan(s.watched)
+      }人看过"}`,
+    );
   }
 
   #rankCount(room: SimRoom, s: RoomStream, now: number): SimMessage {
     const count = Math.max(1, Math.round(room.popularity / 50) + s.rng.int(20));
     const online = room.popularity + s.rng.int(100);
     const id = this.#msgId(room, s);
-    return {
-      cmd: "ONLINE_RANK_COUNT",
+    return sharedData(
+      "ONLINE_RANK_COUNT",
       id,
-      personal: false,
-      write: fixed(
-        `{"cmd":"ONLINE_RANK_COUNT","msg_id":"${id}","send_time":${now},"data":{"count":${count},"count_text":"${
-          wan(count)
-        }","online_count":${online},"online_count_text":"${wan(online)}"}}`,
-      ),
-    };
+      now,
+      `{"count":${count},"count_text":"${
+        wan(count)
+      }","online_count":${online},"online_count_text":"${wan(online)}"}`,
+    );
   }
 
   #unknown(room: SimRoom, s: RoomStream, now: number): SimMessage {
@@ -667,12 +650,7 @@ export class MessageFactory {
     } else {
       data = `{"dmscore":${rng.int(100)},"note":${q(rng.pick(TEXTS))}}`;
     }
-    return {
-      cmd,
-      id,
-      personal: false,
-      write: fixed(`{"cmd":"${cmd}","msg_id":"${id}","send_time":${now},"data":${data}}`),
-    };
+    return sharedData(cmd, id, now, data);
   }
 
   /** LIVE (twice: the first carries `live_time`) when a room starts, PREPARING when it stops. */
@@ -681,36 +659,29 @@ export class MessageFactory {
     const ts = Math.floor(now / 1000);
     if (!live) {
       const id = this.#msgId(room, s);
-      return [{
-        cmd: "PREPARING",
-        id,
-        personal: false,
-        write: fixed(
+      return [
+        shared(
+          "PREPARING",
+          id,
           `{"cmd":"PREPARING","msg_id":"${id}","p_is_ack":true,"p_msg_type":1,"roomid":"${room.roomId}","send_time":${now}}`,
         ),
-      }];
+      ];
     }
     const live1 = this.#msgId(room, s);
     const live2 = this.#msgId(room, s);
     const common =
       `"live_key":"${room.liveKey}","voice_background":"","sub_session_key":"${room.liveKey}sub_time:${ts}","live_platform":"pc","live_model":0`;
     return [
-      {
-        cmd: "LIVE",
-        id: live1,
-        personal: false,
-        write: fixed(
-          `{"cmd":"LIVE","msg_id":"${live1}","send_time":${now},${common},"live_time":${ts},"roomid":${room.roomId}}`,
-        ),
-      },
-      {
-        cmd: "LIVE",
-        id: live2,
-        personal: false,
-        write: fixed(
-          `{"cmd":"LIVE","msg_id":"${live2}","send_time":${now},${common},"roomid":${room.roomId}}`,
-        ),
-      },
+      shared(
+        "LIVE",
+        live1,
+        `{"cmd":"LIVE","msg_id":"${live1}","send_time":${now},${common},"live_time":${ts},"roomid":${room.roomId}}`,
+      ),
+      shared(
+        "LIVE",
+        live2,
+        `{"cmd":"LIVE","msg_id":"${live2}","send_time":${now},${common},"roomid":${room.roomId}}`,
+      ),
     ];
   }
 
@@ -718,20 +689,18 @@ export class MessageFactory {
   roomChange(room: SimRoom, now: number): SimMessage {
     const s = this.#stream(room);
     const id = this.#msgId(room, s);
-    return {
-      cmd: "ROOM_CHANGE",
+    return sharedData(
+      "ROOM_CHANGE",
       id,
-      personal: false,
-      write: fixed(
-        `{"cmd":"ROOM_CHANGE","msg_id":"${id}","send_time":${now},"data":{"title":${
-          q(room.title)
-        },"area_id":${room.area.id},"parent_area_id":${room.area.parentId},"area_name":${
-          q(room.area.name)
-        },"parent_area_name":${q(room.area.parentName)},"live_key":"${
-          room.live ? room.liveKey : "0"
-        }","sub_session_key":"${room.live ? `${room.liveKey}sub_time:${room.liveTime}` : ""}"}}`,
-      ),
-    };
+      now,
+      `{"title":${
+        q(room.title)
+      },"area_id":${room.area.id},"parent_area_id":${room.area.parentId},"area_name":${
+        q(room.area.name)
+      },"parent_area_name":${q(room.area.parentName)},"live_key":"${
+        room.live ? room.liveKey : "0"
+      }","sub_session_key":"${room.live ? `${room.liveKey}sub_time:${room.liveTime}` : ""}"}`,
+    );
   }
 
   /** ROOM_BLOCK_MSG, sent before a blocked room refuses its connections. */
@@ -739,28 +708,24 @@ export class MessageFactory {
     const s = this.#stream(room);
     const user = this.#user(s);
     const id = this.#msgId(room, s);
-    return {
-      cmd: "ROOM_BLOCK_MSG",
+    // `uid` and `uname` also stand beside `data`, so this body is not the usual layout.
+    return shared(
+      "ROOM_BLOCK_MSG",
       id,
-      personal: false,
-      write: fixed(
-        `{"cmd":"ROOM_BLOCK_MSG","msg_id":"${id}","send_time":${now},"data":{"dmscore":30,"operator":2,"uid":${user.uid},"uname":${
-          q(user.name)
-        }},"uid":"${user.uid}","uname":${q(user.name)}}`,
-      ),
-    };
+      `{"cmd":"ROOM_BLOCK_MSG","msg_id":"${id}","send_time":${now},"data":{"dmscore":30,"operator":2,"uid":${user.uid},"uname":${
+        q(user.name)
+      }},"uid":"${user.uid}","uname":${q(user.name)}}`,
+    );
   }
 }
 
 /** LOG_IN_NOTICE for one anonymous connection; `id` is unique per connection. */
 export function loginNotice(connectionId: number, now: number): SimMessage {
   const id = `login:${connectionId}:${now}`;
-  return {
-    cmd: "LOG_IN_NOTICE",
+  return sharedData(
+    "LOG_IN_NOTICE",
     id,
-    personal: false,
-    write: fixed(
-      `{"cmd":"LOG_IN_NOTICE","msg_id":"${id}","send_time":${now},"data":{"notice_msg":"为保护用户隐私，未登录无法查看他人昵称","image_web":"http://i0.hdslb.com/bfs/dm/75e7c16b99208df259fe0a93354fd3440cbab412.png","image_app":"http://i0.hdslb.com/bfs/dm/b632f7dcd3acf47deffb5f9ccc9546ae97a3415b.png"}}`,
-    ),
-  };
+    now,
+    `{"notice_msg":"为保护用户隐私，未登录无法查看他人昵称","image_web":"http://i0.hdslb.com/bfs/dm/75e7c16b99208df259fe0a93354fd3440cbab412.png","image_app":"http://i0.hdslb.com/bfs/dm/b632f7dcd3acf47deffb5f9ccc9546ae97a3415b.png"}`,
+  );
 }
