@@ -152,12 +152,12 @@ Deno.test("SqliteStore.write() stores every json sample and reads back the same 
     assert.deepEqual(counts, {
       danmaku: 3,
       gifts: 1,
-      superChats: 1,
-      guardBuys: 1,
+      super_chats: 1,
+      guard_buys: 1,
       interactions: 1,
       audience: 1,
-      roomEvents: 4,
-      rawMessages: 2,
+      room_events: 4,
+      raw_messages: 2,
       rooms: 2,
       sessions: 0,
       unchanged: 0,
@@ -272,8 +272,8 @@ Deno.test("SqliteStore.write() keeps one row for SUPER_CHAT_MESSAGE and its _JPN
     };
     const first = store.write(normalizeBody(sc));
     const second = store.write(normalizeBody(jpn, { receivedAtMs: AT + 40 }));
-    assert.equal(first.superChats, 1);
-    assert.equal(second.superChats, 1, "the JPN twin fills message_jpn");
+    assert.equal(first.super_chats, 1);
+    assert.equal(second.super_chats, 1, "the JPN twin fills message_jpn");
     const again = store.write(normalizeBody(jpn, { receivedAtMs: AT + 80 }));
     assert.equal(again.unchanged, 1);
     assert.deepEqual(
@@ -363,7 +363,7 @@ Deno.test("SqliteStore.write() keeps one row for GUARD_BUY + USER_TOAST_MSG + _V
       ...normalizeBody(toastV2),
       ...normalizeBody(toastV2),
     ]);
-    assert.equal(counts.guardBuys, 2);
+    assert.equal(counts.guard_buys, 2);
     assert.equal(counts.unchanged, 2);
     assert.deepEqual(
       rows(store, "SELECT cmd, price_cny, unit, payflow_id, gift_id, gift_name FROM guard_buys"),
@@ -391,7 +391,7 @@ Deno.test("SqliteStore.write() of a replayed batch adds no duplicate danmaku, gi
     assert.equal(first.unchanged, 0);
     const before = store.countRows();
     const second = store.write(batch);
-    assert.equal(second.danmaku + second.gifts + second.superChats + second.guardBuys, 0);
+    assert.equal(second.danmaku + second.gifts + second.super_chats + second.guard_buys, 0);
     assert.equal(second.unchanged, batch.length - second.rooms - second.sessions);
     assert.deepEqual(store.countRows(), before);
   });
@@ -638,6 +638,67 @@ Deno.test("SqliteStore.open() explains a file that is not SQLite at all", async 
   });
 });
 
+Deno.test("SqliteStore.open() read-only calls a foreign file not a danmaku database, not a write refusal", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/other.db`;
+    {
+      using db = new DatabaseSync(path);
+      db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
+    }
+    for (
+      const open of [
+        () => SqliteStore.openExisting(path, { readOnly: true }),
+        () => SqliteStore.open(path, { readOnly: true }),
+      ]
+    ) {
+      assert.throws(open, (error: unknown) => {
+        assert.ok(error instanceof StorageError);
+        assert.equal(error.reason, "schema");
+        assert.equal(
+          error.message,
+          `Cannot open database "${path}": it is not a danmaku database (application_id 0, user_version 0, 1 schema object such as table "invoices")`,
+        );
+        return true;
+      });
+    }
+  });
+});
+
+Deno.test("SqliteStore.open() names the directory that does not exist instead of SQLite's words", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/not-made/sub/danmaku.db`;
+    for (
+      const open of [
+        () => SqliteStore.open(path),
+        () => SqliteStore.openExisting(path),
+        () => SqliteStore.open(path, { readOnly: true }),
+      ]
+    ) {
+      assert.throws(open, (error: unknown) => {
+        assert.ok(error instanceof StorageError);
+        assert.equal(error.reason, "missing");
+        assert.equal(
+          error.message,
+          `Cannot open database "${path}": the directory "${dir}/not-made/sub" does not exist`,
+        );
+        return true;
+      });
+    }
+    assert.throws(() => Deno.statSync(`${dir}/not-made`), Deno.errors.NotFound);
+    Deno.writeTextFileSync(`${dir}/plain`, "a file");
+    assert.throws(() => SqliteStore.open(`${dir}/plain/danmaku.db`), (error: unknown) => {
+      assert.ok(error instanceof StorageError);
+      assert.match(error.message, /: ".*\/plain" is not a directory$/);
+      return true;
+    });
+    assert.throws(() => SqliteStore.open(dir), (error: unknown) => {
+      assert.ok(error instanceof StorageError);
+      assert.equal(error.message, `Cannot open database "${dir}": it is a directory`);
+      return true;
+    });
+  });
+});
+
 Deno.test("SqliteStore.openExisting() fails on a missing file and never creates it", async () => {
   await withTempDir((dir) => {
     const path = `${dir}/missing.db`;
@@ -687,7 +748,7 @@ Deno.test("SqliteStore.write() stores what the normalizer makes of mutated and h
     ];
     const events = bodies.flatMap((b) => normalizeBody(b, { keepRaw: true }));
     const counts = store.write(events);
-    assert.equal(counts.rawMessages, bodies.length);
+    assert.equal(counts.raw_messages, bodies.length);
     assert.deepEqual(rows(store, "SELECT price_cny, tid, dedup_key FROM gifts"), [
       { price_cny: 0, tid: "5", dedup_key: "tid:5" },
     ]);

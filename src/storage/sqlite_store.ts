@@ -9,21 +9,10 @@ import {
   type SQLOutputValue,
   type StatementSync,
 } from "node:sqlite";
+import { dirname } from "node:path";
 import { StorageError, type StorageFailure } from "../errors.ts";
-import type {
-  AudienceEvent,
-  CollectedEvent,
-  DanmakuEvent,
-  GiftEvent,
-  GuardBuyEvent,
-  InteractionEvent,
-  RawEvent,
-  RoomEvent,
-  RoomStateEvent,
-  SessionEvent,
-  SuperChatEvent,
-} from "../normalize/events.ts";
-import { giftDedupKey, guardBuyDedupKey, superChatDedupKey } from "./dedup_keys.ts";
+import type { CollectedEvent, CollectedEventType } from "../normalize/events.ts";
+import { insertStatement, ROW_SPECS, rowSpecOf } from "./rows.ts";
 import {
   APPLICATION_ID,
   SCHEMA_SQL,
@@ -46,157 +35,20 @@ export interface SqliteStoreOptions {
   maxPageCount?: number;
 }
 
-/** Rows each `write` inserted or updated per table, and the events that changed nothing. */
-export interface WriteCounts {
-  /** Rows inserted into `danmaku`. */
-  danmaku: number;
-  /** Rows inserted into (or completed in) `gifts`. */
-  gifts: number;
-  /** Rows inserted into (or completed in) `super_chats`. */
-  superChats: number;
-  /** Rows inserted into (or completed in) `guard_buys`. */
-  guardBuys: number;
-  /** Rows inserted into `interactions`. */
-  interactions: number;
-  /** Rows inserted into `audience`. */
-  audience: number;
-  /** Rows inserted into `room_events`. */
-  roomEvents: number;
-  /** Rows inserted into `raw_messages`. */
-  rawMessages: number;
-  /** Rows upserted into `rooms`. */
-  rooms: number;
-  /** Rows upserted into `sessions`. */
-  sessions: number;
-  /** Events that matched an existing row and changed nothing (duplicates). */
-  unchanged: number;
-}
+/**
+ * Rows each `write` inserted or updated (or, for the upserting tables, completed) per table,
+ * and the events that matched an existing row and changed nothing (duplicates).
+ */
+export type WriteCounts = Record<TableName, number> & { unchanged: number };
 
 /** Row counts of every table. */
 export type TableCounts = Record<TableName, number>;
 
-const DANMAKU_SQL = `INSERT INTO danmaku (room_id, ts_ms, received_at_ms, cmd, msg_id, uid, uname,
-  text, user_hash, is_admin, guard_level, user_level, medal_name, medal_level,
-  medal_anchor_uname, medal_anchor_room_id, medal_anchor_uid, mode, font_size, color, dm_type,
-  emoticon, reply_to_uid, reply_to_uname)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT DO NOTHING`;
-
-const GIFT_SQL = `INSERT INTO gifts (room_id, dedup_key, ts_ms, received_at_ms, cmd, uid, uname,
-  gift_id, gift_name, num, coin_type, price, total_coin, price_cny, tid, rnd, action,
-  guard_level, blind_box_gift_name, blind_box_gift_price, receiver_uid, medal_name,
-  medal_level, medal_anchor_uname, medal_anchor_room_id, medal_anchor_uid)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (room_id, dedup_key) DO UPDATE SET
-    receiver_uid = excluded.receiver_uid,
-    medal_anchor_uname = coalesce(gifts.medal_anchor_uname, excluded.medal_anchor_uname)
-  WHERE gifts.receiver_uid IS NULL AND excluded.receiver_uid IS NOT NULL`;
-
-const SUPER_CHAT_SQL = `INSERT INTO super_chats (room_id, dedup_key, sc_id, received_at_ms, cmd,
-  uid, uname, message, message_jpn, price_cny, duration_s, start_time_ms, end_time_ms,
-  user_level, guard_level, medal_name, medal_level, medal_anchor_uname, medal_anchor_room_id,
-  medal_anchor_uid)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (room_id, dedup_key) DO UPDATE SET message_jpn = excluded.message_jpn
-  WHERE super_chats.message_jpn IS NULL AND excluded.message_jpn IS NOT NULL`;
-
-// GUARD_BUY carries the list price, the toasts the price paid: a toast replaces the price
-// (and `cmd`, which names where the price came from) and fills unit / payflow_id.
-const GUARD_BUY_SQL = `INSERT INTO guard_buys (room_id, dedup_key, received_at_ms, cmd, uid,
-  uname, guard_level, num, price_cny, unit, start_time_ms, end_time_ms, payflow_id, gift_id,
-  gift_name)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (room_id, dedup_key) DO UPDATE SET
-    price_cny = CASE WHEN guard_buys.cmd = 'GUARD_BUY' THEN excluded.price_cny
-      ELSE guard_buys.price_cny END,
-    cmd = CASE WHEN guard_buys.cmd = 'GUARD_BUY' THEN excluded.cmd ELSE guard_buys.cmd END,
-    unit = coalesce(guard_buys.unit, excluded.unit),
-    payflow_id = coalesce(guard_buys.payflow_id, excluded.payflow_id),
-    gift_id = coalesce(guard_buys.gift_id, excluded.gift_id),
-    gift_name = coalesce(guard_buys.gift_name, excluded.gift_name)
-  WHERE excluded.cmd <> 'GUARD_BUY' AND (guard_buys.cmd = 'GUARD_BUY'
-    OR (guard_buys.payflow_id IS NULL AND excluded.payflow_id IS NOT NULL))`;
-
-const INTERACTION_SQL = `INSERT INTO interactions (room_id, ts_ms, received_at_ms, cmd, kind,
-  msg_type, uid, uname, guard_level, medal_name, medal_level, medal_anchor_uname,
-  medal_anchor_room_id, medal_anchor_uid)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-const AUDIENCE_SQL = `INSERT INTO audience (room_id, received_at_ms, kind, value)
-  VALUES (?, ?, ?, ?)`;
-
-const ROOM_EVENT_SQL = `INSERT INTO room_events (room_id, ts_ms, received_at_ms, cmd, kind,
-  live_key, title, area_id, area_name, parent_area_id, parent_area_name, uid, uname, message,
-  raw)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-const RAW_SQL = `INSERT INTO raw_messages (room_id, received_at_ms, cmd, reason, raw)
-  VALUES (?, ?, ?, ?, ?)`;
-
-const ROOM_FIELDS = [
-  "short_id",
-  "anchor_uid",
-  "uname",
-  "title",
-  "area_id",
-  "area_name",
-  "parent_area_id",
-  "parent_area_name",
-  "live_status",
-] as const;
-
-// Newer observations win field by field; a null never erases a known value.
-const ROOM_SQL = `INSERT INTO rooms (room_id, ${ROOM_FIELDS.join(", ")}, first_seen_at_ms,
-  last_seen_at_ms)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (room_id) DO UPDATE SET
-    ${
-  ROOM_FIELDS.map((f) =>
-    `${f} = CASE WHEN excluded.last_seen_at_ms >= rooms.last_seen_at_ms
-      THEN coalesce(excluded.${f}, rooms.${f}) ELSE coalesce(rooms.${f}, excluded.${f}) END`
-  ).join(",\n    ")
-},
-    first_seen_at_ms = min(rooms.first_seen_at_ms, excluded.first_seen_at_ms),
-    last_seen_at_ms = max(rooms.last_seen_at_ms, excluded.last_seen_at_ms)`;
-
-// Written when a connection opens and again when it ends: the end is never undone by a
-// replayed start, and the message count only grows.
-const SESSION_SQL = `INSERT INTO sessions (session_id, room_id, host, transport, started_at_ms,
-  ended_at_ms, reason, messages)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (session_id) DO UPDATE SET
-    ended_at_ms = coalesce(excluded.ended_at_ms, sessions.ended_at_ms),
-    reason = coalesce(excluded.reason, sessions.reason),
-    messages = max(sessions.messages, excluded.messages)`;
-
-const TABLE_OF_TYPE: Readonly<Record<CollectedEvent["type"], TableName>> = {
-  danmaku: "danmaku",
-  gift: "gifts",
-  superChat: "super_chats",
-  guardBuy: "guard_buys",
-  interaction: "interactions",
-  audience: "audience",
-  roomState: "room_events",
-  raw: "raw_messages",
-  room: "rooms",
-  session: "sessions",
-};
-
 /** A new all-zero `WriteCounts`. */
 export function emptyWriteCounts(): WriteCounts {
-  return {
-    danmaku: 0,
-    gifts: 0,
-    superChats: 0,
-    guardBuys: 0,
-    interactions: 0,
-    audience: 0,
-    roomEvents: 0,
-    rawMessages: 0,
-    rooms: 0,
-    sessions: 0,
-    unchanged: 0,
-  };
+  const counts = { unchanged: 0 } as WriteCounts;
+  for (const table of TABLE_NAMES) counts[table] = 0;
+  return counts;
 }
 
 /** Classifies a SQLite error message into a failure kind and words for a message. */
@@ -220,18 +72,40 @@ export function describeSqliteFailure(error: unknown): { reason: StorageFailure;
   return { reason: "other", words: "SQLite failed" };
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * A StorageError for a failed SQLite call: `what` (e.g. `Cannot query "x.db"`), then why, then
+ * SQLite's own words after `step` when given.
+ */
+function sqliteError(what: string, error: unknown, step?: string): StorageError {
+  const { reason, words } = describeSqliteFailure(error);
+  const text = error instanceof Error ? error.message : String(error);
+  return new StorageError(`${what}: ${words} (${step ? `${step}: ` : ""}${text})`, reason, {
+    cause: error,
+  });
 }
 
-function fileExists(path: string): boolean {
+/** `Deno.statSync(path)`, or undefined when nothing is there. */
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
   try {
-    Deno.statSync(path);
-    return true;
+    return Deno.statSync(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
+    if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+}
+
+/**
+ * Why a database file cannot be at `path` at all: its directory is missing or is a file, or
+ * the path is a directory. SQLite itself would only say "unable to open database file".
+ */
+function pathProblem(path: string): string | undefined {
+  if (path === ":memory:" || path.startsWith("file:")) return undefined;
+  const dir = dirname(path);
+  const parent = statOrUndefined(dir);
+  if (parent === undefined) return `the directory "${dir}" does not exist`;
+  if (!parent.isDirectory) return `"${dir}" is not a directory`;
+  if (statOrUndefined(path)?.isDirectory) return "it is a directory";
+  return undefined;
 }
 
 /** A danmaku database: `write` batches of collected events; `close` or `using` when done. */
@@ -241,7 +115,7 @@ export class SqliteStore implements Disposable {
   /** Whether the store was opened read-only. */
   readonly readOnly: boolean;
   #db: DatabaseSync | undefined;
-  #statements: Statements | undefined;
+  #writers: Map<CollectedEventType, RowWriter> | undefined;
 
   private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
     this.path = path;
@@ -261,7 +135,7 @@ export class SqliteStore implements Disposable {
 
   /** Opens an existing danmaku database; a missing file is a StorageError, never created. */
   static openExisting(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-    if (path === ":memory:" || !fileExists(path)) {
+    if (pathProblem(path) === undefined && (path === ":memory:" || !statOrUndefined(path))) {
       throw new StorageError(`Cannot open database "${path}": no such file`, "missing");
     }
     return SqliteStore.#open(path, options);
@@ -269,16 +143,15 @@ export class SqliteStore implements Disposable {
 
   static #open(path: string, options: SqliteStoreOptions): SqliteStore {
     const readOnly = options.readOnly ?? false;
+    const problem = pathProblem(path);
+    if (problem !== undefined) {
+      throw new StorageError(`Cannot open database "${path}": ${problem}`, "missing");
+    }
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path, { readOnly });
     } catch (error) {
-      const { reason, words } = describeSqliteFailure(error);
-      throw new StorageError(
-        `Cannot open database "${path}": ${words} (${errorText(error)})`,
-        reason,
-        { cause: error },
-      );
+      throw sqliteError(`Cannot open database "${path}"`, error);
     }
     const store = new SqliteStore(path, db, readOnly);
     try {
@@ -287,12 +160,7 @@ export class SqliteStore implements Disposable {
     } catch (error) {
       db.close();
       if (error instanceof StorageError) throw error;
-      const { reason, words } = describeSqliteFailure(error);
-      throw new StorageError(
-        `Cannot open database "${path}": ${words} (${errorText(error)})`,
-        reason,
-        { cause: error },
-      );
+      throw sqliteError(`Cannot open database "${path}"`, error);
     }
     return store;
   }
@@ -303,7 +171,7 @@ export class SqliteStore implements Disposable {
     if (this.#checkSchema(db) === "empty") {
       if (this.readOnly) {
         throw new StorageError(
-          `Cannot open database "${this.path}": it is empty and was opened read-only`,
+          `Cannot open database "${this.path}": it is empty, not a danmaku database`,
           "schema",
         );
       }
@@ -324,7 +192,7 @@ export class SqliteStore implements Disposable {
     // Only once the file is known to be ours: a foreign file is left exactly as it was.
     if (!this.readOnly) db.exec("PRAGMA journal_mode = WAL");
     if (!this.readOnly) db.exec("PRAGMA synchronous = NORMAL");
-    this.#statements = prepareStatements(db);
+    this.#writers = prepareWriters(db);
   }
 
   /**
@@ -340,10 +208,11 @@ export class SqliteStore implements Disposable {
     if (applicationId === 0 && version === 0 && objects.length === 0) return "empty";
     if (applicationId !== APPLICATION_ID) {
       const some = objects.slice(0, 3).map((o) => `${o.type} "${o.name}"`).join(", ");
+      // Export and stats only read: "refusing to write" would name the wrong worry.
       throw new StorageError(
         `Cannot open database "${this.path}": it is not a danmaku database (application_id ${applicationId}, user_version ${version}, ${objects.length} schema object${
           objects.length === 1 ? "" : "s"
-        }${some ? ` such as ${some}` : ""}); refusing to write into it`,
+        }${some ? ` such as ${some}` : ""})${this.readOnly ? "" : "; refusing to write into it"}`,
         "schema",
       );
     }
@@ -394,14 +263,19 @@ export class SqliteStore implements Disposable {
    */
   write(events: readonly CollectedEvent[]): WriteCounts {
     const db = this.#requireOpen("write");
-    const statements = this.#statements!;
+    const writers = this.#writers!;
     const counts = emptyWriteCounts();
     if (events.length === 0) return counts;
     // -1: BEGIN, events.length: COMMIT, else the index of the event being written.
     let at = -1;
     try {
       db.exec("BEGIN IMMEDIATE");
-      for (at = 0; at < events.length; at++) writeEvent(statements, events[at], counts);
+      for (at = 0; at < events.length; at++) {
+        const event = events[at];
+        const writer = writers.get(event.type);
+        if (writer === undefined) throw new TypeError(`Unknown event type "${event.type}"`);
+        writeEvent(writer, event, counts);
+      }
       db.exec("COMMIT");
     } catch (error) {
       const step = at < 0
@@ -409,7 +283,7 @@ export class SqliteStore implements Disposable {
         : at >= events.length
         ? "commit"
         : `insert event ${at} into ${
-          TABLE_OF_TYPE[events[at].type] ?? `? (type "${events[at].type}")`
+          writers.get(events[at].type)?.table ?? `? (type "${events[at].type}")`
         }`;
       if (db.isTransaction) {
         try {
@@ -418,14 +292,7 @@ export class SqliteStore implements Disposable {
           // SQLite has already rolled back (e.g. after SQLITE_FULL); nothing is committed.
         }
       }
-      const { reason, words } = describeSqliteFailure(error);
-      throw new StorageError(
-        `Cannot write ${events.length} events to "${this.path}": ${words} (${step}: ${
-          errorText(error)
-        })`,
-        reason,
-        { cause: error },
-      );
+      throw sqliteError(`Cannot write ${events.length} events to "${this.path}"`, error, step);
     }
     return counts;
   }
@@ -436,12 +303,7 @@ export class SqliteStore implements Disposable {
     try {
       return db.prepare(sql).all(...params);
     } catch (error) {
-      const { reason, words } = describeSqliteFailure(error);
-      throw new StorageError(
-        `Cannot query "${this.path}": ${words} (${errorText(error)})`,
-        reason,
-        { cause: error },
-      );
+      throw sqliteError(`Cannot query "${this.path}"`, error);
     }
   }
 
@@ -454,13 +316,36 @@ export class SqliteStore implements Disposable {
     try {
       return db.prepare(sql);
     } catch (error) {
-      const { reason, words } = describeSqliteFailure(error);
-      throw new StorageError(
-        `Cannot prepare a query on "${this.path}": ${words} (${errorText(error)})`,
-        reason,
-        { cause: error },
-      );
+      throw sqliteError(`Cannot prepare a query on "${this.path}"`, error);
     }
+  }
+
+  /**
+   * Streams the rows of a read-only query as arrays in column order, one at a time, so reads of
+   * any size keep memory flat. A failure while reading is a StorageError.
+   */
+  iterateArrays(sql: string, ...params: SQLInputValue[]): IterableIterator<SQLOutputValue[]> {
+    // setReturnArrays exists in Deno's node:sqlite but not yet in its type declarations.
+    const statement = this.prepare(sql) as StatementSync & {
+      setReturnArrays(enabled: boolean): void;
+    };
+    statement.setReturnArrays(true);
+    const rows = statement.iterate(...params) as unknown as Iterator<SQLOutputValue[]>;
+    const path = this.path;
+    const iterator: IterableIterator<SQLOutputValue[]> = {
+      next() {
+        try {
+          return rows.next();
+        } catch (error) {
+          throw sqliteError(`Cannot read "${path}"`, error);
+        }
+      },
+      return(value?: unknown) {
+        return rows.return?.(value) ?? { done: true, value: undefined };
+      },
+      [Symbol.iterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** Registers a deterministic scalar SQL function on this connection (e.g. for GROUP BY). */
@@ -483,7 +368,7 @@ export class SqliteStore implements Disposable {
     const db = this.#db;
     if (db === undefined) return;
     this.#db = undefined;
-    this.#statements = undefined;
+    this.#writers = undefined;
     db.close();
   }
 
@@ -505,261 +390,30 @@ function pragmaNumber(db: DatabaseSync, name: string): number {
   return row === undefined ? 0 : Number(Object.values(row)[0]);
 }
 
-interface Statements {
-  danmaku: StatementSync;
-  gift: StatementSync;
-  superChat: StatementSync;
-  guardBuy: StatementSync;
-  interaction: StatementSync;
-  audience: StatementSync;
-  roomState: StatementSync;
-  raw: StatementSync;
-  room: StatementSync;
-  session: StatementSync;
+/** The prepared INSERT of one event type and the values it binds, in column order. */
+interface RowWriter {
+  table: TableName;
+  statement: StatementSync;
+  values: readonly ((event: CollectedEvent) => SQLInputValue)[];
 }
 
-function prepareStatements(db: DatabaseSync): Statements {
-  return {
-    danmaku: db.prepare(DANMAKU_SQL),
-    gift: db.prepare(GIFT_SQL),
-    superChat: db.prepare(SUPER_CHAT_SQL),
-    guardBuy: db.prepare(GUARD_BUY_SQL),
-    interaction: db.prepare(INTERACTION_SQL),
-    audience: db.prepare(AUDIENCE_SQL),
-    roomState: db.prepare(ROOM_EVENT_SQL),
-    raw: db.prepare(RAW_SQL),
-    room: db.prepare(ROOM_SQL),
-    session: db.prepare(SESSION_SQL),
-  };
-}
-
-function writeEvent(s: Statements, event: CollectedEvent, counts: WriteCounts): void {
-  let changes: number | bigint;
-  switch (event.type) {
-    case "danmaku":
-      changes = insertDanmaku(s.danmaku, event);
-      if (changes) counts.danmaku++;
-      break;
-    case "gift":
-      changes = insertGift(s.gift, event);
-      if (changes) counts.gifts++;
-      break;
-    case "superChat":
-      changes = insertSuperChat(s.superChat, event);
-      if (changes) counts.superChats++;
-      break;
-    case "guardBuy":
-      changes = insertGuardBuy(s.guardBuy, event);
-      if (changes) counts.guardBuys++;
-      break;
-    case "interaction":
-      changes = insertInteraction(s.interaction, event);
-      if (changes) counts.interactions++;
-      break;
-    case "audience":
-      changes = insertAudience(s.audience, event);
-      if (changes) counts.audience++;
-      break;
-    case "roomState":
-      changes = insertRoomState(s.roomState, event);
-      if (changes) counts.roomEvents++;
-      break;
-    case "raw":
-      changes = insertRaw(s.raw, event);
-      if (changes) counts.rawMessages++;
-      break;
-    case "room":
-      changes = upsertRoom(s.room, event);
-      if (changes) counts.rooms++;
-      break;
-    case "session":
-      changes = upsertSession(s.session, event);
-      if (changes) counts.sessions++;
-      break;
-    default:
-      throw new TypeError(`Unknown event type "${(event as { type: unknown }).type}"`);
+function prepareWriters(db: DatabaseSync): Map<CollectedEventType, RowWriter> {
+  const writers = new Map<CollectedEventType, RowWriter>();
+  for (const type of Object.keys(ROW_SPECS) as CollectedEventType[]) {
+    const spec = rowSpecOf(type);
+    writers.set(type, {
+      table: spec.table as TableName,
+      statement: db.prepare(insertStatement(spec)),
+      values: spec.columns.map((c) => c.value),
+    });
   }
-  if (!changes) counts.unchanged++;
+  return writers;
 }
 
-function insertDanmaku(stmt: StatementSync, e: DanmakuEvent): number | bigint {
-  return stmt.run(
-    e.roomId,
-    e.tsMs,
-    e.receivedAtMs,
-    e.cmd,
-    e.msgId,
-    e.uid,
-    e.uname,
-    e.text,
-    e.userHash,
-    e.isAdmin ? 1 : 0,
-    e.guardLevel,
-    e.userLevel,
-    e.medalName,
-    e.medalLevel,
-    e.medalAnchorUname,
-    e.medalAnchorRoomId,
-    e.medalAnchorUid,
-    e.mode,
-    e.fontSize,
-    e.color,
-    e.dmType,
-    e.emoticon,
-    e.replyToUid,
-    e.replyToUname,
-  ).changes;
-}
-
-function insertGift(stmt: StatementSync, e: GiftEvent): number | bigint {
-  return stmt.run(
-    e.roomId,
-    giftDedupKey(e),
-    e.tsMs,
-    e.receivedAtMs,
-    e.cmd,
-    e.uid,
-    e.uname,
-    e.giftId,
-    e.giftName,
-    e.num,
-    e.coinType,
-    e.price,
-    e.totalCoin,
-    e.priceCny,
-    e.tid,
-    e.rnd,
-    e.action,
-    e.guardLevel,
-    e.blindBoxGiftName,
-    e.blindBoxGiftPrice,
-    e.receiverUid,
-    e.medalName,
-    e.medalLevel,
-    e.medalAnchorUname,
-    e.medalAnchorRoomId,
-    e.medalAnchorUid,
-  ).changes;
-}
-
-function insertSuperChat(stmt: StatementSync, e: SuperChatEvent): number | bigint {
-  return stmt.run(
-    e.roomId,
-    superChatDedupKey(e),
-    e.scId,
-    e.receivedAtMs,
-    e.cmd,
-    e.uid,
-    e.uname,
-    e.message,
-    e.messageJpn,
-    e.priceCny,
-    e.durationS,
-    e.startTimeMs,
-    e.endTimeMs,
-    e.userLevel,
-    e.guardLevel,
-    e.medalName,
-    e.medalLevel,
-    e.medalAnchorUname,
-    e.medalAnchorRoomId,
-    e.medalAnchorUid,
-  ).changes;
-}
-
-function insertGuardBuy(stmt: StatementSync, e: GuardBuyEvent): number | bigint {
-  return stmt.run(
-    e.roomId,
-    guardBuyDedupKey(e),
-    e.receivedAtMs,
-    e.cmd,
-    e.uid,
-    e.uname,
-    e.guardLevel,
-    e.num,
-    e.priceCny,
-    e.unit,
-    e.startTimeMs,
-    e.endTimeMs,
-    e.payflowId,
-    e.giftId,
-    e.giftName,
-  ).changes;
-}
-
-function insertInteraction(stmt: StatementSync, e: InteractionEvent): number | bigint {
-  return stmt.run(
-    e.roomId,
-    e.tsMs,
-    e.receivedAtMs,
-    e.cmd,
-    e.kind,
-    e.msgType,
-    e.uid,
-    e.uname,
-    e.guardLevel,
-    e.medalName,
-    e.medalLevel,
-    e.medalAnchorUname,
-    e.medalAnchorRoomId,
-    e.medalAnchorUid,
-  ).changes;
-}
-
-function insertAudience(stmt: StatementSync, e: AudienceEvent): number | bigint {
-  return stmt.run(e.roomId, e.receivedAtMs, e.kind, e.value).changes;
-}
-
-function insertRoomState(stmt: StatementSync, e: RoomStateEvent): number | bigint {
-  return stmt.run(
-    e.roomId,
-    e.tsMs,
-    e.receivedAtMs,
-    e.cmd,
-    e.kind,
-    e.liveKey,
-    e.title,
-    e.areaId,
-    e.areaName,
-    e.parentAreaId,
-    e.parentAreaName,
-    e.uid,
-    e.uname,
-    e.message,
-    e.text,
-  ).changes;
-}
-
-function insertRaw(stmt: StatementSync, e: RawEvent): number | bigint {
-  return stmt.run(e.roomId, e.receivedAtMs, e.cmd, e.reason, e.text).changes;
-}
-
-function upsertRoom(stmt: StatementSync, e: RoomEvent): number | bigint {
-  return stmt.run(
-    e.roomId,
-    e.shortId,
-    e.anchorUid,
-    e.uname,
-    e.title,
-    e.areaId,
-    e.areaName,
-    e.parentAreaId,
-    e.parentAreaName,
-    e.liveStatus,
-    e.seenAtMs,
-    e.seenAtMs,
-  ).changes;
-}
-
-function upsertSession(stmt: StatementSync, e: SessionEvent): number | bigint {
-  return stmt.run(
-    e.sessionId,
-    e.roomId,
-    e.host,
-    e.transport,
-    e.startedAtMs,
-    e.endedAtMs,
-    e.reason,
-    e.messages,
-  ).changes;
+function writeEvent(writer: RowWriter, event: CollectedEvent, counts: WriteCounts): void {
+  const { values } = writer;
+  const args = new Array<SQLInputValue>(values.length);
+  for (let i = 0; i < values.length; i++) args[i] = values[i](event);
+  if (writer.statement.run(...args).changes) counts[writer.table]++;
+  else counts.unchanged++;
 }
