@@ -47,6 +47,17 @@ function readVarint(bytes: Uint8Array, offset: number): [number | bigint, number
   throw new ProtocolError("Cannot read protobuf: varint longer than 10 bytes", offset);
 }
 
+/** The `size` bytes of the fixed-width value at `offset`; throws when they run past the end. */
+function fixedView(bytes: Uint8Array, offset: number, size: 4 | 8, at: number): DataView {
+  if (offset + size > bytes.length) {
+    throw new ProtocolError(
+      `Cannot read protobuf at byte ${at}: fixed${size * 8} runs past the end`,
+      at,
+    );
+  }
+  return new DataView(bytes.buffer, bytes.byteOffset + offset, size);
+}
+
 /** Reads every top-level field of `bytes`; throws ProtocolError on malformed input. */
 export function readProtoFields(bytes: Uint8Array): ProtoField[] {
   const fields: ProtoField[] = [];
@@ -71,18 +82,8 @@ export function readProtoFields(bytes: Uint8Array): ProtoField[] {
         break;
       }
       case WireType.fixed64: {
-        if (offset + 8 > bytes.length) {
-          throw new ProtocolError(
-            `Cannot read protobuf at byte ${at}: fixed64 runs past the end`,
-            at,
-          );
-        }
-        const value = new DataView(bytes.buffer, bytes.byteOffset + offset, 8).getBigUint64(
-          0,
-          true,
-        );
+        fields.push({ field, wire, value: fixedView(bytes, offset, 8, at).getBigUint64(0, true) });
         offset += 8;
-        fields.push({ field, wire, value });
         break;
       }
       case WireType.len: {
@@ -99,15 +100,8 @@ export function readProtoFields(bytes: Uint8Array): ProtoField[] {
         break;
       }
       case WireType.fixed32: {
-        if (offset + 4 > bytes.length) {
-          throw new ProtocolError(
-            `Cannot read protobuf at byte ${at}: fixed32 runs past the end`,
-            at,
-          );
-        }
-        const value = new DataView(bytes.buffer, bytes.byteOffset + offset, 4).getUint32(0, true);
+        fields.push({ field, wire, value: fixedView(bytes, offset, 4, at).getUint32(0, true) });
         offset += 4;
-        fields.push({ field, wire, value });
         break;
       }
       default:
