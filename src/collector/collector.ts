@@ -164,6 +164,7 @@ export async function runCollector(
         supervisor,
         clock,
         log,
+        apiPausedUntil: () => limiter.pausedUntil,
         emit: (event) => queue.push(event),
         top: config.top,
         followNew: config.followNew,

@@ -7,6 +7,7 @@
 import type { BilibiliApi, LiveRoomListing } from "../bilibili/api_client.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import type { Clock } from "../util/clock.ts";
+import { fieldLogger, type Logger, type LogSink } from "../util/log.ts";
 import { listLiveRooms } from "./room_lists.ts";
 import type { RoomSet } from "./room_set.ts";
 
@@ -16,7 +17,7 @@ export interface RoomDiscoveryOptions {
   /** The rooms being collected (the collector's supervisor). */
   supervisor: RoomSet;
   clock: Clock;
-  log: (line: string) => void;
+  log: LogSink;
   /** When paused API calls may resume (clock ms; 0 = not paused): a retry waits for it. */
   apiPausedUntil?: () => number;
   /** Emits `room` events (what the lists say about each room). */
@@ -45,6 +46,7 @@ interface ListFailure {
 /** The discovery loop. */
 export class RoomDiscovery {
   readonly #options: RoomDiscoveryOptions;
+  readonly #log: Logger;
   /** Discovered rooms → popularity when found. */
   readonly #discovered = new Map<number, number>();
   /** Rooms seen in the newest list (so a poll adds only rooms that started since). */
@@ -64,6 +66,7 @@ export class RoomDiscovery {
 
   constructor(options: RoomDiscoveryOptions) {
     this.#options = options;
+    this.#log = fieldLogger(options.log);
   }
 
   /** Watches collected events for live/offline changes (called for every room event). */
@@ -85,7 +88,7 @@ export class RoomDiscovery {
   }
 
   async #discover(signal: AbortSignal): Promise<void> {
-    const { clock, log } = this.#options;
+    const { clock } = this.#options;
     // A list that failed (network down at start, a ban) is tried again at every poll.
     let topDone = this.#options.top === 0;
     // The first newest-list scan only sets the baseline: rooms live before we started are not new.
@@ -107,15 +110,18 @@ export class RoomDiscovery {
       if (signal.aborted) break;
       if (failures.length > 0) this.#reportFailures(failures, ++failedPolls);
       else if (failedPolls > 0) {
-        log(`level=info msg="room discovery works again" failed_polls=${failedPolls}`);
+        this.#log.info("room discovery works again", { failed_polls: failedPolls });
         failedPolls = 0;
       }
       if (topDone && !this.#options.followNew) return;
       if (first) continue;
       this.#dropOffline();
-      log(
-        `level=info msg="discovery poll" rooms=${this.#options.supervisor.status().rooms} added_new=${this.addedNew} skipped_at_cap=${this.skippedAtCap} dropped_offline=${this.droppedOffline}`,
-      );
+      this.#log.info("discovery poll", {
+        rooms: this.#options.supervisor.status().rooms,
+        added_new: this.addedNew,
+        skipped_at_cap: this.skippedAtCap,
+        dropped_offline: this.droppedOffline,
+      });
     }
   }
 
@@ -147,13 +153,14 @@ export class RoomDiscovery {
     const detail = failures[0].error instanceof Error
       ? failures[0].error.message
       : String(failures[0].error);
-    this.#options.log(
-      `level=warn msg="room discovery failed: ${consequence}" list=${
-        failures.map((f) => f.list).join(",")
-      } rooms=${rooms} retry_in_s=${Math.ceil((retryAt - now) / 1000)} retry_at=${
-        new Date(retryAt).toISOString()
-      } failed_polls=${failedPolls} detail=${JSON.stringify(detail)}`,
-    );
+    this.#log.warn(`room discovery failed: ${consequence}`, {
+      list: failures.map((f) => f.list).join(","),
+      rooms,
+      retry_in_s: Math.ceil((retryAt - now) / 1000),
+      retry_at: new Date(retryAt).toISOString(),
+      failed_polls: failedPolls,
+      detail,
+    });
   }
 
   async #addTop(signal: AbortSignal): Promise<void> {
@@ -166,7 +173,7 @@ export class RoomDiscovery {
       log: this.#options.log,
     });
     for (const room of rooms) this.#offer(room);
-    this.#options.log(`level=info msg="top rooms added" rooms=${rooms.length}`);
+    this.#log.info("top rooms added", { rooms: rooms.length });
   }
 
   async #scanNew(signal: AbortSignal, add: boolean): Promise<void> {
@@ -209,11 +216,10 @@ export class RoomDiscovery {
       }
       this.#discovered.delete(weakest[0]);
       this.#remove(weakest[0]);
-      this.#options.log(
-        `level=info room=${
-          weakest[0]
-        } msg="dropped for a more popular room" replaced_by=${room.roomId}`,
-      );
+      this.#log.info("dropped for a more popular room", {
+        room: weakest[0],
+        replaced_by: room.roomId,
+      });
     }
     this.#discovered.set(room.roomId, room.online);
     this.#emitRoom(room);
@@ -230,11 +236,10 @@ export class RoomDiscovery {
       this.#offlineSince.delete(roomId);
       this.droppedOffline++;
       this.#remove(roomId);
-      this.#options.log(
-        `level=info room=${roomId} msg="dropped: offline" offline_s=${
-          Math.round((now - since) / 1000)
-        }`,
-      );
+      this.#log.info("dropped: offline", {
+        room: roomId,
+        offline_s: Math.round((now - since) / 1000),
+      });
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { ApiError } from "../errors.ts";
 import type { BilibiliApi, LiveRoomListing } from "../bilibili/api_client.ts";
+import { fieldLogger, type LogSink } from "../util/log.ts";
 
 /** Options of {@linkcode listLiveRooms}. */
 export interface ListLiveRoomsOptions {
@@ -19,7 +20,7 @@ export interface ListLiveRoomsOptions {
   /** Pages fetched at most, whatever `limit` says. @default {100} */
   maxPages?: number;
   signal?: AbortSignal;
-  log?: (line: string) => void;
+  log?: LogSink;
 }
 
 /**
@@ -52,11 +53,11 @@ export async function listLiveRooms(
         // A ban (-412) or a cancel is not the list's fault: the fallback would be banned too.
         const retryable = error instanceof ApiError && error.code !== -412 && error.code !== 0;
         if (!retryable || options.sort !== "online" || page !== 1) throw error;
-        options.log?.(
-          `level=warn msg="getRoomList failed, using getListByAreaID" detail=${
-            JSON.stringify((error as Error).message)
-          }`,
-        );
+        if (options.log) {
+          fieldLogger(options.log).warn("getRoomList failed, using getListByAreaID", {
+            detail: (error as Error).message,
+          });
+        }
         useFallback = true;
         page--;
         continue;
