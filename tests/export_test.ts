@@ -354,6 +354,147 @@ Deno.test("export refuses a missing database and never creates it", async () => 
   }
 });
 
+/**
+ * Column order, hashing roles and row time of every kind as earlier builds wrote them (users'
+ * files and scripts rely on the order); a column added to a table is appended, never inserted.
+ */
+const EXPORT_LAYOUT: Record<
+  ExportKind,
+  { header: string; uid: string; private: string; time: string }
+> = {
+  danmaku: {
+    header:
+      "room_id,ts_ms,time,received_at_ms,uid,uname,text,msg_id,cmd,user_hash,is_admin,guard_level,user_level,medal_name,medal_level,medal_anchor_uname,medal_anchor_room_id,medal_anchor_uid,mode,font_size,color,dm_type,emoticon,reply_to_uid,reply_to_uname",
+    uid: "uid medal_anchor_uid reply_to_uid",
+    private: "uname user_hash reply_to_uname",
+    time: "coalesce(ts_ms, received_at_ms)",
+  },
+  gifts: {
+    header:
+      "room_id,ts_ms,time,received_at_ms,uid,uname,gift_id,gift_name,num,coin_type,price,total_coin,price_cny,cmd,dedup_key,tid,rnd,action,guard_level,blind_box_gift_name,blind_box_gift_price,receiver_uid,medal_name,medal_level,medal_anchor_uname,medal_anchor_room_id,medal_anchor_uid",
+    uid: "uid receiver_uid medal_anchor_uid",
+    private: "uname dedup_key",
+    time: "coalesce(ts_ms, received_at_ms)",
+  },
+  super_chats: {
+    header:
+      "room_id,start_time_ms,time,received_at_ms,uid,uname,message,message_jpn,price_cny,duration_s,end_time_ms,sc_id,cmd,dedup_key,user_level,guard_level,medal_name,medal_level,medal_anchor_uname,medal_anchor_room_id,medal_anchor_uid",
+    uid: "uid medal_anchor_uid",
+    private: "uname dedup_key",
+    time: "coalesce(start_time_ms, received_at_ms)",
+  },
+  guard_buys: {
+    header:
+      "room_id,start_time_ms,time,received_at_ms,uid,uname,guard_level,num,price_cny,unit,end_time_ms,gift_id,gift_name,payflow_id,cmd,dedup_key",
+    uid: "uid",
+    private: "uname dedup_key",
+    time: "coalesce(start_time_ms, received_at_ms)",
+  },
+  interactions: {
+    header:
+      "room_id,ts_ms,time,received_at_ms,uid,uname,kind,msg_type,cmd,guard_level,medal_name,medal_level,medal_anchor_uname,medal_anchor_room_id,medal_anchor_uid",
+    uid: "uid medal_anchor_uid",
+    private: "uname",
+    time: "coalesce(ts_ms, received_at_ms)",
+  },
+  audience: {
+    header: "room_id,received_at_ms,time,kind,value",
+    uid: "",
+    private: "",
+    time: "received_at_ms",
+  },
+  room_events: {
+    header:
+      "room_id,ts_ms,time,received_at_ms,kind,cmd,live_key,title,area_id,area_name,parent_area_id,parent_area_name,uid,uname,message,raw",
+    uid: "uid",
+    private: "uname raw",
+    time: "coalesce(ts_ms, received_at_ms)",
+  },
+};
+
+Deno.test("export keeps every kind's columns, hashing roles and row time as earlier builds had them", () => {
+  assert.deepEqual(EXPORT_KINDS, Object.keys(EXPORT_LAYOUT));
+  for (const kind of EXPORT_KINDS) {
+    const { columns, timeSql } = EXPORT_TABLES[kind];
+    const named = (role: string) => columns.filter((c) => c.role === role).map((c) => c.name);
+    assert.deepEqual(
+      {
+        header: columns.map((c) => c.name).join(","),
+        uid: named("uid").join(" "),
+        private: named("private").join(" "),
+        time: timeSql,
+      },
+      EXPORT_LAYOUT[kind],
+      kind,
+    );
+    assert.deepEqual(named("time"), ["time"]);
+  }
+});
+
+/** A SQLite file of another program: one table, no application_id. */
+function foreignDb(path: string): void {
+  using db = new DatabaseSync(path);
+  db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
+}
+
+async function mainExport(args: string[]): Promise<{ code: number; stderr: string }> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "export", ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code, stderr: new TextDecoder().decode(stderr) };
+}
+
+Deno.test("main.ts export on another program's SQLite file says it is not a danmaku database and exits 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/invoices.db`;
+    foreignDb(path);
+    await assert.rejects(exportText(["--db", path]), (e: unknown) => {
+      assert.ok(e instanceof StorageError);
+      assert.equal(
+        e.message,
+        `Cannot open database "${path}": it is not a danmaku database (application_id 0, user_version 0, 1 schema object such as table "invoices")`,
+      );
+      return true;
+    });
+    const { code, stderr } = await mainExport(["--db", path]);
+    assert.equal(code, 1, stderr);
+    assert.match(
+      stderr,
+      /^error: Cannot open database ".*invoices\.db": it is not a danmaku database \(.*\)\n$/,
+    );
+    assert.doesNotMatch(stderr, /refusing|write/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts export --db in a missing directory names the directory and exits 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/not-made/danmaku.db`;
+    await assert.rejects(exportText(["--db", path]), (e: unknown) => {
+      assert.ok(e instanceof StorageError);
+      assert.equal(
+        e.message,
+        `Cannot open database "${path}": the directory "${dir}/not-made" does not exist`,
+      );
+      return true;
+    });
+    const { code, stderr } = await mainExport(["--db", path]);
+    assert.equal(code, 1, stderr);
+    assert.equal(
+      stderr,
+      `error: Cannot open database "${path}": the directory "${dir}/not-made" does not exist\n`,
+    );
+    await assert.rejects(Deno.stat(`${dir}/not-made`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("export refuses a database of another schema version", async () => {
   await withFixtureDb(async (db) => {
     {

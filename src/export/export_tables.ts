@@ -1,22 +1,15 @@
 /**
- * What each export kind contains: its table, the columns in output order (README "Export and analysis" lists
- * them), the expression that is the row's time (for `--since`/`--until` and the `time` column),
- * and how `--hash-uids` treats each column.
+ * What each export kind contains, derived from the row table (storage/rows.ts): its table, the
+ * columns in output order (docs/export.md lists them), the expression that is the
+ * row's time (for `--since`/`--until` and the `time` column), and how `--hash-uids` treats each
+ * column.
  */
+import { type ExportSpec, ROW_SPECS, type RowSpec } from "../storage/rows.ts";
 
-/** Kinds `export --kind` accepts, one per message table. */
-export const EXPORT_KINDS = [
-  "danmaku",
-  "gifts",
-  "super_chats",
-  "guard_buys",
-  "interactions",
-  "audience",
-  "room_events",
-] as const;
+type ExportableSpec = Extract<typeof ROW_SPECS[keyof typeof ROW_SPECS], { export: ExportSpec }>;
 
-/** One exportable table. */
-export type ExportKind = typeof EXPORT_KINDS[number];
+/** One exportable table (`export --kind`). */
+export type ExportKind = ExportableSpec["table"];
 
 /**
  * How a column is written: `plain` as stored; `time` as ISO 8601 UTC of a unix-ms value;
@@ -43,155 +36,36 @@ export interface ExportTable {
   columns: readonly ExportColumn[];
 }
 
-const MEDAL = ["medal_name", "medal_level", "medal_anchor_uname", "medal_anchor_room_id"];
-
-function table(
-  kind: ExportKind,
-  timeSql: string,
-  spec: readonly (string | [string, ColumnRole])[],
-): ExportTable {
-  const columns = spec.map((item): ExportColumn => {
-    const [name, role] = typeof item === "string" ? [item, "plain" as const] : item;
-    if (name === "time") return { name, sql: timeSql, role: "time" };
-    return { name, sql: name, role };
-  });
-  return { kind, timeSql, columns };
+/** The lead columns of `spec.export`, then every other stored column in table order. */
+function exportTable(spec: RowSpec<never> & { export: ExportSpec }): ExportTable {
+  const { timeSql, lead } = spec.export;
+  const stored = new Map(spec.columns.map((c) => [c.name, c]));
+  const unknown = lead.filter((name) => name !== "time" && !stored.has(name));
+  if (unknown.length > 0) {
+    throw new TypeError(`Export of "${spec.table}" leads with unknown columns ${unknown}`);
+  }
+  const names = [...lead, ...[...stored.keys()].filter((name) => !lead.includes(name))];
+  return {
+    kind: spec.table as ExportKind,
+    timeSql,
+    columns: names.map((name): ExportColumn =>
+      name === "time"
+        ? { name, sql: timeSql, role: "time" }
+        : { name, sql: name, role: stored.get(name)!.privacy ?? "plain" }
+    ),
+  };
 }
 
-const UID: [string, ColumnRole] = ["uid", "uid"];
-const UNAME: [string, ColumnRole] = ["uname", "private"];
-const DEDUP_KEY: [string, ColumnRole] = ["dedup_key", "private"];
-const MEDAL_COLUMNS: (string | [string, ColumnRole])[] = [
-  ...MEDAL,
-  ["medal_anchor_uid", "uid"],
-];
+const SPECS: readonly (RowSpec<never> & { export: ExportSpec })[] = Object.values(ROW_SPECS)
+  .filter((spec): spec is ExportableSpec => "export" in spec);
 
 /** Column layout of every kind. */
-export const EXPORT_TABLES: Readonly<Record<ExportKind, ExportTable>> = {
-  danmaku: table("danmaku", "coalesce(ts_ms, received_at_ms)", [
-    "room_id",
-    "ts_ms",
-    "time",
-    "received_at_ms",
-    UID,
-    UNAME,
-    "text",
-    "msg_id",
-    "cmd",
-    ["user_hash", "private"],
-    "is_admin",
-    "guard_level",
-    "user_level",
-    ...MEDAL_COLUMNS,
-    "mode",
-    "font_size",
-    "color",
-    "dm_type",
-    "emoticon",
-    ["reply_to_uid", "uid"],
-    ["reply_to_uname", "private"],
-  ]),
-  gifts: table("gifts", "coalesce(ts_ms, received_at_ms)", [
-    "room_id",
-    "ts_ms",
-    "time",
-    "received_at_ms",
-    UID,
-    UNAME,
-    "gift_id",
-    "gift_name",
-    "num",
-    "coin_type",
-    "price",
-    "total_coin",
-    "price_cny",
-    "cmd",
-    DEDUP_KEY,
-    "tid",
-    "rnd",
-    "action",
-    "guard_level",
-    "blind_box_gift_name",
-    "blind_box_gift_price",
-    ["receiver_uid", "uid"],
-    ...MEDAL_COLUMNS,
-  ]),
-  super_chats: table("super_chats", "coalesce(start_time_ms, received_at_ms)", [
-    "room_id",
-    "start_time_ms",
-    "time",
-    "received_at_ms",
-    UID,
-    UNAME,
-    "message",
-    "message_jpn",
-    "price_cny",
-    "duration_s",
-    "end_time_ms",
-    "sc_id",
-    "cmd",
-    DEDUP_KEY,
-    "user_level",
-    "guard_level",
-    ...MEDAL_COLUMNS,
-  ]),
-  guard_buys: table("guard_buys", "coalesce(start_time_ms, received_at_ms)", [
-    "room_id",
-    "start_time_ms",
-    "time",
-    "received_at_ms",
-    UID,
-    UNAME,
-    "guard_level",
-    "num",
-    "price_cny",
-    "unit",
-    "end_time_ms",
-    "gift_id",
-    "gift_name",
-    "payflow_id",
-    "cmd",
-    DEDUP_KEY,
-  ]),
-  interactions: table("interactions", "coalesce(ts_ms, received_at_ms)", [
-    "room_id",
-    "ts_ms",
-    "time",
-    "received_at_ms",
-    UID,
-    UNAME,
-    "kind",
-    "msg_type",
-    "cmd",
-    "guard_level",
-    ...MEDAL_COLUMNS,
-  ]),
-  audience: table("audience", "received_at_ms", [
-    "room_id",
-    "received_at_ms",
-    "time",
-    "kind",
-    "value",
-  ]),
-  room_events: table("room_events", "coalesce(ts_ms, received_at_ms)", [
-    "room_id",
-    "ts_ms",
-    "time",
-    "received_at_ms",
-    "kind",
-    "cmd",
-    "live_key",
-    "title",
-    "area_id",
-    "area_name",
-    "parent_area_id",
-    "parent_area_name",
-    UID,
-    UNAME,
-    "message",
-    ["raw", "private"],
-  ]),
-};
+export const EXPORT_TABLES: Readonly<Record<ExportKind, ExportTable>> = Object.fromEntries(
+  SPECS.map((spec) => [spec.table, exportTable(spec)]),
+) as Record<ExportKind, ExportTable>;
+
+/** Kinds `export --kind` accepts, one per message table, in schema order. */
+export const EXPORT_KINDS: readonly ExportKind[] = SPECS.map((spec) => spec.table as ExportKind);
 
 /** A selection of rows: rooms (all when undefined) and a half-open time range. */
 export interface RowFilter {

@@ -4,7 +4,7 @@
  * how the row is exported. The CREATE statements (schema.ts), the prepared INSERTs and their
  * binders (sqlite_store.ts), the dedup keys, the per-table counts and the export columns
  * (export/export_tables.ts) are all derived from it: a new event kind is one entry here plus
- * its normalizer. README "SQLite schema" describes every column.
+ * its normalizer. docs/schema.md describes every column.
  *
  * The generated DDL must stay byte for byte what schema version 1 created
  * (tests/fixtures/schema_v1.json); changing a table means a new schema version.
@@ -203,7 +203,7 @@ export const ROW_SPECS = {
       where: "msg_id IS NOT NULL",
     }],
     onConflict: "ON CONFLICT DO NOTHING",
-    export: { timeSql: TS_OR_RECEIVED, lead: [...TIMED_VIEWER, "text", "msg_id", "cmd"] },
+    export: { timeSql: TS_OR_RECEIVED, lead: [...TIMED_VIEWER, "text", "msg_id"] },
   },
   gift: {
     table: "gifts",
