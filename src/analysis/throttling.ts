@@ -1,6 +1,6 @@
 /**
  * Suspected throttling: Bilibili silently sends fewer danmaku to a connection that watches
- * many rooms or has been open for hours. The rule (README "Export and analysis"): cut time into aligned
+ * many rooms or has been open for hours. The rule (docs/export.md): cut time into aligned
  * windows (10 min); a window is eligible when sessions cover ≥ 90 % of it and the room was not
  * known to be offline (a PREPARING in effect during it); the room's baseline is the median
  * danmaku count of its eligible windows; an eligible window with fewer than 10 % of that

@@ -1,6 +1,6 @@
 /**
  * What the collector stores: one discriminated union, `CollectedEvent`, whose `type` names
- * the table a row goes to (README "SQLite schema"). Times are unix ms; `roomId` is always the real
+ * the table a row goes to (docs/schema.md). Times are unix ms; `roomId` is always the real
  * (long) room id; a field Bilibili did not send is `null`, never `undefined`.
  */
 
@@ -86,7 +86,7 @@ export interface GiftEvent extends EventBase, MedalFields {
   coinType: string;
   /** Unit price in the gift's coin (gold: 1000 = 1 CNY). */
   price: number;
-  /** `total_coin` as sent (blind boxes: see README "SQLite schema"). */
+  /** `total_coin` as sent (blind boxes: see docs/schema.md). */
   totalCoin: number | null;
   /** Gold: price × num / 1000; silver: 0. */
   priceCny: number;

@@ -1,5 +1,5 @@
 /**
- * Deduplication keys for the messages Bilibili sends twice (README "SQLite schema"): one row per
+ * Deduplication keys for the messages Bilibili sends twice (docs/schema.md): one row per
  * (room_id, dedup_key) in `gifts`, `super_chats` and `guard_buys`.
  */
 import type { GiftEvent, GuardBuyEvent, SuperChatEvent } from "../normalize/events.ts";

@@ -1,5 +1,5 @@
 /**
- * The SQLite schema, generated from the row table in rows.ts (README "SQLite schema" describes
+ * The SQLite schema, generated from the row table in rows.ts (docs/schema.md describes
  * every column). Versioned with `PRAGMA user_version`; `PRAGMA application_id` marks the file as ours
  * so the store refuses to touch someone else's database.
  */
