@@ -123,6 +123,37 @@ function receivedAt<E extends { receivedAtMs: number }>(): ColumnSpec<E> {
   return integer("received_at_ms", (e) => e.receivedAtMs);
 }
 
+/** The room, server time, arrival time and cmd that lead the tables of plain messages. */
+function messageHead<
+  E extends { roomId: number; tsMs: number | null; receivedAtMs: number; cmd: string },
+>(): ColumnSpec<E>[] {
+  return [
+    roomId(),
+    integerOrNull("ts_ms", (e) => e.tsMs),
+    receivedAt(),
+    text("cmd", (e) => e.cmd),
+  ];
+}
+
+/** A room's title and areas, as ROOM_CHANGE and the room list give them. */
+function areaColumns<
+  E extends {
+    title: string | null;
+    areaId: number | null;
+    areaName: string | null;
+    parentAreaId: number | null;
+    parentAreaName: string | null;
+  },
+>(): ColumnSpec<E>[] {
+  return [
+    textOrNull("title", (e) => e.title),
+    integerOrNull("area_id", (e) => e.areaId),
+    textOrNull("area_name", (e) => e.areaName),
+    integerOrNull("parent_area_id", (e) => e.parentAreaId),
+    textOrNull("parent_area_name", (e) => e.parentAreaName),
+  ];
+}
+
 /** `dedup_key` of a table keeping one row per (room_id, dedup_key). */
 function dedupKey<E>(key: (e: E) => string): ColumnSpec<E> {
   return text("dedup_key", key, "private");
@@ -151,12 +182,22 @@ function viewer<E extends { uid: number; uname: string }>(): ColumnSpec<E>[] {
 
 /** Row time of tables whose server time may be missing. */
 const TS_OR_RECEIVED = "coalesce(ts_ms, received_at_ms)";
-/** Row time of tables timed by `start_time_ms`. */
-const START_OR_RECEIVED = "coalesce(start_time_ms, received_at_ms)";
-/** Leading export columns of tables with a server time and a viewer. */
-const TIMED_VIEWER = ["room_id", "ts_ms", "time", "received_at_ms", "uid", "uname"];
-/** The same for tables timed by `start_time_ms`. */
-const STARTED_VIEWER = ["room_id", "start_time_ms", "time", "received_at_ms", "uid", "uname"];
+
+/** Export of a table timed by `ts_ms`: room, times and viewer lead, then `more`. */
+function timedExport(...more: string[]): ExportSpec {
+  return {
+    timeSql: TS_OR_RECEIVED,
+    lead: ["room_id", "ts_ms", "time", "received_at_ms", "uid", "uname", ...more],
+  };
+}
+
+/** Export of a table timed by `start_time_ms`: room, times and viewer lead, then `more`. */
+function startedExport(...more: string[]): ExportSpec {
+  return {
+    timeSql: "coalesce(start_time_ms, received_at_ms)",
+    lead: ["room_id", "start_time_ms", "time", "received_at_ms", "uid", "uname", ...more],
+  };
+}
 
 // Columns a newer observation of a room fills in; a null never erases a known value.
 const ROOM_FIELDS = [
@@ -176,10 +217,7 @@ export const ROW_SPECS = {
   danmaku: {
     table: "danmaku",
     columns: [
-      roomId(),
-      integerOrNull("ts_ms", (e) => e.tsMs),
-      receivedAt(),
-      text("cmd", (e) => e.cmd),
+      ...messageHead(),
       textOrNull("msg_id", (e) => e.msgId),
       ...viewer(),
       text("text", (e) => e.text),
@@ -203,7 +241,7 @@ export const ROW_SPECS = {
       where: "msg_id IS NOT NULL",
     }],
     onConflict: "ON CONFLICT DO NOTHING",
-    export: { timeSql: TS_OR_RECEIVED, lead: [...TIMED_VIEWER, "text", "msg_id"] },
+    export: timedExport("text", "msg_id"),
   },
   gift: {
     table: "gifts",
@@ -237,21 +275,17 @@ export const ROW_SPECS = {
     medal_anchor_uname = coalesce(gifts.medal_anchor_uname, excluded.medal_anchor_uname)
   WHERE gifts.receiver_uid IS NULL AND excluded.receiver_uid IS NOT NULL`,
     dedupKey: giftDedupKey,
-    export: {
-      timeSql: TS_OR_RECEIVED,
-      lead: [
-        ...TIMED_VIEWER,
-        "gift_id",
-        "gift_name",
-        "num",
-        "coin_type",
-        "price",
-        "total_coin",
-        "price_cny",
-        "cmd",
-        "dedup_key",
-      ],
-    },
+    export: timedExport(
+      "gift_id",
+      "gift_name",
+      "num",
+      "coin_type",
+      "price",
+      "total_coin",
+      "price_cny",
+      "cmd",
+      "dedup_key",
+    ),
   },
   superChat: {
     table: "super_chats",
@@ -277,20 +311,16 @@ export const ROW_SPECS = {
     onConflict: `ON CONFLICT (room_id, dedup_key) DO UPDATE SET message_jpn = excluded.message_jpn
   WHERE super_chats.message_jpn IS NULL AND excluded.message_jpn IS NOT NULL`,
     dedupKey: superChatDedupKey,
-    export: {
-      timeSql: START_OR_RECEIVED,
-      lead: [
-        ...STARTED_VIEWER,
-        "message",
-        "message_jpn",
-        "price_cny",
-        "duration_s",
-        "end_time_ms",
-        "sc_id",
-        "cmd",
-        "dedup_key",
-      ],
-    },
+    export: startedExport(
+      "message",
+      "message_jpn",
+      "price_cny",
+      "duration_s",
+      "end_time_ms",
+      "sc_id",
+      "cmd",
+      "dedup_key",
+    ),
   },
   guardBuy: {
     table: "guard_buys",
@@ -324,30 +354,23 @@ export const ROW_SPECS = {
   WHERE excluded.cmd <> 'GUARD_BUY' AND (guard_buys.cmd = 'GUARD_BUY'
     OR (guard_buys.payflow_id IS NULL AND excluded.payflow_id IS NOT NULL))`,
     dedupKey: guardBuyDedupKey,
-    export: {
-      timeSql: START_OR_RECEIVED,
-      lead: [
-        ...STARTED_VIEWER,
-        "guard_level",
-        "num",
-        "price_cny",
-        "unit",
-        "end_time_ms",
-        "gift_id",
-        "gift_name",
-        "payflow_id",
-        "cmd",
-        "dedup_key",
-      ],
-    },
+    export: startedExport(
+      "guard_level",
+      "num",
+      "price_cny",
+      "unit",
+      "end_time_ms",
+      "gift_id",
+      "gift_name",
+      "payflow_id",
+      "cmd",
+      "dedup_key",
+    ),
   },
   interaction: {
     table: "interactions",
     columns: [
-      roomId(),
-      integerOrNull("ts_ms", (e) => e.tsMs),
-      receivedAt(),
-      text("cmd", (e) => e.cmd),
+      ...messageHead(),
       text("kind", (e) => e.kind),
       integerOrNull("msg_type", (e) => e.msgType),
       ...viewer(),
@@ -356,7 +379,7 @@ export const ROW_SPECS = {
     ],
     indexes: [],
     onConflict: "",
-    export: { timeSql: TS_OR_RECEIVED, lead: [...TIMED_VIEWER, "kind", "msg_type"] },
+    export: timedExport("kind", "msg_type"),
   },
   audience: {
     table: "audience",
@@ -373,17 +396,10 @@ export const ROW_SPECS = {
   roomState: {
     table: "room_events",
     columns: [
-      roomId(),
-      integerOrNull("ts_ms", (e) => e.tsMs),
-      receivedAt(),
-      text("cmd", (e) => e.cmd),
+      ...messageHead(),
       text("kind", (e) => e.kind),
       textOrNull("live_key", (e) => e.liveKey),
-      textOrNull("title", (e) => e.title),
-      integerOrNull("area_id", (e) => e.areaId),
-      textOrNull("area_name", (e) => e.areaName),
-      integerOrNull("parent_area_id", (e) => e.parentAreaId),
-      textOrNull("parent_area_name", (e) => e.parentAreaName),
+      ...areaColumns(),
       integerOrNull("uid", (e) => e.uid, "uid"),
       textOrNull("uname", (e) => e.uname, "private"),
       textOrNull("message", (e) => e.message),
@@ -415,11 +431,7 @@ export const ROW_SPECS = {
       integerOrNull("short_id", (e) => e.shortId),
       integerOrNull("anchor_uid", (e) => e.anchorUid),
       textOrNull("uname", (e) => e.uname),
-      textOrNull("title", (e) => e.title),
-      integerOrNull("area_id", (e) => e.areaId),
-      textOrNull("area_name", (e) => e.areaName),
-      integerOrNull("parent_area_id", (e) => e.parentAreaId),
-      textOrNull("parent_area_name", (e) => e.parentAreaName),
+      ...areaColumns(),
       integerOrNull("live_status", (e) => e.liveStatus),
       integer("first_seen_at_ms", (e) => e.seenAtMs),
       integer("last_seen_at_ms", (e) => e.seenAtMs),
