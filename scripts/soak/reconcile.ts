@@ -6,7 +6,7 @@
  */
 import type { CollectedEvent, CollectedEventType } from "../../src/normalize/events.ts";
 import { normalizeMessage } from "../../src/normalize/normalize_message.ts";
-import { giftDedupKey, guardBuyDedupKey, superChatDedupKey } from "../../src/storage/dedup_keys.ts";
+import { dedupKeyOf } from "../../src/storage/rows.ts";
 import type { TableName } from "../../src/storage/schema.ts";
 
 /** The truth line the soak appends when it sends SIGINT: every line after it was written later. */
@@ -170,20 +170,6 @@ function isTruthRecord(value: unknown): value is TruthRecord {
 }
 
 const messageKey = (roomId: number, id: string) => `${roomId} ${id}`;
-
-/** The dedup key of an event of a `dedup` table, as the stored row shows it. */
-function dedupKeyOf(event: CollectedEvent): string | undefined {
-  switch (event.type) {
-    case "gift":
-      return giftDedupKey(event);
-    case "superChat":
-      return superChatDedupKey(event);
-    case "guardBuy":
-      return guardBuyDedupKey(event);
-    default:
-      return undefined;
-  }
-}
 
 /**
  * Collects truth lines, raw rows and stored keys in any order, then reconciles them. Truth
