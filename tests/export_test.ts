@@ -70,7 +70,10 @@ Deno.test("export writes RFC 4180 CSV that Python's csv module reads back field 
     const path = `${dir}/danmaku.csv`;
     const { stdout, logs } = await exportText(["--db", db, "--out", path, "--bom"]);
     assert.equal(stdout, "");
-    assert.match(logs[0], /msg="exported" kind=danmaku format=csv rows=203 out=".*danmaku.csv"/);
+    assert.match(
+      logs[0],
+      /^level=info msg="exported" kind=danmaku format=csv rows=203 out=\S+danmaku\.csv$/,
+    );
     const bytes = await Deno.readFile(path);
     assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
     const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);

@@ -15,6 +15,7 @@ import {
 import { XML_KINDS } from "../export/recorder_export.ts";
 import { parseRoomList, parseTimeRange } from "../export/time_flag.ts";
 import { UidHasher } from "../export/uid_hasher.ts";
+import { fieldLogger } from "../util/log.ts";
 import { parseFlags } from "./flags.ts";
 import type { SyncWriter } from "../util/line_writer.ts";
 
@@ -112,12 +113,15 @@ export function runExport(
   const config = parseExportConfig(args);
   using store = SqliteStore.openExisting(config.dbPath, { readOnly: true });
   const files = exportRows(store, config, io.stdout);
+  const log = fieldLogger(io.log);
   for (const file of files) {
-    io.log(
-      `level=info msg="exported" kind=${file.kind} format=${config.format} rows=${file.rows} out=${
-        JSON.stringify(file.path)
-      }${config.hasher ? " hashed_uids=true" : ""}`,
-    );
+    log.info("exported", {
+      kind: file.kind,
+      format: config.format,
+      rows: file.rows,
+      out: file.path,
+      hashed_uids: config.hasher ? true : undefined,
+    });
   }
   return Promise.resolve(files);
 }
