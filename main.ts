@@ -2,29 +2,17 @@
  * The one entrypoint: parses the subcommand, wires signals, maps errors to exit codes.
  * Everything it calls lives under src/ and never exits the process itself.
  */
-import { ApiError, ConfigError, ProtocolError, StorageError } from "./src/errors.ts";
+import { ApiError, AuthError, ConfigError, ProtocolError, StorageError } from "./src/errors.ts";
 import { runCollect } from "./src/cli/collect_command.ts";
-import { COLLECT_USAGE } from "./src/collector/config.ts";
-import { DECODE_USAGE, runDecode } from "./src/cli/decode_command.ts";
+import { findCommand, mainUsage } from "./src/cli/commands.ts";
+import { runDecode } from "./src/cli/decode_command.ts";
+import { runDemo } from "./src/cli/demo_command.ts";
+import { runExport } from "./src/cli/export_command.ts";
+import { runRooms } from "./src/cli/rooms_command.ts";
+import { runSimulate } from "./src/cli/simulate_command.ts";
+import { runStats } from "./src/cli/stats_command.ts";
+import { skipLeadingDashDash, usageText, wantsHelp } from "./src/util/flags.ts";
 import { LineWriter } from "./src/util/line_writer.ts";
-import { runSimulate, SIMULATE_USAGE } from "./src/cli/simulate_command.ts";
-import { DEMO_USAGE, runDemo } from "./src/cli/demo_command.ts";
-import { ROOMS_USAGE, runRooms } from "./src/cli/rooms_command.ts";
-import { EXPORT_USAGE, runExport } from "./src/cli/export_command.ts";
-import { runStats, STATS_USAGE } from "./src/cli/stats_command.ts";
-
-const USAGE = `Usage: deno run -A main.ts <command> [flags]
-
-Commands:
-  collect     collect danmaku from live rooms into SQLite (deno task start)
-  rooms       list live rooms: the most popular or the newest started (deno task discover)
-  decode      decode a packet capture to NDJSON
-  simulate    run an offline Bilibili (HTTP API + danmaku servers) for tests and demos
-  demo        collect from the simulator for a few seconds and show what was stored
-  export      export rows to CSV, JSONL or 录播姬 XML (deno task export)
-  stats       per-room counts, density, top senders, value, gaps, throttling
-
-Run "main.ts <command> --help" for a command's flags.`;
 
 let statusShown = false;
 
@@ -93,42 +81,40 @@ function interruptSignals(): InterruptSignals {
   };
 }
 
-async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
+async function main(args: readonly string[]): Promise<number> {
+  const [command, ...rest] = skipLeadingDashDash(args);
+  if (command === undefined) {
+    log(mainUsage());
+    return 2;
+  }
+  if (command === "help" || command === "--help" || command === "-h") {
+    const spec = rest[0] === undefined ? undefined : findCommand(rest[0]);
+    console.log(spec ? usageText(spec) : mainUsage());
+    return 0;
+  }
+  const spec = findCommand(command);
+  if (spec === undefined) {
+    log(`error: Unknown command "${command}"\n\n${mainUsage()}`);
+    return 2;
+  }
+  if (wantsHelp(rest)) {
+    console.log(usageText(spec));
+    return 0;
+  }
   const stdout = new LineWriter(Deno.stdout);
-  switch (command) {
+  switch (spec.name) {
     case "decode":
-      if (rest.includes("--help") || rest.includes("-h")) {
-        console.log(DECODE_USAGE);
-        return 0;
-      }
       await runDecode(rest, { stdout, log });
       return 0;
     case "export":
-      if (rest.includes("--help") || rest.includes("-h")) {
-        console.log(EXPORT_USAGE);
-        return 0;
-      }
       await runExport(rest, { stdout: Deno.stdout, log });
       return 0;
     case "stats":
-      if (rest.includes("--help") || rest.includes("-h")) {
-        console.log(STATS_USAGE);
-        return 0;
-      }
       await runStats(rest, { stdout, log });
       return 0;
     case "simulate":
-      if (rest.includes("--help") || rest.includes("-h")) {
-        console.log(SIMULATE_USAGE);
-        return 0;
-      }
       return await runSimulate(rest, { stdout, log });
     case "collect": {
-      if (rest.includes("--help") || rest.includes("-h")) {
-        console.log(COLLECT_USAGE);
-        return 0;
-      }
       using interrupts = interruptSignals();
       await runCollect(rest, {
         log,
@@ -141,47 +127,35 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
     case "rooms": {
-      if (rest.includes("--help") || rest.includes("-h")) {
-        console.log(ROOMS_USAGE);
-        return 0;
-      }
       using interrupts = interruptSignals();
       return await runRooms(rest, { stdout, log, signal: interrupts.stop });
     }
     case "demo": {
-      if (rest.includes("--help") || rest.includes("-h")) {
-        console.log(DEMO_USAGE);
-        return 0;
-      }
       using interrupts = interruptSignals();
       return await runDemo(rest, { stdout, log, signal: interrupts.stop });
     }
-    case undefined:
-    case "help":
-    case "--help":
-    case "-h":
-      console.log(USAGE);
-      return command === undefined ? 2 : 0;
     default:
-      log(`Unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+      throw new Error(`main.ts has no runner for the declared command "${spec.name}"`);
   }
+}
+
+/** Exit code of an error a user can meet: 2 for their input, 1 for the run; undefined for a bug. */
+function exitCodeOf(error: unknown): number | undefined {
+  if (error instanceof ConfigError) return 2;
+  if (
+    error instanceof ProtocolError || error instanceof StorageError ||
+    error instanceof ApiError || error instanceof AuthError
+  ) {
+    return 1;
+  }
+  return undefined;
 }
 
 try {
   Deno.exit(await main(Deno.args));
 } catch (error) {
-  if (error instanceof ProtocolError) {
-    log(`error: ${error.message}`);
-    Deno.exit(1);
-  }
-  if (error instanceof ConfigError) {
-    log(`error: ${error.message}`);
-    Deno.exit(2);
-  }
-  if (error instanceof StorageError || error instanceof ApiError) {
-    log(`error: ${error.message}`);
-    Deno.exit(1);
-  }
-  throw error;
+  const code = exitCodeOf(error);
+  if (code === undefined) throw error; // a bug: keep the stack trace
+  log(`error: ${(error as Error).message}`);
+  Deno.exit(code);
 }

@@ -2,23 +2,29 @@
  * `main.ts decode FILE|-`: decodes a capture (server packets concatenated as they arrive on
  * a TCP stream) to NDJSON on stdout, one line per innermost message.
  */
-import { parseArgs } from "node:util";
 import { ConfigError } from "../errors.ts";
 import { readPackets } from "../protocol/frame_reader.ts";
 import { decodePacket, type ServerMessage } from "../protocol/packet_decoder.ts";
 import { Op } from "../protocol/packet.ts";
-import { LineWriter } from "../util/line_writer.ts";
+import { type CommandSpec, parseCommandArgs } from "../util/flags.ts";
+import type { LineWriter } from "../util/line_writer.ts";
 
-/** Usage text of the decode command. */
-export const DECODE_USAGE = `Usage: main.ts decode FILE|-
-
-Decodes a capture of Bilibili danmaku server packets (as concatenated on a TCP
+/** The decode command: usage and help (it has no flags, one operand). */
+export const DECODE_COMMAND: CommandSpec<Record<never, never>> = {
+  name: "decode",
+  usage: ["main.ts decode FILE|-", "deno task decode FILE|-"],
+  summary: "decode a packet capture to NDJSON",
+  description: `Decodes a capture of Bilibili danmaku server packets (as concatenated on a TCP
 stream) and prints one JSON line per message to stdout:
   {"op":5,"ver":0,"seq":0,"body":{...}}   business message (JSON kept verbatim)
   {"op":3,"ver":1,"seq":0,"body":1}       heartbeat reply (popularity count)
   {"op":8,"ver":1,"seq":1,"body":{"code":0}}  auth reply
 FILE "-" reads stdin. Exit 1 on a malformed or truncated capture, after printing
-everything decoded before the fault.`;
+everything decoded before the fault. An empty capture prints nothing, says so on
+stderr and exits 0.`,
+  flags: {},
+  operands: { name: "one FILE (or - for stdin)", min: 1, max: 1 },
+};
 
 const utf8 = new TextDecoder();
 
@@ -67,24 +73,17 @@ export async function runDecode(
   args: string[],
   io: { stdout: LineWriter; log: (line: string) => void },
 ): Promise<DecodeResult> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 1) {
-    throw new ConfigError(
-      `Cannot decode: expected one FILE (or - for stdin), got ${positionals.length}\n\n${DECODE_USAGE}`,
-    );
-  }
-  const path = positionals[0];
-  let file: Deno.FsFile | undefined;
-  if (path !== "-") {
-    try {
-      file = await Deno.open(path, { read: true });
-    } catch (error) {
-      throw new ConfigError(`Cannot open capture "${path}": ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
-  const source = file ?? Deno.stdin;
+  const [path] = parseCommandArgs(DECODE_COMMAND, args).operands;
+  const file = path === "-" ? undefined : await openCapture(path);
+  const input = file ?? Deno.stdin;
+  let bytesRead = 0;
+  const source = {
+    read: async (buffer: Uint8Array) => {
+      const n = await input.read(buffer);
+      bytesRead += n ?? 0;
+      return n;
+    },
+  };
   const result: DecodeResult = { messages: 0, bytesSkipped: 0 };
   const emit = (message: ServerMessage) => {
     io.stdout.writeLine(messageToJsonLine(message));
@@ -104,5 +103,25 @@ export async function runDecode(
     io.stdout.flush();
     file?.close();
   }
+  if (bytesRead === 0) {
+    io.log(`warning: ${path === "-" ? "stdin" : `"${path}"`} is empty: no packets to decode`);
+  }
   return result;
+}
+
+/** Opens a capture file; a missing file, a directory or no permission is a ConfigError. */
+async function openCapture(path: string): Promise<Deno.FsFile> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    throw new ConfigError(`Cannot open capture "${path}": ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if ((await file.stat()).isDirectory) {
+    file.close();
+    throw new ConfigError(`Cannot read capture "${path}": it is a directory, not a file`);
+  }
+  return file;
 }

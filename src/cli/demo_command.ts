@@ -5,33 +5,61 @@
 import { DatabaseSync } from "node:sqlite";
 import { runCollector } from "../collector/collector.ts";
 import { parseCollectArgs } from "../collector/config.ts";
+import { DEMO_DEFAULTS as D } from "../defaults.ts";
 import { startSimulator } from "../simulator/simulator.ts";
 import { TABLE_NAMES } from "../storage/schema.ts";
 import { systemClock } from "../util/clock.ts";
-import { durationFlag, numberFlag, parseFlags } from "./flags.ts";
+import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 import type { LineWriter } from "../util/line_writer.ts";
 
-/** Usage text of the demo command. */
-export const DEMO_USAGE = `Usage: main.ts demo [--rooms N] [--duration DUR] [--db FILE]
+/** The flags of demo, keyed by the value each one sets. */
+const DEMO_FLAGS = {
+  rooms: flag.number({
+    name: "rooms",
+    default: D.rooms,
+    help: "simulated rooms, all collected",
+    min: 1,
+    max: 5000,
+    integer: true,
+  }),
+  durationMs: flag.duration({
+    name: "duration",
+    default: D.durationMs,
+    help: "how long to collect",
+    minMs: 100,
+  }),
+  dbPath: flag.string({
+    name: "db",
+    arg: "FILE",
+    default: D.dbPath,
+    help: "database to collect into, created if missing, kept afterwards",
+  }),
+};
 
-Starts the offline simulator, collects from its rooms for a while (default 10s) and prints
-rows per table, the busiest rooms and sample danmaku. The database is a temporary file
-unless --db is given.`;
+/** The demo command: usage, help and flags. */
+export const DEMO_COMMAND: CommandSpec<typeof DEMO_FLAGS> = {
+  name: "demo",
+  usage: ["main.ts demo [flags]", "deno task demo [flags]"],
+  summary: "collect from the simulator for a few seconds and show what was stored",
+  description: `Starts the offline simulator, collects from all its rooms for a while and prints
+rows per table, the busiest rooms and sample danmaku. The database is kept (in
+./${D.dbPath} unless --db is given; a second demo adds to it) with the commands
+to look at it.`,
+  flags: DEMO_FLAGS,
+};
+
+/** `path` as a shell word: bare when it is safe, else single-quoted. */
+function shellWord(path: string): string {
+  return /^[\w./+-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}
 
 /** Runs the demo; returns the exit code. */
 export async function runDemo(
   args: string[],
   io: { stdout: LineWriter; log: (line: string) => void; signal: AbortSignal },
 ): Promise<number> {
-  const values = parseFlags("demo", args, {
-    rooms: { type: "string" },
-    duration: { type: "string" },
-    db: { type: "string" },
-  });
-  const roomCount = numberFlag("rooms", values.rooms, 30, { min: 1, max: 5000, integer: true });
-  const durationMs = durationFlag("duration", values.duration, 10_000, 100);
-  const dir = values.db ? undefined : await Deno.makeTempDir({ prefix: "danmaku-demo-" });
-  const dbPath = values.db ?? `${dir}/demo.db`;
+  const { rooms: roomCount, durationMs, dbPath } = parseCommandArgs(DEMO_COMMAND, args).values;
+  const existed = await Deno.stat(dbPath).then(() => true, () => false);
   const out = (line = "") => io.stdout.writeLine(line);
   try {
     await using sim = await startSimulator({
@@ -41,7 +69,11 @@ export async function runDemo(
       log: () => {},
     });
     out(`Simulator: ${sim.api} (HTTP), ${sim.tcp} (TCP danmaku), ${roomCount} rooms`);
-    out(`Collecting for ${durationMs / 1000} s into ${dbPath} …`);
+    out(
+      `Collecting for ${durationMs / 1000} s into ${dbPath}${
+        existed ? " (it exists: rows are added to what an earlier run stored)" : ""
+      } …`,
+    );
     io.stdout.flush();
     const config = parseCollectArgs([
       "--db",
@@ -54,6 +86,9 @@ export async function runDemo(
       "200",
       "--flush-interval",
       "1s",
+      "--top",
+      "0",
+      "--no-follow-new",
       "--duration",
       `${durationMs}ms`,
       "--status-interval",
@@ -69,9 +104,9 @@ export async function runDemo(
     out(
       `Received ${summary.messages} messages over ${summary.sessions} connections; wrote ${summary.written} rows.`,
     );
-    using db = new DatabaseSync(dbPath, { readOnly: true });
+    using db = new DatabaseSync(dbPath); // read-write, so closing it removes the -wal and -shm files
     out();
-    out("Rows per table:");
+    out(`Rows per table in ${dbPath}:`);
     for (const table of TABLE_NAMES) {
       const row = db.prepare(`SELECT count(*) AS n FROM ${table}`).get();
       out(`  ${table.padEnd(14)} ${String(row?.n ?? 0).padStart(8)}`);
@@ -102,9 +137,13 @@ export async function runDemo(
       out(`  ${time} room ${row.room_id} ${row.uname}${medal}: ${JSON.stringify(row.text)}`);
     }
     out();
-    out(`Open it yourself: sqlite3 ${dbPath}`);
+    const word = shellWord(dbPath);
+    out(`Kept in ${await Deno.realPath(dbPath)}. Look at it with:`);
+    out(`  sqlite3 ${word} "SELECT uname, text FROM danmaku ORDER BY id DESC LIMIT 20"`);
+    out(`  deno task stats --db ${word}`);
+    out(`  deno task export --db ${word} --format csv --out danmaku.csv`);
     return 0;
   } finally {
-    io.stdout.flush(); // the temporary database is kept for the user to open
+    io.stdout.flush();
   }
 }

@@ -16,30 +16,66 @@ import { XML_KINDS } from "../export/recorder_export.ts";
 import { parseRoomList, parseTimeRange } from "../export/time_flag.ts";
 import { UidHasher } from "../export/uid_hasher.ts";
 import { fieldLogger } from "../util/log.ts";
-import { parseFlags } from "./flags.ts";
+import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 import type { SyncWriter } from "../util/line_writer.ts";
 
-/** Usage text of the export command. */
-export const EXPORT_USAGE = `Usage: main.ts export --db FILE [flags]
+/** The flags of export, keyed by flag name; the checks that join flags are in parseExportConfig. */
+const EXPORT_FLAGS = {
+  db: flag.string({
+    name: "db",
+    arg: "FILE",
+    help: "database to read (required; never created; opened read-only)",
+  }),
+  kind: flag.string({
+    name: "kind",
+    arg: "KIND",
+    defaultText: "danmaku for csv/jsonl, all for xml",
+    help:
+      "danmaku, gifts, super_chats, guard_buys, interactions, audience, room_events, or all; csv/jsonl with all write one file per kind into --out DIR",
+  }),
+  room: flag.string({
+    name: "room",
+    arg: "ID,...",
+    help: "only these real room ids (xml: exactly one room)",
+  }),
+  since: flag.string({
+    name: "since",
+    arg: "T",
+    help:
+      "rows at or after T (unix ms, or ISO 8601: 2024-05-01T20:00+08:00, 2024-05-01 = 00:00 UTC)",
+  }),
+  until: flag.string({ name: "until", arg: "T", help: "rows before T" }),
+  format: flag.string({
+    name: "format",
+    arg: "FMT",
+    default: "csv",
+    help: "csv (RFC 4180, CRLF), jsonl, or xml (录播姬, one room)",
+  }),
+  out: flag.string({
+    name: "out",
+    arg: "FILE|DIR|-",
+    defaultText: "stdout",
+    help:
+      "output file (written as FILE.partial, renamed when complete); a directory for --kind all; - for stdout",
+  }),
+  bom: flag.boolean({ name: "bom", help: "start a CSV with a UTF-8 BOM (for Excel)" }),
+  "hash-uids": flag.string({
+    name: "hash-uids",
+    arg: "SALT",
+    help:
+      "replace uids with HMAC-SHA256(SALT, uid) (16 hex digits; uid 0 stays 0) and drop viewer names, user_hash, uid-bearing dedup keys and raw JSON; keep SALT secret",
+  }),
+};
 
-Streams rows of a danmaku database to CSV, JSONL or 录播姬 (BililiveRecorder) XML.
-Columns of every kind: the README, section "Export and analysis".
-
-  --db FILE            database to read (never created; opened read-only)
-  --kind KIND          danmaku (default for csv/jsonl), gifts, super_chats, guard_buys,
-                       interactions, audience, room_events, or all (default for xml).
-                       csv/jsonl with all write one file per kind into --out DIR.
-  --room ID,...        only these real room ids (xml: exactly one room)
-  --since T            rows at or after T (unix ms, or ISO 8601: 2024-05-01T20:00+08:00,
-                       2024-05-01 = 00:00 UTC)
-  --until T            rows before T
-  --format FMT         csv (default; RFC 4180, CRLF), jsonl, or xml (录播姬, one room)
-  --out FILE|DIR|-     output file (written as FILE.partial, renamed when complete);
-                       a directory for --kind all; - or absent: stdout
-  --bom                start a CSV with a UTF-8 BOM (for Excel)
-  --hash-uids SALT     replace uids with HMAC-SHA256(SALT, uid) (16 hex digits; uid 0
-                       stays 0) and drop viewer names, user_hash, uid-bearing dedup keys
-                       and raw JSON; keep SALT secret`;
+/** The export command: usage, help and flags. */
+export const EXPORT_COMMAND: CommandSpec<typeof EXPORT_FLAGS> = {
+  name: "export",
+  usage: ["main.ts export --db FILE [flags]", "deno task export --db FILE [flags]"],
+  summary: "export rows to CSV, JSONL or 录播姬 XML (deno task export)",
+  description: `Streams rows of a danmaku database to CSV, JSONL or 录播姬 (BililiveRecorder)
+XML. Columns of every kind: docs/export.md.`,
+  flags: EXPORT_FLAGS,
+};
 
 /** The export command's parsed flags: the database and what to export from it. */
 export interface ExportConfig extends ExportOptions {
@@ -48,19 +84,11 @@ export interface ExportConfig extends ExportOptions {
 
 /** Parses export flags; throws a ConfigError naming the flag and the bad value. */
 export function parseExportConfig(args: string[]): ExportConfig {
-  const values = parseFlags("export", args, {
-    db: { type: "string" },
-    kind: { type: "string" },
-    room: { type: "string" },
-    since: { type: "string" },
-    until: { type: "string" },
-    format: { type: "string" },
-    out: { type: "string" },
-    bom: { type: "boolean" },
-    "hash-uids": { type: "string" },
-  });
+  const { values } = parseCommandArgs(EXPORT_COMMAND, args);
   if (values.db === undefined || values.db === "") {
-    throw new ConfigError(`Cannot export: --db FILE is required\n\n${EXPORT_USAGE}`);
+    throw new ConfigError(
+      `Cannot export: --db FILE is required; run "main.ts export --help" for the flags`,
+    );
   }
   const format = (values.format ?? "csv") as ExportFormat;
   if (!EXPORT_FORMATS.includes(format)) {

@@ -3,28 +3,73 @@
  * the newest started (`--new N`) — through the collector's rate-limited API client.
  */
 import { BilibiliApi, type LiveRoomListing } from "../bilibili/api_client.ts";
+import { COLLECT_COMMAND } from "../collector/config.ts";
+import { ROOMS_DEFAULTS } from "../defaults.ts";
 import { listLiveRooms } from "../discovery/room_lists.ts";
 import { ConfigError } from "../errors.ts";
 import { systemClock } from "../util/clock.ts";
-import { RateLimiter } from "../util/rate_limiter.ts";
-import { numberFlag, parseFlags } from "./flags.ts";
+import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 import type { LineWriter } from "../util/line_writer.ts";
+import { RateLimiter } from "../util/rate_limiter.ts";
 
-/** Usage text of the rooms command. */
-export const ROOMS_USAGE =
-  `Usage: main.ts rooms [--top N | --new N] [--area ID] [--parent-area ID] [--format table|jsonl]
+const count = { min: 1, max: 100_000, integer: true };
+const shared = COLLECT_COMMAND.flags;
 
-Lists live rooms from /room/v3/area/getRoomList (getListByAreaID as fallback):
-  --top N             the N most popular live rooms, in ranking order (default 100)
-  --new N             the N most recently started live rooms, newest first
-  --area ID           only this area; --parent-area ID only this parent area
-  --format F          table (for people, default) or jsonl (one object per room)
-  --page-size N       rooms per API page (default 30)
-  --api-base URL      send API calls here (e.g. the simulator)
-  --api-rate N        API requests per second (default 1)
+/** The flags of rooms, keyed by the value each one sets. */
+const ROOMS_FLAGS = {
+  top: flag.number({
+    name: "top",
+    default: undefined,
+    defaultText: String(ROOMS_DEFAULTS.limit),
+    help: "the N most popular live rooms, in ranking order",
+    ...count,
+  }),
+  new: flag.number({
+    name: "new",
+    default: undefined,
+    help: "the N most recently started live rooms, newest first",
+    ...count,
+  }),
+  areaId: { ...shared.areaId, group: undefined, help: "only rooms of this area" },
+  parentAreaId: {
+    ...shared.parentAreaId,
+    group: undefined,
+    help: "only rooms of this parent area",
+  },
+  format: flag.choice({
+    name: "format",
+    choices: ["table", "jsonl"],
+    default: "table",
+    help: "table (for people) or jsonl (one object per room)",
+  }),
+  pageSize: flag.number({
+    name: "page-size",
+    default: ROOMS_DEFAULTS.pageSize,
+    help: "rooms per API page",
+    min: 1,
+    max: 200,
+    integer: true,
+  }),
+  apiBase: {
+    ...shared.apiBase,
+    group: undefined,
+    help: "send API calls here (e.g. the simulator)",
+  },
+  apiRatePerSecond: { ...shared.apiRatePerSecond, group: undefined },
+};
 
-JSONL rows: room_id (real id), uid, uname, title, online, area, area_id, parent_area,
-parent_area_id, live_time (unix seconds when the list says, else null).`;
+/** The rooms command: usage, help and flags. */
+export const ROOMS_COMMAND: CommandSpec<typeof ROOMS_FLAGS> = {
+  name: "rooms",
+  usage: ["main.ts rooms [flags]", "deno task discover [flags]"],
+  summary: "list live rooms: the most popular or the newest started (deno task discover)",
+  description: `Lists live rooms from /room/v3/area/getRoomList (getListByAreaID as fallback):
+the most popular (--top N, the default) or the newest started (--new N).`,
+  flags: ROOMS_FLAGS,
+  notes: `JSONL rows: room_id (real id), uid, uname, title, online, area, area_id,
+parent_area, parent_area_id, live_time (unix seconds when the list says, else
+null). Exits 1 when no room is live.`,
+};
 
 /** One JSONL row of the rooms command. */
 export function listingToRow(room: LiveRoomListing): Record<string, unknown> {
@@ -47,56 +92,27 @@ export async function runRooms(
   args: string[],
   io: { stdout: LineWriter; log: (line: string) => void; signal: AbortSignal },
 ): Promise<number> {
-  const values = parseFlags("rooms", args, {
-    top: { type: "string" },
-    new: { type: "string" },
-    area: { type: "string" },
-    "parent-area": { type: "string" },
-    format: { type: "string" },
-    "page-size": { type: "string" },
-    "api-base": { type: "string" },
-    "api-rate": { type: "string" },
-  });
+  const { values } = parseCommandArgs(ROOMS_COMMAND, args);
   if (values.top !== undefined && values.new !== undefined) {
     throw new ConfigError("Cannot use --top and --new together: list one kind at a time");
   }
-  const format = values.format ?? "table";
-  if (format !== "table" && format !== "jsonl") {
-    throw new ConfigError(`Cannot parse --format "${format}": expected table or jsonl`);
-  }
-  const apiBase = values["api-base"];
-  if (apiBase !== undefined && !/^https?:\/\/[^/]+/.test(apiBase)) {
-    throw new ConfigError(
-      `Cannot parse --api-base "${apiBase}": expected an http:// or https:// URL`,
-    );
-  }
   const sort = values.new !== undefined ? "live_time" : "online";
-  const limit = numberFlag(sort === "online" ? "top" : "new", values.new ?? values.top, 100, {
-    min: 1,
-    max: 100_000,
-    integer: true,
-  });
   const api = new BilibiliApi({
-    limiter: new RateLimiter({
-      perSecond: numberFlag("api-rate", values["api-rate"], 1, { min: 0.001, max: 1e6 }),
-      clock: systemClock,
-    }),
+    limiter: new RateLimiter({ perSecond: values.apiRatePerSecond, clock: systemClock }),
     clock: systemClock,
-    apiBase,
+    apiBase: values.apiBase,
     log: io.log,
   });
   const rooms = await listLiveRooms(api, {
     sort,
-    limit,
-    areaId: numberFlag("area", values.area, 0, { min: 0, max: 1e9, integer: true }) || undefined,
-    parentAreaId:
-      numberFlag("parent-area", values["parent-area"], 0, { min: 0, max: 1e9, integer: true }) ||
-      undefined,
-    pageSize: numberFlag("page-size", values["page-size"], 30, { min: 1, max: 200, integer: true }),
+    limit: values.new ?? values.top ?? ROOMS_DEFAULTS.limit,
+    areaId: values.areaId || undefined,
+    parentAreaId: values.parentAreaId || undefined,
+    pageSize: values.pageSize,
     signal: io.signal,
     log: io.log,
   });
-  if (format === "jsonl") {
+  if (values.format === "jsonl") {
     for (const room of rooms) io.stdout.writeLine(JSON.stringify(listingToRow(room)));
   } else {
     io.stdout.writeLine(

@@ -2,46 +2,178 @@
  * `main.ts simulate [flags]`: runs the offline Bilibili (HTTP API + TCP/WebSocket danmaku
  * servers) until SIGINT/SIGTERM or `--duration`. Prints one JSON line with its addresses.
  */
-import { parseArgs } from "node:util";
+import { SIMULATOR_DEFAULTS as D } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { parseFaults } from "../simulator/faults.ts";
 import { type SimulatorOptions, startSimulator, type TlsPem } from "../simulator/simulator.ts";
 import { MAX_ROOMS } from "../simulator/world.ts";
+import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 import type { LineWriter } from "../util/line_writer.ts";
-import { numberFlag } from "./flags.ts";
 
-/** Usage text of the simulate command. */
-export const SIMULATE_USAGE = `Usage: main.ts simulate [flags]
+const port = { min: 0, max: 65535, integer: true };
+const big = 1e9;
 
-Runs an offline stand-in for Bilibili live: the HTTP APIs (nav, finger/spi, room_init,
-get_info, getDanmuInfo with WBI, room lists, area list) and the danmaku servers over raw TCP
-and WebSocket (/sub), and over TLS WebSocket given a certificate. Prints
-{"api":…,"tcp":…,"ws":…,"wss":…} on stdout, logs to stderr.
+/** The flags of simulate, keyed by the value each one sets. */
+const SIMULATE_FLAGS = {
+  host: flag.string({ name: "host", arg: "HOST", default: D.host, help: "interface to bind" }),
+  port: flag.number({
+    name: "port",
+    default: 0,
+    defaultText: "0 = any free port",
+    help: "HTTP + WebSocket port",
+    ...port,
+  }),
+  tcpPort: flag.number({
+    name: "tcp-port",
+    default: 0,
+    defaultText: "0 = any free port",
+    help: "raw TCP danmaku port",
+    ...port,
+  }),
+  tlsCert: flag.string({
+    name: "tls-cert",
+    arg: "FILE",
+    help:
+      "with --tls-key FILE, also serve wss:// (and https://) with this PEM certificate and key; getDanmuInfo's wss_port points there (tests/fixtures/tls has a test CA and a 127.0.0.1 cert)",
+  }),
+  tlsKey: flag.string({ name: "tls-key", arg: "FILE", help: "the PEM key of --tls-cert" }),
+  tlsPort: flag.number({
+    name: "tls-port",
+    default: 0,
+    defaultText: "0 = any free port",
+    help: "TLS port",
+    ...port,
+  }),
+  seed: flag.string({
+    name: "seed",
+    arg: "S",
+    default: D.seed,
+    help: "seed of the world, messages, tokens and faults",
+  }),
+  rooms: flag.number({
+    name: "rooms",
+    default: D.rooms,
+    help: "number of rooms",
+    min: 1,
+    max: MAX_ROOMS,
+    integer: true,
+  }),
+  rate: flag.number({
+    name: "rate",
+    arg: "R",
+    default: D.rate,
+    help: "mean op-5 messages/s per live room, Zipf-spread",
+    min: 0,
+    max: 1e6,
+  }),
+  messages: flag.number({
+    name: "messages",
+    default: undefined,
+    help: "each room sends exactly N op-5 messages, then goes quiet",
+    min: 0,
+    max: big,
+    integer: true,
+  }),
+  truth: flag.custom({
+    name: "truth",
+    arg: "FILE",
+    default: undefined,
+    help:
+      'append one JSONL line per op-5 message written: {"room_id":…,"cmd":"…","id":"…","conn":…}',
+    parse: (text) => {
+      if (text === "") throw new ConfigError(`Cannot use --truth "": expected a file path`);
+      return text;
+    },
+  }),
+  faults: flag.custom({
+    name: "faults",
+    arg: "K=P,…",
+    default: undefined,
+    help:
+      "disconnect, stall, corrupt (per connection per second), authfail (per auth), block (per live room per second)",
+    parse: parseFaults,
+  }),
+  maxConnectionsPerIp: flag.number({
+    name: "max-connections-per-ip",
+    default: 0,
+    defaultText: "0 = off",
+    help: "close danmaku connections beyond N per IP",
+    min: 0,
+    max: big,
+    integer: true,
+  }),
+  httpRateLimit: flag.number({
+    name: "http-rate-limit",
+    default: 0,
+    defaultText: "0 = off",
+    help: "answer 412 beyond N HTTP requests/s per IP",
+    min: 0,
+    max: big,
+    integer: true,
+  }),
+  httpBanSeconds: flag.number({
+    name: "http-ban-seconds",
+    arg: "S",
+    default: D.httpBanMs / 1000,
+    help: "how long an IP gets 412 after exceeding it",
+    min: 0,
+    max: big,
+  }),
+  liveMinutes: flag.number({
+    name: "live-minutes",
+    arg: "M",
+    default: D.meanLiveMs / 60_000,
+    help: "mean live session length",
+    min: 0.01,
+    max: big,
+  }),
+  offlineMinutes: flag.number({
+    name: "offline-minutes",
+    arg: "M",
+    default: D.meanOfflineMs / 60_000,
+    help: "mean offline gap between sessions",
+    min: 0.01,
+    max: big,
+  }),
+  tickMs: flag.number({
+    name: "tick-ms",
+    default: D.tickMs,
+    help: "scheduler period",
+    min: 5,
+    max: 10_000,
+    integer: true,
+  }),
+  durationSeconds: flag.number({
+    name: "duration",
+    arg: "S",
+    default: undefined,
+    defaultText: "run until SIGINT/SIGTERM",
+    help: "stop after S seconds",
+    min: 0,
+    max: big,
+  }),
+  logEverySeconds: flag.number({
+    name: "log-every",
+    arg: "S",
+    default: D.logEveryMs / 1000,
+    help: "counters log period in seconds, 0 = off",
+    min: 0,
+    max: big,
+  }),
+};
 
-Flags:
-  --host HOST                    interface to bind (default 127.0.0.1)
-  --port N                       HTTP + WebSocket port, 0 = any free port (default 0)
-  --tcp-port N                   raw TCP danmaku port, 0 = any free port (default 0)
-  --tls-cert FILE --tls-key FILE also serve wss:// (and https://) with this PEM certificate
-                                 and key; getDanmuInfo's wss_port points there
-                                 (tests/fixtures/tls has a test CA and a 127.0.0.1 cert)
-  --tls-port N                   TLS port, 0 = any free port (default 0)
-  --seed S                       seed of the world, messages, tokens and faults (default 1)
-  --rooms N                      number of rooms (default 50)
-  --rate R                       mean op-5 messages/s per live room, Zipf-spread (default 5)
-  --messages N                   each room sends exactly N op-5 messages, then goes quiet
-  --truth FILE                   append one JSONL line per op-5 message written:
-                                 {"room_id":…,"cmd":"…","id":"…","conn":…}
-  --faults K=P,…                 disconnect, stall, corrupt (per connection per second),
-                                 authfail (per auth), block (per live room per second)
-  --max-connections-per-ip N     close danmaku connections beyond N per IP (default 0 = off)
-  --http-rate-limit N            answer 412 beyond N HTTP requests/s per IP (default 0 = off)
-  --http-ban-seconds S           how long an IP gets 412 after exceeding it (default 10)
-  --live-minutes M               mean live session length (default 30)
-  --offline-minutes M            mean offline gap between sessions (default 30)
-  --tick-ms N                    scheduler period (default 50)
-  --duration S                   stop after S seconds (default: run until SIGINT/SIGTERM)
-  --log-every S                  counters log period in seconds, 0 = off (default 10)`;
+/** The simulate command: usage, help and flags. */
+export const SIMULATE_COMMAND: CommandSpec<typeof SIMULATE_FLAGS> = {
+  name: "simulate",
+  usage: ["main.ts simulate [flags]", "deno task simulate [flags]"],
+  summary: "run an offline Bilibili (HTTP API + danmaku servers) for tests and demos",
+  description: `Runs an offline stand-in for Bilibili live: the HTTP APIs (nav, finger/spi,
+room_init, get_info, getDanmuInfo with WBI, room lists, area list) and the
+danmaku servers over raw TCP and WebSocket (/sub), and over TLS WebSocket given
+a certificate. Prints {"api":…,"tcp":…,"ws":…,"wss":…} on stdout, logs to
+stderr.`,
+  flags: SIMULATE_FLAGS,
+};
 
 /** What the command needs from `main.ts`. */
 export interface SimulateContext {
@@ -58,87 +190,35 @@ export interface SimulateArgs {
 }
 
 /** Turns the flags into simulator options and a duration; errors name the flag and value. */
-export function parseSimulateArgs(args: string[]): SimulateArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        "tcp-port": { type: "string" },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        "tls-port": { type: "string" },
-        seed: { type: "string" },
-        rooms: { type: "string" },
-        rate: { type: "string" },
-        messages: { type: "string" },
-        truth: { type: "string" },
-        faults: { type: "string" },
-        "max-connections-per-ip": { type: "string" },
-        "http-rate-limit": { type: "string" },
-        "http-ban-seconds": { type: "string" },
-        "live-minutes": { type: "string" },
-        "offline-minutes": { type: "string" },
-        "tick-ms": { type: "string" },
-        duration: { type: "string" },
-        "log-every": { type: "string" },
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError(`Cannot parse simulate flags: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  const port = { min: 0, max: 65535, integer: true };
-  const big = 1e9;
-  const durationS = numberFlag("duration", values.duration, undefined, { min: 0, max: big });
+export function parseSimulateArgs(args: readonly string[]): SimulateArgs {
+  const { values } = parseCommandArgs(SIMULATE_COMMAND, args);
   const options: SimulatorOptions = {
-    host: values.host ?? "127.0.0.1",
-    port: numberFlag("port", values.port, 0, port),
-    tcpPort: numberFlag("tcp-port", values["tcp-port"], 0, port),
-    tlsPort: numberFlag("tls-port", values["tls-port"], 0, port),
-    seed: values.seed ?? "1",
-    rooms: numberFlag("rooms", values.rooms, 50, { min: 1, max: MAX_ROOMS, integer: true }),
-    rate: numberFlag("rate", values.rate, 5, { min: 0, max: 1e6 }),
-    messagesPerRoom: numberFlag("messages", values.messages, undefined, {
-      min: 0,
-      max: big,
-      integer: true,
-    }),
+    host: values.host,
+    port: values.port,
+    tcpPort: values.tcpPort,
+    tlsPort: values.tlsPort,
+    seed: values.seed,
+    rooms: values.rooms,
+    rate: values.rate,
+    messagesPerRoom: values.messages,
     truth: values.truth,
-    faults: values.faults === undefined ? undefined : parseFaults(values.faults),
-    maxConnectionsPerIp: numberFlag(
-      "max-connections-per-ip",
-      values["max-connections-per-ip"],
-      0,
-      { min: 0, max: big, integer: true },
-    ),
-    httpRateLimit: numberFlag("http-rate-limit", values["http-rate-limit"], 0, {
-      min: 0,
-      max: big,
-      integer: true,
-    }),
-    httpBanMs: 1000 *
-      numberFlag("http-ban-seconds", values["http-ban-seconds"], 10, { min: 0, max: big })!,
-    meanLiveMs: 60_000 *
-      numberFlag("live-minutes", values["live-minutes"], 30, { min: 0.01, max: big })!,
-    meanOfflineMs: 60_000 *
-      numberFlag("offline-minutes", values["offline-minutes"], 30, { min: 0.01, max: big })!,
-    tickMs: numberFlag("tick-ms", values["tick-ms"], 50, { min: 5, max: 10_000, integer: true }),
-    logEveryMs: 1000 * numberFlag("log-every", values["log-every"], 10, { min: 0, max: big })!,
+    faults: values.faults,
+    maxConnectionsPerIp: values.maxConnectionsPerIp,
+    httpRateLimit: values.httpRateLimit,
+    httpBanMs: 1000 * values.httpBanSeconds,
+    meanLiveMs: 60_000 * values.liveMinutes,
+    meanOfflineMs: 60_000 * values.offlineMinutes,
+    tickMs: values.tickMs,
+    logEveryMs: 1000 * values.logEverySeconds,
   };
-  if (options.truth === "") throw new ConfigError(`Cannot use --truth "": expected a file path`);
-  const cert = values["tls-cert"];
-  const key = values["tls-key"];
+  const cert = values.tlsCert;
+  const key = values.tlsKey;
   if ((cert === undefined) !== (key === undefined) || cert === "" || key === "") {
     throw new ConfigError(
       `Cannot use --tls-cert "${cert ?? ""}" and --tls-key "${key ?? ""}": give both files`,
     );
   }
+  const durationS = values.durationSeconds;
   return {
     options: Object.freeze(options),
     durationMs: durationS && durationS * 1000,

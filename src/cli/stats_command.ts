@@ -1,54 +1,85 @@
 /** `main.ts stats`: per-room statistics of a danmaku database, as a table or JSON. */
+import { STATS_DEFAULTS } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { computeStats, type StatsReport } from "../analysis/room_stats.ts";
 import { statsTable } from "../analysis/stats_table.ts";
 import { THROTTLE_RULE } from "../analysis/throttling.ts";
 import { parseRoomList, parseTimeRange } from "../export/time_flag.ts";
-import { durationFlag, numberFlag, parseFlags } from "./flags.ts";
+import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 import type { LineWriter } from "../util/line_writer.ts";
 
-/** Usage text of the stats command. */
-export const STATS_USAGE = `Usage: main.ts stats --db FILE [flags]
+/** The flags of stats, keyed by flag name. */
+const STATS_FLAGS = {
+  db: flag.string({
+    name: "db",
+    arg: "FILE",
+    help: "database to read (required; never created; opened read-only)",
+  }),
+  room: flag.string({
+    name: "room",
+    arg: "ID,...",
+    defaultText: "every room with rows",
+    help: "only these real room ids",
+  }),
+  since: flag.string({
+    name: "since",
+    arg: "T",
+    help: "rows at or after T (unix ms or ISO 8601 with a zone)",
+  }),
+  until: flag.string({ name: "until", arg: "T", help: "rows before T" }),
+  format: flag.choice({
+    name: "format",
+    arg: "FMT",
+    choices: ["table", "json"],
+    default: "table",
+    help: "table (for people) or json (for tools)",
+  }),
+  top: flag.number({
+    name: "top",
+    default: STATS_DEFAULTS.top,
+    help: "senders and phrases listed per room",
+    min: 0,
+    max: 1000,
+    integer: true,
+  }),
+  "min-gap": flag.duration({
+    name: "min-gap",
+    arg: "D",
+    default: STATS_DEFAULTS.minGapMs,
+    help: "shortest collection gap listed",
+    minMs: 1,
+  }),
+};
 
-Per-room statistics of a danmaku database (rules: README, "Export and analysis"):
-counts by kind; danmaku per minute (mean, peak; the series in json); top
-senders and phrases; gift, super chat and guard value in CNY; collection gaps
+/** The stats command: usage, help and flags. */
+export const STATS_COMMAND: CommandSpec<typeof STATS_FLAGS> = {
+  name: "stats",
+  usage: ["main.ts stats --db FILE [flags]", "deno task stats --db FILE [flags]"],
+  summary: "per-room counts, density, top senders, value, gaps, throttling",
+  description: `Per-room statistics of a danmaku database (rules: docs/export.md):
+counts by kind; danmaku per minute (mean, peak; the series in json); top senders and
+phrases; gift, super chat and guard value in CNY; collection gaps
 from sessions; suspected throttling (a connected ${
-  THROTTLE_RULE.windowMs / 60_000
-}-minute window below ${THROTTLE_RULE.ratio * 100} % of
-the room's median rate).
-
-  --db FILE          database to read (never created; opened read-only)
-  --room ID,...      only these real room ids (default: every room with rows)
-  --since T          rows at or after T (unix ms or ISO 8601 with a zone)
-  --until T          rows before T
-  --format FMT       table (default, for people) or json (for tools)
-  --top N            senders and phrases listed per room (default 10)
-  --min-gap D        shortest collection gap listed (default 60s)`;
+    THROTTLE_RULE.windowMs / 60_000
+  }-minute window below ${THROTTLE_RULE.ratio * 100}% of
+the room's median rate).`,
+  flags: STATS_FLAGS,
+};
 
 /** Parses stats flags and computes the report; ConfigError / StorageError on bad input. */
 export function statsReport(args: string[]): { report: StatsReport; format: "table" | "json" } {
-  const values = parseFlags("stats", args, {
-    db: { type: "string" },
-    room: { type: "string" },
-    since: { type: "string" },
-    until: { type: "string" },
-    format: { type: "string" },
-    top: { type: "string" },
-    "min-gap": { type: "string" },
-  });
+  const { values } = parseCommandArgs(STATS_COMMAND, args);
   if (values.db === undefined || values.db === "") {
-    throw new ConfigError(`Cannot compute stats: --db FILE is required\n\n${STATS_USAGE}`);
+    throw new ConfigError(
+      `Cannot compute stats: --db FILE is required; run "main.ts stats --help" for the flags`,
+    );
   }
-  const format = values.format ?? "table";
-  if (format !== "table" && format !== "json") {
-    throw new ConfigError(`Cannot parse --format "${format}": expected table or json`);
-  }
+  const format = values.format;
   const { sinceMs, untilMs } = parseTimeRange(values.since, values.until);
   const rooms = parseRoomList(values.room);
-  const top = numberFlag("top", values.top, 10, { min: 0, max: 1000, integer: true });
-  const minGapMs = durationFlag("min-gap", values["min-gap"], 60_000, 1);
+  const top = values.top;
+  const minGapMs = values["min-gap"];
   using store = SqliteStore.openExisting(values.db, { readOnly: true });
   const report = computeStats(store, { filter: { rooms, sinceMs, untilMs }, top, minGapMs });
   return { report, format };

@@ -1,9 +1,9 @@
 /** The collect command's flags and environment, parsed once into a frozen config. */
+import { COLLECT_DEFAULTS as D } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
-import { durationFlag, numberFlag, parseFlags } from "../cli/flags.ts";
 import type { TransportKind } from "../room/transport.ts";
 import { parseByteSize } from "../util/byte_size.ts";
-import { DEFAULT_QUEUE_BYTES } from "./event_queue.ts";
+import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 
 /** Everything `collect` needs to know, validated. */
 export interface CollectConfig {
@@ -60,54 +60,6 @@ export interface CollectConfig {
   statusIntervalMs: number;
 }
 
-/** Usage text of the collect command. */
-export const COLLECT_USAGE = `Usage: main.ts collect [flags]
-
-Collects danmaku, gifts, super chats, guard buys, interactions, audience counts and room
-events from live rooms into SQLite. Ctrl+C flushes everything queued and exits 0.
-
-Rooms (default: the top 100 live rooms plus newly started ones):
-  --rooms ID,…              room ids (short ids are resolved to real ids); alone, only these
-  --rooms-file FILE         more room ids, one per line or comma separated, # comments
-  --top N                   also the N most popular live rooms (default 100 without --rooms)
-  --follow-new / --no-follow-new
-                            keep adding newly started rooms (default on when --top is used)
-  --new-poll-interval DUR   how often to look for newly started rooms (default 1m)
-  --new-scan N              newest rooms looked at per poll (default 30)
-  --max-rooms N             cap on rooms; at the cap a new room replaces the least popular
-                            discovered one only if it is more popular (default --max-connections)
-  --drop-offline DUR        stop collecting discovered rooms offline this long (default: never)
-  --area ID / --parent-area ID   discover only in this area / parent area
-
-Storage:
-  --db FILE                 SQLite database, created if missing (default ./danmaku.db)
-  --keep-raw                also keep every message verbatim in raw_messages
-  --flush-interval DUR      write queued events every DUR (default 10s)
-  --flush-high-water N      flush early once N events are queued (default 20000)
-  --queue-limit SIZE        memory for events waiting to be written, e.g. 64MB, 1GB, 512MiB;
-                            when full, new events are dropped and counted (default 256MB,
-                            about 500,000 events: leaves room on a 2-core box with 1 GB)
-
-Connections:
-  --transport tcp|ws|wss    danmaku transport (default tcp)
-  --cookie-file FILE        file holding your SESSDATA cookie, so names are not masked;
-                            or set BILIBILI_SESSDATA / BILIBILI_COOKIE. Never logged or stored.
-  --api-base URL            send every Bilibili API origin to URL (e.g. the simulator)
-  --api-rate N              API requests per second, for all rooms together (default 1)
-  --connect-rate N          connection starts per second (default 5)
-  --max-connections N       concurrent danmaku connections at most (default 150)
-  --heartbeat-interval DUR  (default 30s)   --watchdog DUR  silence that kills a link (default 70s)
-  --auth-timeout DUR        (default 10s)   --max-backoff DUR  longest retry delay (default 2m)
-  --sweep-interval DUR      supervisor sweep (default 10s)
-  --drain-timeout DUR       on stop, read what each socket still holds for at most DUR
-                            before closing it (default 2s; 0 closes at once)
-
-Run:
-  --duration DUR            stop after DUR (default: until Ctrl+C / SIGTERM)
-  --status-interval DUR     status log period when stderr is not a terminal (default 60s)
-
-Durations: 500ms, 10s, 5m, 2h, 1d (a bare number is seconds).`;
-
 /** Parses a comma/whitespace separated list of positive room ids; `where` names the source. */
 export function parseRoomIds(text: string, where: string): number[] {
   const ids: number[] = [];
@@ -129,128 +81,275 @@ export function parseRoomIds(text: string, where: string): number[] {
 }
 
 /** Parses --queue-limit: a size from 1 MB to 1 TB. */
-function queueLimitFlag(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_QUEUE_BYTES;
-  const bytes = parseByteSize(value);
+function parseQueueLimit(text: string): number {
+  const bytes = parseByteSize(text);
   if (bytes === undefined || bytes < 1e6 || bytes > 1e12) {
     throw new ConfigError(
-      `Cannot parse --queue-limit "${value}": expected a size such as 64MB, 1GB or 512MiB (plain digits are bytes) from 1MB to 1TB`,
+      `Cannot parse --queue-limit "${text}": expected a size such as 64MB, 1GB or 512MiB (plain digits are bytes) from 1MB to 1TB`,
     );
   }
   return bytes;
 }
 
-/** Turns collect's flags into a frozen config; errors name the flag and the bad value. */
-export function parseCollectArgs(args: string[]): Readonly<CollectConfig> {
-  const values = parseFlags("collect", args, {
-    db: { type: "string" },
-    rooms: { type: "string" },
-    "rooms-file": { type: "string" },
-    top: { type: "string" },
-    "follow-new": { type: "boolean" },
-    "no-follow-new": { type: "boolean" },
-    "new-poll-interval": { type: "string" },
-    "new-scan": { type: "string" },
-    "max-rooms": { type: "string" },
-    "drop-offline": { type: "string" },
-    area: { type: "string" },
-    "parent-area": { type: "string" },
-    "api-base": { type: "string" },
-    transport: { type: "string" },
-    "cookie-file": { type: "string" },
-    "keep-raw": { type: "boolean" },
-    "flush-interval": { type: "string" },
-    "flush-high-water": { type: "string" },
-    "queue-limit": { type: "string" },
-    "sweep-interval": { type: "string" },
-    "heartbeat-interval": { type: "string" },
-    watchdog: { type: "string" },
-    "auth-timeout": { type: "string" },
-    "drain-timeout": { type: "string" },
-    "api-rate": { type: "string" },
-    "connect-rate": { type: "string" },
-    "max-connections": { type: "string" },
-    "max-backoff": { type: "string" },
-    duration: { type: "string" },
-    "status-interval": { type: "string" },
-  });
-  const transport = values.transport ?? "tcp";
-  if (transport !== "tcp" && transport !== "ws" && transport !== "wss") {
-    throw new ConfigError(`Cannot parse --transport "${transport}": expected tcp, ws or wss`);
-  }
-  const apiBase = values["api-base"];
-  if (apiBase !== undefined && !/^https?:\/\/[^/]+/.test(apiBase)) {
-    throw new ConfigError(
-      `Cannot parse --api-base "${apiBase}": expected an http:// or https:// URL`,
-    );
-  }
-  const big = 1e12;
-  const rooms = values.rooms === undefined
-    ? []
-    : parseRoomIds(values.rooms, `--rooms "${values.rooms}"`);
-  const explicitRooms = values.rooms !== undefined || values["rooms-file"] !== undefined;
-  const top = numberFlag("top", values.top, explicitRooms ? 0 : 100, {
+const ROOMS = "Rooms (default: the top 100 live rooms plus newly started ones)";
+const STORAGE = "Storage";
+const CONNECTIONS = "Connections";
+const RUN = "Run";
+const id = { min: 0, max: 1e9, integer: true };
+
+/** The flags of collect, declared once, keyed by the config field each one sets. */
+const COLLECT_FLAGS = {
+  rooms: flag.custom({
+    name: "rooms",
+    arg: "ID,…",
+    default: undefined,
+    help: "room ids (short ids are resolved to real ids); alone, only these",
+    group: ROOMS,
+    parse: (text) => Object.freeze(parseRoomIds(text, `--rooms "${text}"`)),
+  }),
+  roomsFile: flag.string({
+    name: "rooms-file",
+    arg: "FILE",
+    help: "more room ids, one per line or comma separated, # comments",
+    group: ROOMS,
+  }),
+  top: flag.number({
+    name: "top",
+    default: undefined,
+    defaultText: `${D.top} without --rooms or --rooms-file, else 0`,
+    help: "also the N most popular live rooms",
+    group: ROOMS,
     min: 0,
     max: 100_000,
     integer: true,
-  });
-  if (values["follow-new"] && values["no-follow-new"]) {
-    throw new ConfigError("Cannot use --follow-new and --no-follow-new together");
-  }
-  const maxConnections = numberFlag("max-connections", values["max-connections"], 150, {
+  }),
+  followNew: flag.boolean({
+    name: "follow-new",
+    negatable: true,
+    default: undefined,
+    defaultText: "on when --top is above 0",
+    help: "keep adding newly started rooms",
+    group: ROOMS,
+  }),
+  newPollIntervalMs: flag.duration({
+    name: "new-poll-interval",
+    default: D.newPollIntervalMs,
+    help: "how often to look for newly started rooms",
+    group: ROOMS,
+    minMs: 100,
+  }),
+  newScan: flag.number({
+    name: "new-scan",
+    default: D.newScan,
+    help: "newest rooms looked at per poll",
+    group: ROOMS,
+    min: 1,
+    max: 10_000,
+    integer: true,
+  }),
+  maxRooms: flag.number({
+    name: "max-rooms",
+    default: undefined,
+    defaultText: "--max-connections",
+    help:
+      "cap on rooms; at the cap a new room replaces the least popular discovered one only if it is more popular",
+    group: ROOMS,
     min: 1,
     max: 1e6,
     integer: true,
-  });
+  }),
+  dropOfflineMs: flag.duration({
+    name: "drop-offline",
+    default: undefined,
+    defaultText: "never",
+    help: "stop collecting discovered rooms offline this long",
+    group: ROOMS,
+    minMs: 1,
+  }),
+  areaId: flag.number({
+    name: "area",
+    arg: "ID",
+    default: 0,
+    defaultText: "0 = all",
+    help: "discover only in this area",
+    group: ROOMS,
+    ...id,
+  }),
+  parentAreaId: flag.number({
+    name: "parent-area",
+    arg: "ID",
+    default: 0,
+    defaultText: "0 = all",
+    help: "discover only in this parent area",
+    group: ROOMS,
+    ...id,
+  }),
+  dbPath: flag.string({
+    name: "db",
+    arg: "FILE",
+    default: D.dbPath,
+    help: "SQLite database, created if missing",
+    group: STORAGE,
+  }),
+  keepRaw: flag.boolean({
+    name: "keep-raw",
+    help: "also keep every message verbatim in raw_messages",
+    group: STORAGE,
+  }),
+  flushIntervalMs: flag.duration({
+    name: "flush-interval",
+    default: D.flushIntervalMs,
+    help: "write queued events every DUR",
+    group: STORAGE,
+    minMs: 10,
+  }),
+  flushHighWater: flag.number({
+    name: "flush-high-water",
+    default: D.flushHighWater,
+    help: "flush early once N events are queued",
+    group: STORAGE,
+    min: 1,
+    max: 1e12,
+    integer: true,
+  }),
+  queueLimit: flag.custom({
+    name: "queue-limit",
+    arg: "SIZE",
+    default: D.queueLimitBytes,
+    defaultText: `${
+      D.queueLimitBytes / 1e6
+    }MB, about 500,000 events: leaves room on a 2-core box with 1 GB`,
+    help:
+      "memory for events waiting to be written, e.g. 64MB, 1GB, 512MiB; when full, new events are dropped and counted",
+    group: STORAGE,
+    parse: parseQueueLimit,
+  }),
+  transport: flag.choice({
+    name: "transport",
+    choices: ["tcp", "ws", "wss"] satisfies TransportKind[],
+    default: "tcp",
+    help: "danmaku transport",
+    group: CONNECTIONS,
+  }),
+  cookieFile: flag.string({
+    name: "cookie-file",
+    arg: "FILE",
+    help:
+      "file holding your SESSDATA cookie, so names are not masked; or set BILIBILI_SESSDATA / BILIBILI_COOKIE. Never logged or stored",
+    group: CONNECTIONS,
+  }),
+  apiBase: flag.url({
+    name: "api-base",
+    default: undefined,
+    help: "send every Bilibili API origin to URL (e.g. the simulator)",
+    group: CONNECTIONS,
+  }),
+  apiRatePerSecond: flag.number({
+    name: "api-rate",
+    default: D.apiRatePerSecond,
+    help: "API requests per second, for all rooms together",
+    group: CONNECTIONS,
+    min: 0.001,
+    max: 1e6,
+  }),
+  connectRatePerSecond: flag.number({
+    name: "connect-rate",
+    default: D.connectRatePerSecond,
+    help: "connection starts per second",
+    group: CONNECTIONS,
+    min: 0.001,
+    max: 1e6,
+  }),
+  maxConnections: flag.number({
+    name: "max-connections",
+    default: D.maxConnections,
+    help: "concurrent danmaku connections at most",
+    group: CONNECTIONS,
+    min: 1,
+    max: 1e6,
+    integer: true,
+  }),
+  heartbeatIntervalMs: flag.duration({
+    name: "heartbeat-interval",
+    default: D.heartbeatIntervalMs,
+    help: "heartbeat period",
+    group: CONNECTIONS,
+    minMs: 10,
+  }),
+  watchdogMs: flag.duration({
+    name: "watchdog",
+    default: D.watchdogMs,
+    help: "silence that kills a connection",
+    group: CONNECTIONS,
+    minMs: 10,
+  }),
+  authTimeoutMs: flag.duration({
+    name: "auth-timeout",
+    default: D.authTimeoutMs,
+    help: "wait this long for the auth reply",
+    group: CONNECTIONS,
+    minMs: 10,
+  }),
+  maxBackoffMs: flag.duration({
+    name: "max-backoff",
+    default: D.maxBackoffMs,
+    help: "longest delay before a reconnect",
+    group: CONNECTIONS,
+    minMs: 10,
+  }),
+  sweepIntervalMs: flag.duration({
+    name: "sweep-interval",
+    default: D.sweepIntervalMs,
+    help: "how often the supervisor checks every connection",
+    group: CONNECTIONS,
+    minMs: 10,
+  }),
+  drainMs: flag.duration({
+    name: "drain-timeout",
+    default: D.drainMs,
+    help:
+      "on stop, read what each socket still holds for at most DUR before closing it; 0 closes at once",
+    group: CONNECTIONS,
+  }),
+  durationMs: flag.duration({
+    name: "duration",
+    default: undefined,
+    defaultText: "until Ctrl+C or SIGTERM",
+    help: "stop after DUR",
+    group: RUN,
+  }),
+  statusIntervalMs: flag.duration({
+    name: "status-interval",
+    default: D.statusIntervalMs,
+    help: "status log period when stderr is not a terminal",
+    group: RUN,
+    minMs: 10,
+  }),
+};
+
+/** The collect command: usage, help and flags. */
+export const COLLECT_COMMAND: CommandSpec<typeof COLLECT_FLAGS> = {
+  name: "collect",
+  usage: ["main.ts collect [flags]", "deno task start [flags]"],
+  summary: "collect danmaku from live rooms into SQLite (deno task start)",
+  description: `Collects danmaku, gifts, super chats, guard buys, interactions, audience counts
+and room events from live rooms into SQLite. Ctrl+C flushes everything queued
+and exits 0.`,
+  flags: COLLECT_FLAGS,
+  notes: `Durations: 500ms, 10s, 5m, 2h, 1d (a bare number is seconds).
+Sizes: 64MB or 1GB (powers of 1000), 512MiB (of 1024); bare digits are bytes.`,
+};
+
+/** Turns collect's flags into a frozen config; errors name the flag and the bad value. */
+export function parseCollectArgs(args: readonly string[]): Readonly<CollectConfig> {
+  const { values } = parseCommandArgs(COLLECT_COMMAND, args);
+  const explicitRooms = values.rooms !== undefined || values.roomsFile !== undefined;
+  const top = values.top ?? (explicitRooms ? 0 : D.top);
   return Object.freeze({
-    dbPath: values.db ?? "danmaku.db",
-    rooms: Object.freeze(rooms),
-    roomsFile: values["rooms-file"],
+    ...values,
+    rooms: values.rooms ?? Object.freeze([]),
     top,
-    followNew: values["no-follow-new"] ? false : values["follow-new"] ?? top > 0,
-    newPollIntervalMs: durationFlag("new-poll-interval", values["new-poll-interval"], 60_000, 100),
-    newScan: numberFlag("new-scan", values["new-scan"], 30, { min: 1, max: 10_000, integer: true }),
-    maxRooms: numberFlag("max-rooms", values["max-rooms"], maxConnections, {
-      min: 1,
-      max: 1e6,
-      integer: true,
-    }),
-    dropOfflineMs: durationFlag("drop-offline", values["drop-offline"], undefined, 1),
-    areaId: numberFlag("area", values.area, 0, { min: 0, max: 1e9, integer: true }),
-    parentAreaId: numberFlag("parent-area", values["parent-area"], 0, {
-      min: 0,
-      max: 1e9,
-      integer: true,
-    }),
-    apiBase,
-    transport,
-    cookieFile: values["cookie-file"],
-    keepRaw: values["keep-raw"] ?? false,
-    flushIntervalMs: durationFlag("flush-interval", values["flush-interval"], 10_000, 10),
-    flushHighWater: numberFlag("flush-high-water", values["flush-high-water"], 20_000, {
-      min: 1,
-      max: big,
-      integer: true,
-    }),
-    queueLimit: queueLimitFlag(values["queue-limit"]),
-    sweepIntervalMs: durationFlag("sweep-interval", values["sweep-interval"], 10_000, 10),
-    heartbeatIntervalMs: durationFlag(
-      "heartbeat-interval",
-      values["heartbeat-interval"],
-      30_000,
-      10,
-    ),
-    watchdogMs: durationFlag("watchdog", values.watchdog, 70_000, 10),
-    authTimeoutMs: durationFlag("auth-timeout", values["auth-timeout"], 10_000, 10),
-    drainMs: durationFlag("drain-timeout", values["drain-timeout"], 2000, 0),
-    apiRatePerSecond: numberFlag("api-rate", values["api-rate"], 1, { min: 0.001, max: 1e6 }),
-    connectRatePerSecond: numberFlag("connect-rate", values["connect-rate"], 5, {
-      min: 0.001,
-      max: 1e6,
-    }),
-    maxConnections,
-    maxBackoffMs: durationFlag("max-backoff", values["max-backoff"], 120_000, 10),
-    durationMs: durationFlag("duration", values.duration, undefined),
-    statusIntervalMs: durationFlag("status-interval", values["status-interval"], 60_000, 10),
+    followNew: values.followNew ?? top > 0,
+    maxRooms: values.maxRooms ?? values.maxConnections,
   });
 }

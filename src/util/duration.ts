@@ -8,3 +8,11 @@ export function parseDuration(text: string): number | undefined {
   if (!match) return undefined;
   return Math.round(Number(match[1]) * UNITS[match[2] ?? "s"]);
 }
+
+/** `ms` in the largest unit that divides it exactly: 10000 → `10s`, 120000 → `2m`, 70000 → `70s`. */
+export function formatDuration(ms: number): string {
+  for (const unit of ["d", "h", "m", "s"]) {
+    if (ms !== 0 && ms % UNITS[unit] === 0) return `${ms / UNITS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}
