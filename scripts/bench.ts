@@ -1,41 +1,28 @@
 /**
- * `deno task bench [--quick] [--json FILE] [--suite NAME,…]`: runs the benchmark suites against
- * fixtures and the project's own simulator on loopback, side by side with the peer
+ * `deno task bench [--quick] [--json FILE] [--suite NAME,…]` (scripts/bench/command.ts): runs
+ * the benchmark suites against fixtures and the project's own simulator on loopback, side by side with the peer
  * (bilibili-live-ws in Node, installed by the bench under `.bench/peer`), prints a table,
  * optionally writes JSON with the machine it ran on. Benchmarks live here, never in tests.
  */
-import { parseArgs } from "node:util";
+import { BENCH_COMMAND, type SuiteName } from "./bench/command.ts";
 import { PEER_PACKAGE, preparePeer } from "./bench/peer.ts";
 import { collectSuite } from "./bench/collect_suite.ts";
 import { decodeSuite, type SuiteOptions } from "./bench/decode_suite.ts";
 import { exportSuite } from "./bench/export_suite.ts";
 import { simulatorSuite } from "./bench/simulator_suite.ts";
+import { scriptArgs } from "./script_args.ts";
 
 type Suite = (options: SuiteOptions) => Promise<Record<string, number>>;
 
-const SUITES: Record<string, Suite> = {
+const SUITES: Record<SuiteName, Suite> = {
   decode: decodeSuite,
   simulator: simulatorSuite,
   collect: collectSuite,
   export: exportSuite,
 };
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    quick: { type: "boolean", default: false },
-    json: { type: "string" },
-    suite: { type: "string" },
-  },
-});
-
-const names = values.suite ? values.suite.split(",") : Object.keys(SUITES);
-for (const name of names) {
-  if (!SUITES[name]) {
-    console.error(`error: Unknown suite "${name}": choose from ${Object.keys(SUITES).join(", ")}`);
-    Deno.exit(2);
-  }
-}
+const values = scriptArgs(BENCH_COMMAND, Deno.args);
+const names = values.suites;
 
 const log = (line: string) => console.error(line);
 const results: Record<string, number> = {};
