@@ -22,6 +22,7 @@ import { ReadGate } from "./read_gate.ts";
 import { StatusReporter } from "./status_reporter.ts";
 import { Supervisor } from "./supervisor.ts";
 import { saveUnwritten } from "./unwritten_file.ts";
+import { COLLECT_DEFAULTS } from "../defaults.ts";
 
 /** What the collector needs from its surroundings (injectable for tests). */
 export interface CollectorDeps {
@@ -146,7 +147,7 @@ export async function runCollector(
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         authTimeoutMs: config.authTimeoutMs,
         drainMs: config.drainMs,
-        backoff: { baseMs: 1000, maxMs: config.maxBackoffMs },
+        backoff: { baseMs: COLLECT_DEFAULTS.minBackoffMs, maxMs: config.maxBackoffMs },
         wsHeaders,
         beforeRead: () => gate.wait(),
         onUnknownCmd: (cmd) => {

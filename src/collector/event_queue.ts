@@ -6,18 +6,22 @@
  * is healthy the read gate pauses readers long before the budget is reached.
  */
 import type { CollectedEvent } from "../normalize/events.ts";
-
-/** Default memory budget of the queue: 256 MB of estimated event size. */
-export const DEFAULT_QUEUE_BYTES = 256_000_000;
+import { COLLECT_DEFAULTS } from "../defaults.ts";
 
 /** Once full, the queue drops new events until it has drained to this fraction of its budget. */
 export const RESUME_FRACTION = 0.9;
 
 /** Options of {@linkcode EventQueue}. */
 export interface EventQueueOptions {
-  /** Memory budget: estimated bytes of the waiting events. @default {256000000} */
+  /**
+   * Memory budget: estimated bytes of the waiting events.
+   * @default {COLLECT_DEFAULTS.queueLimitBytes}
+   */
   maxBytes?: number;
-  /** Size (events) at which `onHighWater` fires, to flush early. @default {20000} */
+  /**
+   * Size (events) at which `onHighWater` fires, to flush early.
+   * @default {COLLECT_DEFAULTS.flushHighWater}
+   */
   highWaterMark?: number;
   /** Called when the queue reaches the high-water mark (once per crossing). */
   onHighWater?: () => void;
@@ -106,8 +110,8 @@ export class EventQueue {
   peakBytes = 0;
 
   constructor(options: EventQueueOptions = {}) {
-    this.#maxBytes = options.maxBytes ?? DEFAULT_QUEUE_BYTES;
-    this.#highWater = options.highWaterMark ?? 20_000;
+    this.#maxBytes = options.maxBytes ?? COLLECT_DEFAULTS.queueLimitBytes;
+    this.#highWater = options.highWaterMark ?? COLLECT_DEFAULTS.flushHighWater;
     this.#onHighWater = options.onHighWater;
     this.#onDropping = options.onDropping;
   }

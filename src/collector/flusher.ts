@@ -11,6 +11,7 @@ import type { Clock } from "../util/clock.ts";
 import { formatMegabytes } from "../util/byte_size.ts";
 import type { EventQueue } from "./event_queue.ts";
 import { fieldLogger } from "../util/log.ts";
+import { COLLECT_DEFAULTS } from "../defaults.ts";
 
 /** Where flushed events go (the SQLite store, or a no-op sink for dry runs). */
 export interface EventSink {
@@ -22,7 +23,7 @@ export interface FlusherOptions {
   queue: EventQueue;
   sink: EventSink;
   clock: Clock;
-  /** @default {10000} */
+  /** How often queued events are written. @default {COLLECT_DEFAULTS.flushIntervalMs} */
   intervalMs?: number;
   /** Events per transaction; a backlog is written in several, yielding in between. @default {20000} */
   chunkSize?: number;
@@ -67,7 +68,7 @@ export class Flusher {
       const onAbort = () => timer.abort();
       signal.addEventListener("abort", onAbort, { once: true });
       await Promise.race([
-        clock.sleep(this.#options.intervalMs ?? 10_000, timer.signal),
+        clock.sleep(this.#options.intervalMs ?? COLLECT_DEFAULTS.flushIntervalMs, timer.signal),
         this.#wake.promise,
       ]);
       timer.abort();

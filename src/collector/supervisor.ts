@@ -6,14 +6,18 @@
 import type { Clock } from "../util/clock.ts";
 import { type KnownRoom, type RoomState, RoomWorker, type RoomWorkerDeps } from "./room_worker.ts";
 import { fieldLogger } from "../util/log.ts";
+import { COLLECT_DEFAULTS } from "../defaults.ts";
 
 /** Options of {@linkcode Supervisor}. */
 export interface SupervisorOptions {
   deps: RoomWorkerDeps;
   clock: Clock;
-  /** @default {10000} */
+  /** How often every connection is checked. @default {COLLECT_DEFAULTS.sweepIntervalMs} */
   sweepIntervalMs?: number;
-  /** A connection with no bytes for this long is dead (heartbeat replies arrive every 30 s). @default {70000} */
+  /**
+   * A connection with no bytes for this long is dead (heartbeat replies arrive every 30 s).
+   * @default {COLLECT_DEFAULTS.watchdogMs}
+   */
   watchdogMs?: number;
   log: (line: string) => void;
 }
@@ -106,7 +110,7 @@ export class Supervisor implements AsyncDisposable {
   /** One sweep: watchdog and restarts. Public so tests can drive it. */
   sweep(): void {
     const now = this.#options.clock.now();
-    const watchdogMs = this.#options.watchdogMs ?? 70_000;
+    const watchdogMs = this.#options.watchdogMs ?? COLLECT_DEFAULTS.watchdogMs;
     for (const [roomId, entry] of this.#entries) {
       const session = entry.worker.session;
       if (session && now - session.lastActivityAt > watchdogMs) {
@@ -131,7 +135,7 @@ export class Supervisor implements AsyncDisposable {
   async run(signal: AbortSignal): Promise<void> {
     const { clock } = this.#options;
     while (!signal.aborted) {
-      await clock.sleep(this.#options.sweepIntervalMs ?? 10_000, signal);
+      await clock.sleep(this.#options.sweepIntervalMs ?? COLLECT_DEFAULTS.sweepIntervalMs, signal);
       if (!signal.aborted) this.sweep();
     }
     await this.stopAll();

@@ -11,6 +11,7 @@ import type { ServerMessage } from "../protocol/packet_decoder.ts";
 import type { Clock } from "../util/clock.ts";
 import { asNumber, asObject } from "../util/json_guards.ts";
 import type { DanmakuTransport } from "./transport.ts";
+import { COLLECT_DEFAULTS } from "../defaults.ts";
 
 /** Why a session ended. */
 export type SessionEndReason =
@@ -39,9 +40,9 @@ export interface RoomSessionOptions {
   transport: DanmakuTransport;
   auth: AuthBody;
   clock: Clock;
-  /** @default {30000} */
+  /** Heartbeat (op 2) period. @default {COLLECT_DEFAULTS.heartbeatIntervalMs} */
   heartbeatIntervalMs?: number;
-  /** The op-8 reply must arrive within this. @default {10000} */
+  /** The op-8 reply must arrive within this. @default {COLLECT_DEFAULTS.authTimeoutMs} */
   authTimeoutMs?: number;
   /** Receives every decoded message after the auth reply (op 5 and op 3). */
   onMessage: (message: ServerMessage) => void;
@@ -51,7 +52,8 @@ export interface RoomSessionOptions {
   beforeRead?: () => Promise<void> | undefined;
   /**
    * Stopping drains: reading goes on until the server closes, no bytes came for
-   * {@linkcode DRAIN_QUIET_MS}, or this long passed; 0 closes at once. @default {2000}
+   * {@linkcode DRAIN_QUIET_MS}, or this long passed; 0 closes at once.
+   * @default {COLLECT_DEFAULTS.drainMs}
    */
   drainMs?: number;
   /** Aborting stops the session (draining first, see `drainMs`). */
@@ -105,7 +107,7 @@ export class RoomSession {
    */
   drain(): void {
     if (this.#draining || this.#end) return;
-    const drainMs = this.#options.drainMs ?? 2000;
+    const drainMs = this.#options.drainMs ?? COLLECT_DEFAULTS.drainMs;
     if (!this.authenticated || drainMs <= 0) {
       this.stop("stopped", "stopped by the collector");
       return;
@@ -231,7 +233,7 @@ export class RoomSession {
   }
 
   async #authTimeout(): Promise<void> {
-    const ms = this.#options.authTimeoutMs ?? 10_000;
+    const ms = this.#options.authTimeoutMs ?? COLLECT_DEFAULTS.authTimeoutMs;
     await this.#options.clock.sleep(ms, this.#controller.signal);
     if (!this.authenticated && !this.#controller.signal.aborted) {
       this.stop("auth_timeout", `no auth reply within ${ms} ms`);
@@ -260,7 +262,10 @@ export class RoomSession {
         }
         return;
       }
-      await clock.sleep(this.#options.heartbeatIntervalMs ?? 30_000, signal);
+      await clock.sleep(
+        this.#options.heartbeatIntervalMs ?? COLLECT_DEFAULTS.heartbeatIntervalMs,
+        signal,
+      );
     }
   }
 }

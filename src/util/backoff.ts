@@ -1,10 +1,11 @@
 /** Exponential backoff with jitter, as a pure function. */
+import { COLLECT_DEFAULTS } from "../defaults.ts";
 
 /** Options of {@linkcode backoffDelay}. */
 export interface BackoffOptions {
-  /** Delay of the first retry. @default {1000} */
+  /** Delay of the first retry. @default {COLLECT_DEFAULTS.minBackoffMs} */
   baseMs?: number;
-  /** Largest delay. @default {120000} */
+  /** Largest delay. @default {COLLECT_DEFAULTS.maxBackoffMs} */
   maxMs?: number;
   /** Fraction of the delay that is randomized (0 = none, 1 = "full jitter"). @default {0.5} */
   jitter?: number;
@@ -19,8 +20,8 @@ export function backoffDelay(
   random: number,
   options: BackoffOptions = {},
 ): number {
-  const base = options.baseMs ?? 1000;
-  const max = options.maxMs ?? 120_000;
+  const base = options.baseMs ?? COLLECT_DEFAULTS.minBackoffMs;
+  const max = options.maxMs ?? COLLECT_DEFAULTS.maxBackoffMs;
   const jitter = options.jitter ?? 0.5;
   const ceiling = Math.min(max, base * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling * (1 - jitter) + ceiling * jitter * random);
