@@ -17,6 +17,7 @@ import { Random } from "./random.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { TruthFile, type TruthSink } from "./truth_log.ts";
 import { type SimRoom, World } from "./world.ts";
+import { SIMULATOR_DEFAULTS } from "../defaults.ts";
 
 /** A PEM certificate chain and its PEM private key, for the `wss` listener. */
 export interface TlsPem {
@@ -28,7 +29,7 @@ export interface TlsPem {
 
 /** Options of {@linkcode startSimulator}. */
 export interface SimulatorOptions {
-  /** Interface to bind. @default {"127.0.0.1"} */
+  /** Interface to bind. @default {SIMULATOR_DEFAULTS.host} */
   host?: string;
   /** HTTP and WebSocket port; 0 picks a free one. @default {0} */
   port?: number;
@@ -42,11 +43,17 @@ export interface SimulatorOptions {
   tls?: TlsPem;
   /** TLS port when `tls` is given; 0 picks a free one. @default {0} */
   tlsPort?: number;
-  /** Seed of the world, the messages, tokens, WBI keys and faults. @default {1} */
+  /**
+   * Seed of the world, the messages, tokens, WBI keys and faults.
+   * @default {SIMULATOR_DEFAULTS.seed}
+   */
   seed?: string | number;
-  /** Number of rooms. @default {50} */
+  /** Number of rooms. @default {SIMULATOR_DEFAULTS.rooms} */
   rooms?: number;
-  /** Mean op-5 messages per second per live room (Zipf-spread over rooms). @default {5} */
+  /**
+   * Mean op-5 messages per second per live room (Zipf-spread over rooms).
+   * @default {SIMULATOR_DEFAULTS.rate}
+   */
   rate?: number;
   /** Each room sends exactly this many op-5 messages in total, then goes quiet. @default {undefined} (no limit) */
   messagesPerRoom?: number;
@@ -58,11 +65,17 @@ export interface SimulatorOptions {
   maxConnectionsPerIp?: number;
   /** HTTP requests allowed per client IP per second before 412; 0 = no limit. @default {0} */
   httpRateLimit?: number;
-  /** How long an IP gets 412 after exceeding the limit. @default {10000} */
+  /** How long an IP gets 412 after exceeding the limit. @default {SIMULATOR_DEFAULTS.httpBanMs} */
   httpBanMs?: number;
-  /** Scheduler period in ms; 0 = no timer, drive it with `step()` (tests). @default {50} */
+  /**
+   * Scheduler period in ms; 0 = no timer, drive it with `step()` (tests).
+   * @default {SIMULATOR_DEFAULTS.tickMs}
+   */
   tickMs?: number;
-  /** Mean live session and offline gap of the schedule. @default {1_800_000} each */
+  /**
+   * Mean live session and offline gap of the schedule.
+   * @default {SIMULATOR_DEFAULTS.meanLiveMs} each
+   */
   meanLiveMs?: number;
   meanOfflineMs?: number;
   /** Danmaku auth deadline. @default {5000} */
@@ -73,7 +86,7 @@ export interface SimulatorOptions {
   clock?: Clock;
   /** Log sink for `key=value` lines. @default {no logging} */
   log?: (line: string) => void;
-  /** Period of the counters log line; 0 = never. @default {10000} */
+  /** Period of the counters log line; 0 = never. @default {SIMULATOR_DEFAULTS.logEveryMs} */
   logEveryMs?: number;
   /** Aborting closes the simulator. */
   signal?: AbortSignal;
@@ -128,7 +141,7 @@ export interface Simulator extends AsyncDisposable {
 
 /** Starts the simulator and resolves once all ports listen. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  const seed = String(options.seed ?? 1);
+  const seed = String(options.seed ?? SIMULATOR_DEFAULTS.seed);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => {});
   const counters = newCounters();
@@ -171,7 +184,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     truth,
   });
 
-  const hostname = options.host ?? "127.0.0.1";
+  const hostname = options.host ?? SIMULATOR_DEFAULTS.host;
   const listener = Deno.listen({ hostname, port: options.tcpPort ?? 0, transport: "tcp" });
   const tcpPort = listener.addr.port;
   let wsPort = 0;
@@ -182,7 +195,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     server,
     clock,
     counters,
-    limiter: new RateLimiter(options.httpRateLimit ?? 0, options.httpBanMs ?? 10_000),
+    limiter: new RateLimiter(
+      options.httpRateLimit ?? 0,
+      options.httpBanMs ?? SIMULATOR_DEFAULTS.httpBanMs,
+    ),
     wbiKeys: () => wbiKeys,
     seed,
     ports: () => ({ tcp: tcpPort, ws: wsPort, wss: tlsPort || wsPort }),
@@ -226,8 +242,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     server.endRoom(room.roomId);
   };
 
-  const tickMs = options.tickMs ?? 50;
-  const logEveryMs = options.logEveryMs ?? 10_000;
+  const tickMs = options.tickMs ?? SIMULATOR_DEFAULTS.tickMs;
+  const logEveryMs = options.logEveryMs ?? SIMULATOR_DEFAULTS.logEveryMs;
   let lastHousekeeping = clock.now();
   let lastLog = clock.now();
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -3,6 +3,7 @@
  * rates, and a live/offline schedule. Deterministic for a given seed and clock.
  */
 import { Random } from "./random.ts";
+import { SIMULATOR_DEFAULTS } from "../defaults.ts";
 
 /** A child area of the area tree (`/room/v1/Area/getList`). */
 export interface Area {
@@ -69,17 +70,17 @@ export interface RoomTransition {
 
 /** Options of {@linkcode World}. */
 export interface WorldOptions {
-  /** Seed of everything random. @default {1} */
+  /** Seed of everything random. @default {SIMULATOR_DEFAULTS.seed} */
   seed?: string | number;
-  /** Number of rooms. @default {50} */
+  /** Number of rooms. @default {SIMULATOR_DEFAULTS.rooms} */
   rooms?: number;
-  /** Mean op-5 messages per second per live room. @default {5} */
+  /** Mean op-5 messages per second per live room. @default {SIMULATOR_DEFAULTS.rate} */
   rate?: number;
   /** Zipf exponent of popularity and rates. @default {1} */
   zipf?: number;
-  /** Mean length of a live session in ms. @default {1_800_000} */
+  /** Mean length of a live session in ms. @default {SIMULATOR_DEFAULTS.meanLiveMs} */
   meanLiveMs?: number;
-  /** Mean offline gap between sessions in ms. @default {1_800_000} */
+  /** Mean offline gap between sessions in ms. @default {SIMULATOR_DEFAULTS.meanOfflineMs} */
   meanOfflineMs?: number;
   /** Share of rooms that have a short id. @default {0.1} */
   shortIdShare?: number;
@@ -126,15 +127,15 @@ export class World {
   #meanOfflineMs: number;
 
   constructor(options: WorldOptions) {
-    const count = options.rooms ?? 50;
+    const count = options.rooms ?? SIMULATOR_DEFAULTS.rooms;
     if (!Number.isInteger(count) || count < 1 || count > MAX_ROOMS) {
       throw new RangeError(`Cannot build a world of ${count} rooms: expected 1 to ${MAX_ROOMS}`);
     }
-    this.seed = String(options.seed ?? 1);
+    this.seed = String(options.seed ?? SIMULATOR_DEFAULTS.seed);
     this.#rng = new Random(`world:${this.seed}`);
-    this.#meanLiveMs = options.meanLiveMs ?? 1_800_000;
-    this.#meanOfflineMs = options.meanOfflineMs ?? 1_800_000;
-    const rate = options.rate ?? 5;
+    this.#meanLiveMs = options.meanLiveMs ?? SIMULATOR_DEFAULTS.meanLiveMs;
+    this.#meanOfflineMs = options.meanOfflineMs ?? SIMULATOR_DEFAULTS.meanOfflineMs;
+    const rate = options.rate ?? SIMULATOR_DEFAULTS.rate;
     const s = options.zipf ?? 1;
     const weights = Array.from({ length: count }, (_, i) => 1 / (i + 1) ** s);
     const weightSum = weights.reduce((a, b) => a + b, 0);
