@@ -3,6 +3,7 @@
  * newest started (`sort_type=live_time`) from `/room/v3/area/getRoomList`, paged until enough
  * rooms or the list ends, with `/room/v1/Area/getListByAreaID` as the fallback for popularity.
  */
+import { ROOMS_DEFAULTS } from "../defaults.ts";
 import { ApiError } from "../errors.ts";
 import type { BilibiliApi, LiveRoomListing } from "../bilibili/api_client.ts";
 import { fieldLogger, type LogSink } from "../util/log.ts";
@@ -15,7 +16,7 @@ export interface ListLiveRoomsOptions {
   limit: number;
   areaId?: number;
   parentAreaId?: number;
-  /** Rooms per page; 30 is what the web page asks for. @default {30} */
+  /** Rooms per page. @default {ROOMS_DEFAULTS.pageSize} */
   pageSize?: number;
   /** Pages fetched at most, whatever `limit` says. @default {100} */
   maxPages?: number;
@@ -31,7 +32,7 @@ export async function listLiveRooms(
   api: BilibiliApi,
   options: ListLiveRoomsOptions,
 ): Promise<LiveRoomListing[]> {
-  const pageSize = options.pageSize ?? 30;
+  const pageSize = options.pageSize ?? ROOMS_DEFAULTS.pageSize;
   const seen = new Set<number>();
   const rooms: LiveRoomListing[] = [];
   let useFallback = false;
