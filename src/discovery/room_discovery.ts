@@ -163,28 +163,20 @@ export class RoomDiscovery {
     });
   }
 
+  /** One list, in the configured area, through the shared API limiter. */
+  #list(sort: "online" | "live_time", limit: number, signal: AbortSignal) {
+    const { api, areaId, parentAreaId, log } = this.#options;
+    return listLiveRooms(api, { sort, limit, areaId, parentAreaId, signal, log });
+  }
+
   async #addTop(signal: AbortSignal): Promise<void> {
-    const rooms = await listLiveRooms(this.#options.api, {
-      sort: "online",
-      limit: this.#options.top,
-      areaId: this.#options.areaId,
-      parentAreaId: this.#options.parentAreaId,
-      signal,
-      log: this.#options.log,
-    });
+    const rooms = await this.#list("online", this.#options.top, signal);
     for (const room of rooms) this.#offer(room);
     this.#log.info("top rooms added", { rooms: rooms.length });
   }
 
   async #scanNew(signal: AbortSignal, add: boolean): Promise<void> {
-    const rooms = await listLiveRooms(this.#options.api, {
-      sort: "live_time",
-      limit: this.#options.newScan,
-      areaId: this.#options.areaId,
-      parentAreaId: this.#options.parentAreaId,
-      signal,
-      log: this.#options.log,
-    });
+    const rooms = await this.#list("live_time", this.#options.newScan, signal);
     for (const room of rooms) {
       if (this.#seenNew.has(room.roomId)) continue;
       this.#seenNew.add(room.roomId);
