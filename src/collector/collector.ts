@@ -204,13 +204,12 @@ export async function runCollector(
     // Storage keeps writing while the rooms drain their sockets on stop; it ends once every
     // connection is closed, and the final flush below writes the rest.
     const roomsClosed = new AbortController();
+    // Stopping opens the read gate for good: a drain must read the whole backlog the kernel holds
+    // within --drain-timeout, even while storage is slow (the queue's memory limit still holds).
+    stop.signal.addEventListener("abort", () => gate[Symbol.dispose](), { once: true });
     const tasks = [
       discovery?.run(stop.signal),
-      // The gate keeps pacing readers while they drain; it opens for good once all are closed.
-      supervisor.run(stop.signal).finally(() => {
-        roomsClosed.abort();
-        gate[Symbol.dispose]();
-      }),
+      supervisor.run(stop.signal).finally(() => roomsClosed.abort()),
       flusher.run(roomsClosed.signal),
       reportStatus(reporter, config, deps, roomsClosed.signal),
     ];
