@@ -10,6 +10,7 @@ import { Deadline } from "../util/deadline.ts";
 import type { RateLimiter } from "../util/rate_limiter.ts";
 import { type HttpGet, type HttpResponse, nodeHttpGet } from "./http_get.ts";
 import { signWbiQuery, wbiKeyFromUrl, type WbiKeys } from "./wbi.ts";
+import { fieldLogger, type Logger } from "../util/log.ts";
 
 /** The real origins; `apiBase` replaces all three (e.g. with the simulator). */
 export const BILIBILI_ORIGINS = {
@@ -110,6 +111,7 @@ export interface CallOptions {
 /** The Bilibili HTTP client. */
 export class BilibiliApi {
   readonly #options: BilibiliApiOptions;
+  readonly #log: Logger;
   #wbiKeys?: { keys: WbiKeys; fetchedAt: number };
   #identity?: Promise<Identity>;
   #slowDowns = 0;
@@ -118,6 +120,7 @@ export class BilibiliApi {
 
   constructor(options: BilibiliApiOptions) {
     this.#options = options;
+    this.#log = fieldLogger(options.log ?? (() => {}));
   }
 
   #origin(kind: keyof typeof BILIBILI_ORIGINS): string {
@@ -206,9 +209,7 @@ export class BilibiliApi {
     this.#slowDowns++;
     if (code === -352) this.#wbiKeys = undefined; // refetch keys: they may have rotated
     this.#options.limiter.pauseFor(pause);
-    this.#options.log?.(
-      `level=warn msg="API asked us to slow down" path=${path} code=${code} pause_ms=${pause}`,
-    );
+    this.#log.warn("API asked us to slow down", { path, code, pause_ms: pause });
   }
 
   /** The current WBI keys (fetched from nav, cached for 11 h, dropped on -352). */
@@ -260,8 +261,8 @@ export class BilibiliApi {
     }
     const nav = await this.#nav(options);
     if (this.#options.sessdata && !nav.loggedIn) {
-      this.#options.log?.(
-        'level=warn msg="The SESSDATA cookie was not accepted (expired or invalid): connecting anonymously, names will be masked"',
+      this.#log.warn(
+        "The SESSDATA cookie was not accepted (expired or invalid): connecting anonymously, names will be masked",
       );
     }
     return { uid: nav.loggedIn ? nav.mid : 0, buvid3, loggedIn: nav.loggedIn };

@@ -11,6 +11,7 @@ import { systemClock } from "../util/clock.ts";
 import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 import type { LineWriter } from "../util/line_writer.ts";
 import { RateLimiter } from "../util/rate_limiter.ts";
+import { fieldLogger } from "../util/log.ts";
 
 const count = { min: 1, max: 100_000, integer: true };
 const shared = COLLECT_COMMAND.flags;
@@ -131,10 +132,10 @@ export async function runRooms(
     });
   }
   io.stdout.flush();
-  io.log(
-    `level=info msg="listed rooms" sort=${sort} rooms=${rooms.length} requests=${
-      api.requests.size > 0 ? [...api.requests.values()].reduce((a, b) => a + b, 0) : 0
-    }`,
-  );
+  fieldLogger(io.log).info("listed rooms", {
+    sort,
+    rooms: rooms.length,
+    requests: [...api.requests.values()].reduce((a, b) => a + b, 0),
+  });
   return rooms.length > 0 ? 0 : 1;
 }
