@@ -390,11 +390,34 @@ function pragmaNumber(db: DatabaseSync, name: string): number {
   return row === undefined ? 0 : Number(Object.values(row)[0]);
 }
 
-/** The prepared INSERT of one event type and the values it binds, in column order. */
+/** Reads one column's value from an event. */
+type ColumnValue = (event: CollectedEvent) => SQLInputValue;
+
+/** Runs a prepared INSERT with the values of one event; returns the rows it changed. */
+type Bind = (
+  statement: StatementSync,
+  values: readonly ColumnValue[],
+  event: CollectedEvent,
+) => number | bigint;
+
+/** The prepared INSERT of one event type, its column values in order, and its binder. */
 interface RowWriter {
   table: TableName;
   statement: StatementSync;
-  values: readonly ((event: CollectedEvent) => SQLInputValue)[];
+  values: readonly ColumnValue[];
+  bind: Bind;
+}
+
+/**
+ * A binder for `n` columns: `statement.run(values[0](event), …, values[n - 1](event))` with the
+ * arguments written out. Filling an array and spreading it into `run` cost about 250 ns an
+ * event against 40 ns for this (some 7 % of a whole write); the generated text holds nothing
+ * but indices.
+ */
+function binder(n: number): Bind {
+  const args = Array.from({ length: n }, (_, i) => `v[${i}](e)`).join(", ");
+  const run = new Function("s", "v", "e", `return s.run(${args}).changes;`);
+  return run as Bind;
 }
 
 function prepareWriters(db: DatabaseSync): Map<CollectedEventType, RowWriter> {
@@ -405,15 +428,14 @@ function prepareWriters(db: DatabaseSync): Map<CollectedEventType, RowWriter> {
       table: spec.table as TableName,
       statement: db.prepare(insertStatement(spec)),
       values: spec.columns.map((c) => c.value),
+      // One binder per table, so each call site in it sees one table's columns.
+      bind: binder(spec.columns.length),
     });
   }
   return writers;
 }
 
 function writeEvent(writer: RowWriter, event: CollectedEvent, counts: WriteCounts): void {
-  const { values } = writer;
-  const args = new Array<SQLInputValue>(values.length);
-  for (let i = 0; i < values.length; i++) args[i] = values[i](event);
-  if (writer.statement.run(...args).changes) counts[writer.table]++;
+  if (writer.bind(writer.statement, writer.values, event)) counts[writer.table]++;
   else counts.unchanged++;
 }
