@@ -132,7 +132,12 @@ async function main(args: readonly string[]): Promise<number> {
     }
     case "demo": {
       using interrupts = interruptSignals();
-      return await runDemo(rest, { stdout, log, signal: interrupts.stop });
+      return await runDemo(rest, {
+        stdout,
+        log,
+        signal: interrupts.stop,
+        statusLine: Deno.stderr.isTerminal() ? statusLine : undefined,
+      });
     }
     default:
       throw new Error(`main.ts has no runner for the declared command "${spec.name}"`);

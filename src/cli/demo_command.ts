@@ -56,7 +56,13 @@ function shellWord(path: string): string {
 /** Runs the demo; returns the exit code. */
 export async function runDemo(
   args: string[],
-  io: { stdout: LineWriter; log: (line: string) => void; signal: AbortSignal },
+  io: {
+    stdout: LineWriter;
+    log: (line: string) => void;
+    signal: AbortSignal;
+    /** Redraws the one-line status on a terminal; undefined off a TTY. */
+    statusLine?: (line: string) => void;
+  },
 ): Promise<number> {
   const { rooms: roomCount, durationMs, dbPath } = parseCommandArgs(DEMO_COMMAND, args).values;
   const existed = await Deno.stat(dbPath).then(() => true, () => false);
@@ -98,6 +104,7 @@ export async function runDemo(
       clock: systemClock,
       random: Math.random,
       log: io.log,
+      statusLine: io.statusLine,
       rooms: sim.world.rooms.map((room) => room.roomId),
     }, io.signal);
     out();
