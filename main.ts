@@ -13,6 +13,7 @@ import { runSimulate } from "./src/cli/simulate_command.ts";
 import { runStats } from "./src/cli/stats_command.ts";
 import { skipLeadingDashDash, usageText, wantsHelp } from "./src/util/flags.ts";
 import { LineWriter } from "./src/util/line_writer.ts";
+import { formatLogLine } from "./src/util/log.ts";
 
 let statusShown = false;
 
@@ -59,14 +60,15 @@ function interruptSignals(): InterruptSignals {
   const onSignal = () => {
     if (!stop.signal.aborted) {
       firstAt = performance.now();
-      log(
-        'level=info msg="stopping: reading what the sockets hold, then flushing (signal again after 2 s to force)"',
-      );
+      log(formatLogLine(
+        "info",
+        "stopping: reading what the sockets hold, then flushing (signal again after 2 s to force)",
+      ));
       stop.abort();
       return;
     }
     if (performance.now() - firstAt < FORCE_GRACE_MS) return;
-    log('level=warn msg="second signal: forcing an exit; saving what is queued first"');
+    log(formatLogLine("warn", "second signal: forcing an exit; saving what is queued first"));
     forced.abort(); // listeners save synchronously before we exit
     Deno.exit(130);
   };
