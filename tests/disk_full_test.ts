@@ -15,6 +15,7 @@ import { systemClock } from "../src/util/clock.ts";
 import { fastCollectConfig, waitFor } from "./support/collect_helpers.ts";
 import { ManualClock } from "./support/manual_clock.ts";
 import { seededRandom } from "./support/samples.ts";
+import { danmaku as danmakuEvent } from "./support/export_fixture.ts";
 
 const FAILING = 'msg="Writes are failing';
 const RECOVERED = 'msg="Writes succeed again"';
@@ -29,33 +30,16 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 function danmaku(n: number): DanmakuEvent {
-  return {
-    type: "danmaku",
+  return danmakuEvent({
     roomId: 6154037,
     receivedAtMs: 1_750_000_000_000 + n,
-    cmd: "DANMU_MSG",
     tsMs: 1_750_000_000_000 + n,
     uid: 0,
     uname: "提***",
     text: `第${n}条弹幕，测试磁盘写满时不丢数据`,
     msgId: `msg-${n}`,
     userHash: "98095d8b",
-    isAdmin: false,
-    guardLevel: 0,
-    userLevel: 12,
-    mode: 1,
-    fontSize: 25,
-    color: 16777215,
-    dmType: 0,
-    emoticon: null,
-    replyToUid: null,
-    replyToUname: null,
-    medalName: null,
-    medalLevel: null,
-    medalAnchorUname: null,
-    medalAnchorRoomId: null,
-    medalAnchorUid: null,
-  };
+  });
 }
 
 /** Danmaku msg_ids stored more than once, and how many rows there are. */

@@ -8,6 +8,7 @@ import type {
   RoomEvent,
   SessionEvent,
 } from "../src/normalize/events.ts";
+import { danmaku as danmakuEvent } from "./support/export_fixture.ts";
 
 function audience(value: number): AudienceEvent {
   return { type: "audience", roomId: 1, receivedAtMs: value, kind: "watched", value };
@@ -54,33 +55,17 @@ function room(roomId: number): RoomEvent {
 }
 
 function danmaku(text: string): DanmakuEvent {
-  return {
-    type: "danmaku",
+  return danmakuEvent({
     roomId: 1,
     receivedAtMs: 0,
-    cmd: "DANMU_MSG",
     tsMs: 0,
     uid: 0,
     uname: "提***",
     text,
     msgId: "343a52f34489799508c91605ae6625ef14",
     userHash: "98095d8b",
-    isAdmin: false,
-    guardLevel: 0,
     userLevel: null,
-    mode: 1,
-    fontSize: 25,
-    color: 16777215,
-    dmType: 0,
-    emoticon: null,
-    replyToUid: null,
-    replyToUname: null,
-    medalName: null,
-    medalLevel: null,
-    medalAnchorUname: null,
-    medalAnchorRoomId: null,
-    medalAnchorUid: null,
-  };
+  });
 }
 
 /** The `value`/`receivedAtMs` of each event, to compare order. */
