@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
-import { FAST_COLLECT_FLAGS, sleep, waitFor } from "./support/collect_helpers.ts";
+import { liveRooms, sleep, spawnedCollectFlags, waitFor } from "./support/collect_helpers.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 
@@ -65,19 +65,11 @@ Deno.test("Ctrl+C to `deno task start`'s process group while traffic flows and t
   const truth = new MemoryTruth();
   try {
     await using sim = await startSimulator({ rooms: 6, seed: 31, rate: 400, truth, log: () => {} });
-    const rooms = sim.world.rooms.map((room) => room.roomId);
-    for (const id of rooms) sim.setLive(id, true);
     const task = startTaskInOwnGroup([
-      "--db",
-      dbPath,
-      "--api-base",
-      sim.api,
-      "--rooms",
-      rooms.join(","),
+      ...spawnedCollectFlags(dbPath, sim, liveRooms(sim)),
       "--keep-raw",
       "--drain-timeout",
       "30s", // generous for a loaded machine: the drain ends when the server closes
-      ...FAST_COLLECT_FLAGS,
     ]);
     await waitFor(
       () => count(dbPath, "SELECT count(*) AS n FROM raw_messages") > 1000,
@@ -125,17 +117,9 @@ Deno.test("a second Ctrl+C after the grace period forces an exit (130) but first
   const dbPath = `${dir}/forced.db`;
   try {
     await using sim = await startSimulator({ rooms: 3, seed: 32, rate: 300, log: () => {} });
-    const rooms = sim.world.rooms.map((room) => room.roomId);
-    for (const id of rooms) sim.setLive(id, true);
     const task = startTaskInOwnGroup([
-      "--db",
-      dbPath,
-      "--api-base",
-      sim.api,
-      "--rooms",
-      rooms.join(","),
+      ...spawnedCollectFlags(dbPath, sim, liveRooms(sim)),
       "--keep-raw",
-      ...FAST_COLLECT_FLAGS,
       // Nothing is written before the stop, and a WebSocket room that keeps talking makes the
       // drain last until its deadline: the stop is still under way when the second signal comes.
       "--transport",
@@ -182,19 +166,12 @@ Deno.test("the cookie never reaches a spawned collector's stderr, stdout, databa
   await Deno.writeTextFile(cookieFile, secret);
   try {
     await using sim = await startSimulator({ rooms: 3, seed: 33, rate: 300, log: () => {} });
-    const rooms = sim.world.rooms.map((room) => room.roomId);
-    for (const id of rooms) sim.setLive(id, true);
+    const rooms = liveRooms(sim);
     const flags = [
-      "--db",
-      dbPath,
-      "--api-base",
-      sim.api,
-      "--rooms",
-      rooms.join(","),
+      ...spawnedCollectFlags(dbPath, sim, rooms),
       "--cookie-file",
       cookieFile,
       "--keep-raw",
-      ...FAST_COLLECT_FLAGS,
     ];
     // A clean run fills the database; a forced one (as in the test above) leaves a JSONL file.
     const clean = startTaskInOwnGroup(flags);

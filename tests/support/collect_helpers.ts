@@ -1,5 +1,6 @@
 /** Shared pieces of the tests that run the collector against the simulator. */
 import { parseCollectArgs } from "../../src/collector/config.ts";
+import type { Simulator } from "../../src/simulator/simulator.ts";
 
 /** Fast timings so a test run takes seconds; the code paths are the production ones. */
 export const FAST_COLLECT_FLAGS = [
@@ -36,4 +37,16 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/** The simulator's rooms, every one set live (and pinned there). */
+export function liveRooms(sim: Simulator): number[] {
+  const rooms = sim.world.rooms.map((room) => room.roomId);
+  for (const id of rooms) sim.setLive(id, true);
+  return rooms;
+}
+
+/** Flags of a spawned collector that collects `rooms` of `sim` into `dbPath`, with fast timings. */
+export function spawnedCollectFlags(dbPath: string, sim: Simulator, rooms: number[]): string[] {
+  return ["--db", dbPath, "--api-base", sim.api, "--rooms", rooms.join(","), ...FAST_COLLECT_FLAGS];
 }
