@@ -435,69 +435,6 @@ Deno.test("export keeps every kind's columns, hashing roles and row time as earl
 });
 
 /** A SQLite file of another program: one table, no application_id. */
-function foreignDb(path: string): void {
-  using db = new DatabaseSync(path);
-  db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
-}
-
-async function mainExport(args: string[]): Promise<{ code: number; stderr: string }> {
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "export", ...args],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return { code, stderr: new TextDecoder().decode(stderr) };
-}
-
-Deno.test("main.ts export on another program's SQLite file says it is not a danmaku database and exits 1", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/invoices.db`;
-    foreignDb(path);
-    await assert.rejects(exportText(["--db", path]), (e: unknown) => {
-      assert.ok(e instanceof StorageError);
-      assert.equal(
-        e.message,
-        `Cannot open database "${path}": it is not a danmaku database (application_id 0, user_version 0, 1 schema object such as table "invoices")`,
-      );
-      return true;
-    });
-    const { code, stderr } = await mainExport(["--db", path]);
-    assert.equal(code, 1, stderr);
-    assert.match(
-      stderr,
-      /^error: Cannot open database ".*invoices\.db": it is not a danmaku database \(.*\)\n$/,
-    );
-    assert.doesNotMatch(stderr, /refusing|write/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("main.ts export --db in a missing directory names the directory and exits 1", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/not-made/danmaku.db`;
-    await assert.rejects(exportText(["--db", path]), (e: unknown) => {
-      assert.ok(e instanceof StorageError);
-      assert.equal(
-        e.message,
-        `Cannot open database "${path}": the directory "${dir}/not-made" does not exist`,
-      );
-      return true;
-    });
-    const { code, stderr } = await mainExport(["--db", path]);
-    assert.equal(code, 1, stderr);
-    assert.equal(
-      stderr,
-      `error: Cannot open database "${path}": the directory "${dir}/not-made" does not exist\n`,
-    );
-    await assert.rejects(Deno.stat(`${dir}/not-made`), Deno.errors.NotFound);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 Deno.test("export refuses a database of another schema version", async () => {
   await withFixtureDb(async (db) => {
     {

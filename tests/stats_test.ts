@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { runStats, statsReport } from "../src/cli/stats_command.ts";
 import { LineWriter } from "../src/util/line_writer.ts";
 import { ConfigError, StorageError } from "../src/errors.ts";
@@ -207,61 +206,4 @@ Deno.test("main.ts stats prints json and exits 1 for a missing database", async 
       /error: Cannot open database ".*nope.db": no such file/,
     );
   });
-});
-
-async function mainStats(args: string[]): Promise<{ code: number; stderr: string }> {
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "stats", ...args],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return { code, stderr: new TextDecoder().decode(stderr) };
-}
-
-Deno.test("main.ts stats on another program's SQLite file says it is not a danmaku database and exits 1", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/invoices.db`;
-    {
-      using db = new DatabaseSync(path);
-      db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
-    }
-    assert.throws(() => statsReport(["--db", path]), (e: unknown) => {
-      assert.ok(e instanceof StorageError);
-      assert.equal(
-        e.message,
-        `Cannot open database "${path}": it is not a danmaku database (application_id 0, user_version 0, 1 schema object such as table "invoices")`,
-      );
-      return true;
-    });
-    const { code, stderr } = await mainStats(["--db", path]);
-    assert.equal(code, 1, stderr);
-    assert.match(
-      stderr,
-      /^error: Cannot open database ".*invoices\.db": it is not a danmaku database \(.*\)\n$/,
-    );
-    assert.doesNotMatch(stderr, /refusing|write/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("main.ts stats --db in a missing directory names the directory and exits 1", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/not-made/danmaku.db`;
-    const message =
-      `Cannot open database "${path}": the directory "${dir}/not-made" does not exist`;
-    assert.throws(() => statsReport(["--db", path]), (e: unknown) => {
-      assert.ok(e instanceof StorageError);
-      assert.equal(e.message, message);
-      return true;
-    });
-    const { code, stderr } = await mainStats(["--db", path]);
-    assert.equal(code, 1, stderr);
-    assert.equal(stderr, `error: ${message}\n`);
-    await assert.rejects(Deno.stat(`${dir}/not-made`), Deno.errors.NotFound);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });
