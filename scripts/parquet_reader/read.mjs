@@ -1,14 +1,14 @@
 // Independent Parquet reader for tests/parquet_export_test.ts: DuckDB's npm package (installed by
 // install.sh beside this file into .cache/parquet-reader/, or PARQUET_READER_DIR) in Node, so
 // nothing of the project's own writer is involved in reading its files back.
-// Usage: node scripts/parquet_reader/read.mjs FILE.parquet
+// Usage: node scripts/parquet_reader/read.mjs [--header] FILE.parquet
 // Prints JSON lines: first the file's layout as written in its footer,
 //   {"schema":[{"name","physical_type","logical_type","converted_type","nullable",
 //     "duckdb_type"}, …], "num_rows", "row_groups":[rows, …], "compression":[codec, …]}
 // then one JSON object per row, keys in column order. Exact values: integers (BIGINT and the
 // like) as decimal strings, doubles as JSON numbers, timestamps as ISO 8601 UTC with
 // milliseconds ("2024-05-01T12:00:00.000Z"; with microseconds when they are not whole ms),
-// booleans as true/false, NULL as null.
+// booleans as true/false, NULL as null. --header prints the first line only (no rows read).
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -16,9 +16,12 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = process.env.PARQUET_READER_DIR ?? join(here, "../../.cache/parquet-reader");
-const file = process.argv[2];
-if (file === undefined || process.argv.length !== 3) {
-  process.stderr.write("usage: node scripts/parquet_reader/read.mjs FILE.parquet\n");
+const args = process.argv.slice(2);
+const headerOnly = args[0] === "--header";
+if (headerOnly) args.shift();
+const file = args[0];
+if (file === undefined || args.length !== 1) {
+  process.stderr.write("usage: node scripts/parquet_reader/read.mjs [--header] FILE.parquet\n");
   process.exit(2);
 }
 
@@ -132,7 +135,7 @@ try {
     duckdb_type: names[i] === name ? types[i] : null,
   }));
   const lines = [JSON.stringify(header)];
-  for (;;) {
+  while (!headerOnly) {
     const chunk = await data.fetchChunk();
     if (chunk === null || chunk.rowCount === 0) break;
     for (const row of chunk.getRows()) {
