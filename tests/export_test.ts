@@ -458,7 +458,10 @@ Deno.test("export names the flag and value of bad input", async () => {
         ["--kind", "comments"],
         /^Cannot parse --kind "comments": expected one of danmaku, gifts, .*, all$/,
       ],
-      [["--format", "xlsx"], /^Cannot parse --format "xlsx": expected one of csv, jsonl, xml$/],
+      [
+        ["--format", "xlsx"],
+        /^Cannot parse --format "xlsx": expected one of csv, jsonl, parquet, xml$/,
+      ],
       [["--kind", "all"], /^Cannot export --kind all as csv to stdout: pass --out DIR/],
       [["--format", "xml", "--kind", "audience"], /^Cannot export --kind "audience" as xml/],
       [["--format", "jsonl", "--bom"], /^Cannot use --bom with --format jsonl/],

@@ -29,9 +29,9 @@ const EXPORT_FLAGS = {
   kind: flag.string({
     name: "kind",
     arg: "KIND",
-    defaultText: "danmaku for csv/jsonl, all for xml",
+    defaultText: "danmaku for csv/jsonl/parquet, all for xml",
     help:
-      "danmaku, gifts, super_chats, guard_buys, interactions, audience, room_events, or all; csv/jsonl with all write one file per kind into --out DIR",
+      "danmaku, gifts, super_chats, guard_buys, interactions, audience, room_events, or all; csv/jsonl/parquet with all write one file per kind into --out DIR",
   }),
   room: flag.string({
     name: "room",
@@ -49,14 +49,15 @@ const EXPORT_FLAGS = {
     name: "format",
     arg: "FMT",
     default: "csv",
-    help: "csv (RFC 4180, CRLF), jsonl, or xml (录播姬, one room)",
+    help:
+      "csv (RFC 4180, CRLF), jsonl, parquet (typed, snappy; needs --out), or xml (录播姬, one room)",
   }),
   out: flag.string({
     name: "out",
     arg: "FILE|DIR|-",
     defaultText: "stdout",
     help:
-      "output file (written as FILE.partial, renamed when complete); a directory for --kind all; - for stdout",
+      "output file (written as FILE.partial, renamed when complete); a directory for --kind all; - for stdout (not parquet)",
   }),
   bom: flag.boolean({ name: "bom", help: "start a CSV with a UTF-8 BOM (for Excel)" }),
   "hash-uids": flag.string({
@@ -71,9 +72,9 @@ const EXPORT_FLAGS = {
 export const EXPORT_COMMAND: CommandSpec<typeof EXPORT_FLAGS> = {
   name: "export",
   usage: ["main.ts export --db FILE [flags]", "deno task export --db FILE [flags]"],
-  summary: "export rows to CSV, JSONL or 录播姬 XML (deno task export)",
-  description: `Streams rows of a danmaku database to CSV, JSONL or 录播姬 (BililiveRecorder)
-XML. Columns of every kind: docs/export.md.`,
+  summary: "export rows to CSV, JSONL, Parquet or 录播姬 XML (deno task export)",
+  description: `Streams rows of a danmaku database to CSV, JSONL, Parquet or 录播姬
+(BililiveRecorder) XML. Columns and types of every kind: docs/export.md.`,
   flags: EXPORT_FLAGS,
 };
 
@@ -110,6 +111,11 @@ export function parseExportConfig(args: string[]): ExportConfig {
     );
   }
   const out = values.out ?? "-";
+  if (format === "parquet" && out === "-") {
+    throw new ConfigError(
+      `Cannot write --format parquet to stdout: pass --out FILE (a DIR for --kind all)`,
+    );
+  }
   if (all && format !== "xml" && out === "-") {
     throw new ConfigError(
       `Cannot export --kind all as ${format} to stdout: pass --out DIR for one file per kind`,

@@ -4,7 +4,7 @@
  * row's time (for `--since`/`--until` and the `time` column), and how `--hash-uids` treats each
  * column.
  */
-import { type ExportSpec, ROW_SPECS, type RowSpec } from "../storage/rows.ts";
+import { type ExportSpec, ROW_SPECS, type RowSpec, type SqlType } from "../storage/rows.ts";
 
 type ExportableSpec = Extract<typeof ROW_SPECS[keyof typeof ROW_SPECS], { export: ExportSpec }>;
 
@@ -26,6 +26,10 @@ export interface ExportColumn {
   sql: string;
   /** How it is written. */
   role: ColumnRole;
+  /** Stored SQL type (`time`: INTEGER, unix ms). */
+  sqlType: SqlType;
+  /** Whether the database allows NULL here (`time` never is: it falls back to received_at_ms). */
+  nullable: boolean;
 }
 
 /** The columns and time of one kind. */
@@ -48,11 +52,19 @@ function exportTable(spec: RowSpec<never> & { export: ExportSpec }): ExportTable
   return {
     kind: spec.table as ExportKind,
     timeSql,
-    columns: names.map((name): ExportColumn =>
-      name === "time"
-        ? { name, sql: timeSql, role: "time" }
-        : { name, sql: name, role: stored.get(name)!.privacy ?? "plain" }
-    ),
+    columns: names.map((name): ExportColumn => {
+      if (name === "time") {
+        return { name, sql: timeSql, role: "time", sqlType: "INTEGER", nullable: false };
+      }
+      const column = stored.get(name)!;
+      return {
+        name,
+        sql: name,
+        role: column.privacy ?? "plain",
+        sqlType: column.sqlType,
+        nullable: column.primaryKey !== true && column.nullable,
+      };
+    }),
   };
 }
 

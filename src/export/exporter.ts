@@ -1,7 +1,8 @@
 /**
- * The export engine behind `main.ts export`: streams rows of a danmaku database to CSV, JSONL
- * or 录播姬 XML (docs/export.md). Rows are read one at a time and written in 1 MB
- * chunks, so memory stays flat whatever the size of the database.
+ * The export engine behind `main.ts export`: streams rows of a danmaku database to CSV, JSONL,
+ * Parquet or 录播姬 XML (docs/export.md). Rows are read one at a time and written in 1 MB
+ * chunks (Parquet: one row group at a time), so memory stays flat whatever the size of the
+ * database.
  */
 import { ConfigError } from "../errors.ts";
 import type { SqliteStore } from "../storage/sqlite_store.ts";
@@ -9,12 +10,13 @@ import type { SyncWriter } from "../util/line_writer.ts";
 import { ChunkWriter } from "./chunk_writer.ts";
 import { UTF8_BOM } from "./csv.ts";
 import { EXPORT_TABLES, type ExportKind, exportQuery, type RowFilter } from "./export_tables.ts";
+import { writeParquet } from "./parquet_export.ts";
 import { writeRecorderXml } from "./recorder_export.ts";
 import { csvHeader, rowEncoder } from "./row_encoder.ts";
 import type { UidHasher } from "./uid_hasher.ts";
 
 /** Output formats of `export`. */
-export const EXPORT_FORMATS = ["csv", "jsonl", "xml"] as const;
+export const EXPORT_FORMATS = ["csv", "jsonl", "parquet", "xml"] as const;
 
 /** One output format. */
 export type ExportFormat = typeof EXPORT_FORMATS[number];
@@ -23,11 +25,11 @@ export type ExportFormat = typeof EXPORT_FORMATS[number];
 export interface ExportOptions {
   /** Kinds to write (xml: merged by time into one document). */
   kinds: readonly ExportKind[];
-  /** csv/jsonl: one file per kind, `<out>/<kind>.<format>`. */
+  /** csv/jsonl/parquet: one file per kind, `<out>/<kind>.<format>`. */
   all: boolean;
   filter: RowFilter;
   format: ExportFormat;
-  /** Output file, directory (`all`), or "-" for stdout. */
+  /** Output file, directory (`all`), or "-" for stdout (not for parquet). */
   out: string;
   /** Start a CSV with a UTF-8 BOM. */
   bom: boolean;
@@ -45,8 +47,8 @@ export interface ExportedFile {
 
 /**
  * Writes the export `options` describe from `store`; "-" goes to `stdout`. Returns what each
- * output received. ConfigError for an output that cannot be written or an XML export without
- * exactly one room; StorageError when reading fails.
+ * output received. ConfigError for an output that cannot be written, Parquet to stdout or an XML
+ * export without exactly one room; StorageError when reading fails.
  */
 export function exportRows(
   store: SqliteStore,
@@ -55,13 +57,23 @@ export function exportRows(
 ): ExportedFile[] {
   if (options.format === "xml") {
     return [
-      withOutput(options.out, "xml", stdout, (out, file) => {
-        writeRecorderXml(store, options, out, file);
-      }),
+      withOutput(
+        options.out,
+        "xml",
+        stdout,
+        text((out, file) => {
+          writeRecorderXml(store, options, out, file);
+        }),
+      ),
     ];
   }
-  const rows = (kind: ExportKind) => (out: ChunkWriter, file: ExportedFile) =>
-    writeRows(store, options, kind, out, file);
+  if (options.format === "parquet" && options.out === "-") {
+    throw new ConfigError(`Cannot write Parquet to stdout: pass --out FILE (or a DIR for all)`);
+  }
+  const rows = (kind: ExportKind) =>
+    options.format === "parquet"
+      ? (out: SyncWriter, file: ExportedFile) => writeParquetRows(store, options, kind, out, file)
+      : text((out, file) => writeRows(store, options, kind, out, file));
   if (!options.all) {
     const kind = options.kinds[0];
     return [withOutput(options.out, kind, stdout, rows(kind))];
@@ -79,23 +91,32 @@ export function exportRows(
   );
 }
 
+/** Writes one output's bytes and counts its rows in `file.rows`. */
+type WriteOutput = (out: SyncWriter, file: ExportedFile) => void;
+
+/** A text writer behind a ChunkWriter, flushed when `write` is done. */
+function text(write: (out: ChunkWriter, file: ExportedFile) => void): WriteOutput {
+  return (sink, file) => {
+    const out = new ChunkWriter(sink);
+    write(out, file);
+    out.flush();
+  };
+}
+
 /**
- * Runs `write` (which counts its rows in `file.rows`) against stdout ("-") or a file written
- * as `path.partial` and renamed when complete, so an interrupted export never leaves a
- * truncated file under the real name.
+ * Runs `write` against stdout ("-") or a file written as `path.partial` and renamed when
+ * complete, so an interrupted export never leaves a truncated file under the real name.
  */
 function withOutput(
   path: string,
   kind: ExportedFile["kind"],
   stdout: SyncWriter,
-  write: (out: ChunkWriter, file: ExportedFile) => void,
+  write: WriteOutput,
 ): ExportedFile {
   const file: ExportedFile = { kind, path, rows: 0 };
   if (path === "-") {
-    const out = new ChunkWriter(stdout);
     try {
-      write(out, file);
-      out.flush();
+      write(stdout, file);
     } catch (error) {
       // A reader such as `head` closed the pipe: it has what it wanted.
       if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
@@ -113,9 +134,7 @@ function withOutput(
   }
   let done = false;
   try {
-    const out = new ChunkWriter(handle);
-    write(out, file);
-    out.flush();
+    write(handle, file);
     handle.close();
     Deno.renameSync(partial, path);
     done = true;
@@ -149,4 +168,19 @@ function writeRows(
     out.write(encode(row));
     file.rows++;
   }
+}
+
+/** Writes one kind as Parquet, INTEGERs read as bigints so that ids and uids stay exact. */
+function writeParquetRows(
+  store: SqliteStore,
+  options: ExportOptions,
+  kind: ExportKind,
+  out: SyncWriter,
+  file: ExportedFile,
+): void {
+  const table = EXPORT_TABLES[kind];
+  const { sql, params } = exportQuery(table, options.filter);
+  file.rows = writeParquet(store.iterateBigIntArrays(sql, ...params), table, out, {
+    hasher: options.hasher,
+  });
 }

@@ -14,7 +14,7 @@ const CACHE_LIMIT = 65_536;
 /** Hashes uids with one salt; remembers recent uids (bounded) since senders repeat. */
 export class UidHasher {
   #salt: string;
-  #cache = new Map<number, string>();
+  #cache = new Map<number | bigint, string>();
 
   /** Throws a ConfigError when `salt` is shorter than MIN_SALT_LENGTH. */
   constructor(salt: string) {
@@ -26,9 +26,9 @@ export class UidHasher {
     this.#salt = salt;
   }
 
-  /** The hash of `uid`: 16 lowercase hex digits, or "0" for uid 0. */
-  hash(uid: number): string {
-    if (uid === 0) return "0";
+  /** The hash of `uid` (bigint beyond 2^53): 16 lowercase hex digits, or "0" for uid 0. */
+  hash(uid: number | bigint): string {
+    if (uid === 0 || uid === 0n) return "0";
     let hashed = this.#cache.get(uid);
     if (hashed === undefined) {
       hashed = createHmac("sha256", this.#salt).update(String(uid)).digest("hex").slice(0, 16);

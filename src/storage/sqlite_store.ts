@@ -325,11 +325,28 @@ export class SqliteStore implements Disposable {
    * any size keep memory flat. A failure while reading is a StorageError.
    */
   iterateArrays(sql: string, ...params: SQLInputValue[]): IterableIterator<SQLOutputValue[]> {
+    return this.#iterateArrays(sql, params, false);
+  }
+
+  /** As iterateArrays, with every INTEGER read as a bigint: exact beyond 2^53 (Parquet INT64). */
+  iterateBigIntArrays(
+    sql: string,
+    ...params: SQLInputValue[]
+  ): IterableIterator<SQLOutputValue[]> {
+    return this.#iterateArrays(sql, params, true);
+  }
+
+  #iterateArrays(
+    sql: string,
+    params: SQLInputValue[],
+    bigInts: boolean,
+  ): IterableIterator<SQLOutputValue[]> {
     // setReturnArrays exists in Deno's node:sqlite but not yet in its type declarations.
     const statement = this.prepare(sql) as StatementSync & {
       setReturnArrays(enabled: boolean): void;
     };
     statement.setReturnArrays(true);
+    statement.setReadBigInts(bigInts);
     const rows = statement.iterate(...params) as unknown as Iterator<SQLOutputValue[]>;
     const path = this.path;
     const iterator: IterableIterator<SQLOutputValue[]> = {

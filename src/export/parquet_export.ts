@@ -1,0 +1,276 @@
+/**
+ * Writes the rows of one export kind as a Parquet file (hyparquet-writer's `ParquetWriter`,
+ * snappy): rows are gathered into typed buffers of one row group (integers in BigInt64Arrays,
+ * text as UTF-8 bytes, few live objects for the garbage collector), the group is encoded and
+ * written, and the next one starts afresh, so memory is bounded by one row group whatever the
+ * size of the database. docs/export.md explains the types and the choice of library.
+ */
+import type { SQLOutputValue } from "node:sqlite";
+import { ByteWriter, type ColumnSource, ParquetWriter } from "hyparquet-writer";
+import type { SyncWriter } from "../util/line_writer.ts";
+import type { ColumnRole, ExportTable } from "./export_tables.ts";
+import { type ParquetColumn, parquetColumns, parquetSchema } from "./parquet_schema.ts";
+import type { UidHasher } from "./uid_hasher.ts";
+
+/** Rows per row group: 64 Ki rows of danmaku are ≈ 2.5 MB of snappy Parquet. */
+export const PARQUET_ROW_GROUP_ROWS = 65_536;
+
+/** Bytes kept before they are handed to the output. */
+const FLUSH_BYTES = 1 << 20;
+
+/** `created_by` of the file footer. */
+const CREATED_BY = "danmaku-collector export (hyparquet-writer 0.17.0)";
+
+/** Options of writeParquet. */
+export interface ParquetWriteOptions {
+  /** Replaces uid columns by hashes and private columns by NULL (`--hash-uids`). */
+  hasher?: UidHasher;
+  /** Rows per row group. @default {PARQUET_ROW_GROUP_ROWS} */
+  rowGroupRows?: number;
+}
+
+/** A hyparquet-writer output that hands its bytes to `out` about every megabyte. */
+class SinkWriter extends ByteWriter {
+  #out: SyncWriter;
+
+  constructor(out: SyncWriter) {
+    super(FLUSH_BYTES + (FLUSH_BYTES >> 2));
+    this.#out = out;
+  }
+
+  override ensure(size: number): void {
+    if (this.index >= FLUSH_BYTES) this.flush();
+    super.ensure(size);
+  }
+
+  /** Writes out every byte held. */
+  flush(): void {
+    let bytes = new Uint8Array(this.buffer, 0, this.index);
+    while (bytes.length > 0) bytes = bytes.subarray(this.#out.writeSync(bytes));
+    this.index = 0;
+  }
+
+  override finish(): void {
+    this.flush();
+  }
+}
+
+/** One column of the row group being filled, held in typed arrays rather than JS values. */
+interface ColumnBuffer {
+  /** Adds one stored value. */
+  push(value: SQLOutputValue): void;
+  /** The values gathered, as the encoder takes them; empties the buffer. */
+  take(): DecodedValues;
+}
+
+type DecodedValues = ColumnSource["data"];
+
+/** INT64 (and TIMESTAMP) values: exact, in a BigInt64Array with a null mask. */
+class Int64Buffer implements ColumnBuffer {
+  #values: BigInt64Array;
+  #nulls: Uint8Array;
+  #n = 0;
+  #column: ParquetColumn;
+
+  constructor(column: ParquetColumn, rows: number) {
+    this.#column = column;
+    this.#values = new BigInt64Array(rows);
+    this.#nulls = new Uint8Array(rows);
+  }
+
+  push(value: SQLOutputValue): void {
+    if (value === null) this.#nulls[this.#n] = 1;
+    else this.#values[this.#n] = integerOf(this.#column, value);
+    this.#n++;
+  }
+
+  take(): DecodedValues {
+    const n = this.#n;
+    this.#n = 0;
+    if (!this.#column.nullable) return this.#values.slice(0, n);
+    const out: (bigint | null)[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#nulls[i] === 1 ? null : this.#values[i];
+    this.#nulls.fill(0, 0, n);
+    return out;
+  }
+}
+
+/** DOUBLE values in a Float64Array with a null mask. */
+class DoubleBuffer implements ColumnBuffer {
+  #values: Float64Array;
+  #nulls: Uint8Array;
+  #n = 0;
+  #nullable: boolean;
+
+  constructor(column: ParquetColumn, rows: number) {
+    this.#nullable = column.nullable;
+    this.#values = new Float64Array(rows);
+    this.#nulls = new Uint8Array(rows);
+  }
+
+  push(value: SQLOutputValue): void {
+    if (value === null) this.#nulls[this.#n] = 1;
+    else this.#values[this.#n] = Number(value);
+    this.#n++;
+  }
+
+  take(): DecodedValues {
+    const n = this.#n;
+    this.#n = 0;
+    if (!this.#nullable) return Array.from(this.#values.subarray(0, n));
+    const out: (number | null)[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#nulls[i] === 1 ? null : this.#values[i];
+    this.#nulls.fill(0, 0, n);
+    return out;
+  }
+}
+
+const UTF8 = new TextEncoder();
+
+/**
+ * Strings encoded as UTF-8 into one growing byte buffer as they arrive, with their end offsets,
+ * so a row group holds bytes instead of string objects; `take` hands out views into it.
+ */
+class StringBuffer implements ColumnBuffer {
+  #bytes = new Uint8Array(1 << 16);
+  #ends: Int32Array;
+  #at = 0;
+  #n = 0;
+  #convert: (value: SQLOutputValue) => string | null;
+
+  constructor(rows: number, convert: (value: SQLOutputValue) => string | null) {
+    this.#ends = new Int32Array(rows);
+    this.#convert = convert;
+  }
+
+  push(value: SQLOutputValue): void {
+    const text = this.#convert(value);
+    if (text === null) {
+      this.#ends[this.#n++] = -1;
+      return;
+    }
+    if (this.#bytes.length - this.#at < text.length * 3) this.#grow(text.length * 3);
+    this.#at += UTF8.encodeInto(text, this.#bytes.subarray(this.#at)).written;
+    this.#ends[this.#n++] = this.#at;
+  }
+
+  #grow(need: number): void {
+    const bytes = new Uint8Array(Math.max(this.#bytes.length * 2, this.#at + need));
+    bytes.set(this.#bytes.subarray(0, this.#at));
+    this.#bytes = bytes;
+  }
+
+  take(): DecodedValues {
+    const n = this.#n;
+    const bytes = this.#bytes;
+    const out: (Uint8Array | null)[] = new Array(n);
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const end = this.#ends[i];
+      if (end < 0) {
+        out[i] = null;
+        continue;
+      }
+      out[i] = bytes.subarray(start, end);
+      start = end;
+    }
+    // The views keep this buffer; the next group starts a fresh one.
+    this.#bytes = new Uint8Array(Math.max(1 << 16, this.#at));
+    this.#at = 0;
+    this.#n = 0;
+    return out;
+  }
+}
+
+function stringOf(value: SQLOutputValue): string | null {
+  if (value === null || typeof value === "string") return value;
+  if (value instanceof Uint8Array) throw new TypeError("Cannot write a BLOB as Parquet text");
+  return String(value);
+}
+
+/** The buffer of one column: typed per its Parquet type, hashing or dropping under a hasher. */
+function columnBuffer(
+  column: ParquetColumn,
+  role: ColumnRole,
+  hasher: UidHasher | undefined,
+  rows: number,
+): ColumnBuffer {
+  if (hasher !== undefined && role === "private") return new StringBuffer(rows, () => null);
+  if (hasher !== undefined && role === "uid") {
+    return new StringBuffer(
+      rows,
+      (v) => v === null ? null : hasher.hash(integerOf(column, v)),
+    );
+  }
+  switch (column.type) {
+    case "INT64":
+    case "TIMESTAMP_MILLIS":
+      return new Int64Buffer(column, rows);
+    case "DOUBLE":
+      return new DoubleBuffer(column, rows);
+    case "STRING":
+      return new StringBuffer(rows, stringOf);
+  }
+}
+
+function integerOf(column: ParquetColumn, value: SQLOutputValue): bigint {
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
+  throw new TypeError(
+    `Cannot write ${String(value)} to Parquet column "${column.name}": expected an integer`,
+  );
+}
+
+/**
+ * Writes `rows` (arrays in the column order of `table`, INTEGERs as bigints, as
+ * `SqliteStore.iterateBigIntArrays()` yields them) to `out` as one Parquet file. Returns the
+ * number of rows written.
+ */
+export function writeParquet(
+  rows: Iterable<readonly SQLOutputValue[]>,
+  table: ExportTable,
+  out: SyncWriter,
+  options: ParquetWriteOptions = {},
+): number {
+  const { hasher, rowGroupRows = PARQUET_ROW_GROUP_ROWS } = options;
+  if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) {
+    throw new RangeError(`Cannot use ${rowGroupRows} rows per row group: expected an integer ≥ 1`);
+  }
+  const columns = parquetColumns(table, hasher !== undefined);
+  const buffers = columns.map((c, i) =>
+    columnBuffer(c, table.columns[i].role, hasher, rowGroupRows)
+  );
+  const n = columns.length;
+  const writer = new ParquetWriter({
+    writer: new SinkWriter(out),
+    schema: parquetSchema(columns),
+    codec: "SNAPPY",
+    createdBy: CREATED_BY,
+  });
+  let inGroup = 0;
+  let total = 0;
+  const writeGroup = () => {
+    const columnData: ColumnSource[] = columns.map((c, i) => ({
+      name: c.name,
+      data: buffers[i].take(),
+      // Min/max of text would pin each group's whole byte buffer until the footer is written
+      // (and free text is of little use for skipping row groups): numbers and times only.
+      statistics: c.type !== "STRING",
+    }));
+    synchronous(writer.write({ columnData, rowGroupSize: inGroup }));
+    inGroup = 0;
+  };
+  for (const row of rows) {
+    for (let i = 0; i < n; i++) buffers[i].push(row[i]);
+    total++;
+    if (++inGroup === rowGroupRows) writeGroup();
+  }
+  if (inGroup > 0) writeGroup();
+  synchronous(writer.finish());
+  return total;
+}
+
+/** hyparquet-writer returns a promise only when its sink's flush does; SinkWriter's never does. */
+function synchronous(result: void | Promise<void>): void {
+  if (result instanceof Promise) throw new TypeError("Parquet sink flushed asynchronously");
+}
