@@ -249,15 +249,24 @@ export function writeParquet(
   });
   let inGroup = 0;
   let total = 0;
+  // Each column's values are taken from its buffer when the encoder reaches that column and
+  // dropped when it moves to the next, so one column's arrays are alive at a time, not all 25.
+  // hyparquet-writer 0.17.0 reads column 0's data first (the row count), then each column in
+  // order; a second take() of a column would come back empty and fail loudly on the length.
+  let current: { index: number; data: ColumnSource["data"] } | undefined;
+  const columnData: ColumnSource[] = columns.map((c, i) => ({
+    name: c.name,
+    get data() {
+      if (current?.index !== i) current = { index: i, data: buffers[i].take() };
+      return current.data;
+    },
+    // Min/max of text would pin each group's whole byte buffer until the footer is written
+    // (and free text is of little use for skipping row groups): numbers and times only.
+    statistics: c.type !== "STRING",
+  }));
   const writeGroup = () => {
-    const columnData: ColumnSource[] = columns.map((c, i) => ({
-      name: c.name,
-      data: buffers[i].take(),
-      // Min/max of text would pin each group's whole byte buffer until the footer is written
-      // (and free text is of little use for skipping row groups): numbers and times only.
-      statistics: c.type !== "STRING",
-    }));
     synchronous(writer.write({ columnData, rowGroupSize: inGroup }));
+    current = undefined;
     inGroup = 0;
   };
   for (const row of rows) {
