@@ -87,7 +87,8 @@ class Int64Buffer implements ColumnBuffer {
   take(): DecodedValues {
     const n = this.#n;
     this.#n = 0;
-    if (!this.#column.nullable) return this.#values.slice(0, n);
+    // A view: the encoder copies what it keeps, and the buffer is refilled only after it is done.
+    if (!this.#column.nullable) return this.#values.subarray(0, n);
     const out: (bigint | null)[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.#nulls[i] === 1 ? null : this.#values[i];
     this.#nulls.fill(0, 0, n);
@@ -117,7 +118,7 @@ class DoubleBuffer implements ColumnBuffer {
   take(): DecodedValues {
     const n = this.#n;
     this.#n = 0;
-    if (!this.#nullable) return Array.from(this.#values.subarray(0, n));
+    if (!this.#nullable) return this.#values.subarray(0, n);
     const out: (number | null)[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.#nulls[i] === 1 ? null : this.#values[i];
     this.#nulls.fill(0, 0, n);
