@@ -145,12 +145,20 @@ Deno.test("writeParquet() frames a file with PAR1 at both ends and counts its ro
   assert.deepEqual([...bytes.subarray(bytes.length - 4)], par1);
 });
 
-Deno.test("writeParquet() names the column of a value that is not an integer, and refuses an empty row group size", () => {
+Deno.test("writeParquet() names the column of a value that is not an integer or a NULL where none is allowed, and refuses an empty row group size", () => {
   const row: SQLOutputValue[] = [1001n, "soon", 1714564800000n, "online", 1n];
   assert.throws(
     () => writeParquet([row], EXPORT_TABLES.audience, memorySink()),
     new TypeError('Cannot write soon to Parquet column "received_at_ms": expected an integer'),
   );
+  for (const [i, name] of [[0, "room_id"], [3, "kind"]] as const) {
+    const nullRow: SQLOutputValue[] = [1001n, 1n, 1714564800000n, "online", 1n];
+    nullRow[i] = null;
+    assert.throws(
+      () => writeParquet([nullRow], EXPORT_TABLES.audience, memorySink()),
+      new TypeError(`Cannot write NULL to Parquet column "${name}": it is REQUIRED`),
+    );
+  }
   assert.throws(
     () => writeParquet([], EXPORT_TABLES.audience, memorySink(), { rowGroupRows: 0 }),
     RangeError,

@@ -79,7 +79,7 @@ class Int64Buffer implements ColumnBuffer {
   }
 
   push(value: SQLOutputValue): void {
-    if (value === null) this.#nulls[this.#n] = 1;
+    if (value === null) this.#nulls[this.#n] = nullFor(this.#column);
     else this.#values[this.#n] = integerOf(this.#column, value);
     this.#n++;
   }
@@ -101,16 +101,16 @@ class DoubleBuffer implements ColumnBuffer {
   #values: Float64Array;
   #nulls: Uint8Array;
   #n = 0;
-  #nullable: boolean;
+  #column: ParquetColumn;
 
   constructor(column: ParquetColumn, rows: number) {
-    this.#nullable = column.nullable;
+    this.#column = column;
     this.#values = new Float64Array(rows);
     this.#nulls = new Uint8Array(rows);
   }
 
   push(value: SQLOutputValue): void {
-    if (value === null) this.#nulls[this.#n] = 1;
+    if (value === null) this.#nulls[this.#n] = nullFor(this.#column);
     else this.#values[this.#n] = Number(value);
     this.#n++;
   }
@@ -118,7 +118,7 @@ class DoubleBuffer implements ColumnBuffer {
   take(): DecodedValues {
     const n = this.#n;
     this.#n = 0;
-    if (!this.#nullable) return this.#values.subarray(0, n);
+    if (!this.#column.nullable) return this.#values.subarray(0, n);
     const out: (number | null)[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.#nulls[i] === 1 ? null : this.#values[i];
     this.#nulls.fill(0, 0, n);
@@ -138,8 +138,14 @@ class StringBuffer implements ColumnBuffer {
   #at = 0;
   #n = 0;
   #convert: (value: SQLOutputValue) => string | null;
+  #column: ParquetColumn;
 
-  constructor(rows: number, convert: (value: SQLOutputValue) => string | null) {
+  constructor(
+    column: ParquetColumn,
+    rows: number,
+    convert: (value: SQLOutputValue) => string | null,
+  ) {
+    this.#column = column;
     this.#ends = new Int32Array(rows);
     this.#convert = convert;
   }
@@ -147,6 +153,7 @@ class StringBuffer implements ColumnBuffer {
   push(value: SQLOutputValue): void {
     const text = this.#convert(value);
     if (text === null) {
+      nullFor(this.#column);
       this.#ends[this.#n++] = -1;
       return;
     }
@@ -196,9 +203,10 @@ function columnBuffer(
   hasher: UidHasher | undefined,
   rows: number,
 ): ColumnBuffer {
-  if (hasher !== undefined && role === "private") return new StringBuffer(rows, () => null);
+  if (hasher !== undefined && role === "private") return new StringBuffer(column, rows, () => null);
   if (hasher !== undefined && role === "uid") {
     return new StringBuffer(
+      column,
       rows,
       (v) => v === null ? null : hasher.hash(integerOf(column, v)),
     );
@@ -210,8 +218,14 @@ function columnBuffer(
     case "DOUBLE":
       return new DoubleBuffer(column, rows);
     case "STRING":
-      return new StringBuffer(rows, stringOf);
+      return new StringBuffer(column, rows, stringOf);
   }
+}
+
+/** The null mark (1) of a nullable column; a TypeError for a REQUIRED one. */
+function nullFor(column: ParquetColumn): 1 {
+  if (column.nullable) return 1;
+  throw new TypeError(`Cannot write NULL to Parquet column "${column.name}": it is REQUIRED`);
 }
 
 function integerOf(column: ParquetColumn, value: SQLOutputValue): bigint {
