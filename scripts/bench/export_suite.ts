@@ -1,8 +1,10 @@
 /**
- * Export suite: builds a database of 1M danmaku (200k with --quick) in one transaction, then
- * runs `main.ts export --format csv --out FILE` as a subprocess, sampling its RSS from /proc.
- * Reports rows/s (wall time of the whole subprocess, start-up included), peak RSS, and the raw
- * limit: the same SELECT iterated in-process without formatting or writing.
+ * Export suite: builds a database of 10M danmaku (200k with --quick) in one transaction of
+ * prepared inserts, then runs `main.ts export --format csv|parquet --out FILE` as a subprocess,
+ * sampling its VmRSS from /proc. Reports per format rows/s (wall time of the whole subprocess,
+ * start-up included), peak RSS and RSS growth (highest RSS of the last quarter of the run minus
+ * that of the second quarter), and the raw limit: the same SELECT iterated in-process without
+ * formatting or writing.
  */
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStore } from "../../src/storage/sqlite_store.ts";
@@ -68,65 +70,147 @@ function rawIterateRate(dbPath: string, log: (line: string) => void): number {
   return Math.round(n / seconds);
 }
 
-/** Runs the export suite. */
+/** Formats the suite exports, in order. */
+const FORMATS = ["csv", "parquet"] as const;
+
+/** The issue's goals for the full run, reported (never asserted). */
+const GOALS = {
+  peakRssMb: 200,
+  rssGrowthMb: 10,
+  rowsPerS: { csv: 150_000, parquet: 100_000 },
+} as const;
+
+/** What one export subprocess did. */
+interface ExportRun {
+  seconds: number;
+  bytes: number;
+  peakRssMb: number;
+  /** Highest RSS in the second quarter of the samples, and in the last quarter. */
+  earlyRssMb: number;
+  lateRssMb: number;
+}
+
+/**
+ * Runs `main.ts export --format FORMAT --out outPath` as a subprocess, sampling its VmRSS from
+ * /proc/PID/status every 50 ms.
+ */
+async function timeExport(dbPath: string, format: string, outPath: string): Promise<ExportRun> {
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "export", "--db", dbPath, "--format", format, "--out", outPath],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const samples: number[] = [];
+  const output = child.output();
+  let exited = false;
+  output.finally(() => exited = true);
+  while (!exited) {
+    try {
+      samples.push((await usage(child.pid)).rssMb);
+    } catch {
+      // The process has just exited.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const { code, stderr } = await output;
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) {
+    throw new Error(`export failed with code ${code}: ${new TextDecoder().decode(stderr)}`);
+  }
+  // Flat memory: the last quarter of the samples peaks no higher than the second quarter's.
+  const q = Math.max(1, Math.floor(samples.length / 4));
+  return {
+    seconds,
+    bytes: (await Deno.stat(outPath)).size,
+    peakRssMb: Math.max(0, ...samples),
+    earlyRssMb: Math.max(0, ...samples.slice(q, 2 * q)),
+    lateRssMb: Math.max(0, ...samples.slice(-q)),
+  };
+}
+
+/**
+ * The footer of a Parquet file as the independent reader sees it (scripts/parquet_reader, when
+ * installed): rows, row groups and codecs; undefined when the reader is not installed.
+ */
+async function parquetFooter(
+  path: string,
+): Promise<{ num_rows: number; row_groups: number[]; compression: string[] } | undefined> {
+  try {
+    const { success, stdout } = await new Deno.Command("node", {
+      args: ["scripts/parquet_reader/read.mjs", "--header", path],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return success ? JSON.parse(new TextDecoder().decode(stdout)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function goal(met: boolean): string {
+  return met ? "met" : "MISSED";
+}
+
+/**
+ * Runs the export suite: 10M danmaku rows (200k with --quick) exported as CSV, then Parquet.
+ * Goals are logged, never asserted.
+ */
 export async function exportSuite(options: SuiteOptions): Promise<Record<string, number>> {
-  const rows = options.quick ? 200_000 : 1_000_000;
+  const rows = options.quick ? 200_000 : 10_000_000;
   const dir = await Deno.makeTempDir({ prefix: "bench_export_" });
   try {
     const dbPath = `${dir}/bench.db`;
-    let started = performance.now();
+    const started = performance.now();
     buildDanmakuDb(dbPath, rows);
     options.log(
       `built ${rows} danmaku rows in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
 
-    const rawRate = rawIterateRate(dbPath, options.log);
-
-    const outPath = `${dir}/danmaku.csv`;
-    started = performance.now();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "export", "--db", dbPath, "--format", "csv", "--out", outPath],
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let peakRss = 0;
-    const samples: number[] = [];
-    const output = child.output();
-    let exited = false;
-    output.finally(() => exited = true);
-    while (!exited) {
-      try {
-        const { rssMb } = await usage(child.pid);
-        samples.push(rssMb);
-        peakRss = Math.max(peakRss, rssMb);
-      } catch {
-        // The process has just exited.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const { code, stderr } = await output;
-    const seconds = (performance.now() - started) / 1000;
-    if (code !== 0) {
-      throw new Error(`export failed with code ${code}: ${new TextDecoder().decode(stderr)}`);
-    }
-    const size = (await Deno.stat(outPath)).size;
-    // RSS flat: the last quarter of the samples peaks no higher than the second quarter's.
-    const q = Math.max(1, Math.floor(samples.length / 4));
-    const early = Math.max(...samples.slice(q, 2 * q));
-    const late = Math.max(...samples.slice(-q));
-    options.log(
-      `export: ${rows} rows, ${(size / 1e6).toFixed(0)} MB CSV in ${seconds.toFixed(2)} s; RSS ${
-        early.toFixed(0)
-      } MB (2nd quarter) → ${late.toFixed(0)} MB (last quarter), peak ${peakRss.toFixed(0)} MB`,
-    );
-    return {
-      "export.rows_per_s": Math.round(rows / seconds),
-      "export.raw_iterate_rows_per_s": rawRate,
-      "export.peak_rss_mb": Math.round(peakRss),
-      "export.rss_growth_mb": Math.round(late - early),
+    const results: Record<string, number> = {
+      "export.raw_iterate_rows_per_s": rawIterateRate(dbPath, options.log),
     };
+    for (const format of FORMATS) {
+      const outPath = `${dir}/danmaku.${format}`;
+      const run = await timeExport(dbPath, format, outPath);
+      const rate = Math.round(rows / run.seconds);
+      const growth = run.lateRssMb - run.earlyRssMb;
+      options.log(
+        `export ${format}: ${rows} rows, ${(run.bytes / 1e6).toFixed(0)} MB in ${
+          run.seconds.toFixed(2)
+        } s; RSS ${run.earlyRssMb.toFixed(0)} MB (2nd quarter) → ${
+          run.lateRssMb.toFixed(0)
+        } MB (last quarter), peak ${run.peakRssMb.toFixed(0)} MB`,
+      );
+      if (format === "parquet") {
+        const footer = await parquetFooter(outPath);
+        options.log(
+          footer === undefined
+            ? "export parquet: footer not read (run scripts/parquet_reader/install.sh)"
+            : `export parquet: DuckDB reads ${footer.num_rows} rows in ${footer.row_groups.length} row groups (largest ${
+              Math.max(...footer.row_groups)
+            }), ${footer.compression.join("+")}`,
+        );
+      }
+      options.log(
+        `export ${format} goals: ≥ ${GOALS.rowsPerS[format] / 1000}k rows/s ${
+          goal(rate >= GOALS.rowsPerS[format])
+        }, peak ≤ ${GOALS.peakRssMb} MB ${
+          goal(run.peakRssMb <= GOALS.peakRssMb)
+        }, growth ≤ ${GOALS.rssGrowthMb} MB ${goal(growth <= GOALS.rssGrowthMb)}${
+          options.quick ? " (goals are for the full run)" : ""
+        }`,
+      );
+      await Deno.remove(outPath);
+      results[`export.${format}.rows_per_s`] = rate;
+      results[`export.${format}.peak_rss_mb`] = Math.round(run.peakRssMb);
+      results[`export.${format}.rss_growth_mb`] = Math.round(growth);
+    }
+    return results;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
