@@ -511,3 +511,29 @@ Deno.test("main.ts export exits 2 on a bad flag and streams CSV to stdout", asyn
     assert.equal(new TextDecoder().decode(good.stdout).split("\r\n").length, 4);
   });
 });
+
+Deno.test("CSV and JSONL export uids beyond 2^53 exactly (JSONL as bare numbers) and hash them as the integers they are", async () => {
+  await withFixtureDb(async (db) => {
+    const big = ["9007199254740993", "9223372036854775807", "-9007199254740993"];
+    {
+      using conn = new DatabaseSync(db);
+      const ids = conn.prepare("SELECT id FROM danmaku ORDER BY id LIMIT 3").all().map((r) =>
+        Number(r.id)
+      );
+      // SQL text: a JavaScript number cannot even hold these values.
+      ids.forEach((id, i) => conn.exec(`UPDATE danmaku SET uid = ${big[i]} WHERE id = ${id}`));
+    }
+    const csv = (await exportText(["--db", db, "--format", "csv"])).stdout.split("\r\n");
+    const uidAt = csv[0].split(",").indexOf("uid");
+    assert.deepEqual(csv.slice(1, 4).map((line) => line.split(",")[uidAt]), big);
+
+    const jsonl = (await exportText(["--db", db, "--format", "jsonl"])).stdout.split("\n");
+    for (let i = 0; i < 3; i++) assert.match(jsonl[i], new RegExp(`"uid":${big[i]},`));
+    assert.equal(typeof JSON.parse(jsonl[3]).uid, "number", "ordinary uids stay numbers");
+
+    const hashed = (await exportText(["--db", db, "--format", "jsonl", "--hash-uids", SALT]))
+      .stdout.split("\n").slice(0, 3).map((line) => JSON.parse(line).uid);
+    const hasher = new UidHasher(SALT);
+    assert.deepEqual(hashed, big.map((uid) => hasher.hash(BigInt(uid))));
+  });
+});

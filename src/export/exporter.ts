@@ -9,7 +9,13 @@ import type { SqliteStore } from "../storage/sqlite_store.ts";
 import type { SyncWriter } from "../util/line_writer.ts";
 import { ChunkWriter } from "./chunk_writer.ts";
 import { UTF8_BOM } from "./csv.ts";
-import { EXPORT_TABLES, type ExportKind, exportQuery, type RowFilter } from "./export_tables.ts";
+import {
+  bigUidQuery,
+  EXPORT_TABLES,
+  type ExportKind,
+  exportQuery,
+  type RowFilter,
+} from "./export_tables.ts";
 import { writeParquet } from "./parquet_export.ts";
 import { writeRecorderXml } from "./recorder_export.ts";
 import { csvHeader, rowEncoder } from "./row_encoder.ts";
@@ -163,7 +169,9 @@ function writeRows(
   const format = options.format === "jsonl" ? "jsonl" : "csv";
   if (format === "csv") out.write((options.bom ? UTF8_BOM : "") + csvHeader(table));
   const encode = rowEncoder(table, format, options.hasher);
-  const { sql, params } = exportQuery(table, options.filter);
+  const check = bigUidQuery(table, options.filter);
+  const [[bigUids]] = store.iterateArrays(check.sql, ...check.params);
+  const { sql, params } = exportQuery(table, options.filter, { bigIntegersAsText: bigUids === 1 });
   for (const row of store.iterateArrays(sql, ...params)) {
     out.write(encode(row));
     file.rows++;

@@ -1,7 +1,7 @@
 /** Turns rows of an export query (arrays in column order) into CSV records or JSON lines. */
 import type { SQLOutputValue } from "node:sqlite";
 import { CSV_EOL, csvField, csvRecord } from "./csv.ts";
-import type { ExportColumn, ExportTable } from "./export_tables.ts";
+import { type ExportColumn, type ExportTable, isStoredInteger } from "./export_tables.ts";
 import { isoTime } from "./time_flag.ts";
 import type { UidHasher } from "./uid_hasher.ts";
 
@@ -24,7 +24,13 @@ function converter(column: ExportColumn, hasher: UidHasher | undefined): Convert
   if (hasher === undefined) return scalar;
   if (column.role === "private") return () => null;
   if (column.role === "uid") {
-    return (v) => typeof v === "number" ? hasher.hash(v) : scalar(v);
+    // Beyond 2^53 a uid arrives as its decimal text (exportQuery): hash the same integer.
+    return (v) =>
+      typeof v === "number"
+        ? hasher.hash(v)
+        : typeof v === "string"
+        ? hasher.hash(BigInt(v))
+        : scalar(v);
   }
   return scalar;
 }
@@ -50,9 +56,16 @@ export function rowEncoder(
     };
   }
   const keys = table.columns.map((c, i) => `${i === 0 ? "{" : ","}${JSON.stringify(c.name)}:`);
+  // An integer beyond 2^53 arrives as decimal text: JSON gets it as a bare, exact number.
+  const bareText = table.columns.map((c) =>
+    isStoredInteger(c) && !(hasher !== undefined && (c.role === "uid" || c.role === "private"))
+  );
   return (row) => {
     let line = "";
-    for (let i = 0; i < n; i++) line += keys[i] + jsonValue(converts[i](row[i]));
+    for (let i = 0; i < n; i++) {
+      const value = converts[i](row[i]);
+      line += keys[i] + (bareText[i] && typeof value === "string" ? value : jsonValue(value));
+    }
     return line + "}\n";
   };
 }
