@@ -16,12 +16,13 @@ import {
   ROOT,
   sleep,
   startChild,
+  taskV8Flags,
   usage,
 } from "./processes.ts";
 import type { SuiteOptions } from "./decode_suite.ts";
 
-/** The V8 flags `deno task start` runs the collector with (deno.json), so figures match users'. */
-const COLLECT_V8_FLAGS = ["--v8-flags=--max-semi-space-size=2"];
+/** The V8 flags `deno task start` runs the collector with, so figures match users'. */
+const COLLECT_V8_FLAGS = taskV8Flags("start");
 
 interface CollectorProcess {
   process: Deno.ChildProcess;

@@ -9,7 +9,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStore } from "../../src/storage/sqlite_store.ts";
 import { EXPORT_TABLES, exportQuery } from "../../src/export/export_tables.ts";
-import { ROOT, usage } from "./processes.ts";
+import { ROOT, taskV8Flags, usage } from "./processes.ts";
 import type { SuiteOptions } from "./decode_suite.ts";
 
 const TEXTS = [
@@ -97,7 +97,19 @@ interface ExportRun {
 async function timeExport(dbPath: string, format: string, outPath: string): Promise<ExportRun> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "export", "--db", dbPath, "--format", format, "--out", outPath],
+    args: [
+      "run",
+      "-A",
+      ...taskV8Flags("export"), // as `deno task export` runs it
+      "main.ts",
+      "export",
+      "--db",
+      dbPath,
+      "--format",
+      format,
+      "--out",
+      outPath,
+    ],
     cwd: ROOT,
     stdin: "null",
     stdout: "null",

@@ -3,6 +3,19 @@ import { signWbiQuery, wbiKeyFromUrl } from "../../src/bilibili/wbi.ts";
 
 /** The project root (where main.ts is). */
 export const ROOT = new URL("../../", import.meta.url);
+
+/**
+ * The `--v8-flags=…` of a deno.json task, so a benchmark or soak runs a command exactly as
+ * `deno task NAME` does (the flags are written once, in deno.json).
+ */
+export function taskV8Flags(task: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))) as {
+    tasks: Record<string, string>;
+  };
+  const command = config.tasks[task];
+  if (command === undefined) throw new Error(`deno.json has no task "${task}"`);
+  return command.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+}
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** A simulator running in a subprocess. */

@@ -1,8 +1,8 @@
 /** `main.ts collect` as a child process of the soak, with its stderr parsed as it comes. */
-import { ROOT } from "../bench/processes.ts";
+import { ROOT, taskV8Flags } from "../bench/processes.ts";
 
 /** The V8 flags `deno task start` runs the collector with (deno.json). */
-export const COLLECT_V8_FLAGS = ["--v8-flags=--max-semi-space-size=2"];
+export const COLLECT_V8_FLAGS = taskV8Flags("start");
 
 /** Log lines kept for the report when something goes wrong. */
 const TAIL_LINES = 40;
