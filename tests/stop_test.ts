@@ -44,6 +44,21 @@ function startTaskInOwnGroup(args: string[]) {
   };
 }
 
+/**
+ * Nothing is written before the stop, and a WebSocket room that keeps talking makes the drain last
+ * until its deadline: the stop is still under way when a second signal comes 2.5 s later.
+ */
+const STILL_STOPPING_FLAGS = [
+  "--transport",
+  "ws",
+  "--drain-timeout",
+  "60s",
+  "--flush-interval",
+  "1h",
+  "--flush-high-water",
+  "10000000",
+];
+
 function count(dbPath: string, sql: string): number {
   try {
     using db = new DatabaseSync(dbPath, { readOnly: true });
@@ -120,16 +135,7 @@ Deno.test("a second Ctrl+C after the grace period forces an exit (130) but first
     const task = startTaskInOwnGroup([
       ...spawnedCollectFlags(dbPath, sim, liveRooms(sim)),
       "--keep-raw",
-      // Nothing is written before the stop, and a WebSocket room that keeps talking makes the
-      // drain last until its deadline: the stop is still under way when the second signal comes.
-      "--transport",
-      "ws",
-      "--drain-timeout",
-      "60s",
-      "--flush-interval",
-      "1h",
-      "--flush-high-water",
-      "10000000",
+      ...STILL_STOPPING_FLAGS,
     ]);
     await waitFor(() => sim.counters.messagesSent > 3000, "traffic");
     Deno.kill(-task.pgid, "SIGINT");
@@ -180,17 +186,7 @@ Deno.test("the cookie never reaches a spawned collector's stderr, stdout, databa
     const first = await clean.exit();
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /logged_in=true/);
-    const forcedRun = startTaskInOwnGroup([
-      ...flags,
-      "--transport",
-      "ws",
-      "--drain-timeout",
-      "60s",
-      "--flush-interval",
-      "1h",
-      "--flush-high-water",
-      "10000000",
-    ]);
+    const forcedRun = startTaskInOwnGroup([...flags, ...STILL_STOPPING_FLAGS]);
     await waitFor(() => sim.connectionCount() === rooms.length, "the second run to connect");
     const sent = sim.counters.messagesSent;
     await waitFor(() => sim.counters.messagesSent > sent + 300, "traffic to the second run");
