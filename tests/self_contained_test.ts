@@ -44,7 +44,9 @@ Deno.test("the shared-folder pattern matches relative and absolute references bu
   for (const text of references) {
     assert.ok(OUTSIDE.test(text), text);
   }
-  for (const text of ["tests/fixtures/protocol-samples/a.bin", "shared_state.ts", "../sharedx"]) {
+  for (
+    const text of ["tests/fixtures/protocol-samples/a.bin", "shared_state.ts", `${up}/sharedx`]
+  ) {
     assert.ok(!OUTSIDE.test(text), text);
   }
 });
