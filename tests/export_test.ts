@@ -78,7 +78,7 @@ Deno.test("export writes RFC 4180 CSV that Python's csv module reads back field 
     assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
     const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
     assert.ok(text.startsWith("\uFEFFroom_id,ts_ms,time,received_at_ms,uid,uname,text,msg_id,"));
-    assert.ok(text.split("\r\n")[0].endsWith("reply_to_uid,reply_to_uname"));
+    assert.ok(text.split("\r\n")[0].endsWith("reply_to_uid,reply_to_uname,lottery_type"));
     assert.ok(text.endsWith("\r\n"));
     await assert.rejects(Deno.stat(`${path}.partial`), Deno.errors.NotFound);
 
@@ -160,6 +160,11 @@ Deno.test("export --kind all --format jsonl writes one file per kind that reads 
       interactions: 2,
       audience: 1,
       room_events: 1,
+      super_chat_deletions: 1,
+      entries: 1,
+      lotteries: 1,
+      rank_changes: 1,
+      online_ranks: 1,
     };
     for (const kind of EXPORT_KINDS) {
       const text = await Deno.readTextFile(`${out}/${kind}.jsonl`);
@@ -367,7 +372,7 @@ const EXPORT_LAYOUT: Record<
 > = {
   danmaku: {
     header:
-      "room_id,ts_ms,time,received_at_ms,uid,uname,text,msg_id,cmd,user_hash,is_admin,guard_level,user_level,medal_name,medal_level,medal_anchor_uname,medal_anchor_room_id,medal_anchor_uid,mode,font_size,color,dm_type,emoticon,reply_to_uid,reply_to_uname",
+      "room_id,ts_ms,time,received_at_ms,uid,uname,text,msg_id,cmd,user_hash,is_admin,guard_level,user_level,medal_name,medal_level,medal_anchor_uname,medal_anchor_room_id,medal_anchor_uid,mode,font_size,color,dm_type,emoticon,reply_to_uid,reply_to_uname,lottery_type",
     uid: "uid medal_anchor_uid reply_to_uid",
     private: "uname user_hash reply_to_uname",
     time: "coalesce(ts_ms, received_at_ms)",
@@ -386,6 +391,12 @@ const EXPORT_LAYOUT: Record<
     private: "uname dedup_key",
     time: "coalesce(start_time_ms, received_at_ms)",
   },
+  super_chat_deletions: {
+    header: "room_id,sc_id,received_at_ms,time",
+    uid: "",
+    private: "",
+    time: "received_at_ms",
+  },
   guard_buys: {
     header:
       "room_id,start_time_ms,time,received_at_ms,uid,uname,guard_level,num,price_cny,unit,end_time_ms,gift_id,gift_name,payflow_id,cmd,dedup_key",
@@ -399,6 +410,32 @@ const EXPORT_LAYOUT: Record<
     uid: "uid medal_anchor_uid",
     private: "uname",
     time: "coalesce(ts_ms, received_at_ms)",
+  },
+  entries: {
+    header:
+      "room_id,ts_ms,time,received_at_ms,uid,uname,guard_level,wealth_level,cmd,effect_id,copy_writing",
+    uid: "uid",
+    private: "uname copy_writing",
+    time: "coalesce(ts_ms, received_at_ms)",
+  },
+  lotteries: {
+    header:
+      "room_id,received_at_ms,time,lot_id,phase,cmd,award_name,award_num,danmu,gift_name,gift_num,require_text,duration_s,winners,winner_count",
+    uid: "",
+    private: "winners",
+    time: "received_at_ms",
+  },
+  rank_changes: {
+    header: "room_id,ts_ms,time,received_at_ms,rank_name,rank,cmd,countdown_s",
+    uid: "",
+    private: "",
+    time: "coalesce(ts_ms, received_at_ms)",
+  },
+  online_ranks: {
+    header: "room_id,received_at_ms,time,rank,uid,uname,score,cmd,rank_type,guard_level",
+    uid: "uid",
+    private: "uname",
+    time: "received_at_ms",
   },
   audience: {
     header: "room_id,received_at_ms,time,kind,value",
@@ -439,11 +476,11 @@ Deno.test("export refuses a database of another schema version", async () => {
   await withFixtureDb(async (db) => {
     {
       using raw = new DatabaseSync(db);
-      raw.exec("PRAGMA user_version = 2");
+      raw.exec("PRAGMA user_version = 3");
     }
     await assert.rejects(exportText(["--db", db]), (e: unknown) => {
       assert.ok(e instanceof StorageError);
-      assert.match(e.message, /its schema version 2 is newer than version 1/);
+      assert.match(e.message, /its schema version 3 is newer than version 2/);
       return true;
     });
   });

@@ -102,6 +102,7 @@ Deno.test("normalizeMessage() reads the 2024 DANMU_MSG with its id_str, reply an
     emoticon: null,
     replyToUid: 2351778,
     replyToUname: "橘枳橼",
+    lotteryType: 0,
   };
   assert.deepEqual(sample("danmu_msg_2024"), [expected]);
 });
@@ -133,6 +134,7 @@ Deno.test("normalizeMessage() reads an emoticon danmaku with a full medal and gu
     emoticon: "upower_[艾尔莎收藏集_mua]",
     replyToUid: null,
     replyToUname: null,
+    lotteryType: 0,
   };
   assert.deepEqual(sample("danmu_msg_2024_emoticon_medal"), [expected]);
 });
@@ -382,6 +384,7 @@ Deno.test("normalizeMessage() reads the 2021 brotli DANMU_MSG with a 15-element 
     emoticon: null,
     replyToUid: null,
     replyToUname: null,
+    lotteryType: 0,
   });
 });
 

@@ -30,8 +30,13 @@ Deno.test("stats counts every kind per room and sums value in CNY", async () => 
       danmaku: 201,
       gifts: 3,
       super_chats: 2,
+      super_chat_deletions: 0,
       guard_buys: 1,
       interactions: 2,
+      entries: 0,
+      lotteries: 0,
+      rank_changes: 0,
+      online_ranks: 0,
       audience: 1,
       room_events: 1,
     });
@@ -138,7 +143,10 @@ Deno.test("stats --format json prints the report; table prints a summary for peo
     const text = table.text();
     assert.match(text, /^2 room\(s\), start → end \(times in UTC\)\n/);
     assert.match(text, /room 1001 {2}主播A · 标题 <test> & "x"/);
-    assert.match(text, /counts {7}danmaku 201 {2}gifts 3 {2}super_chats 2 {2}guard_buys 1/);
+    assert.match(
+      text,
+      /counts {7}danmaku 201 {2}gifts 3 {2}super_chats 2 {2}super_chat_deletions 0 {2}guard_buys 1/,
+    );
     assert.match(
       text,
       /value CNY {4}gifts 53\.00 {2}super chats 80\.00 {2}guards 198\.00 {2}total 331\.00/,

@@ -79,6 +79,7 @@ export const normalizeDanmuMsg: CmdHandler = ({ body, cmd }, context, out) => {
     emoticon,
     replyToUid,
     replyToUname,
+    lotteryType: asNumber(meta[9]) ?? 0,
   });
   return true;
 };

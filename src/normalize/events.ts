@@ -63,6 +63,11 @@ export interface DanmakuEvent extends EventBase, MedalFields {
   replyToUid: number | null;
   /** `extra.reply_uname`: name this danmaku replies to. */
   replyToUname: string | null;
+  /**
+   * `info[0][9]` as sent: 0 for a danmaku a viewer typed; non-zero for one a lottery or storm
+   * sent in their name (天选时刻 keyword, 节奏风暴; docs/schema.md). `stats` leaves these out.
+   */
+  lotteryType: number;
 }
 
 /** One gift from SEND_GIFT, or one `gift_list` item of SEND_GIFT_V2. */
@@ -119,7 +124,7 @@ export interface SuperChatEvent extends EventBase, MedalFields {
   uname: string;
   /** The message. */
   message: string;
-  /** Machine translation (`message_jpn`), when sent. */
+  /** Machine translation (`message_jpn`, since 2025 `message_trans`), when sent. */
   messageJpn: string | null;
   /** Price in CNY (Bilibili sends SC prices in yuan). */
   priceCny: number;
@@ -193,6 +198,100 @@ export interface InteractionEvent extends EventBase, MedalFields {
   guardLevel: number;
 }
 
+/** A viewer's entry shown with an effect: ENTRY_EFFECT, ENTRY_EFFECT_MUST_RECEIVE. */
+export interface EntryEvent extends EventBase {
+  type: "entry";
+  /** "ENTRY_EFFECT" or "ENTRY_EFFECT_MUST_RECEIVE". */
+  cmd: string;
+  /** `trigger_time` (nanoseconds on the wire) as unix ms. */
+  tsMs: number | null;
+  /** Viewer uid (`uid`, else `uinfo.uid`; 0 when masked). */
+  uid: number;
+  /** Viewer name: `uinfo.base.name`, else the name between `<%` and `%>` of `copy_writing`. */
+  uname: string;
+  /** `privilege_type`: 0 none, 1 总督, 2 提督, 3 舰长. */
+  guardLevel: number;
+  /** `wealthy_info.level` / `wealth_level` (荣耀等级), when sent. */
+  wealthLevel: number | null;
+  /** Effect id (`id`). */
+  effectId: number | null;
+  /** The text shown, e.g. "欢迎舰长 <%名字%> 进入直播间" (`copy_writing`). */
+  copyWriting: string;
+}
+
+/** A super chat taken back (SUPER_CHAT_MESSAGE_DELETE, one event per id): not revenue. */
+export interface SuperChatDeletionEvent extends EventBase {
+  type: "superChatDeletion";
+  /** Id of the deleted super chat (`super_chats.sc_id`). */
+  scId: number;
+}
+
+/** Which step of a 天选时刻 lottery a message is. */
+export type LotteryPhase = "start" | "end" | "award";
+
+/** A 天选时刻 lottery: ANCHOR_LOT_START, ANCHOR_LOT_END or ANCHOR_LOT_AWARD. */
+export interface LotteryEvent extends EventBase {
+  type: "lottery";
+  /** Full cmd. */
+  cmd: string;
+  /** start, end or award. */
+  phase: LotteryPhase;
+  /** Lottery id (`id`); the three phases of one lottery share it. */
+  lotId: number;
+  /** Prize name (`award_name`). */
+  awardName: string | null;
+  /** Number of prizes (`award_num`). */
+  awardNum: number | null;
+  /** Start: the danmaku viewers send to take part (`danmu`); these arrive flagged lottery. */
+  danmu: string | null;
+  /** Start: gift required to take part (`gift_name`), when any. */
+  giftName: string | null;
+  /** Start: number of that gift (`gift_num`). */
+  giftNum: number | null;
+  /** Start: condition text (`require_text`), e.g. "当前主播粉丝勋章至少1级". */
+  requireText: string | null;
+  /** Start: how long it runs, seconds (`max_time`). */
+  durationS: number | null;
+  /** Award: the winners as a JSON array of `{uid, uname}` (`award_users`). */
+  winners: string | null;
+  /** Award: number of winners. */
+  winnerCount: number | null;
+}
+
+/** A ranking position of the room: POPULAR_RANK_CHANGED, AREA_RANK_CHANGED, HOT_RANK_CHANGED(_V2). */
+export interface RankChangeEvent extends EventBase {
+  type: "rankChange";
+  /** Full cmd. */
+  cmd: string;
+  /** Server time (`timestamp`, seconds on the wire) as unix ms. */
+  tsMs: number | null;
+  /** Which ranking: "popular" (人气榜), else `rank_name` / `area_name` as sent. */
+  rankName: string;
+  /** Position; 0 when out of the ranking. */
+  rank: number;
+  /** Seconds until the ranking is next settled (`countdown`). */
+  countdownS: number | null;
+}
+
+/** One viewer of the high-energy / gold ranking list: ONLINE_RANK_V2 (JSON), ONLINE_RANK_V3 (pb). */
+export interface OnlineRankEvent extends EventBase {
+  type: "onlineRank";
+  /** "ONLINE_RANK_V2" or "ONLINE_RANK_V3". */
+  cmd: string;
+  /** `rank_type`, e.g. "gold-rank". */
+  rankType: string | null;
+  /** Position in the list, from 1. */
+  rank: number;
+  /** Viewer uid (0 when masked). */
+  uid: number;
+  /** Viewer name. */
+  uname: string;
+  /** Contribution `score` (a string on the wire). */
+  score: number | null;
+  /** Viewer's guard level. */
+  guardLevel: number;
+}
+
 /** Which audience counter a value is. */
 export type AudienceKind =
   | "watched"
@@ -217,9 +316,17 @@ export type RoomStateKind =
   | "room_change"
   | "room_block"
   | "cut_off"
-  | "warning";
+  | "warning"
+  | "notice"
+  | "danmaku_aggregation"
+  | "guard_honor"
+  | "widget_banner";
 
-/** A room state change: LIVE, PREPARING, ROOM_CHANGE, ROOM_BLOCK_MSG, CUT_OFF(_V2), WARNING. */
+/**
+ * A room state change or notice: LIVE, PREPARING, ROOM_CHANGE, ROOM_BLOCK_MSG, CUT_OFF(_V2),
+ * WARNING; NOTICE_MSG and COMMON_NOTICE_DANMAKU (notice), DANMU_AGGREGATION (many viewers sent
+ * one lottery keyword), GUARD_HONOR_THOUSAND, WIDGET_BANNER.
+ */
 export interface RoomStateEvent extends EventBase {
   type: "roomState";
   /** Full cmd. */
@@ -244,7 +351,10 @@ export interface RoomStateEvent extends EventBase {
   uid: number | null;
   /** ROOM_BLOCK_MSG: the muted viewer's name. */
   uname: string | null;
-  /** CUT_OFF / WARNING `msg`. */
+  /**
+   * CUT_OFF / WARNING `msg`; the notice text (`msg_common`, the joined `content_segments`);
+   * DANMU_AGGREGATION `msg`.
+   */
   message: string | null;
   /** The message JSON verbatim. */
   text: string;
@@ -313,8 +423,13 @@ export type CollectedEvent =
   | DanmakuEvent
   | GiftEvent
   | SuperChatEvent
+  | SuperChatDeletionEvent
   | GuardBuyEvent
   | InteractionEvent
+  | EntryEvent
+  | LotteryEvent
+  | RankChangeEvent
+  | OnlineRankEvent
   | AudienceEvent
   | RoomStateEvent
   | RawEvent

@@ -6,8 +6,10 @@
  * (export/export_tables.ts) are all derived from it: a new event kind is one entry here plus
  * its normalizer. docs/schema.md describes every column.
  *
- * The generated DDL must stay byte for byte what schema version 1 created
- * (tests/fixtures/schema_v1.json); changing a table means a new schema version.
+ * Every table and column says the schema version it came in (`since`, default 1). The DDL a
+ * version generates must stay what that version created (version 1 byte for byte:
+ * tests/fixtures/schema_v1.json); a change is a new version whose tables and columns the
+ * migration in schema.ts adds to older databases. Columns are only ever appended.
  */
 import type { SQLInputValue } from "node:sqlite";
 import type { CollectedEvent, CollectedEventType, MedalFields } from "../normalize/events.ts";
@@ -34,6 +36,13 @@ export interface ColumnSpec<E> {
   readonly primaryKey?: true;
   /** How `export --hash-uids` treats it. @default {undefined} (written as stored) */
   readonly privacy?: Privacy;
+  /** Schema version the column came in. @default {1} */
+  readonly since?: number;
+  /**
+   * SQL `DEFAULT` of a column added to an existing table (what older rows read); required for
+   * a NOT NULL column with `since` > 1, which SQLite can add only with a default.
+   */
+  readonly defaultSql?: string;
   /** The value bound for an event. */
   readonly value: (event: E) => SQLInputValue;
 }
@@ -65,6 +74,8 @@ export interface ExportSpec {
 export interface RowSpec<E> {
   /** Table name. */
   readonly table: string;
+  /** Schema version the table came in. @default {1} */
+  readonly since?: number;
   /** Stored columns in table order (after `id`, unless a column is the primary key). */
   readonly columns: readonly ColumnSpec<E>[];
   /** Indexes, created after the table in this order. */
@@ -111,6 +122,11 @@ function textOrNull<E>(
 
 function real<E>(name: string, value: (e: E) => number): ColumnSpec<E> {
   return { name, sqlType: "REAL", nullable: false, value };
+}
+
+/** `column`, added to its table in schema version `version` with SQL default `defaultSql`. */
+function addedIn<E>(version: number, column: ColumnSpec<E>, defaultSql?: string): ColumnSpec<E> {
+  return { ...column, since: version, defaultSql };
 }
 
 /** `room_id`, first column of every table but `sessions`. */
@@ -233,6 +249,7 @@ export const ROW_SPECS = {
       textOrNull("emoticon", (e) => e.emoticon),
       integerOrNull("reply_to_uid", (e) => e.replyToUid, "uid"),
       textOrNull("reply_to_uname", (e) => e.replyToUname, "private"),
+      addedIn(2, integer("lottery_type", (e) => e.lotteryType), "0"),
     ],
     indexes: [{
       name: "danmaku_dedup",
@@ -322,6 +339,18 @@ export const ROW_SPECS = {
       "dedup_key",
     ),
   },
+  superChatDeletion: {
+    table: "super_chat_deletions",
+    since: 2,
+    columns: [roomId(), integer("sc_id", (e) => e.scId), receivedAt()],
+    indexes: [{
+      name: "super_chat_deletions_room_sc",
+      unique: true,
+      columns: ["room_id", "sc_id"],
+    }],
+    onConflict: "ON CONFLICT DO NOTHING",
+    export: { timeSql: "received_at_ms", lead: ["room_id", "sc_id", "received_at_ms", "time"] },
+  },
   guardBuy: {
     table: "guard_buys",
     columns: [
@@ -380,6 +409,89 @@ export const ROW_SPECS = {
     indexes: [],
     onConflict: "",
     export: timedExport("kind", "msg_type"),
+  },
+  entry: {
+    table: "entries",
+    since: 2,
+    columns: [
+      ...messageHead(),
+      ...viewer(),
+      integer("guard_level", (e) => e.guardLevel),
+      integerOrNull("wealth_level", (e) => e.wealthLevel),
+      integerOrNull("effect_id", (e) => e.effectId),
+      // The text shown names the viewer.
+      text("copy_writing", (e) => e.copyWriting, "private"),
+    ],
+    indexes: [],
+    onConflict: "",
+    export: timedExport("guard_level", "wealth_level"),
+  },
+  lottery: {
+    table: "lotteries",
+    since: 2,
+    columns: [
+      roomId(),
+      integer("lot_id", (e) => e.lotId),
+      text("phase", (e) => e.phase),
+      receivedAt(),
+      text("cmd", (e) => e.cmd),
+      textOrNull("award_name", (e) => e.awardName),
+      integerOrNull("award_num", (e) => e.awardNum),
+      textOrNull("danmu", (e) => e.danmu),
+      textOrNull("gift_name", (e) => e.giftName),
+      integerOrNull("gift_num", (e) => e.giftNum),
+      textOrNull("require_text", (e) => e.requireText),
+      integerOrNull("duration_s", (e) => e.durationS),
+      textOrNull("winners", (e) => e.winners, "private"),
+      integerOrNull("winner_count", (e) => e.winnerCount),
+    ],
+    indexes: [{
+      name: "lotteries_room_lot_phase",
+      unique: true,
+      columns: ["room_id", "lot_id", "phase"],
+    }],
+    // Bilibili repeats a phase (reconnects, ANCHOR_LOT_START resent): the first one stays.
+    onConflict: "ON CONFLICT DO NOTHING",
+    export: {
+      timeSql: "received_at_ms",
+      lead: ["room_id", "received_at_ms", "time", "lot_id", "phase"],
+    },
+  },
+  rankChange: {
+    table: "rank_changes",
+    since: 2,
+    columns: [
+      ...messageHead(),
+      text("rank_name", (e) => e.rankName),
+      integer("rank", (e) => e.rank),
+      integerOrNull("countdown_s", (e) => e.countdownS),
+    ],
+    indexes: [],
+    onConflict: "",
+    export: {
+      timeSql: TS_OR_RECEIVED,
+      lead: ["room_id", "ts_ms", "time", "received_at_ms", "rank_name", "rank"],
+    },
+  },
+  onlineRank: {
+    table: "online_ranks",
+    since: 2,
+    columns: [
+      roomId(),
+      receivedAt(),
+      text("cmd", (e) => e.cmd),
+      textOrNull("rank_type", (e) => e.rankType),
+      integer("rank", (e) => e.rank),
+      ...viewer(),
+      integerOrNull("score", (e) => e.score),
+      integer("guard_level", (e) => e.guardLevel),
+    ],
+    indexes: [],
+    onConflict: "",
+    export: {
+      timeSql: "received_at_ms",
+      lead: ["room_id", "received_at_ms", "time", "rank", "uid", "uname", "score"],
+    },
   },
   audience: {
     table: "audience",
@@ -489,11 +601,26 @@ export function dedupKeyOf(event: CollectedEvent): string | undefined {
   return rowSpecOf(event.type).dedupKey?.(event);
 }
 
-/** `CREATE TABLE` and `CREATE INDEX` statements of one spec (no trailing semicolons). */
-export function createStatements(spec: RowSpec<never>): string[] {
-  const columns = spec.columns.map((c) =>
-    `  ${c.name} ${c.sqlType}${c.primaryKey ? " PRIMARY KEY" : c.nullable ? "" : " NOT NULL"}`
-  );
+/** Whether a table or column of schema version `since` (default 1) exists at `version`. */
+export function existsAt(since: number | undefined, version: number): boolean {
+  return (since ?? 1) <= version;
+}
+
+/** A column's definition as CREATE TABLE and ALTER TABLE … ADD COLUMN write it. */
+export function columnDefinition(column: ColumnSpec<never>): string {
+  const constraint = column.primaryKey ? " PRIMARY KEY" : column.nullable ? "" : " NOT NULL";
+  const defaultClause = column.defaultSql === undefined ? "" : ` DEFAULT ${column.defaultSql}`;
+  return `${column.name} ${column.sqlType}${constraint}${defaultClause}`;
+}
+
+/**
+ * `CREATE TABLE` and `CREATE INDEX` statements of one spec as schema version `version` has
+ * it (no trailing semicolons; none when the table is newer).
+ */
+export function createStatements(spec: RowSpec<never>, version: number): string[] {
+  if (!existsAt(spec.since, version)) return [];
+  const columns = spec.columns.filter((c) => existsAt(c.since, version))
+    .map((c) => `  ${columnDefinition(c)}`);
   if (!spec.columns.some((c) => c.primaryKey)) columns.unshift("  id INTEGER PRIMARY KEY");
   return [
     `CREATE TABLE ${spec.table} (\n${columns.join(",\n")}\n)`,

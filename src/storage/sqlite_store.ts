@@ -12,9 +12,10 @@ import {
 import { dirname } from "node:path";
 import { StorageError, type StorageFailure } from "../errors.ts";
 import type { CollectedEvent, CollectedEventType } from "../normalize/events.ts";
-import { insertStatement, ROW_SPECS, rowSpecOf } from "./rows.ts";
+import { existsAt, insertStatement, ROW_SPECS, type RowSpec, rowSpecOf } from "./rows.ts";
 import {
   APPLICATION_ID,
+  migrationSql,
   SCHEMA_SQL,
   SCHEMA_VERSION,
   TABLE_NAMES,
@@ -114,6 +115,8 @@ export class SqliteStore implements Disposable {
   readonly path: string;
   /** Whether the store was opened read-only. */
   readonly readOnly: boolean;
+  /** Schema version the file had when this open upgraded it, else null. */
+  upgradedFrom: number | null = null;
   #db: DatabaseSync | undefined;
   #writers: Map<CollectedEventType, RowWriter> | undefined;
 
@@ -124,9 +127,11 @@ export class SqliteStore implements Disposable {
   }
 
   /**
-   * Opens (creating when missing, unless read-only) the database at `path` and creates
-   * schema version 1 in an empty file. Throws StorageError for a newer schema version, a
-   * foreign database, or a file SQLite cannot open.
+   * Opens (creating when missing, unless read-only) the database at `path`: creates the current
+   * schema in an empty file and upgrades an older version in place, in one transaction (also
+   * when opened read-only; `upgradedFrom` then says from which version). Throws StorageError
+   * for a newer schema version, a foreign database, an old one that cannot be written, or a
+   * file SQLite cannot open.
    */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     if (options.readOnly) return SqliteStore.openExisting(path, options);
@@ -168,7 +173,9 @@ export class SqliteStore implements Disposable {
   #initialize(busyTimeoutMs: number): void {
     const db = this.#db!;
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
-    if (this.#checkSchema(db) === "empty") {
+    const state = this.#checkSchema(db);
+    if (typeof state === "number") this.#upgrade(db, state, busyTimeoutMs);
+    if (state === "empty") {
       if (this.readOnly) {
         throw new StorageError(
           `Cannot open database "${this.path}": it is empty, not a danmaku database`,
@@ -196,10 +203,55 @@ export class SqliteStore implements Disposable {
   }
 
   /**
-   * "ready" for a version-1 danmaku database, "empty" for a blank file (no schema object of any
-   * kind, no application_id, no user_version); throws otherwise, having written nothing.
+   * Upgrades a version-`from` database to the current schema in one transaction; a read-only
+   * store does it through a second, writable connection. Another process may have upgraded it
+   * meanwhile: the version is read again under the write lock.
    */
-  #checkSchema(db: DatabaseSync): "ready" | "empty" {
+  #upgrade(db: DatabaseSync, from: number, busyTimeoutMs: number): void {
+    let writable = db;
+    if (this.readOnly) {
+      try {
+        writable = new DatabaseSync(this.path);
+        writable.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+      } catch (error) {
+        throw this.#cannotUpgrade(from, error);
+      }
+    }
+    try {
+      writable.exec("BEGIN IMMEDIATE");
+      try {
+        const version = pragmaNumber(writable, "user_version");
+        for (let next = version + 1; next <= SCHEMA_VERSION; next++) {
+          writable.exec(migrationSql(next));
+        }
+        writable.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+        writable.exec("COMMIT");
+        if (version < SCHEMA_VERSION) this.upgradedFrom = version;
+      } catch (error) {
+        if (writable.isTransaction) writable.exec("ROLLBACK");
+        throw error;
+      }
+    } catch (error) {
+      throw this.#cannotUpgrade(from, error);
+    } finally {
+      if (writable !== db) writable.close();
+    }
+    if (this.#checkSchema(db) !== "ready") throw this.#cannotUpgrade(from, "schema unchanged");
+  }
+
+  #cannotUpgrade(from: number, error: unknown): StorageError {
+    return sqliteError(
+      `Cannot upgrade database "${this.path}" from schema version ${from} to ${SCHEMA_VERSION} (nothing was changed)`,
+      error,
+    );
+  }
+
+  /**
+   * "ready" for a current danmaku database, its version for an older one, "empty" for a blank
+   * file (no schema object of any kind, no application_id, no user_version); throws otherwise,
+   * having written nothing.
+   */
+  #checkSchema(db: DatabaseSync): "ready" | "empty" | number {
     const applicationId = pragmaNumber(db, "application_id");
     const version = pragmaNumber(db, "user_version");
     // Every table, view, index and trigger, SQLite's own included (sqlite_sequence, …).
@@ -223,13 +275,15 @@ export class SqliteStore implements Disposable {
         "schema",
       );
     }
-    if (version < SCHEMA_VERSION) {
+    if (version < 1) {
       throw new StorageError(
-        `Cannot open database "${this.path}": its schema version ${version} is older than version ${SCHEMA_VERSION} and cannot be upgraded`,
+        `Cannot open database "${this.path}": its schema version ${version} was never written by this program`,
         "schema",
       );
     }
-    const missing = TABLE_NAMES.filter((t) => !tables.includes(t));
+    const missing = (Object.values(ROW_SPECS) as RowSpec<never>[])
+      .filter((spec) => existsAt(spec.since, version) && !tables.includes(spec.table))
+      .map((spec) => spec.table);
     if (missing.length > 0) {
       throw new StorageError(
         `Cannot open database "${this.path}": schema version ${version} lacks tables ${
@@ -238,7 +292,7 @@ export class SqliteStore implements Disposable {
         "schema",
       );
     }
-    return "ready";
+    return version < SCHEMA_VERSION ? version : "ready";
   }
 
   /**

@@ -59,6 +59,7 @@ export function danmaku(overrides: Partial<DanmakuEvent> = {}): DanmakuEvent {
     emoticon: null,
     replyToUid: null,
     replyToUname: null,
+    lotteryType: 0,
     medalName: null,
     medalLevel: null,
     medalAnchorUname: null,
@@ -199,6 +200,7 @@ export function roomADanmaku(): DanmakuEvent[] {
 /** Every event of the known database. */
 export function fixtureEvents(): CollectedEvent[] {
   return [
+    ...roomBNotices(),
     {
       type: "room",
       roomId: ROOM_A,
@@ -337,4 +339,61 @@ export async function withFixtureDb(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** One row for each table of schema version 2, in room B (no effect on room A's figures). */
+function roomBNotices(): CollectedEvent[] {
+  const at = T0 + 10_000;
+  const base = { roomId: ROOM_B, receivedAtMs: at };
+  return [
+    {
+      ...base,
+      type: "entry",
+      cmd: "ENTRY_EFFECT",
+      tsMs: at - 100,
+      uid: 8,
+      uname: "Bob",
+      guardLevel: 3,
+      wealthLevel: 12,
+      effectId: 4,
+      copyWriting: "欢迎舰长 <%Bob%> 进入直播间",
+    },
+    { ...base, type: "superChatDeletion", scId: 77 },
+    {
+      ...base,
+      type: "lottery",
+      cmd: "ANCHOR_LOT_START",
+      phase: "start",
+      lotId: 5001,
+      awardName: "小电视",
+      awardNum: 1,
+      danmu: "冲冲冲",
+      giftName: null,
+      giftNum: null,
+      requireText: "无",
+      durationS: 300,
+      winners: null,
+      winnerCount: null,
+    },
+    {
+      ...base,
+      type: "rankChange",
+      cmd: "POPULAR_RANK_CHANGED",
+      tsMs: at - 1000,
+      rankName: "popular",
+      rank: 37,
+      countdownS: 1500,
+    },
+    {
+      ...base,
+      type: "onlineRank",
+      cmd: "ONLINE_RANK_V2",
+      rankType: "gold-rank",
+      rank: 1,
+      uid: 8,
+      uname: "Bob",
+      score: 1290,
+      guardLevel: 3,
+    },
+  ];
 }
