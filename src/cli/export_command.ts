@@ -30,8 +30,9 @@ const EXPORT_FLAGS = {
     name: "kind",
     arg: "KIND",
     defaultText: "danmaku for csv/jsonl/parquet, all for xml",
-    help:
-      "danmaku, gifts, super_chats, guard_buys, interactions, audience, room_events, or all; csv/jsonl/parquet with all write one file per kind into --out DIR",
+    help: `${
+      EXPORT_KINDS.join(", ")
+    }, or all; csv/jsonl/parquet with all write one file per kind into --out DIR`,
   }),
   room: flag.string({
     name: "room",
@@ -146,8 +147,9 @@ export function runExport(
 ): Promise<ExportedFile[]> {
   const config = parseExportConfig(args);
   using store = SqliteStore.openExisting(config.dbPath, { readOnly: true });
-  const files = exportRows(store, config, io.stdout);
   const log = fieldLogger(io.log);
+  if (store.upgrade) log.info("upgraded the database schema", { db: store.path, ...store.upgrade });
+  const files = exportRows(store, config, io.stdout);
   for (const file of files) {
     log.info("exported", {
       kind: file.kind,

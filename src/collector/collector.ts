@@ -12,7 +12,7 @@ import type { ConnectOptions, DanmakuTransport } from "../room/transport.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import type { Clock } from "../util/clock.ts";
 import { formatMegabytes } from "../util/byte_size.ts";
-import { fieldLogger } from "../util/log.ts";
+import { fieldLogger, type Logger } from "../util/log.ts";
 import { RateLimiter } from "../util/rate_limiter.ts";
 import type { CollectConfig } from "./config.ts";
 import { ConnectionSlots } from "./connection_slots.ts";
@@ -77,7 +77,7 @@ export async function runCollector(
 ): Promise<CollectorSummary> {
   const { clock, log } = deps;
   const logger = fieldLogger(log);
-  const sink = deps.sink ?? SqliteStore.open(config.dbPath);
+  const sink = deps.sink ?? openDatabase(config.dbPath, logger);
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal.addEventListener("abort", onAbort, { once: true });
@@ -269,4 +269,11 @@ async function reportStatus(
     if (deps.statusLine) deps.statusLine(line);
     else deps.log(`level=info msg=status ${line}`); // the line is made of fields already
   }
+}
+
+/** Opens the database, saying so when an older schema was upgraded on the way. */
+function openDatabase(path: string, logger: Logger): SqliteStore {
+  const store = SqliteStore.open(path);
+  if (store.upgrade) logger.info("upgraded the database schema", { db: path, ...store.upgrade });
+  return store;
 }

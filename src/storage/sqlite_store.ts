@@ -79,7 +79,10 @@ export function describeSqliteFailure(error: unknown): { reason: StorageFailure;
  */
 function sqliteError(what: string, error: unknown, step?: string): StorageError {
   const { reason, words } = describeSqliteFailure(error);
-  const text = error instanceof Error ? error.message : String(error);
+  // SQLite quotes the whole failing SQL (" in 'CREATE …' at offset N"): one line suffices.
+  const text = (error instanceof Error ? error.message : String(error))
+    .replace(/ in '[\s\S]*' at offset \d+$/, "")
+    .replace(/\s*\n\s*/g, " ");
   return new StorageError(`${what}: ${words} (${step ? `${step}: ` : ""}${text})`, reason, {
     cause: error,
   });
@@ -115,8 +118,8 @@ export class SqliteStore implements Disposable {
   readonly path: string;
   /** Whether the store was opened read-only. */
   readonly readOnly: boolean;
-  /** Schema version the file had when this open upgraded it, else null. */
-  upgradedFrom: number | null = null;
+  /** The schema upgrade this open made (versions from and to), else undefined. */
+  upgrade: { from: number; to: number } | undefined;
   #db: DatabaseSync | undefined;
   #writers: Map<CollectedEventType, RowWriter> | undefined;
 
@@ -129,7 +132,7 @@ export class SqliteStore implements Disposable {
   /**
    * Opens (creating when missing, unless read-only) the database at `path`: creates the current
    * schema in an empty file and upgrades an older version in place, in one transaction (also
-   * when opened read-only; `upgradedFrom` then says from which version). Throws StorageError
+   * when opened read-only; `upgrade` then says from which version). Throws StorageError
    * for a newer schema version, a foreign database, an old one that cannot be written, or a
    * file SQLite cannot open.
    */
@@ -226,7 +229,7 @@ export class SqliteStore implements Disposable {
         }
         writable.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         writable.exec("COMMIT");
-        if (version < SCHEMA_VERSION) this.upgradedFrom = version;
+        if (version < SCHEMA_VERSION) this.upgrade = { from: version, to: SCHEMA_VERSION };
       } catch (error) {
         if (writable.isTransaction) writable.exec("ROLLBACK");
         throw error;
