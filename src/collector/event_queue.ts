@@ -61,6 +61,18 @@ export function estimateEventBytes(event: CollectedEvent): number {
       return 240 +
         text(event.cmd) + text(event.uname) + text(event.medalName) +
         text(event.medalAnchorUname);
+    case "superChatDeletion":
+      return 96;
+    case "entry":
+      return 240 + text(event.cmd) + text(event.uname) + text(event.copyWriting);
+    case "lottery":
+      return 280 +
+        text(event.cmd) + text(event.awardName) + text(event.danmu) + text(event.giftName) +
+        text(event.requireText) + text(event.winners);
+    case "rankChange":
+      return 160 + text(event.cmd) + text(event.rankName);
+    case "onlineRank":
+      return 200 + text(event.cmd) + text(event.rankType) + text(event.uname);
     case "audience":
       return 96;
     case "roomState":
@@ -76,8 +88,11 @@ export function estimateEventBytes(event: CollectedEvent): number {
       return 200 +
         text(event.uname) + text(event.title) + text(event.areaName) +
         text(event.parentAreaName);
-    default:
-      return 512;
+    default: {
+      // Every event type has a case: a new one fails to compile here until it gets its own.
+      const unknownType: never = event;
+      return unknownType;
+    }
   }
 }
 
