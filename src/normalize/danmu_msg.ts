@@ -9,6 +9,7 @@ import {
   secondsToMs,
 } from "../util/json_guards.ts";
 import type { CmdHandler } from "./context.ts";
+import { secondsOrMsToMs } from "./unix_time.ts";
 
 const ID_STR = '"id_str":';
 const REPLY_MID = '"reply_mid":';
@@ -47,8 +48,9 @@ export const normalizeDanmuMsg: CmdHandler = ({ body, cmd }, context, out) => {
     }
   }
 
-  let tsMs = asNumber(meta[4]);
-  if (tsMs === null || tsMs <= 0) {
+  // `info[0][4]` is ms since about 2019 and seconds before (2018: 1517306023).
+  let tsMs = secondsOrMsToMs(meta[4]);
+  if (tsMs === null) {
     const check = asObject(info[9]);
     tsMs = secondsToMs(check?.ts);
   }

@@ -6,13 +6,16 @@
 import { normalizeLikeCount, normalizeOnlineRankCount, normalizeWatched } from "./audience.ts";
 import type { CmdHandler, CmdMessage, NormalizeContext } from "./context.ts";
 import { normalizeDanmuMsg } from "./danmu_msg.ts";
+import { normalizeEntryEffect } from "./entry_effect.ts";
 import type { CollectedEvent, RawReason } from "./events.ts";
 import { normalizeGuardBuy, normalizeUserToastV2 } from "./guard_buy.ts";
 import { normalizeInteractWord, normalizeInteractWordV2 } from "./interact_word.ts";
 import { asObject, asString, type JsonObject } from "../util/json_guards.ts";
+import { normalizeAnchorLot } from "./lottery.ts";
+import { normalizeOnlineRankV2, normalizeOnlineRankV3, normalizeRankChanged } from "./rank.ts";
 import { normalizeRoomState } from "./room_state.ts";
 import { normalizeSendGift, normalizeSendGiftV2 } from "./send_gift.ts";
-import { normalizeSuperChat } from "./super_chat.ts";
+import { normalizeSuperChat, normalizeSuperChatDelete } from "./super_chat.ts";
 
 // Callers need only this module: the heartbeat reader and the context type come with it.
 export { audienceFromHeartbeat } from "./audience.ts";
@@ -22,6 +25,9 @@ export type { NormalizeContext } from "./context.ts";
 export const IGNORED_CMDS: ReadonlySet<string> = new Set([
   // Summarises SEND_GIFTs already stored one by one: storing it would double count.
   "COMBO_SEND",
+  // Lists OTHER rooms that just went offline; the same body reaches every connection about
+  // every 30 s, so storing it would write one copy per connected room and say nothing of ours.
+  "STOP_LIVE_ROOM_LIST",
 ]);
 
 /** The handler of each cmd stored, by the cmd before its first `:`. */
@@ -32,12 +38,24 @@ const HANDLERS: ReadonlyMap<string, CmdHandler> = new Map([
   ["SEND_GIFT_V2", normalizeSendGiftV2],
   ["SUPER_CHAT_MESSAGE", normalizeSuperChat],
   ["SUPER_CHAT_MESSAGE_JPN", normalizeSuperChat],
+  ["SUPER_CHAT_MESSAGE_DELETE", normalizeSuperChatDelete],
   ["GUARD_BUY", normalizeGuardBuy],
   ["USER_TOAST_MSG", normalizeGuardBuy],
   ["USER_TOAST_MSG_V2", normalizeUserToastV2],
   ["INTERACT_WORD", normalizeInteractWord],
   ["LIKE_INFO_V3_CLICK", normalizeInteractWord],
   ["INTERACT_WORD_V2", normalizeInteractWordV2],
+  ["ENTRY_EFFECT", normalizeEntryEffect],
+  ["ENTRY_EFFECT_MUST_RECEIVE", normalizeEntryEffect],
+  ["ANCHOR_LOT_START", normalizeAnchorLot],
+  ["ANCHOR_LOT_END", normalizeAnchorLot],
+  ["ANCHOR_LOT_AWARD", normalizeAnchorLot],
+  ["POPULAR_RANK_CHANGED", normalizeRankChanged],
+  ["AREA_RANK_CHANGED", normalizeRankChanged],
+  ["HOT_RANK_CHANGED", normalizeRankChanged],
+  ["HOT_RANK_CHANGED_V2", normalizeRankChanged],
+  ["ONLINE_RANK_V2", normalizeOnlineRankV2],
+  ["ONLINE_RANK_V3", normalizeOnlineRankV3],
   ["WATCHED_CHANGE", normalizeWatched],
   ["ONLINE_RANK_COUNT", normalizeOnlineRankCount],
   ["LIKE_INFO_V3_UPDATE", normalizeLikeCount],
@@ -48,6 +66,11 @@ const HANDLERS: ReadonlyMap<string, CmdHandler> = new Map([
   ["CUT_OFF", normalizeRoomState],
   ["CUT_OFF_V2", normalizeRoomState],
   ["WARNING", normalizeRoomState],
+  ["NOTICE_MSG", normalizeRoomState],
+  ["COMMON_NOTICE_DANMAKU", normalizeRoomState],
+  ["DANMU_AGGREGATION", normalizeRoomState],
+  ["GUARD_HONOR_THOUSAND", normalizeRoomState],
+  ["WIDGET_BANNER", normalizeRoomState],
 ]);
 
 const HANDLED = 0;

@@ -30,3 +30,13 @@ export function protoText(message: ProtoMessage, field: number): string | null {
   }
   return null;
 }
+
+/** The first `max` occurrences of a repeated nested message, decoded; later ones are skipped. */
+export function protoMessages(message: ProtoMessage, field: number, max: number): ProtoMessage[] {
+  const out: ProtoMessage[] = [];
+  for (const f of message.fields) {
+    if (out.length >= max) break;
+    if (f.field === field && f.wire === 2) out.push(new ProtoMessage(f.value));
+  }
+  return out;
+}

@@ -1,11 +1,25 @@
 /**
  * Room state changes (docs/protocol.md §4.9): LIVE, PREPARING, ROOM_CHANGE, ROOM_BLOCK_MSG,
  * CUT_OFF, CUT_OFF_V2, WARNING → a `roomState` event (plus a `room` upsert for the first
- * three, so `rooms` follows title, area and live status).
+ * three, so `rooms` follows title, area and live status). Notices (§4.10): NOTICE_MSG,
+ * COMMON_NOTICE_DANMAKU, DANMU_AGGREGATION, GUARD_HONOR_THOUSAND and WIDGET_BANNER → a
+ * `roomState` event that keeps the whole message in `text`.
  */
 import type { RoomStateKind } from "./events.ts";
-import { asIdText, asNonEmptyString, asNumber, asObject } from "../util/json_guards.ts";
+import {
+  asArray,
+  asIdText,
+  asNonEmptyString,
+  asNumber,
+  asObject,
+  asString,
+  type JsonObject,
+} from "../util/json_guards.ts";
 import type { CmdHandler } from "./context.ts";
+import { secondsOrMsToMs } from "./unix_time.ts";
+
+/** Most `content_segments` of one COMMON_NOTICE_DANMAKU joined into its message (real ones: 1–5). */
+export const MAX_NOTICE_SEGMENTS = 100;
 
 /** The room-state kind of a cmd (without suffix), or undefined when it is not one. */
 export function roomStateKind(baseCmd: string): RoomStateKind | undefined {
@@ -23,16 +37,18 @@ export function roomStateKind(baseCmd: string): RoomStateKind | undefined {
       return "cut_off";
     case "WARNING":
       return "warning";
+    case "NOTICE_MSG":
+    case "COMMON_NOTICE_DANMAKU":
+      return "notice";
+    case "DANMU_AGGREGATION":
+      return "danmaku_aggregation";
+    case "GUARD_HONOR_THOUSAND":
+      return "guard_honor";
+    case "WIDGET_BANNER":
+      return "widget_banner";
     default:
       return undefined;
   }
-}
-
-/** A time that may be unix seconds or ms, as ms. */
-function anyTimeToMs(value: unknown): number | null {
-  const t = asNumber(value);
-  if (t === null || t <= 0) return null;
-  return t < 1e11 ? t * 1000 : t;
 }
 
 /** Pushes the `roomState` event (and `room` upsert) of a room state cmd; false for other cmds. */
@@ -60,7 +76,7 @@ export const normalizeRoomState: CmdHandler = (
     receivedAtMs: context.receivedAtMs,
     cmd,
     kind,
-    tsMs: anyTimeToMs(body.send_time) ?? anyTimeToMs(data?.timestamp),
+    tsMs: secondsOrMsToMs(body.send_time) ?? secondsOrMsToMs(data?.timestamp),
     liveKey: liveKey === "0" ? null : liveKey,
     title,
     areaId,
@@ -71,7 +87,7 @@ export const normalizeRoomState: CmdHandler = (
     uname: kind === "room_block"
       ? asNonEmptyString(data?.uname) ?? asNonEmptyString(body.uname)
       : null,
-    message: asNonEmptyString(body.msg) ?? asNonEmptyString(data?.msg),
+    message: roomStateMessage(baseCmd, body, data),
     text,
   });
   if (kind === "live" || kind === "preparing" || kind === "room_change") {
@@ -97,3 +113,25 @@ export const normalizeRoomState: CmdHandler = (
   }
   return true;
 };
+
+/**
+ * The message of a room state: NOTICE_MSG `msg_common`, COMMON_NOTICE_DANMAKU's
+ * `content_segments` texts joined, else `msg` (CUT_OFF, WARNING, DANMU_AGGREGATION).
+ */
+function roomStateMessage(
+  baseCmd: string,
+  body: JsonObject,
+  data: JsonObject | undefined,
+): string | null {
+  if (baseCmd === "NOTICE_MSG") {
+    return asNonEmptyString(body.msg_common) ?? asNonEmptyString(data?.msg_common);
+  }
+  if (baseCmd === "COMMON_NOTICE_DANMAKU") {
+    const segments = asArray(data?.content_segments);
+    let joined = "";
+    const n = Math.min(segments.length, MAX_NOTICE_SEGMENTS);
+    for (let i = 0; i < n; i++) joined += asString(asObject(segments[i])?.text) ?? "";
+    return joined === "" ? null : joined;
+  }
+  return asNonEmptyString(body.msg) ?? asNonEmptyString(data?.msg);
+}

@@ -14,10 +14,20 @@ import {
 } from "../util/json_guards.ts";
 import { medalFromJson, medalFromProto, type ProtoMedalLayout } from "./medal.ts";
 import type { CmdHandler } from "./context.ts";
-import { protoText, readPbPayload } from "./pb_payload.ts";
+import { protoMessages, protoText, readPbPayload } from "./pb_payload.ts";
 
 /** Where SEND_GIFT_V2's medal message (field 8) keeps its fields. */
 const GIFT_MEDAL: ProtoMedalLayout = { name: 6, level: 5, anchorRoomId: 4, anchorUid: 1 };
+
+/**
+ * SEND_GIFT_V2 GiftItem field of the receiving anchor, `receive_user_info {1 uname, 2 uid}`
+ * (docs/protocol.md §4.3). The item has no `rnd`: its field 12 is `batch_combo_id`.
+ */
+const GIFT_RECEIVER = 29;
+const RECEIVER_UID = 2;
+
+/** Most `gift_list` items read from one SEND_GIFT_V2 (a blind box batch holds a few). */
+export const MAX_GIFT_ITEMS = 100;
 
 /** Gold coins per CNY (1000 金瓜子 = 1 元). */
 export const GOLD_PER_CNY = 1000;
@@ -66,13 +76,14 @@ export const normalizeSendGift: CmdHandler = ({ data, cmd }, context, out) => {
 };
 
 /**
- * Pushes one `gift` event per `gift_list` item of a SEND_GIFT_V2 `pb`; false when there is
- * no `pb` or no gift in it. Throws on bad base64/protobuf (the caller keeps it raw).
+ * Pushes one `gift` event per `gift_list` item (at most MAX_GIFT_ITEMS) of a SEND_GIFT_V2
+ * `pb`; false when there is no `pb` or no gift in it. `rnd` is null: the protobuf has none.
+ * Throws on bad base64/protobuf (the caller keeps it raw).
  */
 export const normalizeSendGiftV2: CmdHandler = ({ data, cmd }, context, out) => {
   const pb = readPbPayload(data);
   if (pb === undefined) return false;
-  const gifts = pb.messages(10);
+  const gifts = protoMessages(pb, 10, MAX_GIFT_ITEMS);
   if (gifts.length === 0) return false;
   const medal = medalFromProto(pb.message(8), GIFT_MEDAL);
   const blind = pb.message(9);
@@ -87,6 +98,8 @@ export const normalizeSendGiftV2: CmdHandler = ({ data, cmd }, context, out) => 
     const price = gift.number(5);
     const num = gift.number(3);
     const timestamp = gift.number(10);
+    const receiver = gift.message(GIFT_RECEIVER);
+    const receiverUid = receiver === undefined ? 0 : receiver.number(RECEIVER_UID);
     return {
       type: "gift",
       roomId: context.roomId,
@@ -103,12 +116,12 @@ export const normalizeSendGiftV2: CmdHandler = ({ data, cmd }, context, out) => 
       totalCoin: gift.number(7),
       priceCny: giftPriceCny(coinType, price, num),
       tid: protoText(gift, 9),
-      rnd: protoText(gift, 12),
+      rnd: null,
       action: gift.string(18) || null,
       guardLevel,
       blindBoxGiftName: blind === undefined ? null : blind.string(3) || null,
       blindBoxGiftPrice: blind === undefined ? null : blind.number(6),
-      receiverUid: null,
+      receiverUid: receiverUid === 0 ? null : receiverUid,
       ...medal,
     };
   }
