@@ -2,6 +2,11 @@
  * Reads a danmaku database into per-room statistics (`main.ts stats`): counts by kind,
  * danmaku density, top senders and phrases, value in CNY, collection gaps and suspected
  * throttling. Aggregation happens in SQLite (GROUP BY), so memory does not grow with rows.
+ *
+ * Danmaku a lottery sent in viewers' names (`lottery_type <> 0`: 天选时刻 keywords, 节奏风暴) are
+ * counted apart and left out of density, senders, phrases and the masked count unless
+ * `includeLottery`; throttling counts every danmaku received, since it judges delivery. A super
+ * chat whose `sc_id` the room later deleted (`super_chat_deletions`) is no revenue.
  */
 import type { SQLOutputValue } from "node:sqlite";
 import {
@@ -38,6 +43,8 @@ export interface StatsOptions {
   top: number;
   /** Shortest collection gap listed, ms. @default {60_000} */
   minGapMs: number;
+  /** Keep lottery danmaku in density, senders, phrases and the masked count. @default {false} */
+  includeLottery: boolean;
 }
 
 /** Statistics of one room. */
@@ -49,15 +56,21 @@ export interface RoomStats {
   /** First and last row time (any kind), unix ms; null without rows. */
   firstMs: number | null;
   lastMs: number | null;
+  /** Rows per table, every row (lottery danmaku and deleted super chats too). */
   counts: Record<ExportKind, number>;
-  /** Danmaku from uid 0 (masked senders; left out of topSenders). */
+  /** Danmaku sent by lotteries (`lottery_type <> 0`), included in `counts.danmaku`. */
+  lotteryDanmaku: number;
+  /** Danmaku from uid 0 (masked senders; left out of topSenders); lottery ones as in density. */
   maskedDanmaku: number;
   density: Density & { perMinute: MinuteCount[] };
   topSenders: { uid: number; uname: string; count: number }[];
   /** Masked senders (uid 0) told apart by `user_hash` (`info[0][7]`, which masking keeps). */
   topMaskedSenders: { userHash: string; uname: string; count: number }[];
   topPhrases: { phrase: string; count: number }[];
+  /** Value in CNY: gold gifts, super chats not deleted, guards. */
   valueCny: { gifts: number; superChats: number; guardBuys: number; total: number };
+  /** Super chats in range that the room deleted, left out of `valueCny`. */
+  deletedSuperChats: { count: number; valueCny: number };
   sessions: {
     count: number;
     /** Sessions without an end (open, or the collector stopped without recording it). */
@@ -77,6 +90,8 @@ export interface StatsReport {
   sinceMs: number | null;
   untilMs: number | null;
   minGapMs: number;
+  /** Whether lottery danmaku count in density, senders, phrases and the masked count. */
+  includeLottery: boolean;
   throttleRule: typeof THROTTLE_RULE;
   rooms: RoomStats[];
 }
@@ -86,6 +101,15 @@ const numOrNull = (v: SQLOutputValue | undefined): number | null =>
   typeof v === "number" ? v : null;
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
+/** `where` (a WHERE clause or "") narrowed by `condition`. */
+function and(where: string, condition: string): string {
+  return where === "" ? ` WHERE ${condition}` : `${where} AND ${condition}`;
+}
+
+/** True for a super chat row the room deleted (a column of a query on `super_chats`). */
+const DELETED_SQL = `EXISTS (SELECT 1 FROM super_chat_deletions d
+  WHERE d.room_id = super_chats.room_id AND d.sc_id = super_chats.sc_id)`;
+
 function emptyCounts(): Record<ExportKind, number> {
   return Object.fromEntries(EXPORT_KINDS.map((k) => [k, 0])) as Record<ExportKind, number>;
 }
@@ -93,6 +117,8 @@ function emptyCounts(): Record<ExportKind, number> {
 /** Computes the report; rooms are `filter.rooms`, else every room with rows or sessions. */
 export function computeStats(store: SqliteStore, options: StatsOptions): StatsReport {
   const { filter } = options;
+  // Danmaku typed by viewers, or every danmaku with includeLottery.
+  const typed = options.includeLottery ? "1" : "lottery_type = 0";
   store.defineFunction(
     "normalize_phrase",
     (text) => typeof text === "string" ? normalizePhrase(text) : null,
@@ -112,7 +138,9 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
   for (const kind of EXPORT_KINDS) {
     const table = EXPORT_TABLES[kind];
     const where = whereClause(table.timeSql, filter);
-    const masked = kind === "danmaku" ? ", sum(uid = 0) AS masked" : "";
+    const masked = kind === "danmaku"
+      ? `, sum(uid = 0 AND ${typed}) AS masked, sum(lottery_type <> 0) AS lottery`
+      : "";
     for (
       const row of store.query(
         `SELECT room_id, count(*) AS n, min(${table.timeSql}) AS first, max(${table.timeSql}) AS last,
@@ -123,7 +151,10 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
     ) {
       const r = room(num(row.room_id));
       r.counts[kind] = num(row.n);
-      if (kind === "danmaku") r.maskedDanmaku = num(row.masked);
+      if (kind === "danmaku") {
+        r.maskedDanmaku = num(row.masked);
+        r.lotteryDanmaku = num(row.lottery);
+      }
       r.firstMs = minOf(r.firstMs, numOrNull(row.first));
       r.lastMs = maxOf(r.lastMs, numOrNull(row.last));
       lastReceived.set(r.roomId, Math.max(lastReceived.get(r.roomId) ?? 0, num(row.received)));
@@ -168,8 +199,8 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
   const dWhere = whereClause(danmaku.timeSql, { ...filter, rooms: [...rooms.keys()] });
   const perMinute = groupByRoom(
     store.query(
-      `SELECT room_id, ${danmaku.timeSql} / 60000 AS m, count(*) AS n FROM danmaku${dWhere.sql}
-      GROUP BY room_id, m ORDER BY room_id, m`,
+      `SELECT room_id, ${danmaku.timeSql} / 60000 AS m, count(*) AS n
+      FROM danmaku${and(dWhere.sql, typed)} GROUP BY room_id, m ORDER BY room_id, m`,
       ...dWhere.params,
     ),
     (row): MinuteCount => [num(row.m) * 60_000, num(row.n)],
@@ -187,14 +218,17 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
   for (
     const [kind, sumSql] of [
       ["gifts", "sum(CASE WHEN coin_type = 'gold' THEN price_cny ELSE 0 END)"],
-      ["super_chats", "sum(price_cny)"],
+      ["super_chats", "sum(CASE WHEN deleted THEN 0 ELSE price_cny END)"],
       ["guard_buys", "sum(price_cny)"],
     ] as const
   ) {
     const where = whereClause(EXPORT_TABLES[kind].timeSql, filter);
+    const from = kind === "super_chats"
+      ? `(SELECT *, ${DELETED_SQL} AS deleted FROM super_chats${where.sql})`
+      : `${kind}${where.sql}`;
     for (
       const row of store.query(
-        `SELECT room_id, ${sumSql} AS cny FROM ${kind}${where.sql} GROUP BY room_id`,
+        `SELECT room_id, ${sumSql} AS cny FROM ${from} GROUP BY room_id`,
         ...where.params,
       )
     ) {
@@ -203,6 +237,16 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
       values.set(num(row.room_id), v);
     }
   }
+  // The deletion may arrive after the range: a super chat in range counts as deleted anyway.
+  const scWhere = whereClause(EXPORT_TABLES.super_chats.timeSql, filter);
+  const deleted = new Map<number, RoomStats["deletedSuperChats"]>();
+  for (
+    const row of store.query(
+      `SELECT room_id, count(*) AS n, sum(price_cny) AS cny
+      FROM super_chats${and(scWhere.sql, DELETED_SQL)} GROUP BY room_id`,
+      ...scWhere.params,
+    )
+  ) deleted.set(num(row.room_id), { count: num(row.n), valueCny: round3(num(row.cny)) });
 
   for (const r of rooms.values()) {
     const info = store.query("SELECT uname, title FROM rooms WHERE room_id = ?", r.roomId)[0];
@@ -212,13 +256,13 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
     r.density = { ...densitySummary(minutes), perMinute: minutes };
     const one = whereClause(danmaku.timeSql, { ...filter, rooms: [r.roomId] });
     r.topSenders = store.query(
-      `SELECT uid, uname, count(*) AS n, max(id) FROM danmaku${one.sql} AND uid <> 0
-      GROUP BY uid ORDER BY n DESC, uid LIMIT ?`,
+      `SELECT uid, uname, count(*) AS n, max(id) FROM danmaku${and(one.sql, typed)}
+      AND uid <> 0 GROUP BY uid ORDER BY n DESC, uid LIMIT ?`,
       ...one.params,
       options.top,
     ).map((row) => ({ uid: num(row.uid), uname: String(row.uname), count: num(row.n) }));
     r.topMaskedSenders = store.query(
-      `SELECT user_hash, uname, count(*) AS n, max(id) FROM danmaku${one.sql}
+      `SELECT user_hash, uname, count(*) AS n, max(id) FROM danmaku${and(one.sql, typed)}
       AND uid = 0 AND user_hash IS NOT NULL GROUP BY user_hash ORDER BY n DESC, user_hash LIMIT ?`,
       ...one.params,
       options.top,
@@ -228,7 +272,7 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
       count: num(row.n),
     }));
     r.topPhrases = store.query(
-      `SELECT normalize_phrase(text) AS p, count(*) AS n FROM danmaku${one.sql}
+      `SELECT normalize_phrase(text) AS p, count(*) AS n FROM danmaku${and(one.sql, typed)}
       GROUP BY p HAVING p <> '' ORDER BY n DESC, p LIMIT ?`,
       ...one.params,
       options.top,
@@ -240,6 +284,7 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
       guardBuys: round3(v.guard_buys ?? 0),
       total: round3((v.gifts ?? 0) + (v.super_chats ?? 0) + (v.guard_buys ?? 0)),
     };
+    r.deletedSuperChats = deleted.get(r.roomId) ?? { count: 0, valueCny: 0 };
     const sessions = sessionsByRoom.get(r.roomId) ?? [];
     collection(
       r,
@@ -254,6 +299,7 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
     sinceMs: filter.sinceMs ?? null,
     untilMs: filter.untilMs ?? null,
     minGapMs: options.minGapMs,
+    includeLottery: options.includeLottery,
     throttleRule: THROTTLE_RULE,
     rooms: [...rooms.values()].sort((a, b) => a.roomId - b.roomId),
   };
@@ -337,12 +383,14 @@ function emptyRoom(roomId: number): RoomStats {
     firstMs: null,
     lastMs: null,
     counts: emptyCounts(),
+    lotteryDanmaku: 0,
     maskedDanmaku: 0,
     density: { ...densitySummary([]), perMinute: [] },
     topSenders: [],
     topMaskedSenders: [],
     topPhrases: [],
     valueCny: { gifts: 0, superChats: 0, guardBuys: 0, total: 0 },
+    deletedSuperChats: { count: 0, valueCny: 0 },
     sessions: { count: 0, unterminated: 0, spanMs: 0, coveredMs: 0, coverage: 1, gaps: [] },
     throttling: { suspected: false, windows: 0, medianPerWindow: 0, flagged: [] },
   };

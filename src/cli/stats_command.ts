@@ -50,6 +50,11 @@ const STATS_FLAGS = {
     help: "shortest collection gap listed",
     minMs: 1,
   }),
+  "include-lottery": flag.boolean({
+    name: "include-lottery",
+    help:
+      "keep danmaku sent by lotteries (天选时刻 keywords, 节奏风暴) in density, senders and phrases",
+  }),
 };
 
 /** The stats command: usage, help and flags. */
@@ -63,7 +68,9 @@ phrases; gift, super chat and guard value in CNY; collection gaps
 from sessions; suspected throttling (a connected ${
     THROTTLE_RULE.windowMs / 60_000
   }-minute window below ${THROTTLE_RULE.ratio * 100}% of
-the room's median rate).`,
+the room's median rate). Danmaku sent by lotteries (天选时刻, 节奏风暴) are counted apart
+and left out of density, senders and phrases unless --include-lottery; deleted super chats
+are no revenue.`,
   flags: STATS_FLAGS,
 };
 
@@ -80,8 +87,14 @@ export function statsReport(args: string[]): { report: StatsReport; format: "tab
   const rooms = parseRoomList(values.room);
   const top = values.top;
   const minGapMs = values["min-gap"];
+  const includeLottery = values["include-lottery"];
   using store = SqliteStore.openExisting(values.db, { readOnly: true });
-  const report = computeStats(store, { filter: { rooms, sinceMs, untilMs }, top, minGapMs });
+  const report = computeStats(store, {
+    filter: { rooms, sinceMs, untilMs },
+    top,
+    minGapMs,
+    includeLottery,
+  });
   return { report, format };
 }
 
