@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { runStats, statsReport } from "../src/cli/stats_command.ts";
 import { LineWriter } from "../src/util/line_writer.ts";
 import { ConfigError, StorageError } from "../src/errors.ts";
-import { ROOM_A, ROOM_B, T0, withFixtureDb } from "./support/export_fixture.ts";
+import { DatabaseSync } from "node:sqlite";
+import { displayWidth } from "../src/util/flags.ts";
+import { buildV1Database } from "./fixtures/v1_database/build.ts";
+import { SqliteStore } from "../src/storage/sqlite_store.ts";
+import { danmaku, ROOM_A, ROOM_B, T0, withFixtureDb } from "./support/export_fixture.ts";
 
 const MIN = 60_000;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -26,11 +30,12 @@ Deno.test("stats counts every kind per room and sums value in CNY", async () => 
     const { report } = statsReport(["--db", db]);
     assert.deepEqual(report.rooms.map((r) => r.roomId), [ROOM_A, ROOM_B]);
     const [a, b] = report.rooms;
+    // Raw table counts: the 6 lottery danmaku and the deleted super chat count here.
     assert.deepEqual(a.counts, {
-      danmaku: 201,
+      danmaku: 207,
       gifts: 3,
       super_chats: 2,
-      super_chat_deletions: 0,
+      super_chat_deletions: 1,
       guard_buys: 1,
       interactions: 2,
       entries: 0,
@@ -48,11 +53,18 @@ Deno.test("stats counts every kind per room and sums value in CNY", async () => 
       { userHash: "aa11bb22", uname: "提***", count: 3 },
     ]);
     assert.deepEqual(b.topMaskedSenders, []);
-    assert.deepEqual(a.valueCny, { gifts: 53, superChats: 80, guardBuys: 198, total: 331 });
+    assert.equal(a.lotteryDanmaku, 6);
+    // Super chat 2 (50 CNY) was deleted: 30 of the 80 CNY count.
+    assert.deepEqual(a.valueCny, { gifts: 53, superChats: 30, guardBuys: 198, total: 281 });
+    assert.deepEqual(a.deletedSuperChats, { count: 1, valueCny: 50 });
     assert.equal(a.firstMs, T0 - MIN);
     assert.equal(a.lastMs, T0 + 110 * MIN + 475_000);
     assert.equal(b.counts.danmaku, 2);
+    assert.equal(b.lotteryDanmaku, 0);
     assert.deepEqual(b.valueCny, { gifts: 0, superChats: 0, guardBuys: 0, total: 0 });
+    // Room B's deletion names a super chat it never stored.
+    assert.equal(b.counts.super_chat_deletions, 1);
+    assert.deepEqual(b.deletedSuperChats, { count: 0, valueCny: 0 });
   });
 });
 
@@ -84,6 +96,181 @@ Deno.test("stats lists top senders without masked uid 0 and top normalized phras
     ]);
     assert.equal(a.topPhrases.length, 3);
   });
+});
+
+Deno.test("stats leaves lottery danmaku out of density, senders, phrases and masked counts and counts them apart", async () => {
+  await withFixtureDb((db) => {
+    const { report } = statsReport(["--db", db, "--room", String(ROOM_A), "--top", "20"]);
+    assert.equal(report.includeLottery, false);
+    const a = report.rooms[0];
+    assert.equal(a.lotteryDanmaku, 6);
+    assert.equal(a.counts.danmaku, 207);
+    // Only the 201 typed danmaku: minute 65 (all 6 lottery danmaku) has none.
+    assert.equal(a.density.perMinute.reduce((sum, [, n]) => sum + n, 0), 201);
+    assert.equal(a.density.perMinute.some(([m]) => m === T0 + 65 * MIN), false);
+    assert.equal(a.density.meanPerMinute, 201 / 118);
+    assert.equal(a.density.peakPerMinute, 3);
+    assert.equal(a.maskedDanmaku, 8);
+    assert.deepEqual(a.topSenders.find((s) => s.uid === 42), {
+      uid: 42,
+      uname: 'Alice, "A"',
+      count: 12,
+    });
+    assert.equal(a.topMaskedSenders.some((s) => s.userHash === "ee55ff66"), false);
+    assert.equal(a.topPhrases.some((p) => p.phrase === "冲冲冲"), false);
+  });
+});
+
+Deno.test("stats --include-lottery keeps lottery danmaku in density, senders, phrases and masked counts", async () => {
+  await withFixtureDb((db) => {
+    const args = ["--db", db, "--room", String(ROOM_A), "--top", "3"];
+    const { report } = statsReport([...args, "--include-lottery"]);
+    assert.equal(report.includeLottery, true);
+    const a = report.rooms[0];
+    assert.equal(a.lotteryDanmaku, 6);
+    assert.equal(a.counts.danmaku, 207);
+    assert.equal(a.density.perMinute.reduce((sum, [, n]) => sum + n, 0), 207);
+    assert.equal(a.density.meanPerMinute, 207 / 118);
+    assert.equal(a.density.peakPerMinute, 6);
+    assert.equal(a.density.peakMinuteMs, T0 + 65 * MIN);
+    assert.equal(a.maskedDanmaku, 10);
+    assert.deepEqual(a.topSenders, [
+      { uid: 8, uname: "Bob", count: 135 },
+      { uid: 7, uname: "小明", count: 46 },
+      { uid: 42, uname: 'Alice, "A"', count: 16 },
+    ]);
+    assert.deepEqual(a.topMaskedSenders[2], { userHash: "ee55ff66", uname: "提***", count: 2 });
+    assert.deepEqual(a.topPhrases, [
+      { phrase: "哈哈哈", count: 98 },
+      { phrase: "hello world", count: 91 },
+      { phrase: "冲冲冲", count: 6 },
+    ]);
+    // Throttling judges delivery: it counts every danmaku received either way.
+    assert.deepEqual(a.throttling, statsReport(args).report.rooms[0].throttling);
+  });
+});
+
+Deno.test("stats leaves a deleted super chat out of the value, also when the deletion came after the range", async () => {
+  await withFixtureDb((db) => {
+    const all = statsReport(["--db", db, "--room", String(ROOM_A)]).report.rooms[0];
+    assert.deepEqual(all.valueCny, { gifts: 53, superChats: 30, guardBuys: 198, total: 281 });
+    assert.deepEqual(all.deletedSuperChats, { count: 1, valueCny: 50 });
+    // Super chat 2 started at +45 min; its deletion was received at +46 min, after --until.
+    const range = statsReport([
+      "--db",
+      db,
+      "--room",
+      String(ROOM_A),
+      "--since",
+      String(T0 + 44 * MIN),
+      "--until",
+      String(T0 + 46 * MIN),
+    ]).report.rooms[0];
+    assert.equal(range.counts.super_chats, 1);
+    assert.deepEqual(range.valueCny, { gifts: 0, superChats: 0, guardBuys: 0, total: 0 });
+    assert.deepEqual(range.deletedSuperChats, { count: 1, valueCny: 50 });
+  });
+});
+
+Deno.test("stats table fits 80 columns: counts wrap and skip empty kinds, long names and phrases are cut", async () => {
+  await withFixtureDb(async (db) => {
+    {
+      using store = SqliteStore.open(db);
+      store.write([
+        {
+          type: "room",
+          roomId: ROOM_B,
+          receivedAtMs: T0,
+          shortId: null,
+          anchorUid: 1,
+          uname: "一个名字很长很长的主播".repeat(2),
+          title: "【直播】今天也要开开心心地唱歌聊天打游戏".repeat(3),
+          areaId: 1,
+          areaName: "聊天",
+          parentAreaId: 2,
+          parentAreaName: "娱乐",
+          liveStatus: 1,
+          seenAtMs: T0,
+        },
+        danmaku({
+          roomId: ROOM_B,
+          tsMs: T0 + 7000,
+          receivedAtMs: T0 + 7200,
+          msgId: "long",
+          uid: 123_456_789_012,
+          uname: "超长用户名".repeat(6),
+          text: "这是一条非常非常长的弹幕，用来测试表格会不会超出终端宽度".repeat(4),
+        }),
+      ]);
+    }
+    for (const extra of [[], ["--include-lottery"]]) {
+      const table = captured();
+      await runStats(["--db", db, ...extra], { stdout: table.stdout, log: () => {} });
+      const lines = table.text().split("\n");
+      const wide = lines.filter((line) => displayWidth(line) > 80);
+      assert.deepEqual(wide, [], "lines wider than 80 columns");
+      assert.ok(lines.some((l) => l.startsWith("room 2002  一个名字很长") && l.endsWith("…")));
+      assert.ok(lines.some((l) => /^ {4} 2\. {7}1 {2}"这是一条非常.*…"$/.test(l)));
+      assert.ok(lines.some((l) => /^ {4} 2\. {7}1 {2}超长用户名.*… \(uid 123456789012\)$/.test(l)));
+      // Kinds without rows are left out of room B's counts.
+      const counts = lines.findLastIndex((l) => l.startsWith("  counts"));
+      assert.deepEqual(lines.slice(counts, counts + 2), [
+        "  counts       danmaku 3  super_chat_deletions 1  entries 1  lotteries 1",
+        "               rank_changes 1  online_ranks 1",
+      ]);
+    }
+    // JSON keeps the texts whole.
+    const json = captured();
+    await runStats(["--db", db, "--format", "json", "--room", String(ROOM_B)], {
+      stdout: json.stdout,
+      log: () => {},
+    });
+    const room = JSON.parse(json.text()).rooms[0];
+    assert.equal(room.topSenders[1].uname, "超长用户名".repeat(6));
+    assert.equal(room.counts.gifts, 0);
+  });
+});
+
+Deno.test("stats reads a schema-version-1 database: every danmaku typed by a viewer, no deletion", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/v1.db`;
+    buildV1Database(db);
+    const expected = new Map<number, { danmaku: number; cny: number }>();
+    {
+      using raw = new DatabaseSync(db, { readOnly: true });
+      for (
+        const row of raw.prepare("SELECT room_id, count(*) AS n FROM danmaku GROUP BY room_id")
+          .all()
+      ) {
+        expected.set(Number(row.room_id), { danmaku: Number(row.n), cny: 0 });
+      }
+      for (
+        const row of raw.prepare(
+          "SELECT room_id, sum(price_cny) AS cny FROM super_chats GROUP BY room_id",
+        ).all()
+      ) {
+        const e = expected.get(Number(row.room_id)) ?? { danmaku: 0, cny: 0 };
+        expected.set(Number(row.room_id), { ...e, cny: Number(row.cny) });
+      }
+    }
+    const { report } = statsReport(["--db", db, "--include-lottery"]);
+    const rooms = report.rooms.filter((r) => expected.has(r.roomId));
+    assert.equal(rooms.length, expected.size);
+    assert.ok(rooms.some((r) => r.counts.danmaku > 0 && r.valueCny.superChats > 0));
+    const plain = statsReport(["--db", db]).report.rooms;
+    for (const r of rooms) {
+      const e = expected.get(r.roomId)!;
+      assert.equal(r.counts.danmaku, e.danmaku);
+      assert.equal(r.lotteryDanmaku, 0);
+      assert.equal(r.valueCny.superChats, e.cny);
+      assert.deepEqual(r.deletedSuperChats, { count: 0, valueCny: 0 });
+      // With no lottery danmaku, --include-lottery changes nothing.
+      assert.deepEqual(plain.find((p) => p.roomId === r.roomId)!.density, r.density);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("stats finds collection gaps and suspected throttling from sessions", async () => {
@@ -125,7 +312,8 @@ Deno.test("stats finds collection gaps and suspected throttling from sessions", 
     ]).report.rooms[0];
     assert.equal(clipped.sessions.spanMs, 60 * MIN);
     assert.equal(clipped.sessions.coveredMs, 58 * MIN);
-    assert.equal(clipped.counts.danmaku, 3 * 20 + 2 * 20);
+    // Windows 3–5 and 7–8, plus the 6 lottery danmaku of window 6 (counts are raw).
+    assert.equal(clipped.counts.danmaku, 3 * 20 + 2 * 20 + 6);
     assert.equal(clipped.throttling.suspected, false);
   });
 });
@@ -145,16 +333,20 @@ Deno.test("stats --format json prints the report; table prints a summary for peo
     assert.match(text, /room 1001 {2}主播A · 标题 <test> & "x"/);
     assert.match(
       text,
-      /counts {7}danmaku 201 {2}gifts 3 {2}super_chats 2 {2}super_chat_deletions 0 {2}guard_buys 1/,
+      /\n {2}counts {7}danmaku 207 {2}gifts 3 {2}super_chats 2 {2}super_chat_deletions 1\n {15}guard_buys 1 {2}interactions 2 {2}audience 1 {2}room_events 1\n/,
     );
     assert.match(
       text,
-      /value CNY {4}gifts 53\.00 {2}super chats 80\.00 {2}guards 198\.00 {2}total 331\.00/,
+      /\n {2}lottery {6}6 lottery danmaku, left out \(--include-lottery keeps them\)\n/,
+    );
+    assert.match(
+      text,
+      /value CNY {4}gifts 53\.00 {2}super chats 30\.00 {2}guards 198\.00 {2}total 281\.00\n {15}left out: 1 deleted super chat \(50\.00\)\n/,
     );
     assert.match(text, /gap 2024-05-01T13:00:00Z → 2024-05-01T13:02:00Z \(2m 0s\)/);
     assert.match(
       text,
-      /throttling {3}SUSPECTED: median 20 danmaku per 10m 0s over 11 connected window/,
+      /throttling {3}SUSPECTED: median 20 danmaku per 10m 0s\n {15}over 11 connected window/,
     );
     assert.match(
       text,

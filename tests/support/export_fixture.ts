@@ -1,7 +1,9 @@
 /**
  * A small known danmaku database for the export and stats tests (numbers in the comments are
- * what the tests assert). Room A (1001) has 201 danmaku in 10-minute windows, two sessions with
- * a 2-minute gap, gifts, super chats and a guard; room B (2002) has 2 danmaku and an open session.
+ * what the tests assert). Room A (1001) has 207 danmaku: 201 typed by viewers in 10-minute
+ * windows and 6 sent by a lottery; two sessions with a 2-minute gap, gifts, two super chats (one
+ * deleted) and a guard. Room B (2002) has 2 danmaku, an open session and one row of each table
+ * that schema version 2 added.
  */
 import type {
   CollectedEvent,
@@ -197,6 +199,29 @@ export function roomADanmaku(): DanmakuEvent[] {
   return out;
 }
 
+/**
+ * Room A danmaku sent by a 天选时刻 lottery (lotteryType 2), all "冲冲冲" in minute 65 (window 6,
+ * which no other danmaku has and throttling does not judge): 4 from Alice (uid 42), 2 from a
+ * masked sender (hash "ee55ff66"). `stats` leaves them out unless --include-lottery; then
+ * density peaks at 6 in that minute, Alice has 16, 冲冲冲 6, and 10 are masked.
+ */
+export function roomALotteryDanmaku(): DanmakuEvent[] {
+  return Array.from({ length: 6 }, (_, i) => {
+    const ts = T0 + 65 * MIN + i * 5000;
+    const sender: Partial<DanmakuEvent> = i < 4
+      ? { uid: 42, uname: 'Alice, "A"' }
+      : { uid: 0, uname: "提***", userHash: "ee55ff66" };
+    return danmaku({
+      tsMs: ts,
+      receivedAtMs: ts + 200,
+      msgId: `lot${i}`,
+      text: "冲冲冲",
+      lotteryType: 2,
+      ...sender,
+    });
+  });
+}
+
 /** Every event of the known database. */
 export function fixtureEvents(): CollectedEvent[] {
   return [
@@ -238,6 +263,7 @@ export function fixtureEvents(): CollectedEvent[] {
     session("a2", ROOM_A, T0 + 62 * MIN, T0 + 120 * MIN),
     session("b1", ROOM_B, T0, null),
     ...roomADanmaku(),
+    ...roomALotteryDanmaku(),
     danmaku({ roomId: ROOM_B, tsMs: T0 + 5000, receivedAtMs: T0 + 5200, msgId: "b0" }),
     danmaku({ roomId: ROOM_B, tsMs: T0 + 10_000, receivedAtMs: T0 + 10_200, msgId: "b1" }),
     gift({
@@ -270,6 +296,8 @@ export function fixtureEvents(): CollectedEvent[] {
       uname: "Bob",
       startTimeMs: T0 + 45 * MIN,
     }),
+    // Super chat 2 (50 CNY) was deleted: stats leaves it out of the value.
+    { type: "superChatDeletion", roomId: ROOM_A, receivedAtMs: T0 + 46 * MIN, scId: 2 },
     guard(),
     {
       type: "interaction",
