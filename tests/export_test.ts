@@ -72,7 +72,7 @@ Deno.test("export writes RFC 4180 CSV that Python's csv module reads back field 
     assert.equal(stdout, "");
     assert.match(
       logs[0],
-      /^level=info msg="exported" kind=danmaku format=csv rows=203 out=\S+danmaku\.csv$/,
+      /^level=info msg="exported" kind=danmaku format=csv rows=209 out=\S+danmaku\.csv$/,
     );
     const bytes = await Deno.readFile(path);
     assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
@@ -88,7 +88,7 @@ Deno.test("export writes RFC 4180 CSV that Python's csv module reads back field 
     const expected = databaseRows(db, "danmaku").map((row) =>
       columns.map((name) => row[name] === null ? "" : String(row[name]))
     );
-    assert.equal(records.length, 203);
+    assert.equal(records.length, 209);
     assert.deepEqual(records, expected);
     const texts = records.slice(0, TRICKY.length).map((r) => r[columns.indexOf("text")]);
     assert.deepEqual(texts, [...TRICKY]);
@@ -153,14 +153,14 @@ Deno.test("export --kind all --format jsonl writes one file per kind that reads 
     ]);
     assert.equal(logs.length, EXPORT_KINDS.length);
     const expectedCounts: Record<ExportKind, number> = {
-      danmaku: 203,
+      danmaku: 209,
       gifts: 3,
       super_chats: 2,
       guard_buys: 1,
       interactions: 2,
       audience: 1,
       room_events: 1,
-      super_chat_deletions: 1,
+      super_chat_deletions: 2,
       entries: 1,
       lotteries: 1,
       rank_changes: 1,
@@ -188,7 +188,7 @@ Deno.test("export filters by --room, --since and --until (ISO 8601 with an offse
     const count = async (args: string[]) =>
       (await exportText(["--db", db, "--format", "jsonl", ...args])).stdout.split("\n").length - 1;
     assert.equal(await count(["--room", String(ROOM_B)]), 2);
-    assert.equal(await count(["--room", `${ROOM_A},${ROOM_B}`]), 203);
+    assert.equal(await count(["--room", `${ROOM_A},${ROOM_B}`]), 209);
     // 12:00:00 to 12:10:00 UTC = 20:00 to 20:10 Beijing: window 0 of room A and both of room B.
     assert.equal(
       await count(["--since", "2024-05-01T20:00:00+08:00", "--until", String(T0 + 600_000)]),
@@ -214,7 +214,7 @@ Deno.test("export --format xml writes well-formed 录播姬 XML with the marker 
     };
     assert.equal(doc.tag, "i");
     const byTag = (tag: string) => doc.children.filter((c) => c.tag === tag);
-    assert.equal(byTag("d").length, 201);
+    assert.equal(byTag("d").length, 207);
     assert.equal(byTag("gift").length, 3);
     assert.equal(byTag("sc").length, 2);
     assert.equal(byTag("guard").length, 1);
