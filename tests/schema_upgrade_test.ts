@@ -7,10 +7,12 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { runExport } from "../src/cli/export_command.ts";
+import { runStats } from "../src/cli/stats_command.ts";
 import { EXPORT_KINDS } from "../src/export/export_tables.ts";
 import { StorageError } from "../src/errors.ts";
 import { SCHEMA_VERSION, TABLE_NAMES } from "../src/storage/schema.ts";
 import { SqliteStore } from "../src/storage/sqlite_store.ts";
+import { LineWriter } from "../src/util/line_writer.ts";
 import { buildV1Database } from "./fixtures/v1_database/build.ts";
 import { danmaku } from "./support/export_fixture.ts";
 
@@ -192,5 +194,24 @@ Deno.test("a failed upgrade says so in one line and leaves the version-1 databas
     assert.equal(db.prepare("PRAGMA user_version").get()?.user_version, 1);
     const columns = db.prepare("PRAGMA table_info(danmaku)").all().map((c) => c.name);
     assert.ok(!columns.includes("lottery_type"));
+  });
+});
+
+Deno.test("stats upgrades a version-1 database and says so in one log line", async () => {
+  await withV1Database(async (path) => {
+    const logs: string[] = [];
+    const lines: string[] = [];
+    const decoder = new TextDecoder();
+    const report = await runStats(["--db", path, "--format", "json"], {
+      stdout: new LineWriter({
+        writeSync: (bytes) => (lines.push(decoder.decode(bytes)), bytes.length),
+      }),
+      log: (line) => logs.push(line),
+    });
+    assert.deepEqual(logs, [
+      `level=info msg="upgraded the database schema" db=${path} from=1 to=${SCHEMA_VERSION}`,
+    ]);
+    assert.equal(report.rooms.reduce((sum, room) => sum + room.counts.danmaku, 0), 118);
+    assert.equal(JSON.parse(lines.join("")).rooms.length, report.rooms.length);
   });
 });

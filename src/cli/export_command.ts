@@ -3,7 +3,7 @@
  * engine (export/exporter.ts), then logs what each output received.
  */
 import { ConfigError } from "../errors.ts";
-import { SqliteStore } from "../storage/sqlite_store.ts";
+import { logSchemaUpgrade, SqliteStore } from "../storage/sqlite_store.ts";
 import { EXPORT_KINDS, type ExportKind } from "../export/export_tables.ts";
 import {
   EXPORT_FORMATS,
@@ -148,7 +148,7 @@ export function runExport(
   const config = parseExportConfig(args);
   using store = SqliteStore.openExisting(config.dbPath, { readOnly: true });
   const log = fieldLogger(io.log);
-  if (store.upgrade) log.info("upgraded the database schema", { db: store.path, ...store.upgrade });
+  logSchemaUpgrade(store, log);
   const files = exportRows(store, config, io.stdout);
   for (const file of files) {
     log.info("exported", {

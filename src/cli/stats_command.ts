@@ -1,12 +1,13 @@
 /** `main.ts stats`: per-room statistics of a danmaku database, as a table or JSON. */
 import { STATS_DEFAULTS } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
-import { SqliteStore } from "../storage/sqlite_store.ts";
+import { logSchemaUpgrade, SqliteStore } from "../storage/sqlite_store.ts";
 import { computeStats, type StatsReport } from "../analysis/room_stats.ts";
 import { statsTable } from "../analysis/stats_table.ts";
 import { THROTTLE_RULE } from "../analysis/throttling.ts";
 import { parseRoomList, parseTimeRange } from "../export/time_flag.ts";
 import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
+import { fieldLogger } from "../util/log.ts";
 import type { LineWriter } from "../util/line_writer.ts";
 
 /** The flags of stats, keyed by flag name. */
@@ -74,8 +75,14 @@ are no revenue.`,
   flags: STATS_FLAGS,
 };
 
-/** Parses stats flags and computes the report; ConfigError / StorageError on bad input. */
-export function statsReport(args: string[]): { report: StatsReport; format: "table" | "json" } {
+/**
+ * Parses stats flags and computes the report; ConfigError / StorageError on bad input. An
+ * upgrade of an older database on the way is logged to `log`.
+ */
+export function statsReport(
+  args: string[],
+  log: (line: string) => void = () => {},
+): { report: StatsReport; format: "table" | "json" } {
   const { values } = parseCommandArgs(STATS_COMMAND, args);
   if (values.db === undefined || values.db === "") {
     throw new ConfigError(
@@ -89,6 +96,7 @@ export function statsReport(args: string[]): { report: StatsReport; format: "tab
   const minGapMs = values["min-gap"];
   const includeLottery = values["include-lottery"];
   using store = SqliteStore.openExisting(values.db, { readOnly: true });
+  logSchemaUpgrade(store, fieldLogger(log));
   const report = computeStats(store, {
     filter: { rooms, sinceMs, untilMs },
     top,
@@ -103,7 +111,7 @@ export function runStats(
   args: string[],
   io: { stdout: LineWriter; log: (line: string) => void },
 ): Promise<StatsReport> {
-  const { report, format } = statsReport(args);
+  const { report, format } = statsReport(args, io.log);
   if (format === "json") io.stdout.writeLine(JSON.stringify(report, null, 2));
   else for (const line of statsTable(report)) io.stdout.writeLine(line);
   io.stdout.flush();

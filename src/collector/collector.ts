@@ -9,7 +9,7 @@ import type { HttpGet } from "../bilibili/http_get.ts";
 import { RoomDiscovery } from "../discovery/room_discovery.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import type { ConnectOptions, DanmakuTransport } from "../room/transport.ts";
-import { SqliteStore } from "../storage/sqlite_store.ts";
+import { logSchemaUpgrade, SqliteStore } from "../storage/sqlite_store.ts";
 import type { Clock } from "../util/clock.ts";
 import { formatMegabytes } from "../util/byte_size.ts";
 import { fieldLogger, type Logger } from "../util/log.ts";
@@ -274,6 +274,6 @@ async function reportStatus(
 /** Opens the database, saying so when an older schema was upgraded on the way. */
 function openDatabase(path: string, logger: Logger): SqliteStore {
   const store = SqliteStore.open(path);
-  if (store.upgrade) logger.info("upgraded the database schema", { db: path, ...store.upgrade });
+  logSchemaUpgrade(store, logger);
   return store;
 }

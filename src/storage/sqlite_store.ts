@@ -11,6 +11,7 @@ import {
 } from "node:sqlite";
 import { dirname } from "node:path";
 import { StorageError, type StorageFailure } from "../errors.ts";
+import type { Logger } from "../util/log.ts";
 import type { CollectedEvent, CollectedEventType } from "../normalize/events.ts";
 import { existsAt, insertStatement, ROW_SPECS, type RowSpec, rowSpecOf } from "./rows.ts";
 import {
@@ -50,6 +51,13 @@ export function emptyWriteCounts(): WriteCounts {
   const counts = { unchanged: 0 } as WriteCounts;
   for (const table of TABLE_NAMES) counts[table] = 0;
   return counts;
+}
+
+/** Logs the schema upgrade `store` made when it was opened, if it made one: one info line. */
+export function logSchemaUpgrade(store: SqliteStore, logger: Logger): void {
+  if (store.upgrade) {
+    logger.info("upgraded the database schema", { db: store.path, ...store.upgrade });
+  }
 }
 
 /** Classifies a SQLite error message into a failure kind and words for a message. */
