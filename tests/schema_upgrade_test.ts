@@ -7,14 +7,19 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { runExport } from "../src/cli/export_command.ts";
+import { runCollector } from "../src/collector/collector.ts";
 import { runStats } from "../src/cli/stats_command.ts";
 import { EXPORT_KINDS } from "../src/export/export_tables.ts";
 import { StorageError } from "../src/errors.ts";
 import { SCHEMA_VERSION, TABLE_NAMES } from "../src/storage/schema.ts";
 import { SqliteStore } from "../src/storage/sqlite_store.ts";
+import { startSimulator } from "../src/simulator/simulator.ts";
+import { systemClock } from "../src/util/clock.ts";
 import { LineWriter } from "../src/util/line_writer.ts";
 import { buildV1Database } from "./fixtures/v1_database/build.ts";
+import { fastCollectConfig, liveRooms, waitFor } from "./support/collect_helpers.ts";
 import { danmaku } from "./support/export_fixture.ts";
+import { seededRandom } from "./support/samples.ts";
 
 const V1_DIR = new URL("fixtures/v1_database/", import.meta.url);
 
@@ -213,5 +218,34 @@ Deno.test("stats upgrades a version-1 database and says so in one log line", asy
     ]);
     assert.equal(report.rooms.reduce((sum, room) => sum + room.counts.danmaku, 0), 118);
     assert.equal(JSON.parse(lines.join("")).rooms.length, report.rooms.length);
+  });
+});
+
+Deno.test("collect upgrades a version-1 database, says so once, and adds to its rows", async () => {
+  await withV1Database(async (path) => {
+    const logs: string[] = [];
+    await using sim = await startSimulator({
+      rooms: 2,
+      seed: 12,
+      rate: 100,
+      messagesPerRoom: 40,
+      log: () => {},
+    });
+    const rooms = liveRooms(sim);
+    const stop = new AbortController();
+    const run = runCollector(
+      fastCollectConfig(path, sim.api),
+      { clock: systemClock, random: seededRandom(1), log: (line) => logs.push(line), rooms },
+      stop.signal,
+    );
+    await waitFor(() => rooms.every((id) => sim.remaining(id) === 0), "the rooms' messages");
+    stop.abort();
+    await run;
+    assert.deepEqual(logs.filter((line) => line.includes("upgraded")), [
+      `level=info msg="upgraded the database schema" db=${path} from=1 to=${SCHEMA_VERSION}`,
+    ]);
+    using db = new DatabaseSync(path, { readOnly: true });
+    const danmakuRows = Number(db.prepare("SELECT count(*) AS n FROM danmaku").get()?.n);
+    assert.ok(danmakuRows > v1RowCounts().get("danmaku")!, "new danmaku were added");
   });
 });
