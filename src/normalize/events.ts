@@ -31,7 +31,7 @@ export interface DanmakuEvent extends EventBase, MedalFields {
   type: "danmaku";
   /** Full cmd including its suffix, e.g. "DANMU_MSG:3:7:1:1:1:1". */
   cmd: string;
-  /** Server send time `info[0][4]` (else `info[9].ts` × 1000), unix ms. */
+  /** Server send time `info[0][4]` (seconds before 2019, then ms; else `info[9].ts`), unix ms. */
   tsMs: number | null;
   /** Sender uid; 0 for masked (anonymous-connection) senders. */
   uid: number;
@@ -64,8 +64,9 @@ export interface DanmakuEvent extends EventBase, MedalFields {
   /** `extra.reply_uname`: name this danmaku replies to. */
   replyToUname: string | null;
   /**
-   * `info[0][9]` as sent: 0 for a danmaku a viewer typed; non-zero for one a lottery or storm
-   * sent in their name (天选时刻 keyword, 节奏风暴; docs/schema.md). `stats` leaves these out.
+   * `info[0][9]` as sent: 0 for a danmaku a viewer typed; non-zero for one sent in their name by
+   * taking part (1 节奏风暴, 2 天选时刻 keyword, 9 弹幕互动游戏; docs/protocol.md §4.2). `stats`
+   * leaves these out.
    */
   lotteryType: number;
 }
@@ -97,7 +98,7 @@ export interface GiftEvent extends EventBase, MedalFields {
   priceCny: number;
   /** Transaction id; the deduplication key between SEND_GIFT and SEND_GIFT_V2. */
   tid: string | null;
-  /** `rnd` as sent. */
+  /** `rnd` as sent (SEND_GIFT); null for SEND_GIFT_V2, whose protobuf has none. */
   rnd: string | null;
   /** "投喂", "赠送", … */
   action: string | null;
@@ -107,7 +108,7 @@ export interface GiftEvent extends EventBase, MedalFields {
   blindBoxGiftName: string | null;
   /** That blind box's unit price in coins. */
   blindBoxGiftPrice: number | null;
-  /** Uid of the receiving anchor (`receive_user_info.uid`), when sent. */
+  /** Uid of the receiving anchor (`receive_user_info.uid`; V2: gift item field 29.2), when sent. */
   receiverUid: number | null;
 }
 
@@ -333,7 +334,7 @@ export interface RoomStateEvent extends EventBase {
   cmd: string;
   /** Kind of change. */
   kind: RoomStateKind;
-  /** Server send time (`send_time` ms, or CUT_OFF_V2 `timestamp`), unix ms. */
+  /** Server time: `send_time`, else `data.timestamp` (CUT_OFF_V2, DANMU_AGGREGATION), unix ms. */
   tsMs: number | null;
   /** LIVE / ROOM_CHANGE `live_key`. */
   liveKey: string | null;
