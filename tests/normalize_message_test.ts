@@ -804,12 +804,12 @@ function bindable(event: CollectedEvent): boolean {
   );
 }
 
-/** Whether a body is a ranking message with an empty list, which stores nothing. */
+/** Whether a body is an ONLINE_RANK_V2 whose list is empty: it stores nothing. */
 function isEmptyRanking(body: unknown): boolean {
   const message = body as { cmd?: unknown; data?: { list?: unknown; online_list?: unknown } };
-  const data = message?.data;
-  return message?.cmd === "ONLINE_RANK_V2" && typeof data === "object" && data !== null &&
-    (Array.isArray(data.list) ? data.list : data.online_list as unknown[]).length === 0;
+  if (message?.cmd !== "ONLINE_RANK_V2") return false;
+  const list = Array.isArray(message.data?.list) ? message.data.list : message.data?.online_list;
+  return Array.isArray(list) && list.length === 0;
 }
 
 Deno.test("normalizeMessage() turns 20,000 mutated samples into events with bindable fields", () => {
