@@ -14,7 +14,9 @@ import { wholeFrame } from "../src/simulator/danmaku_server.ts";
 import { parseFaults } from "../src/simulator/faults.ts";
 import { type Simulator, startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
-import { World } from "../src/simulator/world.ts";
+import { type SimRoom, World } from "../src/simulator/world.ts";
+import { BodyWriter } from "../src/simulator/body_writer.ts";
+import { LOTTERY_DANMAKU_TYPE, MessageFactory } from "../src/simulator/message_factory.ts";
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -795,4 +797,275 @@ Deno.test("with tls, getDanmuInfo's wss_port is a TLS listener that upgrades /su
     conn.close();
   }
   await until(() => sim.connectionCount() === 0, "the server to see the upgrade end");
+});
+
+// ---- message bodies --------------------------------------------------------------------------
+
+/** One generated message as a logged-in and as an anonymous connection get it. */
+interface Rendered {
+  cmd: string;
+  id: string;
+  /** Unix ms it was generated at. */
+  now: number;
+  text: string;
+  maskedText: string;
+  body: Record<string, unknown>;
+  masked: Record<string, unknown>;
+}
+
+/** `events` events of every room of a live world, rendered both ways, per room. */
+function renderWorld(seed: string, rooms: number, events: number, eraShare?: number) {
+  const world = new World({ seed, rooms, rate: 10, now: 0, eraShare });
+  const factory = new MessageFactory(world);
+  const out = new BodyWriter();
+  const decoder = new TextDecoder();
+  const render = (m: { write(out: BodyWriter, masked: boolean): void }, masked: boolean) => {
+    out.length = 0;
+    m.write(out, masked);
+    return decoder.decode(out.bytes.subarray(0, out.length));
+  };
+  const byRoom = new Map<SimRoom, Rendered[]>();
+  for (const room of world.rooms) {
+    room.live = true;
+    const list: Rendered[] = [];
+    for (let i = 0, now = 1_765_000_000_000; i < events; i++, now += 37) {
+      for (const m of factory.next(room, now)) {
+        const text = render(m, false);
+        const maskedText = render(m, true);
+        list.push({
+          cmd: m.cmd,
+          id: m.id,
+          now,
+          text,
+          maskedText,
+          body: JSON.parse(text),
+          masked: JSON.parse(maskedText),
+        });
+      }
+    }
+    byRoom.set(room, list);
+  }
+  return { world, byRoom };
+}
+
+type Json = Record<string, unknown>;
+const dataOf = (body: Json) => body.data as Json;
+const infoOf = (body: Json) => body.info as unknown[][];
+
+Deno.test("live rooms send entry effects, rankings, notices and banners in their real layouts, at low rates", () => {
+  const { world, byRoom } = renderWorld("bodies", 4, 2500);
+  const all = [...byRoom.values()].flat();
+  const share = (cmd: string) => all.filter((m) => m.cmd === cmd).length / all.length;
+  assert.ok(share("DANMU_MSG") + share("DANMU_MSG:4:0:2:2:2:0") > 0.4, "danmaku stay the bulk");
+  for (
+    const cmd of [
+      "ENTRY_EFFECT",
+      "ONLINE_RANK_V3",
+      "ONLINE_RANK_V2",
+      "POPULAR_RANK_CHANGED",
+      "NOTICE_MSG",
+      "COMMON_NOTICE_DANMAKU",
+      "WIDGET_BANNER",
+      "STOP_LIVE_ROOM_LIST",
+    ]
+  ) {
+    assert.ok(share(cmd) > 0 && share(cmd) < 0.03, `${cmd}: ${share(cmd)}`);
+  }
+  for (const [room, messages] of byRoom) {
+    assert.equal(new Set(messages.map((m) => m.id)).size, messages.length, "ids unique per room");
+    for (const m of messages) {
+      if (!m.cmd.startsWith("DANMU_MSG")) assert.equal(m.body.msg_id, m.id);
+      const data = m.body.data as Json;
+      if (m.cmd.startsWith("ENTRY_EFFECT")) {
+        const uinfo = data.uinfo as { uid: number; base: { name: string } };
+        assert.equal(uinfo.uid, data.uid);
+        assert.ok((data.uid as number) > 0);
+        assert.equal(data.target_id, room.uid);
+        assert.ok([0, 1, 2, 3].includes(data.privilege_type as number));
+        assert.equal(m.cmd === "ENTRY_EFFECT_MUST_RECEIVE", data.privilege_type === 1);
+        assert.ok(String(data.copy_writing).includes(`<%${uinfo.base.name}%>`));
+        // trigger_time is in ns, beyond 2^53: read it from the text.
+        const ns = /"trigger_time":(\d+)/.exec(m.text)![1];
+        assert.equal(ns.length, 19);
+        assert.equal(Number(ns.slice(0, 13)), m.now);
+        const masked = m.masked.data as Json;
+        assert.equal(masked.uid, 0);
+        assert.match(String(masked.copy_writing), /<%.\*\*\*%>/u);
+        assert.equal((masked.uinfo as { uid: number }).uid, 0);
+      } else if (m.cmd === "POPULAR_RANK_CHANGED") {
+        assert.equal(data.uid, room.uid);
+        assert.ok(Number.isInteger(data.rank) && (data.rank as number) >= 0);
+        assert.equal(data.timestamp, Math.floor(m.now / 1000));
+      } else if (m.cmd === "ONLINE_RANK_V2") {
+        assert.equal(data.rank_type, "gold-rank");
+        const list = data.list as { uid: number; rank: number; score: string; uname: string }[];
+        assert.deepEqual(list.map((e) => e.rank), list.map((_, i) => i + 1));
+        assert.ok(list.every((e) => e.uid > 0 && /^\d+$/.test(e.score)));
+        const masked = (m.masked.data as { list: { uid: number; uname: string }[] }).list;
+        assert.ok(masked.every((e) => e.uid === 0 && /^.\*\*\*$/u.test(e.uname)));
+      } else if (m.cmd === "ONLINE_RANK_V3") {
+        const pb = new ProtoMessage(new Uint8Array(Buffer.from(String(data.pb), "base64")));
+        assert.equal(pb.string(1), "gold-rank");
+        const list = pb.messages(2);
+        assert.ok(list.length >= 1 && list.length <= 7);
+        assert.deepEqual(list.map((e) => e.number(5)), list.map((_, i) => i + 1));
+        assert.ok(list.every((e) => e.number(1) > 0 && /^\d+$/.test(e.string(3))));
+        assert.ok(list.every((e) => e.string(4) !== "" && e.string(2).startsWith("https://")));
+        const masked = new ProtoMessage(
+          new Uint8Array(Buffer.from(String((m.masked.data as Json).pb), "base64")),
+        );
+        assert.ok(masked.messages(2).every((e) => e.number(1) === 0));
+      } else if (m.cmd === "NOTICE_MSG") {
+        assert.equal(m.body.data, undefined, "NOTICE_MSG keeps its fields at the top level");
+        assert.match(String(m.body.msg_common), /^<%.+%>投喂:<%.+%>1个.+，点击前往TA的房间吧！$/u);
+        assert.ok(world.resolve(m.body.real_roomid as number));
+      } else if (m.cmd === "COMMON_NOTICE_DANMAKU") {
+        const segments = data.content_segments as { text: string; type: number }[];
+        assert.ok(segments.length > 0 && segments.every((seg) => seg.text !== ""));
+      } else if (m.cmd === "WIDGET_BANNER") {
+        const widgets = Object.values(data.widget_list as Json) as { id: number; title: string }[];
+        assert.equal(widgets.length, 1);
+        assert.ok(widgets[0].title !== "");
+      } else if (m.cmd === "STOP_LIVE_ROOM_LIST") {
+        const ids = data.room_id_list as number[];
+        assert.ok(ids.length > 0 && ids.every((id) => world.resolve(id)));
+      }
+    }
+  }
+});
+
+Deno.test("a room deletes only super chats it sent earlier, each once; 2025 ones carry message_trans", () => {
+  const { byRoom } = renderWorld("deletes", 4, 4000);
+  let deletions = 0;
+  let translated = 0;
+  for (const messages of byRoom.values()) {
+    const sent = new Set<number>();
+    const deleted = new Set<number>();
+    for (const [i, m] of messages.entries()) {
+      if (m.cmd === "SUPER_CHAT_MESSAGE") {
+        const data = dataOf(m.body);
+        sent.add(data.id as number);
+        if (data.message_trans !== "") {
+          translated++;
+          assert.notEqual(messages[i + 1]?.cmd, "SUPER_CHAT_MESSAGE_JPN", "no twin");
+        } else assert.equal(messages[i + 1].cmd, "SUPER_CHAT_MESSAGE_JPN");
+      } else if (m.cmd === "SUPER_CHAT_MESSAGE_DELETE") {
+        deletions++;
+        const ids = dataOf(m.body).ids as number[];
+        assert.equal(ids.length, 1);
+        assert.ok(sent.has(ids[0]), `super chat ${ids[0]} was sent earlier in this room`);
+        assert.ok(!deleted.has(ids[0]), "deleted once");
+        deleted.add(ids[0]);
+      }
+    }
+  }
+  assert.ok(deletions > 0 && translated > 0, `${deletions} deletions, ${translated} translated`);
+});
+
+Deno.test("a 天选时刻 lottery goes start, keyword danmaku flagged in info[0][9], aggregation, end, award", () => {
+  const { byRoom } = renderWorld("lottery", 4, 4000);
+  let complete = 0;
+  let resent = 0;
+  for (const messages of byRoom.values()) {
+    /** Per lottery id: the phases in order, and its keyword. */
+    const lots = new Map<number, { keyword: string; steps: string[] }>();
+    let open: number | undefined;
+    for (const m of messages) {
+      const data = m.body.data as Json | undefined;
+      if (m.cmd === "ANCHOR_LOT_START") {
+        const id = data!.id as number;
+        assert.ok(open === undefined || open === id, "one lottery at a time");
+        open = id;
+        const lot = lots.get(id) ?? { keyword: String(data!.danmu), steps: [] };
+        assert.equal(lot.keyword, data!.danmu);
+        assert.equal(data!.max_time, 600);
+        lot.steps.push("start");
+        lots.set(id, lot);
+      } else if (m.cmd.startsWith("DANMU_MSG")) {
+        const flag = infoOf(m.body)[0][9] ?? 0;
+        if (flag !== 0) {
+          assert.equal(flag, LOTTERY_DANMAKU_TYPE);
+          assert.ok(open !== undefined, "lottery danmaku only while a lottery runs");
+          assert.equal(infoOf(m.body)[1], lots.get(open)!.keyword);
+          lots.get(open)!.steps.push("danmu");
+        }
+      } else if (m.cmd === "DANMU_AGGREGATION") {
+        assert.equal(data!.activity_identity, String(open));
+        assert.equal(data!.msg, lots.get(open!)!.keyword);
+        assert.ok((data!.aggregation_num as number) > 0);
+        lots.get(open!)!.steps.push("aggregation");
+      } else if (m.cmd === "ANCHOR_LOT_END") {
+        assert.equal(data!.id, open);
+        lots.get(open!)!.steps.push("end");
+      } else if (m.cmd === "ANCHOR_LOT_AWARD") {
+        assert.equal(data!.id, open);
+        const users = data!.award_users as { uid: number; uname: string }[];
+        assert.ok(users.length > 0 && users.every((u) => u.uid > 0 && u.uname !== ""));
+        const masked = (m.masked.data as { award_users: { uid: number }[] }).award_users;
+        assert.ok(masked.every((u) => u.uid === 0));
+        lots.get(open!)!.steps.push("award");
+        open = undefined;
+      }
+    }
+    for (const { steps } of lots.values()) {
+      const phases = steps.filter((step) => step !== "danmu" && step !== "aggregation");
+      if (phases.at(-1) !== "award") continue; // the last one may still be running
+      complete++;
+      if (phases.length === 4) resent++;
+      assert.match(phases.join(","), /^start,(start,)?end,award$/);
+      assert.ok(steps.filter((step) => step === "danmu").length >= 5, "many keyword danmaku");
+      assert.ok(steps.indexOf("end") > steps.lastIndexOf("danmu"));
+    }
+  }
+  assert.ok(complete >= 3, `${complete} lotteries ran to the award`);
+  assert.ok(resent > 0, "ANCHOR_LOT_START is sometimes sent twice");
+});
+
+Deno.test("rooms of an older era send the 2018 layout (time in seconds) or the 2021 one, id in info[0][5]", () => {
+  const { world, byRoom } = renderWorld("eras", 12, 400, 0.5);
+  const eras = new Set(world.rooms.map((room) => room.era));
+  assert.deepEqual([...eras].sort(), ["2018", "2021", "current"]);
+  for (const [room, messages] of byRoom) {
+    for (const m of messages.filter((x) => x.cmd.startsWith("DANMU_MSG"))) {
+      const info = infoOf(m.body);
+      const meta = info[0];
+      if (meta.length === 18) {
+        assert.ok(room.era === "current" || meta[9] === LOTTERY_DANMAKU_TYPE);
+        assert.equal(JSON.parse((meta[15] as { extra: string }).extra).id_str, m.id);
+        assert.equal(meta[4], m.now);
+        continue;
+      }
+      assert.equal(m.id, String(meta[5]), "the truth id of a danmaku without extra is its rnd");
+      assert.match(m.text, /^\{"cmd":"DANMU_MSG[^"]*","info":\[\[/);
+      if (room.era === "2018") {
+        assert.equal(meta.length, 9);
+        assert.equal(info.length, 9);
+        assert.equal(meta[4], Math.floor(m.now / 1000), "2018: unix seconds");
+      } else {
+        assert.equal(room.era, "2021");
+        assert.equal(meta.length, 15);
+        assert.equal(info.length, 16);
+        assert.equal(meta[4], m.now, "2021: unix ms");
+        assert.deepEqual(info[9], {
+          ts: Math.floor(m.now / 1000),
+          ct: String(meta[7]).toUpperCase(),
+        });
+      }
+      assert.equal(infoOf(m.masked)[2][0], 0);
+      assert.match(String(infoOf(m.masked)[2][1]), /^.\*\*\*$/u);
+    }
+    // Rows of these layouts have no id: (time, user hash) tells them apart within a second.
+    const oldKeys = messages.filter((m) =>
+      m.cmd.startsWith("DANMU_MSG") && infoOf(m.body)[0].length < 18
+    ).map((m) => `${Math.floor(m.now / 1000)}:${infoOf(m.body)[0][7]}`);
+    assert.equal(new Set(oldKeys).size, oldKeys.length);
+    if (room.era !== "current") assert.ok(oldKeys.length > 50, `${room.era}: ${oldKeys.length}`);
+  }
+});
+
+Deno.test("with the default eraShare every room sends today's layout", () => {
+  const { world, byRoom } = renderWorld("eras", 12, 100);
+  assert.ok(world.rooms.every((room) => room.era === "current"));
+  const danmaku = [...byRoom.values()].flat().filter((m) => m.cmd.startsWith("DANMU_MSG"));
+  assert.ok(danmaku.length > 100 && danmaku.every((m) => infoOf(m.body)[0].length === 18));
 });

@@ -1,21 +1,24 @@
 /**
  * Realistic op-5 bodies (docs/protocol.md §4) built by cheap string templating: DANMU_MSG with the
- * full 18-element `info`, gifts, super chats, guard buys, INTERACT_WORD_V2 protobuf, counters,
- * room state and unknown cmds. User-bearing bodies also come in the masked form anonymous
- * connections see (uid 0, `x***`).
+ * full 18-element `info` (or, in rooms of an older era, the 2018 and 2021 layouts), gifts, super
+ * chats (with deletions), guard buys, INTERACT_WORD_V2 protobuf, entry effects, 天选时刻 lotteries
+ * with their keyword danmaku, rankings (ONLINE_RANK_V3 protobuf), counters, notices, room state
+ * and unknown cmds. User-bearing bodies also come in the masked form anonymous connections see
+ * (uid 0, `x***`).
  */
 import { ProtoWriter } from "../protocol/protobuf.ts";
 import { bodyTemplate, type BodyValue, BodyWriter, SLOT, utf8Bytes } from "./body_writer.ts";
 import { Random } from "./random.ts";
-import type { SimRoom, World } from "./world.ts";
+import type { DanmakuEra, SimRoom, World } from "./world.ts";
 
 /** One op-5 message as generated for a room. */
 export interface SimMessage {
   /** Full cmd, suffix included (e.g. `DANMU_MSG:4:0:2:2:2:0`). */
   cmd: string;
   /**
-   * Unique id, as recorded in the truth file: `extra.id_str` for DANMU_MSG, the top-level
-   * `msg_id` for every other cmd.
+   * Unique id within its room, as recorded in the truth file: `extra.id_str` for DANMU_MSG
+   * (`info[0][5]`, the `rnd`, in the older layouts that have no `extra`), the top-level `msg_id`
+   * for every other cmd.
    */
   id: string;
   /** Whether anonymous connections get a different body (masked names, uid 0). */
@@ -112,6 +115,27 @@ function interactSegments(
   })();
 }
 
+/** A 天选时刻 lottery under way in a room. */
+interface Lottery {
+  id: number;
+  /** The danmaku viewers send to take part (`danmu`). */
+  keyword: string;
+  award: (typeof AWARDS)[number];
+  require: (typeof LOTTERY_REQUIREMENTS)[number];
+  /** Gift needed to take part, if any. */
+  gift: boolean;
+  /** Unix seconds of ANCHOR_LOT_START. */
+  startedAt: number;
+  /** Lottery events left before ANCHOR_LOT_END. */
+  left: number;
+  /** `left` at which ANCHOR_LOT_START is sent once more, as Bilibili sometimes does; -1 never. */
+  resendAt: number;
+  /** Keyword danmaku since the last DANMU_AGGREGATION. */
+  sinceAggregation: number;
+  /** ANCHOR_LOT_END was sent: the next lottery event is ANCHOR_LOT_AWARD. */
+  ended: boolean;
+}
+
 interface RoomStream {
   rng: Random;
   seq: number;
@@ -121,7 +145,26 @@ interface RoomStream {
   /** Second of the latest guard purchase, and who bought in it. */
   guardSecond: number;
   guardBuyers: Set<number>;
+  /** Super chats sent in this room and not deleted yet, oldest first (bounded). */
+  scIds: number[];
+  /** The lottery under way, if any. */
+  lottery: Lottery | undefined;
+  /** Position on the 人气榜 (0 = out of it). */
+  popularRank: number;
+  /**
+   * Second of the latest old-layout danmaku, and the user hashes that sent one in it: such rows
+   * have no id, and (room, time, user hash) must tell them apart.
+   */
+  eraSecond: number;
+  eraHashes: Set<number>;
 }
+
+/** Super chat ids a room remembers for SUPER_CHAT_MESSAGE_DELETE. */
+const MAX_DELETABLE_SCS = 32;
+/** Share of a live room's events that belong to its lottery while one is under way. */
+const LOTTERY_EVENT_SHARE = 0.35;
+/** `info[0][9]` of a danmaku sent by taking part in a 天选时刻 lottery. */
+export const LOTTERY_DANMAKU_TYPE = 2;
 
 /** Users kept per room; new ones replace random old ones beyond this. */
 const MAX_USERS_PER_ROOM = 256;
@@ -177,16 +220,27 @@ const GIFTS = [
   { id: 31164, name: "粉丝团灯牌", price: 1000, coin: "gold" },
   { id: 32125, name: "心动盲盒", price: 15000, coin: "gold" },
 ] as const;
-const UNKNOWN_CMDS = [
-  "ENTRY_EFFECT",
-  "WIDGET_BANNER",
-  "NOTICE_MSG",
-  "ONLINE_RANK_V2",
-  "POPULAR_RANK_CHANGED",
-  "DM_INTERACTION",
-  "STOP_LIVE_ROOM_LIST",
-  "VOICE_JOIN_LIST",
-];
+/** Cmds the collector does not know: stored only with --keep-raw. */
+const UNKNOWN_CMDS = ["DM_INTERACTION", "VOICE_JOIN_LIST", "WIDGET_GIFT_STAR_PROCESS"];
+const LOTTERY_KEYWORDS = ["关注主播", "好耶！", "我要中奖", "冲鸭", "喜欢主播"];
+const AWARDS = [
+  { name: "情书", price: "价值52电池" },
+  { name: "5元红包", price: "价值50电池" },
+  { name: "小电视飞船", price: "价值12450电池" },
+  { name: "主播签名照", price: "" },
+] as const;
+const LOTTERY_REQUIREMENTS = [
+  { type: 1, value: 0, text: "关注主播" },
+  { type: 2, value: 1, text: "当前主播粉丝勋章至少1级" },
+  { type: 3, value: 3, text: "当前主播大航海" },
+] as const;
+const COMMON_NOTICES = [
+  ["本场PK即将开始，快来为主播助力吧！"],
+  ["恭喜主播 ", "%anchor%", " 在本场PK中获胜"],
+  ["当前直播间已开启", " 天选时刻 ", "，快来参与吧"],
+  ["主播在", "%area%", "分区的小时榜排名上升至第", "%rank%", "名"],
+] as const;
+const GUARD_ROLES = ["", "总督", "提督", "舰长"] as const;
 const NOFACE = "https://i0.hdslb.com/bfs/face/member/noface.jpg";
 const q = JSON.stringify;
 
@@ -202,7 +256,7 @@ const DANMU_EXTRA = JSON.stringify(
 
 /** The whole DANMU_MSG body, encoded once; values are written between the parts. */
 const DANMU_TEMPLATE = bodyTemplate(
-  `{"cmd":"${SLOT}","info":[[0,1,25,${SLOT},${SLOT},${SLOT},0,"${SLOT}",0,0,0,"",${SLOT},${SLOT},"{}",{"mode":0,"show_player_type":0,"extra":"${DANMU_EXTRA}","user":{"uid":${SLOT},"base":{"name":${SLOT},"face":${SLOT},"name_color":0,"is_mystery":false,"risk_ctrl_info":null,"origin_info":{"name":${SLOT},"face":${SLOT}},"official_info":{"role":0,"title":"","desc":"","type":-1},"name_color_str":""},"medal":null,"wealth":null,"title":{"old_title_css_id":"","title_css_id":""},"guard":null,"uhead_frame":null,"guard_leader":{"is_guard_leader":false}}},{"activity_identity":"","activity_source":0,"not_show":0},0],${SLOT},[${SLOT},${SLOT},0,0,0,10000,1,""],${SLOT},[${SLOT},0,9868950,">50000",0],["",""],0,${SLOT},null,{"ts":${SLOT},"ct":"${SLOT}"},0,0,null,null,0,${SLOT},[${SLOT}],null],"dm_v2":""}`,
+  `{"cmd":"${SLOT}","info":[[0,1,25,${SLOT},${SLOT},${SLOT},0,"${SLOT}",0,${SLOT},0,"",${SLOT},${SLOT},"{}",{"mode":0,"show_player_type":0,"extra":"${DANMU_EXTRA}","user":{"uid":${SLOT},"base":{"name":${SLOT},"face":${SLOT},"name_color":0,"is_mystery":false,"risk_ctrl_info":null,"origin_info":{"name":${SLOT},"face":${SLOT}},"official_info":{"role":0,"title":"","desc":"","type":-1},"name_color_str":""},"medal":null,"wealth":null,"title":{"old_title_css_id":"","title_css_id":""},"guard":null,"uhead_frame":null,"guard_leader":{"is_guard_leader":false}}},{"activity_identity":"","activity_source":0,"not_show":0},0],${SLOT},[${SLOT},${SLOT},0,0,0,10000,1,""],${SLOT},[${SLOT},0,9868950,">50000",0],["",""],0,${SLOT},null,{"ts":${SLOT},"ct":"${SLOT}"},0,0,null,null,0,${SLOT},[${SLOT}],null],"dm_v2":""}`,
 );
 const NOFACE_JSON = utf8Bytes(q(NOFACE));
 const EMPTY_ESCAPED = utf8Bytes(escapedJson(""));
@@ -245,6 +299,7 @@ export class MessageFactory {
   #world: World;
   #streams = new Map<number, RoomStream>();
   #scSeq = 6_500_000;
+  #lotSeq = 7_200_000;
 
   constructor(world: World) {
     this.#seed = world.seed;
@@ -262,6 +317,11 @@ export class MessageFactory {
         likes: room.popularity,
         guardSecond: 0,
         guardBuyers: new Set(),
+        scIds: [],
+        lottery: undefined,
+        popularRank: Math.min(100, room.rank + 1),
+        eraSecond: 0,
+        eraHashes: new Set(),
       };
       this.#streams.set(room.roomId, stream);
     }
@@ -304,6 +364,10 @@ export class MessageFactory {
       if (roll < 0.95) return [this.#interact(room, s, now)];
       return [this.#like(room, s, now)];
     }
+    const lottery = s.lottery;
+    if (lottery !== undefined && s.rng.chance(LOTTERY_EVENT_SHARE)) {
+      return [this.#lotteryEvent(room, s, lottery, now)];
+    }
     if (roll < 0.55) return [this.#danmu(room, s, now)];
     if (roll < 0.70) return [this.#interact(room, s, now)];
     if (roll < 0.78) return this.#gift(room, s, now);
@@ -313,7 +377,26 @@ export class MessageFactory {
     if (roll < 0.91) return this.#superChat(room, s, now);
     if (roll < 0.915) return this.#guard(room, s, now);
     if (roll < 0.92) return [this.roomChange(room, now)];
-    return [this.#unknown(room, s, now)];
+    return [this.#rare(room, s, now)];
+  }
+
+  /** The cmds real rooms send now and then: 8 % of a live room's events. */
+  #rare(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const r = s.rng.next();
+    if (r < 0.19) return this.#entry(room, s, now);
+    if (r < 0.29) return this.#onlineRank(room, s, now, true);
+    if (r < 0.34) return this.#onlineRank(room, s, now, false);
+    if (r < 0.40) return this.#popularRank(room, s, now);
+    if (r < 0.48) return this.#notice(room, s, now);
+    if (r < 0.53) return this.#commonNotice(room, s, now);
+    if (r < 0.58) return this.#widgetBanner(room, s, now);
+    if (r < 0.68) return this.#stopLiveRoomList(room, s, now);
+    if (r < 0.695) {
+      if (s.scIds.length > 0) return this.#superChatDelete(room, s, now);
+    } else if (r < 0.715) {
+      if (s.lottery === undefined) return this.#lotteryStart(room, s, now);
+    }
+    return this.#unknown(room, s, now);
   }
 
   #userBytes(room: SimRoom, user: User): UserBytes {
@@ -337,11 +420,18 @@ export class MessageFactory {
     })();
   }
 
-  #danmu(room: SimRoom, s: RoomStream, now: number): SimMessage {
+  /** A danmaku in the room's layout; with `lottery`, its keyword sent by taking part. */
+  #danmu(room: SimRoom, s: RoomStream, now: number, lottery?: Lottery): SimMessage {
+    if (room.era !== "current" && (lottery === undefined || room.era === "2021")) {
+      const old = this.#oldDanmu(room, s, now, room.era, lottery);
+      if (old !== undefined) return old;
+    }
     const rng = s.rng;
     const user = this.#user(s);
-    const emoticon = rng.chance(0.05);
-    const text = emoticon
+    const emoticon = lottery === undefined && rng.chance(0.05);
+    const text = lottery !== undefined
+      ? lottery.keyword
+      : emoticon
       ? rng.pick(EMOTICONS)
       : rng.chance(0.2)
       ? `${rng.pick(TEXTS)}${rng.pick(TEXTS)}`
@@ -376,6 +466,7 @@ export class MessageFactory {
         now,
         rnd,
         bytes.hashHex,
+        lottery === undefined ? 0 : LOTTERY_DANMAKU_TYPE,
         emoticon ? 1 : 0,
         emoticonOptions,
         color,
@@ -406,6 +497,60 @@ export class MessageFactory {
       out.fill(DANMU_TEMPLATE, values);
     };
     return { cmd, id: idStr, personal: true, write };
+  }
+
+  /**
+   * A danmaku in the 2018 layout (`info[0]` of 9 with the time in unix seconds, `info` of 9) or
+   * the 2021 one (`info[0]` of 15, time in ms, `info` of 16); neither has `extra`, so the id is
+   * the `rnd` `info[0][5]`, unique in the room. Undefined when no user is left who has not sent
+   * one this second (the row's time and user hash must tell them apart).
+   */
+  #oldDanmu(
+    room: SimRoom,
+    s: RoomStream,
+    now: number,
+    era: Exclude<DanmakuEra, "current">,
+    lottery: Lottery | undefined,
+  ): SimMessage | undefined {
+    const rng = s.rng;
+    const second = Math.floor(now / 1000);
+    if (second !== s.eraSecond) {
+      s.eraSecond = second;
+      s.eraHashes.clear();
+    }
+    let user = this.#user(s);
+    let bytes = this.#userBytes(room, user);
+    for (let tries = 0; tries < 20 && s.eraHashes.has(bytes.hash); tries++) {
+      user = this.#user(s);
+      bytes = this.#userBytes(room, user);
+    }
+    if (s.eraHashes.has(bytes.hash)) return undefined;
+    s.eraHashes.add(bytes.hash);
+    const text = q(lottery?.keyword ?? rng.pick(TEXTS));
+    const color = rng.chance(0.8) ? 16777215 : rng.pick([14893055, 5816798, 16738408]);
+    const rnd = 1_400_000_000 + ++s.seq;
+    const id = String(rnd);
+    const cmd = rng.chance(0.1) && era === "2021" ? "DANMU_MSG:4:0:2:2:2:0" : "DANMU_MSG";
+    const dmScore = rng.int(1000);
+    const medal = user.medalLevel > 0
+      ? `[${user.medalLevel},${q(room.uname.slice(0, 3))},${q(room.uname)},${room.roomId}`
+      : "";
+    const render = (masked: boolean): string => {
+      const uid = masked ? 0 : user.uid;
+      const name = q(masked ? maskName(user.name) : user.name);
+      const sender = `[${uid},${name},0,0,0,10000,1,""]`;
+      if (era === "2018") {
+        return `{"cmd":"${cmd}","info":[[0,1,25,${color},${second},${rnd},0,"${bytes.hashHex}",0],${text},${sender},${
+          medal ? `${medal},6067854,""]` : "[]"
+        },[${user.level},0,9868950,">50000"],["",""],0,${user.guard},{"uname_color":""}]}`;
+      }
+      return `{"cmd":"${cmd}","info":[[0,1,25,${color},${now},${rnd},0,"${bytes.hashHex}",0,${
+        lottery === undefined ? 0 : LOTTERY_DANMAKU_TYPE
+      },0,"",0,"{}","{}"],${text},${sender},${
+        medal ? `${medal},6067854,0,6067854,6067854,6067854,${user.guard},1,${room.uid}]` : "[]"
+      },[${user.level},0,9868950,">50000",0],["",""],0,${user.guard},null,{"ts":${second},"ct":"${bytes.hashHexUpper}"},0,0,null,null,0,${dmScore}]}`;
+    };
+    return personal(cmd, id, render);
   }
 
   #interact(room: SimRoom, s: RoomStream, now: number): SimMessage {
@@ -528,6 +673,11 @@ export class MessageFactory {
     const ts = Math.floor(now / 1000);
     const message = `${rng.pick(TEXTS)}，${rng.pick(TEXTS)}`;
     const token = rng.hex(8).toUpperCase();
+    // Since 2025 the translation may come in `message_trans` (trans_mark still 0), without a _JPN
+    // twin.
+    const trans = rng.chance(0.3) ? `[JPN] ${message}` : "";
+    s.scIds.push(scId);
+    if (s.scIds.length > MAX_DELETABLE_SCS) s.scIds.shift();
     const body = (jpn: boolean, msgId: string) => {
       const id = jpn ? `"${scId}"` : String(scId);
       const uid = jpn ? `"${user.uid}"` : String(user.uid);
@@ -541,18 +691,19 @@ export class MessageFactory {
         q(room.uname.slice(0, 3))
       },"special":"","target_id":${room.uid}},"message":${q(message)},${
         jpn ? `"message_jpn":${q(`[JPN] ${message}`)},` : ""
-      }"message_font_color":"#A3F6FF","message_trans":"","price":${price},"rate":1000,"start_time":${ts},"time":${duration},"token":"${token}","trans_mark":0,"ts":${ts},"uid":${uid},"user_info":{"face":${
+      }"message_font_color":"#A3F6FF","message_trans":${
+        q(trans)
+      },"price":${price},"rate":1000,"start_time":${ts},"time":${duration},"token":"${token}","trans_mark":0,"ts":${ts},"uid":${uid},"user_info":{"face":${
         q(user.face)
       },"face_frame":"","guard_level":${user.guard},"is_main_vip":0,"is_svip":0,"is_vip":0,"level_color":"#969696","manager":0,"name_color":"#666666","title":"0","uname":${
         q(user.name)
       },"user_level":${user.level}}},"roomid":${jpn ? `"${room.roomId}"` : room.roomId}}`;
     };
     const first = this.#msgId(room, s);
+    const sc = shared("SUPER_CHAT_MESSAGE", first, body(false, first));
+    if (trans) return [sc];
     const second = this.#msgId(room, s);
-    return [
-      shared("SUPER_CHAT_MESSAGE", first, body(false, first)),
-      shared("SUPER_CHAT_MESSAGE_JPN", second, body(true, second)),
-    ];
+    return [sc, shared("SUPER_CHAT_MESSAGE_JPN", second, body(true, second))];
   }
 
   #guard(room: SimRoom, s: RoomStream, now: number): SimMessage[] {
@@ -636,21 +787,296 @@ export class MessageFactory {
     const rng = s.rng;
     const cmd = rng.pick(UNKNOWN_CMDS);
     const id = this.#msgId(room, s);
-    let data: string;
-    if (cmd === "STOP_LIVE_ROOM_LIST") {
-      const ids: number[] = [];
-      const rooms = this.#world.rooms;
-      for (let i = 0; i < 5; i++) ids.push(rooms[rng.int(rooms.length)].roomId);
-      data = `{"room_id_list":[${ids.join(",")}]}`;
-    } else if (cmd === "ENTRY_EFFECT") {
-      const user = this.#user(s);
-      data = `{"uid":${user.uid},"copy_writing":${
-        q(`<%${user.name}%> 来了`)
-      },"privilege_type":${user.guard},"trigger_time":${now}000000}`;
-    } else {
-      data = `{"dmscore":${rng.int(100)},"note":${q(rng.pick(TEXTS))}}`;
+    return sharedData(cmd, id, now, `{"dmscore":${rng.int(100)},"note":${q(rng.pick(TEXTS))}}`);
+  }
+
+  /** STOP_LIVE_ROOM_LIST: other rooms of the world that (supposedly) just stopped. */
+  #stopLiveRoomList(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    const id = this.#msgId(room, s);
+    const ids: number[] = [];
+    const rooms = this.#world.rooms;
+    for (let i = 0; i < 5; i++) ids.push(rooms[rng.int(rooms.length)].roomId);
+    return sharedData("STOP_LIVE_ROOM_LIST", id, now, `{"room_id_list":[${ids.join(",")}]}`);
+  }
+
+  /**
+   * ENTRY_EFFECT (ENTRY_EFFECT_MUST_RECEIVE for a 总督): a guard, else a viewer of high wealth
+   * level, entering; `trigger_time` in ns, `copy_writing` naming them between `<%` and `%>`.
+   */
+  #entry(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    let user = this.#user(s);
+    for (let tries = 0; tries < 8 && user.guard === 0; tries++) user = this.#user(s);
+    const guard = user.guard;
+    const cmd = guard === 1 ? "ENTRY_EFFECT_MUST_RECEIVE" : "ENTRY_EFFECT";
+    const effectId = guard ? [0, 2, 3, 4][guard] : 380;
+    const wealth = guard ? rng.range(0, 30) : rng.range(20, 40);
+    const triggerTime = `${now}${String(rng.int(1_000_000)).padStart(6, "0")}`;
+    const basemap = `https://i0.hdslb.com/bfs/live/mlive/${rng.hex(40)}.png`;
+    const id = this.#msgId(room, s);
+    return personal(cmd, id, (masked) => {
+      const uid = masked ? 0 : user.uid;
+      const name = masked ? maskName(user.name) : user.name;
+      const face = q(masked ? NOFACE : user.face);
+      const copy = q(
+        guard ? `欢迎${GUARD_ROLES[guard]} <%${name}%> 进入直播间` : `<%${name}%> 来了`,
+      );
+      return `{"cmd":"${cmd}","msg_id":"${id}","send_time":${now},"data":{"id":${effectId},"uid":${uid},"target_id":${room.uid},"mock_effect":0,"face":${face},"privilege_type":${guard},"copy_writing":${copy},"copy_color":"#FFFFFF","highlight_color":"#FFF100","priority":1,"basemap_url":"${basemap}","show_avatar":1,"effective_time":2,"web_basemap_url":"${basemap}","web_effective_time":2,"web_effect_close":1,"web_close_time":0,"business":${
+        guard ? 1 : 6
+      },"copy_writing_v2":${copy},"icon_list":[],"max_delay_time":7,"trigger_time":${triggerTime},"identities":${
+        guard ? 6 : 1
+      },"effect_silent_time":0,"effective_time_new":0,"web_dynamic_url_webp":"","web_dynamic_url_apng":"","mobile_dynamic_url_webp":"","wealthy_info":{"uid":0,"level":${wealth},"level_total_score":0,"cur_score":0,"upgrade_need_score":0,"status":0,"dm_icon_key":""},"new_style":1,"is_mystery":false,"uinfo":{"uid":${uid},"base":{"name":${
+        q(name)
+      },"face":${face},"name_color":0,"is_mystery":false,"risk_ctrl_info":null,"origin_info":{"name":${
+        q(name)
+      },"face":${face}},"official_info":{"role":0,"title":"","desc":"","type":-1},"name_color_str":""},"medal":null,"wealth":{"level":${wealth},"dm_icon_key":""},"title":null,"guard":${
+        guard ? `{"level":${guard},"expired_str":"2027-06-30 23:59:59"}` : "null"
+      },"uhead_frame":null,"guard_leader":null},"full_cartoon_id":0,"priority_long":0}}`;
+    });
+  }
+
+  /** SUPER_CHAT_MESSAGE_DELETE of one super chat this room sent earlier (never twice). */
+  #superChatDelete(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const scId = s.scIds.splice(s.rng.int(s.scIds.length), 1)[0];
+    const id = this.#msgId(room, s);
+    return shared(
+      "SUPER_CHAT_MESSAGE_DELETE",
+      id,
+      `{"cmd":"SUPER_CHAT_MESSAGE_DELETE","msg_id":"${id}","send_time":${now},"data":{"ids":[${scId}]},"roomid":${room.roomId}}`,
+    );
+  }
+
+  /** Distinct users of the room, best first, for a ranking list of 1–7 entries. */
+  #rankList(s: RoomStream): { user: User; score: number }[] {
+    const rng = s.rng;
+    const wanted = rng.range(1, 7);
+    const picked = new Set<User>();
+    for (let tries = 0; tries < 20 && picked.size < wanted; tries++) picked.add(this.#user(s));
+    let score = rng.range(100, 50_000);
+    return [...picked].map((user) => ({ user, score: score = Math.max(1, score - rng.int(200)) }));
+  }
+
+  /** ONLINE_RANK_V3 (`data.pb`, a GoldRankBroadcast) or ONLINE_RANK_V2 (JSON `list`). */
+  #onlineRank(room: SimRoom, s: RoomStream, now: number, v3: boolean): SimMessage {
+    const list = this.#rankList(s);
+    const id = this.#msgId(room, s);
+    if (v3) {
+      const pb = (masked: boolean): string => {
+        const out = new ProtoWriter(64 * list.length).bytes(1, "gold-rank");
+        for (const [i, { user, score }] of list.entries()) {
+          out.bytes(
+            2,
+            new ProtoWriter().varint(1, masked ? 0 : user.uid)
+              .bytes(2, masked ? NOFACE : user.face).bytes(3, String(score))
+              .bytes(4, masked ? maskName(user.name) : user.name).varint(5, i + 1)
+              .varint(6, user.guard),
+          );
+        }
+        return out.finish().toBase64();
+      };
+      return personal(
+        "ONLINE_RANK_V3",
+        id,
+        (masked) =>
+          `{"cmd":"ONLINE_RANK_V3","msg_id":"${id}","send_time":${now},"data":{"pb":"${
+            pb(masked)
+          }"}}`,
+      );
     }
-    return sharedData(cmd, id, now, data);
+    return personal("ONLINE_RANK_V2", id, (masked) => {
+      const items = list.map(({ user, score }, i) =>
+        `{"uid":${masked ? 0 : user.uid},"face":${
+          q(masked ? NOFACE : user.face)
+        },"score":"${score}","uname":${q(masked ? maskName(user.name) : user.name)},"rank":${
+          i + 1
+        },"guard_level":${user.guard}}`
+      );
+      return `{"cmd":"ONLINE_RANK_V2","msg_id":"${id}","send_time":${now},"data":{"list":[${
+        items.join(",")
+      }],"rank_type":"gold-rank"}}`;
+    });
+  }
+
+  /** POPULAR_RANK_CHANGED: the room's 人气榜 position wanders; 0 is out of the ranking. */
+  #popularRank(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    s.popularRank = Math.max(0, Math.min(100, s.popularRank + rng.range(-5, 5)));
+    const id = this.#msgId(room, s);
+    return sharedData(
+      "POPULAR_RANK_CHANGED",
+      id,
+      now,
+      `{"uid":${room.uid},"rank":${s.popularRank},"countdown":${rng.range(60, 3600)},"timestamp":${
+        Math.floor(now / 1000)
+      },"cache_key":"rank_change:${rng.hex(32)}"}`,
+    );
+  }
+
+  /** NOTICE_MSG (fields at top level): a site-wide broadcast about a gift in another room. */
+  #notice(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    const other = rng.pick(this.#world.rooms);
+    const gift = rng.pick(GIFTS);
+    const user = this.#user(s);
+    const common = `<%${user.name}%>投喂:<%${other.uname}%>1个${gift.name}，点击前往TA的房间吧！`;
+    const id = this.#msgId(room, s);
+    const style = `"background":"#FFE6BDFF","color":"#9D5412FF","highlight":"#FF6933FF","time":${
+      rng.range(8, 20)
+    }`;
+    return shared(
+      "NOTICE_MSG",
+      id,
+      `{"cmd":"NOTICE_MSG","msg_id":"${id}","send_time":${now},"id":2,"name":"分区道具抽奖广播样式","full":{"head_icon":"https://i0.hdslb.com/bfs/live/00f26756182b2e9d06c00af23001bc8e10da67d0.webp","tail_icon":"https://i0.hdslb.com/bfs/live/822da481fdaba986d738db5d8fd469ffa95a8fa1.webp","head_icon_fa":"","tail_icon_fa":"","head_icon_fan":36,"tail_icon_fan":4,${style}},"half":{"head_icon":"","tail_icon":"",${style}},"side":{"head_icon":"","background":"","color":"","highlight":"","border":""},"roomid":${
+        other.shortId || other.roomId
+      },"real_roomid":${other.roomId},"msg_common":${q(common)},"msg_self":${
+        q(common)
+      },"link_url":"https://live.bilibili.com/${other.roomId}?broadcast_type=0&is_room_feed=1&from=28003&extra_jump_from=28003","msg_type":2,"shield_uid":-1,"business_id":"${gift.id}","scatter":{"min":0,"max":0},"marquee_id":"","notice_type":0}`,
+    );
+  }
+
+  /** COMMON_NOTICE_DANMAKU: a notice line in the chat, in coloured segments. */
+  #commonNotice(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    const parts = rng.pick(COMMON_NOTICES);
+    const segments = parts.map((part, i) => {
+      const text = part === "%anchor%"
+        ? room.uname
+        : part === "%area%"
+        ? room.area.name
+        : part === "%rank%"
+        ? String(rng.range(1, 50))
+        : part;
+      const color = i % 2 ? "#FFB027" : "#998EFF";
+      return `{"font_color":"${color}","font_color_dark":"${color}","highlight_font_color":"#FFB027","highlight_font_color_dark":"#FFB027","text":${
+        q(text)
+      },"type":1}`;
+    });
+    const id = this.#msgId(room, s);
+    return sharedData(
+      "COMMON_NOTICE_DANMAKU",
+      id,
+      now,
+      `{"biz_id":0,"content_segments":[${
+        segments.join(",")
+      }],"danmaku_style":{"background_color":null,"background_color_dark":null},"danmaku_uri":"","dmscore":${
+        rng.range(100, 200)
+      },"terminals":[1,2,3,4,5]}`,
+    );
+  }
+
+  /** WIDGET_BANNER: an activity widget shown in the room. */
+  #widgetBanner(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    const widget = rng.range(500, 700);
+    const id = this.#msgId(room, s);
+    return sharedData(
+      "WIDGET_BANNER",
+      id,
+      now,
+      `{"timestamp":${Math.floor(now / 1000)},"widget_list":{"${widget}":{"id":${widget},"title":"${
+        rng.pick(["高能榜", "人气榜", "电竞赛事", "心动盲盒"])
+      }","cover":"","web_cover":"","tip_text":"","tip_text_color":"","tip_bottom_color":"","jump_url":"https://live.bilibili.com/activity/live-activity-battle/index.html?room_id=${room.roomId}","url":"","stay_time":5,"site":1,"platform_in":["live","blink","live_link","web","pc"],"type":1,"band_id":99999,"sub_key":"","sub_data":"","is_add":true}}}`,
+    );
+  }
+
+  /** ANCHOR_LOT_START: a 天选时刻 lottery opens; its keyword danmaku follow. */
+  #lotteryStart(room: SimRoom, s: RoomStream, now: number): SimMessage {
+    const rng = s.rng;
+    const left = rng.range(30, 80);
+    const lottery: Lottery = {
+      id: ++this.#lotSeq,
+      keyword: rng.pick(LOTTERY_KEYWORDS),
+      award: rng.pick(AWARDS),
+      require: rng.pick(LOTTERY_REQUIREMENTS),
+      gift: rng.chance(0.2),
+      startedAt: Math.floor(now / 1000),
+      left,
+      resendAt: rng.chance(0.3) ? rng.range(1, left - 1) : -1,
+      sinceAggregation: 0,
+      ended: false,
+    };
+    s.lottery = lottery;
+    return this.#lotteryStartMessage(room, s, lottery, now);
+  }
+
+  #lotteryStartMessage(room: SimRoom, s: RoomStream, lot: Lottery, now: number): SimMessage {
+    const id = this.#msgId(room, s);
+    const ts = Math.floor(now / 1000);
+    return sharedData(
+      "ANCHOR_LOT_START",
+      id,
+      now,
+      `{"asset_icon":"https://i0.hdslb.com/bfs/live/627ee2d9e71c682810e7dc4400d5ae2713d8c8df.png","asset_icon_webp":"https://i0.hdslb.com/bfs/live/b47453a0d42f30673b6d030159a96d07905d677a.webp","award_image":"","award_name":${
+        q(lot.award.name)
+      },"award_num":1,"award_type":0,"cur_gift_num":0,"current_time":${ts},"danmu":${
+        q(lot.keyword)
+      },"danmu_new":[{"danmu":${
+        q(lot.keyword)
+      },"danmu_view":"","reject":false}],"danmu_type":0,"gift_id":${
+        lot.gift ? 31036 : 0
+      },"gift_name":"${lot.gift ? "小花花" : ""}","gift_num":1,"gift_price":${
+        lot.gift ? 100 : 0
+      },"goaway_time":180,"goods_id":-99998,"id":${lot.id},"is_broadcast":1,"join_type":${
+        lot.gift ? 1 : 0
+      },"lot_status":0,"max_time":600,"require_text":${
+        q(lot.require.text)
+      },"require_type":${lot.require.type},"require_value":${lot.require.value},"room_id":${room.roomId},"send_gift_ensure":0,"show_panel":1,"start_dont_popup":0,"status":1,"time":${
+        Math.max(0, 599 - (ts - lot.startedAt))
+      },"url":"https://live.bilibili.com/p/html/live-lottery/anchor-join.html?is_live_half_webview=1&hybrid_biz=live-lottery-anchor&hybrid_half_ui=1,5,100p,100p,000000,0,30,0,0,1","web_url":"https://live.bilibili.com/p/html/live-lottery/anchor-join.html"}`,
+    );
+  }
+
+  /**
+   * The next step of the room's lottery: its keyword danmaku (flagged in `info[0][9]`), now
+   * and then DANMU_AGGREGATION, ANCHOR_LOT_START once more (sometimes), then ANCHOR_LOT_END
+   * and at last ANCHOR_LOT_AWARD.
+   */
+  #lotteryEvent(room: SimRoom, s: RoomStream, lot: Lottery, now: number): SimMessage {
+    const rng = s.rng;
+    if (lot.ended) {
+      s.lottery = undefined;
+      return this.#lotteryAward(room, s, lot, now);
+    }
+    if (lot.left-- <= 0) {
+      lot.ended = true;
+      const id = this.#msgId(room, s);
+      return sharedData("ANCHOR_LOT_END", id, now, `{"id":${lot.id}}`);
+    }
+    if (lot.left === lot.resendAt) return this.#lotteryStartMessage(room, s, lot, now);
+    if (lot.sinceAggregation >= 8 && rng.chance(0.3)) {
+      const id = this.#msgId(room, s);
+      const num = lot.sinceAggregation;
+      lot.sinceAggregation = 0;
+      return sharedData(
+        "DANMU_AGGREGATION",
+        id,
+        now,
+        `{"activity_identity":"${lot.id}","activity_source":2,"aggregation_cycle":1,"aggregation_icon":"https://i0.hdslb.com/bfs/live/c8fbaa863bf9099c26b491d06f9efe0c20777721.png","aggregation_num":${num},"broadcast_msg_type":0,"msg":${
+          q(lot.keyword)
+        },"show_rows":1,"show_time":2,"timestamp":${Math.floor(now / 1000)}}`,
+      );
+    }
+    lot.sinceAggregation++;
+    return this.#danmu(room, s, now, lot);
+  }
+
+  /** ANCHOR_LOT_AWARD: the winners (`award_users`), masked for anonymous connections. */
+  #lotteryAward(room: SimRoom, s: RoomStream, lot: Lottery, now: number): SimMessage {
+    const winners = this.#rankList(s).slice(0, s.rng.range(1, 3));
+    const id = this.#msgId(room, s);
+    return personal("ANCHOR_LOT_AWARD", id, (masked) => {
+      const users = winners.map(({ user }) =>
+        `{"uid":${masked ? 0 : user.uid},"uname":${
+          q(masked ? maskName(user.name) : user.name)
+        },"face":${q(masked ? NOFACE : user.face)},"level":${user.level},"color":5805790,"num":1}`
+      );
+      return `{"cmd":"ANCHOR_LOT_AWARD","msg_id":"${id}","send_time":${now},"data":{"award_dont_popup":1,"award_image":"","award_name":${
+        q(lot.award.name)
+      },"award_num":${winners.length},"award_price_text":${q(lot.award.price)},"award_users":[${
+        users.join(",")
+      }],"id":${lot.id},"lot_status":2,"url":"https://live.bilibili.com/p/html/live-lottery/anchor-join.html","web_url":"https://live.bilibili.com/p/html/live-lottery/anchor-join.html"}}`;
+    });
   }
 
   /** LIVE (twice: the first carries `live_time`) when a room starts, PREPARING when it stops. */

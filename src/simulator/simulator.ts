@@ -55,6 +55,11 @@ export interface SimulatorOptions {
    * @default {SIMULATOR_DEFAULTS.rate}
    */
   rate?: number;
+  /**
+   * Share of rooms whose DANMU_MSG come in an older layout (2018 with `info[0][4]` in seconds, or
+   * 2021 without `extra`); see docs/simulator.md. @default {0}
+   */
+  eraShare?: number;
   /** Each room sends exactly this many op-5 messages in total, then goes quiet. @default {undefined} (no limit) */
   messagesPerRoom?: number;
   /** Truth log: a JSONL file path (appended) or a sink. @default {undefined} (none) */
@@ -152,6 +157,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     rate: options.rate,
     meanLiveMs: options.meanLiveMs,
     meanOfflineMs: options.meanOfflineMs,
+    eraShare: options.eraShare,
     now: clock.now(),
   });
   const tokens = new TokenAuthority(seed);

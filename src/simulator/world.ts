@@ -31,6 +31,13 @@ export const AREAS: readonly Area[] = [
   { id: 372, name: "科技科普", parentId: 11, parentName: "知识" },
 ];
 
+/**
+ * Which DANMU_MSG layout a room sends: `"2018"` (9-element `info[0]` with `info[0][4]` in unix
+ * **seconds**, 9-element `info`, no `extra`), `"2021"` (15-element `info[0]`, `info[0][4]` in ms,
+ * no `extra.id_str`) or `"current"` (18-element `info[0]` with `extra.id_str`).
+ */
+export type DanmakuEra = "2018" | "2021" | "current";
+
 /** One live room of the simulated world. */
 export interface SimRoom {
   /** Real (long) room id. */
@@ -48,6 +55,8 @@ export interface SimRoom {
   readonly rate: number;
   /** Whether this room also pushes SEND_GIFT_V2 next to SEND_GIFT (the 2026 gray release). */
   readonly giftV2: boolean;
+  /** The DANMU_MSG layout this room's plain danmaku come in. */
+  readonly era: DanmakuEra;
   title: string;
   live: boolean;
   /** Unix seconds the current session started; 0 while offline. */
@@ -86,6 +95,12 @@ export interface WorldOptions {
   shortIdShare?: number;
   /** Share of rooms that push SEND_GIFT_V2 too. @default {0.3} */
   giftV2Share?: number;
+  /**
+   * Share of rooms whose danmaku come in an older layout, half of them 2018 and half 2021
+   * ({@linkcode DanmakuEra}); drawn from a generator of its own, so the rest of the world is the
+   * same whatever the share. @default {0}
+   */
+  eraShare?: number;
   /** Wall-clock ms the world starts at (from the simulator's clock). */
   now: number;
 }
@@ -152,6 +167,8 @@ export class World {
     };
     const liveShare = this.#meanLiveMs / (this.#meanLiveMs + this.#meanOfflineMs);
     const rooms: SimRoom[] = [];
+    const eraShare = options.eraShare ?? 0;
+    const eraRng = new Random(`era:${this.seed}`);
     for (let rank = 0; rank < count; rank++) {
       const live = rng.chance(liveShare);
       const room: SimRoom = {
@@ -163,6 +180,9 @@ export class World {
         area: rng.pick(AREAS),
         rate: rate * count * weights[rank] / weightSum,
         giftV2: rng.chance(options.giftV2Share ?? 0.3),
+        era: eraShare > 0 && eraRng.chance(eraShare)
+          ? (eraRng.chance(0.5) ? "2018" : "2021")
+          : "current",
         title: rng.pick(TITLES),
         live,
         liveTime: 0,
