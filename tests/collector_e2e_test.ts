@@ -106,9 +106,12 @@ Deno.test("collect stores every message of the truth log exactly once despite di
       count("SELECT count(*) AS n FROM audience WHERE kind = 'like_count'"),
       n("LIKE_INFO_V3_UPDATE"),
     );
+    // Room state changes and the notices (NOTICE_MSG, COMMON_NOTICE_DANMAKU, WIDGET_BANNER; a
+    // DANMU_AGGREGATION only comes with a lottery).
     assert.equal(
       count("SELECT count(*) AS n FROM room_events"),
-      n("LIVE") + n("PREPARING") + n("ROOM_CHANGE") + n("ROOM_BLOCK_MSG"),
+      n("LIVE") + n("PREPARING") + n("ROOM_CHANGE") + n("ROOM_BLOCK_MSG") + n("NOTICE_MSG") +
+        n("COMMON_NOTICE_DANMAKU") + n("WIDGET_BANNER") + n("DANMU_AGGREGATION"),
     );
     assert.ok(n("DANMU_MSG") > 1000 && n("SEND_GIFT") > 0 && n("INTERACT_WORD_V2") > 0);
 

@@ -33,6 +33,12 @@ export interface TableSpec {
   keysSql?: string;
   /** For `count`: the stored rows that messages made. */
   countSql?: string;
+  /**
+   * The key (as `keysSql` gives it) of the row an event makes, for `dedup` tables without a
+   * dedup key and for `id` rows whose message id is not stored (danmaku of the older layouts).
+   * @default {dedupKeyOf}
+   */
+  rowKey?: (event: CollectedEvent) => string | undefined;
 }
 
 /** The tables whose rows come from op-5 messages, and how each is matched. */
@@ -42,7 +48,10 @@ export const TABLES: readonly TableSpec[] = [
     cmds: ["DANMU_MSG", "DANMU_MSG_MIRROR"],
     event: "danmaku",
     match: "id",
-    keysSql: "SELECT room_id, msg_id AS key FROM danmaku",
+    // The older layouts have no `extra.id_str`: their row is found by time and user hash (the
+    // simulator sends at most one such danmaku per user, room and second).
+    keysSql: "SELECT room_id, coalesce(msg_id, ts_ms || ':' || user_hash) AS key FROM danmaku",
+    rowKey: (e) => e.type === "danmaku" && e.msgId === null ? `${e.tsMs}:${e.userHash}` : undefined,
   },
   {
     table: "gifts",
@@ -69,11 +78,49 @@ export const TABLES: readonly TableSpec[] = [
     keysSql: "SELECT room_id, dedup_key AS key FROM guard_buys",
   },
   {
+    table: "super_chat_deletions",
+    cmds: ["SUPER_CHAT_MESSAGE_DELETE"],
+    event: "superChatDeletion",
+    match: "count",
+    countSql: "SELECT count(*) AS n FROM super_chat_deletions",
+  },
+  {
     table: "interactions",
     cmds: ["INTERACT_WORD", "INTERACT_WORD_V2", "LIKE_INFO_V3_CLICK"],
     event: "interaction",
     match: "count",
     countSql: "SELECT count(*) AS n FROM interactions",
+  },
+  {
+    table: "entries",
+    cmds: ["ENTRY_EFFECT", "ENTRY_EFFECT_MUST_RECEIVE"],
+    event: "entry",
+    match: "count",
+    countSql: "SELECT count(*) AS n FROM entries",
+  },
+  {
+    table: "lotteries",
+    // One row per lottery and phase: a phase sent again (ANCHOR_LOT_START) shares it.
+    cmds: ["ANCHOR_LOT_START", "ANCHOR_LOT_END", "ANCHOR_LOT_AWARD"],
+    event: "lottery",
+    match: "dedup",
+    keysSql: "SELECT room_id, lot_id || ':' || phase AS key FROM lotteries",
+    rowKey: (e) => e.type === "lottery" ? `${e.lotId}:${e.phase}` : undefined,
+  },
+  {
+    table: "rank_changes",
+    cmds: ["POPULAR_RANK_CHANGED", "AREA_RANK_CHANGED", "HOT_RANK_CHANGED", "HOT_RANK_CHANGED_V2"],
+    event: "rankChange",
+    match: "count",
+    countSql: "SELECT count(*) AS n FROM rank_changes",
+  },
+  {
+    table: "online_ranks",
+    // One row per listed viewer.
+    cmds: ["ONLINE_RANK_V2", "ONLINE_RANK_V3"],
+    event: "onlineRank",
+    match: "count",
+    countSql: "SELECT count(*) AS n FROM online_ranks",
   },
   {
     table: "audience",
@@ -93,6 +140,11 @@ export const TABLES: readonly TableSpec[] = [
       "CUT_OFF",
       "CUT_OFF_V2",
       "WARNING",
+      "NOTICE_MSG",
+      "COMMON_NOTICE_DANMAKU",
+      "DANMU_AGGREGATION",
+      "GUARD_HONOR_THOUSAND",
+      "WIDGET_BANNER",
     ],
     event: "roomState",
     match: "id",
@@ -146,14 +198,22 @@ export function baseCmd(cmd: string): string {
 
 const ID_STR = /\\"id_str\\":\\"([^\\"]+)\\"/;
 const MSG_ID = /"msg_id":"([^"]*)"/;
+/** `info[0][5]`, the `rnd`: the five numbers before it never hold a comma or a bracket. */
+const RND = /"info":\[\[(?:[^,[\]]*,){5}(-?\d+)/;
 
 /**
  * The id the truth log gives a message, from its JSON text: `extra.id_str` for DANMU_MSG (an
- * escaped JSON string inside the body), the first `msg_id` for every other cmd.
+ * escaped JSON string inside the body; in the older layouts without `extra`, the `rnd`
+ * `info[0][5]`), the first `msg_id` for every other cmd.
  */
 export function messageId(cmd: string, text: string): string | undefined {
-  const match = (baseCmd(cmd).startsWith("DANMU_MSG") ? ID_STR : MSG_ID).exec(text);
-  return match?.[1];
+  if (!baseCmd(cmd).startsWith("DANMU_MSG")) return MSG_ID.exec(text)?.[1];
+  return (ID_STR.exec(text) ?? RND.exec(text))?.[1];
+}
+
+/** Whether a danmaku's text carries `extra.id_str`, the id its row is stored under. */
+function hasIdStr(text: string): boolean {
+  return text.includes('\\"id_str\\":\\"');
 }
 
 interface TruthRecord {
@@ -197,7 +257,7 @@ export class Reconciler {
     for (const spec of specs) {
       for (const cmd of spec.cmds) this.#specByCmd.set(cmd, spec);
       this.#truth.set(spec.table, new Map());
-      if (spec.match === "dedup") this.#rowKeys.set(spec.table, new Map());
+      if (spec.match === "dedup" || spec.rowKey) this.#rowKeys.set(spec.table, new Map());
       if (spec.match === "count") this.#expectedRows.set(spec.table, 0);
       else this.#stored.set(spec.table, { keys: new Set(), rows: 0, withoutKey: 0 });
     }
@@ -232,7 +292,9 @@ export class Reconciler {
     if (this.#received.has(key)) return; // a second delivery makes no new rows
     this.#received.add(key);
     const spec = this.#specByCmd.get(baseCmd(cmd));
-    if (!spec || spec.match === "id") return;
+    if (!spec) return;
+    // An `id` row holds the message id, except an old-layout danmaku's (found by its row key).
+    if (spec.match === "id" && (!spec.rowKey || hasIdStr(text))) return;
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -247,7 +309,7 @@ export class Reconciler {
       if (spec.match === "count") {
         this.#expectedRows.set(spec.table, this.#expectedRows.get(spec.table)! + 1);
       } else {
-        const rowKey = dedupKeyOf(event);
+        const rowKey = (spec.rowKey ?? dedupKeyOf)(event);
         if (rowKey !== undefined) {
           this.#rowKeys.get(spec.table)!.set(key, messageKey(roomId, rowKey));
         }
@@ -357,7 +419,7 @@ export class Reconciler {
     const received: number[] = [];
     out.stored = stored.rows;
     for (const [key, line] of messages) {
-      const rowKey = rowKeys ? rowKeys.get(key) : key;
+      const rowKey = spec.match === "id" ? rowKeys?.get(key) ?? key : rowKeys!.get(key);
       if (rowKey !== undefined && stored.keys.has(rowKey)) {
         matched.add(rowKey);
       } else if (this.#received.has(key)) {

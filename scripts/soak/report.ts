@@ -31,10 +31,15 @@ const COLUMNS: [string, (t: TableResult) => string][] = [
   ["dup", (t) => (t.match === "raw" ? "-" : n(t.duplicated))],
 ];
 
+/** Shorter names of tables whose own do not fit the first column. */
+const SHORT_NAMES: Readonly<Record<string, string>> = { super_chat_deletions: "sc_deletions" };
+
 /** The per-table lines: a header and one line per table, then the all-messages line. */
 export function tableLines(tables: readonly TableResult[], all: TableResult): string[] {
-  const name = (t: TableResult) =>
-    t.match === "count" ? `${t.table}*` : t.match === "raw" ? `${t.table}†` : t.table;
+  const name = (t: TableResult) => {
+    const table = SHORT_NAMES[t.table] ?? t.table;
+    return t.match === "count" ? `${table}*` : t.match === "raw" ? `${table}†` : table;
+  };
   const row = (first: string, cells: string[]) =>
     first.padEnd(13) + cells.map((c) => c.padStart(11)).join("");
   return [
