@@ -905,8 +905,9 @@ Deno.test("live rooms send entry effects, rankings, notices and banners in their
         assert.ok(masked.every((e) => e.uid === 0 && /^.\*\*\*$/u.test(e.uname)));
       } else if (m.cmd === "ONLINE_RANK_V3") {
         const pb = new ProtoMessage(new Uint8Array(Buffer.from(String(data.pb), "base64")));
-        assert.equal(pb.string(1), "gold-rank");
-        const list = pb.messages(2);
+        assert.equal(pb.string(1), "online_rank");
+        assert.deepEqual(pb.messages(2), [], "the items are in online_list, as captured in 2025");
+        const list = pb.messages(3);
         assert.ok(list.length >= 1 && list.length <= 7);
         assert.deepEqual(list.map((e) => e.number(5)), list.map((_, i) => i + 1));
         assert.ok(list.every((e) => e.number(1) > 0 && /^\d+$/.test(e.string(3))));
@@ -914,7 +915,7 @@ Deno.test("live rooms send entry effects, rankings, notices and banners in their
         const masked = new ProtoMessage(
           new Uint8Array(Buffer.from(String((m.masked.data as Json).pb), "base64")),
         );
-        assert.ok(masked.messages(2).every((e) => e.number(1) === 0));
+        assert.ok(masked.messages(3).every((e) => e.number(1) === 0));
       } else if (m.cmd === "NOTICE_MSG") {
         assert.equal(m.body.data, undefined, "NOTICE_MSG keeps its fields at the top level");
         assert.match(String(m.body.msg_common), /^<%.+%>投喂:<%.+%>1个.+，点击前往TA的房间吧！$/u);

@@ -71,6 +71,8 @@ interface User {
   medalLevel: number;
   /** INTERACT_WORD_V2 pb pieces that never change for this user: [plain, masked]. */
   pb?: [Uint8Array, Uint8Array, Uint8Array][];
+  /** ONLINE_RANK_V3 item pieces (fields 1–2, field 4) that never change: [plain, masked]. */
+  rankPb?: [Uint8Array, Uint8Array][];
   /** Body pieces that never change for this user. */
   bytes?: UserBytes;
 }
@@ -852,7 +854,9 @@ export class MessageFactory {
     const rng = s.rng;
     const wanted = rng.range(1, 7);
     const picked = new Set<User>();
-    for (let tries = 0; tries < 20 && picked.size < wanted; tries++) picked.add(this.#user(s));
+    // Viewers already seen in the room (a new one only while it has none).
+    if (s.users.length === 0) picked.add(this.#user(s));
+    for (let tries = 0; tries < 20 && picked.size < wanted; tries++) picked.add(rng.pick(s.users));
     let score = rng.range(100, 50_000);
     return [...picked].map((user) => ({ user, score: score = Math.max(1, score - rng.int(200)) }));
   }
@@ -862,16 +866,20 @@ export class MessageFactory {
     const list = this.#rankList(s);
     const id = this.#msgId(room, s);
     if (v3) {
+      // As captured in 2025: rank_type "online_rank", the items in `online_list` (field 3), a
+      // guard level of 0 left out as protobuf does.
       const pb = (masked: boolean): string => {
-        const out = new ProtoWriter(64 * list.length).bytes(1, "gold-rank");
+        const out = new ProtoWriter(160 * list.length).bytes(1, "online_rank");
         for (const [i, { user, score }] of list.entries()) {
-          out.bytes(
-            2,
+          const [head, name] = (user.rankPb ??= [])[masked ? 1 : 0] ??= [
             new ProtoWriter().varint(1, masked ? 0 : user.uid)
-              .bytes(2, masked ? NOFACE : user.face).bytes(3, String(score))
-              .bytes(4, masked ? maskName(user.name) : user.name).varint(5, i + 1)
-              .varint(6, user.guard),
-          );
+              .bytes(2, masked ? NOFACE : user.face).finish(),
+            new ProtoWriter().bytes(4, masked ? maskName(user.name) : user.name).finish(),
+          ];
+          const item = new ProtoWriter(head.length + name.length + 24).raw(head)
+            .bytes(3, String(score)).raw(name).varint(5, i + 1);
+          if (user.guard) item.varint(6, user.guard);
+          out.bytes(3, item);
         }
         return out.finish().toBase64();
       };
@@ -1052,7 +1060,7 @@ export class MessageFactory {
         "DANMU_AGGREGATION",
         id,
         now,
-        `{"activity_identity":"${lot.id}","activity_source":2,"aggregation_cycle":1,"aggregation_icon":"https://i0.hdslb.com/bfs/live/c8fbaa863bf9099c26b491d06f9efe0c20777721.png","aggregation_num":${num},"broadcast_msg_type":0,"msg":${
+        `{"activity_identity":"${lot.id}","activity_source":1,"aggregation_cycle":1,"aggregation_icon":"https://i0.hdslb.com/bfs/live/c8fbaa863bf9099c26b491d06f9efe0c20777721.png","aggregation_num":${num},"broadcast_msg_type":0,"msg":${
           q(lot.keyword)
         },"show_rows":1,"show_time":2,"timestamp":${Math.floor(now / 1000)}}`,
       );
