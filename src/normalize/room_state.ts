@@ -115,7 +115,7 @@ export const normalizeRoomState: CmdHandler = (
 };
 
 /**
- * The message of a room state: NOTICE_MSG `msg_common`, COMMON_NOTICE_DANMAKU's
+ * The message of a room state: NOTICE_MSG `msg_common` (else `msg_self`), COMMON_NOTICE_DANMAKU's
  * `content_segments` texts joined, else `msg` (CUT_OFF, WARNING, DANMU_AGGREGATION).
  */
 function roomStateMessage(
@@ -124,7 +124,9 @@ function roomStateMessage(
   data: JsonObject | undefined,
 ): string | null {
   if (baseCmd === "NOTICE_MSG") {
-    return asNonEmptyString(body.msg_common) ?? asNonEmptyString(data?.msg_common);
+    // Some notices leave `msg_common` empty and carry their text only in `msg_self`.
+    return asNonEmptyString(body.msg_common) ?? asNonEmptyString(data?.msg_common) ??
+      asNonEmptyString(body.msg_self);
   }
   if (baseCmd === "COMMON_NOTICE_DANMAKU") {
     const segments = asArray(data?.content_segments);
