@@ -1,0 +1,162 @@
+/**
+ * The soak's reconciliation of the cmds beyond chat (entries, SC deletions, lotteries, rankings,
+ * notices) and of danmaku in the older layouts, whose rows carry no message id.
+ */
+import assert from "node:assert/strict";
+import type { CollectedEvent } from "../src/normalize/events.ts";
+import { normalizeMessage } from "../src/normalize/normalize_message.ts";
+import { BodyWriter } from "../src/simulator/body_writer.ts";
+import { MessageFactory, type SimMessage } from "../src/simulator/message_factory.ts";
+import { truthPrefix } from "../src/simulator/truth_log.ts";
+import { World } from "../src/simulator/world.ts";
+import { SqliteStore } from "../src/storage/sqlite_store.ts";
+import {
+  messageId,
+  Reconciler,
+  type Reconciliation,
+  type TableResult,
+  TABLES,
+} from "../scripts/soak/reconcile.ts";
+
+interface Sent {
+  roomId: number;
+  message: SimMessage;
+  text: string;
+}
+
+/** `events` events of every room of a live world with rooms of older eras, masked bodies. */
+function messages(events: number): Sent[] {
+  const world = new World({ seed: "new-cmds", rooms: 6, rate: 5, now: 0, eraShare: 0.5 });
+  const factory = new MessageFactory(world);
+  const out: Sent[] = [];
+  const body = new BodyWriter();
+  for (const room of world.rooms) {
+    room.live = true;
+    for (let i = 0, now = 1_765_000_000_000; i < events; i++, now += 37) {
+      for (const message of factory.next(room, now)) {
+        body.length = 0;
+        message.write(body, true);
+        const text = new TextDecoder().decode(body.bytes.subarray(0, body.length));
+        out.push({ roomId: room.roomId, message, text });
+      }
+    }
+  }
+  return out;
+}
+
+const truthLine = (sent: Sent) =>
+  `${truthPrefix(sent.roomId, sent.message.cmd, sent.message.id)}1}`;
+
+/** What the collector makes of a received message: its rows, including the raw one. */
+function received(sent: Sent): CollectedEvent[] {
+  const out: CollectedEvent[] = [];
+  normalizeMessage(
+    JSON.parse(sent.text),
+    sent.text,
+    { roomId: sent.roomId, receivedAtMs: 1, keepRaw: true },
+    out,
+  );
+  return out;
+}
+
+/** Reconciles `sent` (all delivered) against a real store holding `events`. */
+function reconcile(path: string, sent: Sent[], events: CollectedEvent[]): Reconciliation {
+  {
+    using store = SqliteStore.open(path);
+    store.write(events);
+  }
+  const reconciler = new Reconciler();
+  for (const s of sent) reconciler.addTruthLine(truthLine(s));
+  using store = SqliteStore.open(path);
+  for (const row of store.query("SELECT room_id, cmd, raw FROM raw_messages")) {
+    reconciler.addRaw(Number(row.room_id), String(row.cmd), String(row.raw));
+  }
+  for (const spec of TABLES) {
+    if (spec.keysSql) {
+      for (const row of store.query(spec.keysSql)) {
+        reconciler.addStored(
+          spec.table,
+          Number(row.room_id),
+          row.key === null ? null : String(row.key),
+        );
+      }
+    } else {
+      reconciler.setStoredCount(spec.table, Number(store.query(spec.countSql!)[0].n));
+    }
+  }
+  return reconciler.result(sent.length);
+}
+
+const byTable = (r: Reconciliation) =>
+  Object.fromEntries(r.tables.map((t) => [t.table, t])) as Record<string, TableResult>;
+
+const isOld = (s: Sent) => s.message.cmd.startsWith("DANMU_MSG") && !s.text.includes("id_str");
+
+Deno.test("messageId() gives an old-layout danmaku its rnd, the id the truth log has for it", () => {
+  const old = messages(300).filter(isOld);
+  assert.ok(old.length > 100);
+  for (const s of old) assert.equal(messageId(s.message.cmd, s.text), s.message.id);
+});
+
+Deno.test("Reconciler finds every row of the new tables and of old-layout danmaku in a clean run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sent = messages(1500);
+    const result = reconcile(`${dir}/clean.db`, sent, sent.flatMap(received));
+    const tables = byTable(result);
+    for (const table of [...result.tables, result.all]) {
+      assert.deepEqual(
+        [table.missing, table.receivedNotStored, table.duplicated, table.unexpected],
+        [0, 0, 0, 0],
+        table.table,
+      );
+    }
+    const count = (...cmds: string[]) => sent.filter((s) => cmds.includes(s.message.cmd)).length;
+    for (
+      const [table, cmds] of [
+        ["entries", ["ENTRY_EFFECT", "ENTRY_EFFECT_MUST_RECEIVE"]],
+        ["super_chat_deletions", ["SUPER_CHAT_MESSAGE_DELETE"]],
+        ["lotteries", ["ANCHOR_LOT_START", "ANCHOR_LOT_END", "ANCHOR_LOT_AWARD"]],
+        ["rank_changes", ["POPULAR_RANK_CHANGED"]],
+        ["online_ranks", ["ONLINE_RANK_V2", "ONLINE_RANK_V3"]],
+      ] as const
+    ) {
+      assert.ok(count(...cmds) > 0, table);
+      assert.equal(tables[table].delivered, count(...cmds), table);
+    }
+    // A lottery phase sent twice (ANCHOR_LOT_START) is one row, not a duplicate.
+    assert.ok(tables.lotteries.stored < tables.lotteries.delivered);
+    assert.ok(tables.online_ranks.stored > tables.online_ranks.delivered, "a row per viewer");
+    const danmaku = sent.filter((s) => s.message.cmd.startsWith("DANMU_MSG"));
+    assert.equal(tables.danmaku.delivered, danmaku.length);
+    assert.equal(tables.danmaku.stored, danmaku.length);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Reconciler tells an old-layout danmaku received but not stored, and a lottery phase lost", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sent = messages(1500);
+    const dropped = sent.find(isOld)!;
+    const end = sent.find((s) => s.message.cmd === "ANCHOR_LOT_END")!;
+    const events: CollectedEvent[] = [];
+    for (const s of sent) {
+      const rows = received(s);
+      // `dropped` and `end` were received (their raw rows are there), their rows never written.
+      events.push(...(s === dropped || s === end ? rows.filter((e) => e.type === "raw") : rows));
+    }
+    const tables = byTable(reconcile(`${dir}/lost.db`, sent, events));
+    assert.deepEqual(
+      [tables.danmaku.missing, tables.danmaku.receivedNotStored, tables.danmaku.unexpected],
+      [1, 1, 0],
+    );
+    assert.deepEqual(
+      [tables.lotteries.missing, tables.lotteries.receivedNotStored, tables.lotteries.unexpected],
+      [1, 1, 0],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
