@@ -94,7 +94,8 @@ export function formatReport(report: SoakReport): string {
     "in flight  written after SIGINT was sent and never received: may be missing",
     "rcvd-lost  received by the collector but not stored (included in missing)",
     "*          no message id in these rows: stored rows are counted against the rows",
-    "           the received messages make (ONLINE_RANK_COUNT makes two audience rows)",
+    "           the received messages make (ONLINE_RANK_COUNT makes two audience rows,",
+    "           ONLINE_RANK_V2/V3 one online_ranks row per listed viewer)",
     "†          stored = raw_messages rows, one per message received; rcvd-lost = the",
     "           collector's own count of messages minus them",
     `Truth file: ${n(r.truthLines)} lines, ${

@@ -134,6 +134,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       // Mostly live, with some rooms going live and offline during the run (LIVE, PREPARING).
       meanLiveMs: 10 * 60_000,
       meanOfflineMs: 60_000,
+      // A few rooms send the 2018 and 2021 DANMU_MSG layouts (rows without a message id).
+      eraShare: 0.1,
       logEveryMs: 0,
     });
     const ids = sim.world.rooms.map((room) => room.roomId);
