@@ -71,6 +71,8 @@ interface User {
   medalLevel: number;
   /** INTERACT_WORD_V2 pb pieces that never change for this user: [plain, masked]. */
   pb?: [Uint8Array, Uint8Array, Uint8Array][];
+  /** ENTRY_EFFECT `data` around `trigger_time`, which is all that changes: [plain, masked]. */
+  entry?: [string, string][];
   /** ONLINE_RANK_V3 item pieces (fields 1–2, field 4) that never change: [plain, masked]. */
   rankPb?: [Uint8Array, Uint8Array][];
   /** Body pieces that never change for this user. */
@@ -243,6 +245,13 @@ const COMMON_NOTICES = [
   ["主播在", "%area%", "分区的小时榜排名上升至第", "%rank%", "名"],
 ] as const;
 const GUARD_ROLES = ["", "总督", "提督", "舰长"] as const;
+/** ENTRY_EFFECT background images by guard level (0: a wealth-level entry). */
+const ENTRY_BASEMAPS = [
+  "19e7564ed9d466b02f341abfa979c6e38c2ffffb",
+  "2e3ea4ae8ad0d7de7ea3c3ffb77a3c5d5ba9a30b",
+  "1f4b7d0a1a4e2b6fb87b1e0cfb1b9e4b8a8a3c3b",
+  "11a6e8eb061c3e715d0a6a2ac0ddea2faa15c15e",
+] as const;
 const NOFACE = "https://i0.hdslb.com/bfs/face/member/noface.jpg";
 const q = JSON.stringify;
 
@@ -293,6 +302,38 @@ function fnv1a(text: string): number {
 
 function wan(n: number): string {
   return n >= 10_000 ? `${(n / 10_000).toFixed(1)}万` : String(n);
+}
+
+/**
+ * The fields of a user's ENTRY_EFFECT `data` before and after `trigger_time`: everything but the
+ * time is the user's (guard level, wealth level, names), so it is rendered once per variant.
+ */
+function entryParts(room: SimRoom, user: User, masked: boolean): [string, string] {
+  const guard = user.guard;
+  const uid = masked ? 0 : user.uid;
+  const name = masked ? maskName(user.name) : user.name;
+  const face = q(masked ? NOFACE : user.face);
+  const copy = q(
+    guard ? `欢迎${GUARD_ROLES[guard]} <%${name}%> 进入直播间` : `<%${name}%> 来了`,
+  );
+  const wealth = guard ? user.level % 31 : 20 + user.level % 21;
+  const basemap = `https://i0.hdslb.com/bfs/live/mlive/${ENTRY_BASEMAPS[guard]}.png`;
+  return [
+    `"id":${
+      guard ? [0, 2, 3, 4][guard] : 380
+    },"uid":${uid},"target_id":${room.uid},"mock_effect":0,"face":${face},"privilege_type":${guard},"copy_writing":${copy},"copy_color":"#FFFFFF","highlight_color":"#FFF100","priority":1,"basemap_url":"${basemap}","show_avatar":1,"effective_time":2,"web_basemap_url":"${basemap}","web_effective_time":2,"web_effect_close":1,"web_close_time":0,"business":${
+      guard ? 1 : 6
+    },"copy_writing_v2":${copy},"icon_list":[],"max_delay_time":7,"trigger_time":`,
+    `,"identities":${
+      guard ? 6 : 1
+    },"effect_silent_time":0,"effective_time_new":0,"web_dynamic_url_webp":"","web_dynamic_url_apng":"","mobile_dynamic_url_webp":"","wealthy_info":{"uid":0,"level":${wealth},"level_total_score":0,"cur_score":0,"upgrade_need_score":0,"status":0,"dm_icon_key":""},"new_style":1,"is_mystery":false,"uinfo":{"uid":${uid},"base":{"name":${
+      q(name)
+    },"face":${face},"name_color":0,"is_mystery":false,"risk_ctrl_info":null,"origin_info":{"name":${
+      q(name)
+    },"face":${face}},"official_info":{"role":0,"title":"","desc":"","type":-1},"name_color_str":""},"medal":null,"wealth":{"level":${wealth},"dm_icon_key":""},"title":null,"guard":${
+      guard ? `{"level":${guard},"expired_str":"2027-06-30 23:59:59"}` : "null"
+    },"uhead_frame":null,"guard_leader":null},"full_cartoon_id":0,"priority_long":0`,
+  ];
 }
 
 /** Builds the messages of every room, each room from its own seeded stream. */
@@ -809,32 +850,13 @@ export class MessageFactory {
   #entry(room: SimRoom, s: RoomStream, now: number): SimMessage {
     const rng = s.rng;
     let user = this.#user(s);
-    for (let tries = 0; tries < 8 && user.guard === 0; tries++) user = this.#user(s);
-    const guard = user.guard;
-    const cmd = guard === 1 ? "ENTRY_EFFECT_MUST_RECEIVE" : "ENTRY_EFFECT";
-    const effectId = guard ? [0, 2, 3, 4][guard] : 380;
-    const wealth = guard ? rng.range(0, 30) : rng.range(20, 40);
+    for (let tries = 0; tries < 8 && user.guard === 0; tries++) user = rng.pick(s.users);
+    const cmd = user.guard === 1 ? "ENTRY_EFFECT_MUST_RECEIVE" : "ENTRY_EFFECT";
     const triggerTime = `${now}${String(rng.int(1_000_000)).padStart(6, "0")}`;
-    const basemap = `https://i0.hdslb.com/bfs/live/mlive/${rng.hex(40)}.png`;
     const id = this.#msgId(room, s);
     return personal(cmd, id, (masked) => {
-      const uid = masked ? 0 : user.uid;
-      const name = masked ? maskName(user.name) : user.name;
-      const face = q(masked ? NOFACE : user.face);
-      const copy = q(
-        guard ? `欢迎${GUARD_ROLES[guard]} <%${name}%> 进入直播间` : `<%${name}%> 来了`,
-      );
-      return `{"cmd":"${cmd}","msg_id":"${id}","send_time":${now},"data":{"id":${effectId},"uid":${uid},"target_id":${room.uid},"mock_effect":0,"face":${face},"privilege_type":${guard},"copy_writing":${copy},"copy_color":"#FFFFFF","highlight_color":"#FFF100","priority":1,"basemap_url":"${basemap}","show_avatar":1,"effective_time":2,"web_basemap_url":"${basemap}","web_effective_time":2,"web_effect_close":1,"web_close_time":0,"business":${
-        guard ? 1 : 6
-      },"copy_writing_v2":${copy},"icon_list":[],"max_delay_time":7,"trigger_time":${triggerTime},"identities":${
-        guard ? 6 : 1
-      },"effect_silent_time":0,"effective_time_new":0,"web_dynamic_url_webp":"","web_dynamic_url_apng":"","mobile_dynamic_url_webp":"","wealthy_info":{"uid":0,"level":${wealth},"level_total_score":0,"cur_score":0,"upgrade_need_score":0,"status":0,"dm_icon_key":""},"new_style":1,"is_mystery":false,"uinfo":{"uid":${uid},"base":{"name":${
-        q(name)
-      },"face":${face},"name_color":0,"is_mystery":false,"risk_ctrl_info":null,"origin_info":{"name":${
-        q(name)
-      },"face":${face}},"official_info":{"role":0,"title":"","desc":"","type":-1},"name_color_str":""},"medal":null,"wealth":{"level":${wealth},"dm_icon_key":""},"title":null,"guard":${
-        guard ? `{"level":${guard},"expired_str":"2027-06-30 23:59:59"}` : "null"
-      },"uhead_frame":null,"guard_leader":null},"full_cartoon_id":0,"priority_long":0}}`;
+      const [head, tail] = (user.entry ??= [])[masked ? 1 : 0] ??= entryParts(room, user, masked);
+      return `{"cmd":"${cmd}","msg_id":"${id}","send_time":${now},"data":{${head}${triggerTime}${tail}}}`;
     });
   }
 
