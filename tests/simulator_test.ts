@@ -1070,3 +1070,16 @@ Deno.test("with the default eraShare every room sends today's layout", () => {
   const danmaku = [...byRoom.values()].flat().filter((m) => m.cmd.startsWith("DANMU_MSG"));
   assert.ok(danmaku.length > 100 && danmaku.every((m) => infoOf(m.body)[0].length === 18));
 });
+
+Deno.test("simulate --era-share makes that share of rooms send the 2018 and 2021 layouts", () => {
+  const eras = (args: string[]) => {
+    const { options } = parseSimulateArgs(["--rooms", "200", ...args]);
+    return new World({ seed: 7, rooms: 200, rate: 5, now: 0, eraShare: options.eraShare }).rooms
+      .map((room) => room.era);
+  };
+  assert.ok(eras([]).every((era) => era === "current"), "today's layout by default");
+  const all = eras(["--era-share", "1"]);
+  assert.ok(all.every((era) => era !== "current"));
+  assert.ok(all.includes("2018") && all.includes("2021"));
+  assert.throws(() => parseSimulateArgs(["--era-share", "2"]), /--era-share "2"/);
+});

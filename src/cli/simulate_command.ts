@@ -66,6 +66,15 @@ const SIMULATE_FLAGS = {
     min: 0,
     max: 1e6,
   }),
+  eraShare: flag.number({
+    name: "era-share",
+    arg: "F",
+    default: 0,
+    help:
+      "share of rooms (0 to 1) sending danmaku in an older layout: half 2018 (times in seconds), half 2021",
+    min: 0,
+    max: 1,
+  }),
   messages: flag.number({
     name: "messages",
     default: undefined,
@@ -200,6 +209,7 @@ export function parseSimulateArgs(args: readonly string[]): SimulateArgs {
     seed: values.seed,
     rooms: values.rooms,
     rate: values.rate,
+    eraShare: values.eraShare,
     messagesPerRoom: values.messages,
     truth: values.truth,
     faults: values.faults,
