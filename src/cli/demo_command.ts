@@ -114,9 +114,10 @@ export async function runDemo(
     using db = new DatabaseSync(dbPath); // read-write, so closing it removes the -wal and -shm files
     out();
     out(`Rows per table in ${dbPath}:`);
+    const nameWidth = Math.max(...TABLE_NAMES.map((table) => table.length));
     for (const table of TABLE_NAMES) {
       const row = db.prepare(`SELECT count(*) AS n FROM ${table}`).get();
-      out(`  ${table.padEnd(14)} ${String(row?.n ?? 0).padStart(8)}`);
+      out(`  ${table.padEnd(nameWidth)} ${String(row?.n ?? 0).padStart(8)}`);
     }
     out();
     out("Busiest rooms (danmaku):");
