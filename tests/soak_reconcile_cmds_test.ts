@@ -3,6 +3,7 @@
  * notices) and of danmaku in the older layouts, whose rows carry no message id.
  */
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import type { CollectedEvent } from "../src/normalize/events.ts";
 import { normalizeMessage } from "../src/normalize/normalize_message.ts";
 import { BodyWriter } from "../src/simulator/body_writer.ts";
@@ -15,7 +16,6 @@ import {
   Reconciler,
   type Reconciliation,
   type TableResult,
-  TABLES,
 } from "../scripts/soak/reconcile.ts";
 
 interface Sent {
@@ -67,23 +67,8 @@ function reconcile(path: string, sent: Sent[], events: CollectedEvent[]): Reconc
   }
   const reconciler = new Reconciler();
   for (const s of sent) reconciler.addTruthLine(truthLine(s));
-  using store = SqliteStore.open(path);
-  for (const row of store.query("SELECT room_id, cmd, raw FROM raw_messages")) {
-    reconciler.addRaw(Number(row.room_id), String(row.cmd), String(row.raw));
-  }
-  for (const spec of TABLES) {
-    if (spec.keysSql) {
-      for (const row of store.query(spec.keysSql)) {
-        reconciler.addStored(
-          spec.table,
-          Number(row.room_id),
-          row.key === null ? null : String(row.key),
-        );
-      }
-    } else {
-      reconciler.setStoredCount(spec.table, Number(store.query(spec.countSql!)[0].n));
-    }
-  }
+  using db = new DatabaseSync(path, { readOnly: true });
+  reconciler.addDatabase(db);
   return reconciler.result(sent.length);
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import type { CollectedEvent } from "../src/normalize/events.ts";
 import { normalizeMessage } from "../src/normalize/normalize_message.ts";
 import { BodyWriter } from "../src/simulator/body_writer.ts";
@@ -13,7 +14,6 @@ import {
   type Reconciliation,
   STOP_MARK,
   type TableResult,
-  TABLES,
 } from "../scripts/soak/reconcile.ts";
 import { tableLines } from "../scripts/soak/report.ts";
 import { leastSquaresSlope, summarizeRss } from "../scripts/soak/rss.ts";
@@ -111,23 +111,8 @@ function reconcile(
   }
   const reconciler = new Reconciler();
   for (const line of truth) reconciler.addTruthLine(line);
-  using store = SqliteStore.open(path);
-  for (const row of store.query("SELECT room_id, cmd, raw FROM raw_messages")) {
-    reconciler.addRaw(Number(row.room_id), String(row.cmd), String(row.raw));
-  }
-  for (const spec of TABLES) {
-    if (spec.keysSql) {
-      for (const row of store.query(spec.keysSql)) {
-        reconciler.addStored(
-          spec.table,
-          Number(row.room_id),
-          row.key === null ? null : String(row.key),
-        );
-      }
-    } else {
-      reconciler.setStoredCount(spec.table, Number(store.query(spec.countSql!)[0].n));
-    }
-  }
+  using db = new DatabaseSync(path, { readOnly: true });
+  reconciler.addDatabase(db);
   return reconciler.result(collectorMessages);
 }
 

@@ -4,6 +4,7 @@
  * `--keep-raw`) and the keys of the stored rows go in; per table delivered, stored, missing,
  * in flight at stop, received but not stored, and duplicated come out.
  */
+import type { DatabaseSync } from "node:sqlite";
 import type { CollectedEvent, CollectedEventType } from "../../src/normalize/events.ts";
 import { normalizeMessage } from "../../src/normalize/normalize_message.ts";
 import { dedupKeyOf } from "../../src/storage/rows.ts";
@@ -333,6 +334,26 @@ export class Reconciler {
   /** Sets the stored row count of a `count` table. */
   setStoredCount(table: string, rows: number): void {
     this.#storedCounts.set(table, rows);
+  }
+
+  /** Adds what a collector's database holds: every raw message, and every table's keys or count. */
+  addDatabase(db: DatabaseSync): void {
+    for (const row of db.prepare("SELECT room_id, cmd, raw FROM raw_messages").iterate()) {
+      this.addRaw(Number(row.room_id), String(row.cmd), String(row.raw));
+    }
+    for (const spec of this.specs) {
+      if (spec.keysSql) {
+        for (const row of db.prepare(spec.keysSql).iterate()) {
+          this.addStored(
+            spec.table,
+            Number(row.room_id),
+            row.key === null ? null : String(row.key),
+          );
+        }
+      } else if (spec.countSql) {
+        this.setStoredCount(spec.table, Number(db.prepare(spec.countSql).get()?.n ?? 0));
+      }
+    }
   }
 
   #after(line: number): boolean {

@@ -10,7 +10,7 @@ import { startSimulator } from "../../src/simulator/simulator.ts";
 import { usage } from "../bench/processes.ts";
 import { CollectorProcess, type StoppedLine } from "./collector_process.ts";
 import { MarkedTruthFile } from "./marked_truth.ts";
-import { Reconciler, type Reconciliation, TABLES } from "./reconcile.ts";
+import { Reconciler, type Reconciliation } from "./reconcile.ts";
 import { type RssSample, type RssSummary, summarizeRss } from "./rss.ts";
 
 /** What to soak. */
@@ -223,22 +223,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const sessions: Record<string, number> = {};
     {
       using db = new DatabaseSync(dbPath, { readOnly: true });
-      for (const row of db.prepare("SELECT room_id, cmd, raw FROM raw_messages").iterate()) {
-        reconciler.addRaw(Number(row.room_id), String(row.cmd), String(row.raw));
-      }
-      for (const spec of TABLES) {
-        if (spec.keysSql) {
-          for (const row of db.prepare(spec.keysSql).iterate()) {
-            reconciler.addStored(
-              spec.table,
-              Number(row.room_id),
-              row.key === null ? null : String(row.key),
-            );
-          }
-        } else if (spec.countSql) {
-          reconciler.setStoredCount(spec.table, Number(db.prepare(spec.countSql).get()?.n ?? 0));
-        }
-      }
+      reconciler.addDatabase(db);
       const reasons = db.prepare(
         `SELECT CASE WHEN reason IS NULL THEN 'open'
           WHEN instr(reason, ':') > 0 THEN substr(reason, 1, instr(reason, ':') - 1)
