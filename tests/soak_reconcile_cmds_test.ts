@@ -3,12 +3,10 @@
  * notices) and of danmaku in the older layouts, whose rows carry no message id.
  */
 import assert from "node:assert/strict";
+import { nextSent, received, type Sent, truthLine } from "./support/sent_messages.ts";
 import { DatabaseSync } from "node:sqlite";
 import type { CollectedEvent } from "../src/normalize/events.ts";
-import { normalizeMessage } from "../src/normalize/normalize_message.ts";
-import { BodyWriter } from "../src/simulator/body_writer.ts";
-import { MessageFactory, type SimMessage } from "../src/simulator/message_factory.ts";
-import { truthPrefix } from "../src/simulator/truth_log.ts";
+import { MessageFactory } from "../src/simulator/message_factory.ts";
 import { World } from "../src/simulator/world.ts";
 import { SqliteStore } from "../src/storage/sqlite_store.ts";
 import {
@@ -18,44 +16,17 @@ import {
   type TableResult,
 } from "../scripts/soak/reconcile.ts";
 
-interface Sent {
-  roomId: number;
-  message: SimMessage;
-  text: string;
-}
-
 /** `events` events of every room of a live world with rooms of older eras, masked bodies. */
 function messages(events: number): Sent[] {
   const world = new World({ seed: "new-cmds", rooms: 6, rate: 5, now: 0, eraShare: 0.5 });
   const factory = new MessageFactory(world);
   const out: Sent[] = [];
-  const body = new BodyWriter();
   for (const room of world.rooms) {
     room.live = true;
     for (let i = 0, now = 1_765_000_000_000; i < events; i++, now += 37) {
-      for (const message of factory.next(room, now)) {
-        body.length = 0;
-        message.write(body, true);
-        const text = new TextDecoder().decode(body.bytes.subarray(0, body.length));
-        out.push({ roomId: room.roomId, message, text });
-      }
+      out.push(...nextSent(factory, room, now));
     }
   }
-  return out;
-}
-
-const truthLine = (sent: Sent) =>
-  `${truthPrefix(sent.roomId, sent.message.cmd, sent.message.id)}1}`;
-
-/** What the collector makes of a received message: its rows, including the raw one. */
-function received(sent: Sent): CollectedEvent[] {
-  const out: CollectedEvent[] = [];
-  normalizeMessage(
-    JSON.parse(sent.text),
-    sent.text,
-    { roomId: sent.roomId, receivedAtMs: 1, keepRaw: true },
-    out,
-  );
   return out;
 }
 

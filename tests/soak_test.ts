@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
+import { nextSent, received, type Sent, truthLine } from "./support/sent_messages.ts";
 import { DatabaseSync } from "node:sqlite";
 import type { CollectedEvent } from "../src/normalize/events.ts";
-import { normalizeMessage } from "../src/normalize/normalize_message.ts";
-import { BodyWriter } from "../src/simulator/body_writer.ts";
-import { MessageFactory, type SimMessage } from "../src/simulator/message_factory.ts";
-import { truthPrefix } from "../src/simulator/truth_log.ts";
+import { MessageFactory } from "../src/simulator/message_factory.ts";
 import { World } from "../src/simulator/world.ts";
 import { SqliteStore } from "../src/storage/sqlite_store.ts";
 import { parseStoppedLine } from "../scripts/soak/collector_process.ts";
@@ -56,11 +54,6 @@ Deno.test("parseStoppedLine() reads the collector's final counts", () => {
 });
 
 /** One simulated message as the collector would receive it (anonymous: masked bodies). */
-interface Sent {
-  roomId: number;
-  message: SimMessage;
-  text: string;
-}
 
 /** The first `count` messages of room 0 of a small world, bodies rendered. */
 function messages(count: number): Sent[] {
@@ -70,30 +63,9 @@ function messages(count: number): Sent[] {
   assert.ok(room, "the seed has a live room with gift twins");
   const factory = new MessageFactory(world);
   const out: Sent[] = [];
-  const body = new BodyWriter();
   for (let now = 1_700_000_000_000; out.length < count; now += 37) {
-    for (const message of factory.next(room, now)) {
-      body.length = 0;
-      message.write(body, true);
-      const text = new TextDecoder().decode(body.bytes.subarray(0, body.length));
-      out.push({ roomId: room.roomId, message, text });
-    }
+    out.push(...nextSent(factory, room, now));
   }
-  return out;
-}
-
-const truthLine = (sent: Sent, conn: number) =>
-  `${truthPrefix(sent.roomId, sent.message.cmd, sent.message.id)}${conn}}`;
-
-/** What the collector makes of a received message: its rows, including the raw one. */
-function received(sent: Sent): CollectedEvent[] {
-  const out: CollectedEvent[] = [];
-  normalizeMessage(
-    JSON.parse(sent.text),
-    sent.text,
-    { roomId: sent.roomId, receivedAtMs: 1, keepRaw: true },
-    out,
-  );
   return out;
 }
 
