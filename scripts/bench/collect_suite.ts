@@ -117,7 +117,11 @@ function expectedRows(truthPath: string): { total: number; byTable: Record<strin
       super_chats: n("SUPER_CHAT_MESSAGE"),
       guard_buys: n("GUARD_BUY"),
       interactions: n("INTERACT_WORD_V2"),
-      room_events: n("LIVE") + n("PREPARING") + n("ROOM_CHANGE") + n("ROOM_BLOCK_MSG"),
+      entries: n("ENTRY_EFFECT") + n("ENTRY_EFFECT_MUST_RECEIVE"),
+      rank_changes: n("POPULAR_RANK_CHANGED"),
+      room_events: n("LIVE") + n("PREPARING") + n("ROOM_CHANGE") + n("ROOM_BLOCK_MSG") +
+        n("NOTICE_MSG") + n("COMMON_NOTICE_DANMAKU") + n("WIDGET_BANNER") +
+        n("DANMU_AGGREGATION"),
     },
   };
 }
@@ -285,10 +289,13 @@ async function throughput(
     await sim.stop(); // stops sending; its graceful close completes the truth file
     // A collector that lags has messages left in its socket buffers: wait until its count
     // stops moving before stopping it, so `lost` counts losses, not the shutdown race.
-    for (let last = -1, waited = 0; waited < 15_000; waited += 500) {
+    // Its readers pause while the queue is above the high-water mark, so a still count alone
+    // is not the end: wait for an empty queue and a count that stood still for 2 s.
+    for (let last = -1, still = 0, waited = 0; waited < 60_000 && still < 4; waited += 500) {
       await sleep(500);
-      if (collector.status.messages === last) break;
-      last = collector.status.messages ?? 0;
+      const messages = collector.status.messages ?? 0;
+      still = messages === last && collector.status.queue === 0 ? still + 1 : 0;
+      last = messages;
     }
     const exit = await collector.stop();
     if (!exit.success) throw new Error(`collector exited with ${exit.code}`);
