@@ -68,21 +68,6 @@ export interface Identity {
   loggedIn: boolean;
 }
 
-/** One row of a room list. */
-export interface LiveRoomListing {
-  roomId: number;
-  uid: number;
-  uname: string;
-  title: string;
-  online: number;
-  areaId: number;
-  areaName: string;
-  parentAreaId: number;
-  parentAreaName: string;
-  /** Unix seconds the stream started, when the API says. */
-  liveTime?: number;
-}
-
 /** Options of {@linkcode BilibiliApi}. */
 export interface BilibiliApiOptions {
   limiter: RateLimiter;
@@ -318,69 +303,16 @@ export class BilibiliApi {
   }
 
   /**
-   * One page of live rooms from `/room/v3/area/getRoomList`, sorted by `online` (popularity)
-   * or `live_time` (newest first). Returns the rows and the API's total count.
+   * One GET of `path` at the origin `kind`, through the rate limiter and the slow-down rules:
+   * the `data` of a code-0 (or accepted) envelope; ApiError otherwise. For the endpoint modules
+   * beside this one (room_list_api.ts).
    */
-  async getRoomList(
-    params: {
-      sortType: "online" | "live_time";
-      page: number;
-      pageSize: number;
-      areaId?: number;
-      parentAreaId?: number;
-    },
-    options: CallOptions = {},
-  ): Promise<{ rooms: LiveRoomListing[]; count: number }> {
-    const query = new URLSearchParams({
-      platform: "web",
-      parent_area_id: String(params.parentAreaId ?? 0),
-      area_id: String(params.areaId ?? 0),
-      cate_id: "0",
-      sort_type: params.sortType,
-      page: String(params.page),
-      page_size: String(params.pageSize),
-      tag_version: "1",
-    });
-    const { data } = await this.#get(
-      "live",
-      "/room/v3/area/getRoomList",
-      query.toString(),
-      options,
-    );
-    const record = asObject(data) ?? {};
-    const list = Array.isArray(record.list)
-      ? record.list.map(asObject).filter((row): row is JsonObject => row !== undefined)
-      : [];
-    return { rooms: list.map(listingFrom), count: asNumber(record.count) ?? 0 };
+  call(
+    kind: keyof typeof BILIBILI_ORIGINS,
+    path: string,
+    query: string,
+    options: CallOptions & { acceptCodes?: number[] } = {},
+  ): Promise<{ code: number; data: unknown }> {
+    return this.#get(kind, path, query, options);
   }
-
-  /** One page of `/room/v1/Area/getListByAreaID` (the fallback list: a plain array). */
-  async getListByAreaId(
-    params: { areaId?: number; page: number; pageSize: number },
-    options: CallOptions = {},
-  ): Promise<LiveRoomListing[]> {
-    const query = `areaId=${
-      params.areaId ?? 0
-    }&sort=online&pageSize=${params.pageSize}&page=${params.page}`;
-    const { data } = await this.#get("live", "/room/v1/Area/getListByAreaID", query, options);
-    return (Array.isArray(data)
-      ? data.map(asObject).filter((row): row is JsonObject => row !== undefined)
-      : []).map(listingFrom);
-  }
-}
-
-function listingFrom(row: JsonObject): LiveRoomListing {
-  const liveTime = asNumber(row.live_time) ?? NaN;
-  return {
-    roomId: asNumber(row.roomid ?? row.room_id) ?? 0,
-    uid: asNumber(row.uid) ?? 0,
-    uname: asIdText(row.uname) ?? "",
-    title: asIdText(row.title) ?? "",
-    online: asNumber(row.online) ?? 0,
-    areaId: asNumber(row.area_v2_id ?? row.area_id) ?? 0,
-    areaName: asIdText(row.area_v2_name ?? row.area_name) ?? "",
-    parentAreaId: asNumber(row.area_v2_parent_id ?? row.parent_id) ?? 0,
-    parentAreaName: asIdText(row.area_v2_parent_name ?? row.parent_name) ?? "",
-    liveTime: Number.isFinite(liveTime) && liveTime > 0 ? liveTime : undefined,
-  };
 }

@@ -2,7 +2,8 @@
  * `main.ts rooms` (deno task discover): lists live rooms — the most popular (`--top N`) or
  * the newest started (`--new N`) — through the collector's rate-limited API client.
  */
-import { BilibiliApi, type LiveRoomListing } from "../bilibili/api_client.ts";
+import { BilibiliApi } from "../bilibili/api_client.ts";
+import type { LiveRoomListing } from "../bilibili/room_list_api.ts";
 import { COLLECT_COMMAND } from "../collector/config.ts";
 import { ROOMS_DEFAULTS } from "../defaults.ts";
 import { listLiveRooms } from "../discovery/room_lists.ts";

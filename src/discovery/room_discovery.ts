@@ -4,7 +4,8 @@
  * new room replaces the least popular discovered room only when it is more popular; explicit
  * rooms are never replaced. With `--drop-offline` discovered rooms offline that long are dropped.
  */
-import type { BilibiliApi, LiveRoomListing } from "../bilibili/api_client.ts";
+import type { BilibiliApi } from "../bilibili/api_client.ts";
+import type { LiveRoomListing } from "../bilibili/room_list_api.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import type { Clock } from "../util/clock.ts";
 import { fieldLogger, type Logger, type LogSink } from "../util/log.ts";

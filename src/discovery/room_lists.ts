@@ -5,7 +5,8 @@
  */
 import { ROOMS_DEFAULTS } from "../defaults.ts";
 import { ApiError } from "../errors.ts";
-import type { BilibiliApi, LiveRoomListing } from "../bilibili/api_client.ts";
+import type { BilibiliApi } from "../bilibili/api_client.ts";
+import { getListByAreaId, getRoomList, type LiveRoomListing } from "../bilibili/room_list_api.ts";
 import { fieldLogger, type LogSink } from "../util/log.ts";
 
 /** Options of {@linkcode listLiveRooms}. */
@@ -41,7 +42,7 @@ export async function listLiveRooms(
     let count = Infinity;
     if (!useFallback) {
       try {
-        const result = await api.getRoomList({
+        const result = await getRoomList(api, {
           sortType: options.sort,
           page,
           pageSize,
@@ -64,7 +65,7 @@ export async function listLiveRooms(
         continue;
       }
     } else {
-      list = await api.getListByAreaId({ areaId: options.areaId, page, pageSize }, {
+      list = await getListByAreaId(api, { areaId: options.areaId, page, pageSize }, {
         signal: options.signal,
       });
     }
