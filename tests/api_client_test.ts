@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { BilibiliApi, type BilibiliApiOptions } from "../src/bilibili/api_client.ts";
+import {
+  BilibiliApi,
+  type BilibiliApiOptions,
+  type DanmuInfo,
+} from "../src/bilibili/api_client.ts";
+import { type HttpGet, nodeHttpGet } from "../src/bilibili/http_get.ts";
 import { ApiError } from "../src/errors.ts";
 import { RoomSession } from "../src/room/room_session.ts";
 import { connectTransport } from "../src/room/transport.ts";
@@ -7,6 +12,7 @@ import { startSimulator } from "../src/simulator/simulator.ts";
 import { systemClock } from "../src/util/clock.ts";
 import { RateLimiter } from "../src/util/rate_limiter.ts";
 import { ManualClock, settle } from "./support/manual_clock.ts";
+import { waitFor } from "./support/collect_helpers.ts";
 
 /** A simulator without the scheduler timer or the counters log. */
 const quietSim = (options: Parameters<typeof startSimulator>[0] = {}) =>
@@ -151,7 +157,7 @@ Deno.test("BilibiliApi never logs the SESSDATA cookie, even in its warnings", as
   assert.ok(logs.every((line) => !line.includes("secret")));
 });
 
-Deno.test("BilibiliApi pauses the shared RateLimiter after a 412 answer", async () => {
+Deno.test("BilibiliApi pauses the room calls after a 412 answer", async () => {
   const clock = new ManualClock();
   await using sim = await quietSim({ httpRateLimit: 1, httpBanMs: 10_000, clock });
   const limiter = new RateLimiter({ perSecond: 0, clock });
@@ -165,7 +171,7 @@ Deno.test("BilibiliApi pauses the shared RateLimiter after a 412 answer", async 
   });
   const roomId = sim.world.rooms[0].roomId;
   await api.roomInit(roomId);
-  assert.equal(limiter.pausedUntil, 0);
+  assert.equal(api.pausedUntil("room"), 0);
 
   await rejectsApiError(
     api.roomInit(roomId),
@@ -173,12 +179,13 @@ Deno.test("BilibiliApi pauses the shared RateLimiter after a 412 answer", async 
     "Cannot call /room/v1/Room/room_init: HTTP 412, the IP is being rate limited",
   );
   assert.equal(sim.counters.http412, 1);
-  assert.equal(limiter.pausedUntil, clock.now() + 60_000);
+  assert.equal(api.pausedUntil("room"), clock.now() + 60_000);
+  assert.equal(api.pausedUntil("list"), 0, "the room lists are not paused");
   assert.deepEqual(logs, [
-    'level=warn msg="API asked us to slow down" path=/room/v1/Room/room_init code=-412 pause_ms=60000',
+    'level=warn msg="API asked us to slow down" path=/room/v1/Room/room_init code=-412 group=room pause_ms=60000',
   ]);
 
-  // The next call, from any caller of the limiter, waits out the pause before sending.
+  // The next room call waits out the pause before sending.
   const sentBefore = sim.counters.httpRequests;
   let resolved = false;
   const next = api.roomInit(roomId).then((init) => {
@@ -202,7 +209,7 @@ Deno.test("BilibiliApi doubles the pause on consecutive 412 answers", async () =
   const roomId = sim.world.rooms[0].roomId;
   await api.roomInit(roomId);
   await assert.rejects(api.roomInit(roomId), ApiError);
-  assert.equal(limiter.pausedUntil - clock.now(), 1000);
+  assert.equal(api.pausedUntil() - clock.now(), 1000);
 
   const second = assert.rejects(
     api.roomInit(roomId),
@@ -210,12 +217,12 @@ Deno.test("BilibiliApi doubles the pause on consecutive 412 answers", async () =
   );
   await clock.advance(1000);
   await second;
-  assert.equal(limiter.pausedUntil - clock.now(), 2000);
+  assert.equal(api.pausedUntil() - clock.now(), 2000);
 
   const third = assert.rejects(api.roomInit(roomId), (e: unknown) => (e as ApiError).code === -412);
   await clock.advance(2000);
   await third;
-  assert.equal(limiter.pausedUntil - clock.now(), 4000);
+  assert.equal(api.pausedUntil() - clock.now(), 4000);
 });
 
 Deno.test("BilibiliApi calls return ApiError 'cancelled' when aborted while the limiter waits", async () => {
@@ -230,4 +237,39 @@ Deno.test("BilibiliApi calls return ApiError 'cancelled' when aborted while the 
   controller.abort();
   await rejectsApiError(call, 0, "Cannot call /room/v1/Room/room_init: cancelled");
   assert.equal(sim.counters.httpRequests, 0);
+});
+
+Deno.test("BilibiliApi: a -352 on a room list pauses only the list calls, not getDanmuInfo", async () => {
+  const clock = new ManualClock();
+  await using sim = await quietSim({ clock });
+  const listPath = "/room/v3/area/getRoomList";
+  let listRequests = 0;
+  const httpGet: HttpGet = (url, options) => {
+    if (new URL(url).pathname !== listPath) return nodeHttpGet(url, options);
+    listRequests++;
+    return Promise.resolve({ status: 200, text: '{"code":-352,"message":"-352","ttl":1}' });
+  };
+  const api = client(sim.api, { clock, httpGet, riskPauseMs: 5000 });
+  const list = () => api.call("live", listPath, "page=1", { group: "list" });
+  await rejectsApiError(list(), -352, `Cannot call ${listPath}: server replied code -352 (-352)`);
+  assert.equal(api.pausedUntil("list"), clock.now() + 5000);
+  assert.equal(api.pausedUntil("room"), 0);
+
+  // The list stays paused (its next call waits on the clock), while room calls go ahead.
+  const stop = new AbortController();
+  const nextList = list().catch((error: unknown) => error);
+  let info: DanmuInfo | undefined;
+  const room = sim.world.rooms[0].roomId;
+  const infoCall = api.getDanmuInfo(room, { signal: stop.signal }).then((value) => info = value);
+  try {
+    await waitFor(() => info !== undefined, "getDanmuInfo while the list is paused", 20_000);
+  } finally {
+    stop.abort();
+    await infoCall.catch(() => {});
+  }
+  assert.equal(listRequests, 1, "the paused list call was not sent");
+  await clock.advance(5000);
+  assert.ok((await nextList) instanceof ApiError);
+  assert.equal(listRequests, 2);
+  assert.equal(api.pausedUntil("list"), clock.now() + 10_000, "the list pause doubles");
 });

@@ -1,7 +1,8 @@
 /**
  * The Bilibili HTTP client (docs/protocol.md §3): room_init, getDanmuInfo with WBI signing,
  * nav, finger/spi, and the room lists. Every call goes through one global rate limiter;
- * 412 and -352 answers pause all calls with a growing delay. Cookies are never logged.
+ * 412 and -352 answers pause the calls of the same group ("room" or "list") with a growing
+ * delay, so a refused room list never holds getDanmuInfo back. Cookies are never logged.
  */
 import { ApiError } from "../errors.ts";
 import type { Clock } from "../util/clock.ts";
@@ -88,9 +89,25 @@ export interface BilibiliApiOptions {
   httpGet?: HttpGet;
 }
 
+/**
+ * Which calls a 412 / -412 / -352 answer pauses: "list" (the room lists of discovery) or "room"
+ * (room_init, getDanmuInfo, nav, spi and the home page). Each group backs off on its own.
+ */
+export type ApiGroup = "room" | "list";
+
 /** Options every call takes. */
 export interface CallOptions {
   signal?: AbortSignal;
+  /** The backoff group of the call. @default {"room"} */
+  group?: ApiGroup;
+}
+
+/** One group's pause after "slow down" answers. */
+interface GroupPause {
+  /** Clock ms until which the group's calls wait. */
+  until: number;
+  /** Consecutive slow-down answers (the pause doubles with each). */
+  streak: number;
 }
 
 /** The Bilibili HTTP client. */
@@ -99,7 +116,10 @@ export class BilibiliApi {
   readonly #log: Logger;
   #wbiKeys?: { keys: WbiKeys; fetchedAt: number };
   #identity?: Promise<Identity>;
-  #slowDowns = 0;
+  readonly #pauses: Record<ApiGroup, GroupPause> = {
+    room: { until: 0, streak: 0 },
+    list: { until: 0, streak: 0 },
+  };
   /** Requests sent, by path (for status and tests). */
   readonly requests = new Map<string, number>();
 
@@ -126,7 +146,8 @@ export class BilibiliApi {
     query: string,
     options: CallOptions & { buvid3?: string; acceptCodes?: number[] },
   ): Promise<{ code: number; data: unknown }> {
-    if (!(await this.#options.limiter.take(options.signal))) {
+    const group = options.group ?? "room";
+    if (!(await this.#takeSlot(group, options.signal))) {
       throw new ApiError(`Cannot call ${path}: cancelled`, 0);
     }
     this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
@@ -154,7 +175,7 @@ export class BilibiliApi {
     }
     const text = response.text;
     if (response.status === 412) {
-      this.#slowDown(-412, path);
+      this.#slowDown(-412, path, group);
       throw new ApiError(`Cannot call ${path}: HTTP 412, the IP is being rate limited`, -412);
     }
     if (response.status < 200 || response.status > 299) {
@@ -173,28 +194,51 @@ export class BilibiliApi {
     if (!envelope) throw new ApiError(`Cannot call ${path}: the answer is not an object`, 0);
     const code = asNumber(envelope.code) ?? -1;
     if (code !== 0 && !options.acceptCodes?.includes(code)) {
-      if (code === -412 || code === -352) this.#slowDown(code, path);
+      if (code === -412 || code === -352) this.#slowDown(code, path, group);
       const message = asIdText(envelope.message ?? envelope.msg) ?? "";
       throw new ApiError(
         `Cannot call ${path}: server replied code ${code}${message ? ` (${message})` : ""}`,
         code,
       );
     }
-    this.#slowDowns = 0;
+    this.#pauses[group].streak = 0;
     return { code, data: envelope.data };
   }
 
-  #slowDown(code: number, path: string): void {
+  /**
+   * Waits out the group's pause, then for a slot of the shared limiter; waits again when the
+   * group was paused meanwhile. False when `signal` aborted first.
+   */
+  async #takeSlot(group: ApiGroup, signal: AbortSignal | undefined): Promise<boolean> {
+    const { clock, limiter } = this.#options;
+    for (;;) {
+      for (let wait = this.#pauses[group].until - clock.now(); wait > 0;) {
+        await clock.sleep(wait, signal);
+        if (signal?.aborted) return false;
+        wait = this.#pauses[group].until - clock.now();
+      }
+      if (!(await limiter.take(signal))) return false;
+      if (clock.now() >= this.#pauses[group].until) return true;
+    }
+  }
+
+  #slowDown(code: number, path: string, group: ApiGroup): void {
     const banned = code === -412;
     const base = banned
       ? this.#options.bannedPauseMs ?? 60_000
       : this.#options.riskPauseMs ?? 5_000;
     const cap = banned ? 30 * 60_000 : 10 * 60_000;
-    const pause = Math.min(cap, base * 2 ** Math.min(this.#slowDowns, 20));
-    this.#slowDowns++;
+    const state = this.#pauses[group];
+    const pause = Math.min(cap, base * 2 ** Math.min(state.streak, 20));
+    state.streak++;
+    state.until = Math.max(state.until, this.#options.clock.now() + pause);
     if (code === -352) this.#wbiKeys = undefined; // refetch keys: they may have rotated
-    this.#options.limiter.pauseFor(pause);
-    this.#log.warn("API asked us to slow down", { path, code, pause_ms: pause });
+    this.#log.warn("API asked us to slow down", { path, code, group, pause_ms: pause });
+  }
+
+  /** Clock ms until which calls of `group` wait after a slow-down answer (0 when never paused). */
+  pausedUntil(group: ApiGroup = "room"): number {
+    return this.#pauses[group].until;
   }
 
   /** The current WBI keys (fetched from nav, cached for 11 h, dropped on -352). */
@@ -303,9 +347,9 @@ export class BilibiliApi {
   }
 
   /**
-   * One GET of `path` at the origin `kind`, through the rate limiter and the slow-down rules:
-   * the `data` of a code-0 (or accepted) envelope; ApiError otherwise. For the endpoint modules
-   * beside this one (room_list_api.ts).
+   * One GET of `path` at the origin `kind`, through the rate limiter and the slow-down rules of
+   * `options.group` (pass `group: "list"` for room lists): the `data` of a code-0 (or accepted)
+   * envelope; ApiError otherwise. For the endpoint modules beside this one (room_list_api.ts).
    */
   call(
     kind: keyof typeof BILIBILI_ORIGINS,

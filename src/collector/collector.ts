@@ -165,7 +165,7 @@ export async function runCollector(
         supervisor,
         clock,
         log,
-        apiPausedUntil: () => limiter.pausedUntil,
+        apiPausedUntil: () => api.pausedUntil("list"),
         emit: (event) => queue.push(event),
         top: config.top,
         followNew: config.followNew,
