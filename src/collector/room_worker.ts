@@ -87,12 +87,25 @@ export class RoomWorker {
   messages = 0;
   /** Failed attempts in a row (reset by a connection that delivered messages). */
   attempt = 0;
+  /** Why the current connection is being replaced by `reconnect()`, until it has ended. */
+  #reconnectReason?: string;
 
   constructor(requestedId: number, deps: RoomWorkerDeps, known?: KnownRoom) {
     this.requestedId = requestedId;
     this.#deps = deps;
     this.#log = fieldLogger(deps.log);
     if (known) this.realId = known.roomId;
+  }
+
+  /**
+   * Ends the live connection gracefully (reading what the socket holds) and connects again at
+   * once, without backoff; false when there is no live connection or one is already ending.
+   */
+  reconnect(reason: string): boolean {
+    if (!this.session || this.state !== "live" || this.#reconnectReason !== undefined) return false;
+    this.#reconnectReason = reason;
+    this.session.drain();
+    return true;
   }
 
   /** Runs until `signal` aborts or the room fails permanently; never rejects. */
@@ -141,9 +154,11 @@ export class RoomWorker {
           failuresSinceToken = 0;
         }
         const outcome = await this.#connectOnce(info, hostIndex, signal);
-        if (!outcome || outcome.reason === "stopped") break;
+        const reconnecting = this.#reconnectReason !== undefined;
+        this.#reconnectReason = undefined;
+        if (!outcome || signal.aborted || (outcome.reason === "stopped" && !reconnecting)) break;
         this.lastProblem = outcome.detail;
-        if (outcome.messages > 0) this.attempt = 0;
+        if (outcome.messages > 0 || reconnecting) this.attempt = 0;
         else {
           this.attempt++;
           failuresSinceToken++;
@@ -156,7 +171,9 @@ export class RoomWorker {
           info = undefined; // refresh the token (it may be stale or bound to another identity)
           checkRoom = outcome.reason === "auth_failed";
         }
-        const delay = backoffDelay(this.attempt, this.#deps.random(), this.#deps.backoff);
+        const delay = reconnecting
+          ? 0
+          : backoffDelay(this.attempt, this.#deps.random(), this.#deps.backoff);
         this.#log.info("connection ended", {
           room: this.realId,
           reason: outcome.reason,
@@ -320,6 +337,9 @@ export class RoomWorker {
       this.session = roomSession;
       const outcome = await roomSession.run();
       this.session = undefined;
+      if (this.#reconnectReason !== undefined && outcome.reason === "stopped") {
+        outcome.detail = `reconnecting: ${this.#reconnectReason}`;
+      }
       session(outcome, transport.address);
       return outcome;
     } catch (error) {
