@@ -221,6 +221,10 @@ export class Broadcaster {
     batch.pending++; // held until the loop below has queued every write
     for (const c of listeners) {
       if (c.state !== "open") continue;
+      if (!c.admits(count)) {
+        counters.messagesWithheld += count; // the throttle fault
+        continue;
+      }
       const frame = frameFor(c);
       if (c.corruptNext) {
         c.send(corrupted(frame));

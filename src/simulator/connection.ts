@@ -37,6 +37,10 @@ export abstract class ClientConnection {
   masked = true;
   /** Set by the corrupt fault: the next message frame goes out corrupt, then the connection ends. */
   corruptNext = false;
+  /** Share of its room's messages it gets: below 1 once the throttle fault hit it. */
+  share = 1;
+  /** Messages owed to a throttled connection, so it gets `share` of them over time. */
+  #credit = 0;
   /** Resolves once the socket is closed and the reader has stopped. */
   readonly closed: Promise<void>;
   protected resolveClosed!: () => void;
@@ -46,6 +50,15 @@ export abstract class ClientConnection {
     this.ip = ip;
     this.openedAt = now;
     this.closed = new Promise((resolve) => this.resolveClosed = resolve);
+  }
+
+  /** Whether a batch of `count` room messages goes to it (always, unless throttled). */
+  admits(count: number): boolean {
+    if (this.share >= 1) return true;
+    this.#credit += this.share * count;
+    if (this.#credit < count) return false;
+    this.#credit -= count;
+    return true;
   }
 
   /** Queues a frame; false (and `done(false)`) when closing or over the queue bound. */

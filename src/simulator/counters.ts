@@ -12,6 +12,8 @@ export interface SimulatorCounters {
   messagesSent: number;
   /** Bytes of op-5 frames written. */
   bytesSent: number;
+  /** Messages of a room not written to a connection of it that the throttle fault hit. */
+  messagesWithheld: number;
   /** Room messages that counted towards `--messages` (delivered to at least one connection). */
   roomMessages: number;
   /** Heartbeat replies sent. */
@@ -23,6 +25,8 @@ export interface SimulatorCounters {
   /** Faults injected. */
   faultDisconnects: number;
   faultStalls: number;
+  /** Connections throttled (the fault, or `Simulator.throttle`). */
+  faultThrottles: number;
   faultCorrupt: number;
   faultBlocks: number;
 }
@@ -36,6 +40,7 @@ export function newCounters(): SimulatorCounters {
     authAccepted: 0,
     messagesSent: 0,
     bytesSent: 0,
+    messagesWithheld: 0,
     roomMessages: 0,
     heartbeats: 0,
     httpRequests: 0,
@@ -43,6 +48,7 @@ export function newCounters(): SimulatorCounters {
     http352: 0,
     faultDisconnects: 0,
     faultStalls: 0,
+    faultThrottles: 0,
     faultCorrupt: 0,
     faultBlocks: 0,
   };

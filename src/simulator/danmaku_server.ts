@@ -9,7 +9,7 @@ import { encodePacket, Op, Ver } from "../protocol/packet.ts";
 import type { WallClock as Clock } from "../util/clock.ts";
 import { type ClientConnection, type Frame, TcpConnection, WsConnection } from "./connection.ts";
 import type { SimulatorCounters } from "./counters.ts";
-import type { Faults } from "./faults.ts";
+import { type Faults, THROTTLE_SHARE } from "./faults.ts";
 import type { TokenAuthority } from "./identity.ts";
 import type { Random } from "./random.ts";
 import type { World } from "./world.ts";
@@ -243,6 +243,9 @@ export class DanmakuServer {
         counters.faultStalls++;
         c.state = "stalled";
         this.#unsubscribe(c);
+      } else if (c.roomId !== 0 && c.share === 1 && p(faults.throttle)) {
+        counters.faultThrottles++;
+        c.share = THROTTLE_SHARE;
       } else if (c.roomId !== 0 && !c.corruptNext && p(faults.corrupt)) {
         counters.faultCorrupt++;
         c.corruptNext = true;

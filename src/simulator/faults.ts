@@ -7,6 +7,12 @@ export interface Faults {
   disconnect: number;
   /** Per authenticated connection per second: go silent for good (no messages, no heartbeat replies). */
   stall: number;
+  /**
+   * Per authenticated connection per second: from then on it gets only {@linkcode THROTTLE_SHARE}
+   * of its room's messages while the room goes on as before, as Bilibili does to some
+   * connections over long runs (acgnhiki/blrec#225); a new connection gets them all.
+   */
+  throttle: number;
   /** Per authenticated connection per second: send one corrupt frame, then close. */
   corrupt: number;
   /** Per auth attempt with a valid token: refuse it (close without a reply). */
@@ -19,10 +25,14 @@ export interface Faults {
 export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   disconnect: 0,
   stall: 0,
+  throttle: 0,
   corrupt: 0,
   authfail: 0,
   block: 0,
 });
+
+/** Share of its room's messages a throttled connection still gets. */
+export const THROTTLE_SHARE = 0.05;
 
 /** Parses `disconnect=0.01,stall=0.001,…`; errors name the flag and the bad part. */
 export function parseFaults(text: string, flag = "--faults"): Faults {

@@ -9,7 +9,7 @@ import { Broadcaster } from "./broadcaster.ts";
 import { systemClock, type WallClock as Clock } from "../util/clock.ts";
 import { newCounters, type SimulatorCounters } from "./counters.ts";
 import { DanmakuServer } from "./danmaku_server.ts";
-import { type Faults, NO_FAULTS } from "./faults.ts";
+import { type Faults, NO_FAULTS, THROTTLE_SHARE } from "./faults.ts";
 import { createHttpApi, wbiKeysForSeed } from "./http_api.ts";
 import { TokenAuthority } from "./identity.ts";
 import { MessageFactory } from "./message_factory.ts";
@@ -121,6 +121,12 @@ export interface Simulator extends AsyncDisposable {
   blockRoom(roomId: number): void;
   /** Messages the room may still send under `messagesPerRoom` (Infinity without a limit). */
   remaining(roomId: number): number;
+  /**
+   * Throttles the room's open connections now, as the `throttle` fault does to one: each gets
+   * only `share` of the room's messages from then on; new connections get them all. Returns
+   * how many connections it throttled.
+   */
+  throttle(roomId: number, share?: number): number;
   /**
    * Rotates the WBI keys, as Bilibili does about daily: nav serves new ones at once and
    * getDanmuInfo signed with the old ones answers -352. Tokens and connections are unaffected.
@@ -347,6 +353,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     disconnectAll: () => server.endAll(),
     remaining: (roomId) => broadcaster.remaining(roomOf(roomId).roomId),
+    throttle(roomId, share = THROTTLE_SHARE) {
+      const listeners = [...server.rooms.get(roomOf(roomId).roomId) ?? []];
+      for (const c of listeners) c.share = share;
+      counters.faultThrottles += listeners.length;
+      return listeners.length;
+    },
     step,
     close,
     [Symbol.asyncDispose]: close,
