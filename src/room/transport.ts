@@ -1,15 +1,22 @@
 /**
- * Transports to a danmaku server: raw TCP (default; 4 KB reads keep idle rooms small) and
- * WebSocket (`ws`/`wss`, path `/sub`). Both hand decoded messages to a callback; neither
- * knows about reconnecting.
+ * Transports to a danmaku server: raw TCP (4 KB reads keep idle rooms small) and WebSocket
+ * (`ws`/`wss`, path `/sub`, our own client so wss can trust an extra CA and reading can pause
+ * like TCP). Both hand decoded messages to a callback; neither knows about reconnecting.
  */
 import { readPackets } from "../protocol/frame_reader.ts";
 import { Deadline } from "../util/deadline.ts";
-import { decodeFrame, decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
+import { decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
 import type { DanmakuHost } from "../bilibili/api_client.ts";
+import { openWebSocket } from "./websocket_client.ts";
 
-/** Which transport to use. */
+/** A transport a connection uses. */
 export type TransportKind = "tcp" | "ws" | "wss";
+
+/**
+ * Which transport a room uses: one of them, or `auto` (raw TCP first; a room whose TCP is
+ * refused, closed right after auth or silent after auth several times in a row moves to wss).
+ */
+export type TransportMode = "auto" | TransportKind;
 
 /** An open connection to a danmaku server. `close()` is idempotent. */
 export interface DanmakuTransport extends Disposable {
@@ -38,8 +45,10 @@ export interface DanmakuTransport extends Disposable {
 export interface ConnectOptions {
   kind: TransportKind;
   host: DanmakuHost;
-  /** Headers for the WebSocket upgrade (User-Agent, Cookie). */
-  headers?: Record<string, string>;
+  /** Headers for the WebSocket upgrade (User-Agent, Origin, Cookie). */
+  headers?: Readonly<Record<string, string>>;
+  /** PEM certificates wss trusts in addition to the system's roots (`--ca-file`). */
+  caCerts?: readonly string[];
   /** Gives up connecting after this long. @default {10000} */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -101,69 +110,45 @@ async function connectTcp(options: ConnectOptions): Promise<DanmakuTransport> {
 
 async function connectWebSocket(options: ConnectOptions): Promise<DanmakuTransport> {
   const { host, wsPort, wssPort } = options.host;
-  const url = options.kind === "wss"
-    ? `wss://${host}:${wssPort}/sub`
-    : `ws://${host}:${wsPort}/sub`;
-  // Deno accepts upgrade headers as a second argument (blivedm sends the browser UA).
-  const socket = new WebSocket(url, { headers: options.headers ?? {} } as unknown as string[]);
-  socket.binaryType = "arraybuffer";
-  let messageSink: MessageSink | undefined;
-  let byteSink: ((count: number) => void) | undefined;
-  let failure: unknown;
-  const ended = Promise.withResolvers<void>();
-  socket.onmessage = (event) => {
-    if (!(event.data instanceof ArrayBuffer)) return; // Bilibili sends binary frames only
-    byteSink?.(event.data.byteLength);
-    if (!messageSink) return;
-    try {
-      decodeFrame(new Uint8Array(event.data), messageSink);
-    } catch (error) {
-      failure ??= error;
-      socket.close();
-    }
-  };
-  socket.onclose = () => failure ? ended.reject(failure) : ended.resolve();
-  socket.onerror = (event) => {
-    failure ??= new Error(
-      `WebSocket error on ${url}: ${(event as ErrorEvent).message ?? "unknown"}`,
-    );
-  };
-  const opened = Promise.withResolvers<void>();
-  socket.onopen = () => opened.resolve();
-  ended.promise.catch(() => {}).finally(() =>
-    opened.reject(failure ?? new Error(`Cannot open ${url}: closed`))
-  );
-  const timer = setTimeout(() => {
-    failure ??= new Error(`Cannot open ${url}: timed out`);
-    socket.close();
-  }, options.timeoutMs ?? 10_000);
-  const onAbort = () => socket.close();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    await opened.promise;
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-  }
+  const secure = options.kind === "wss";
+  const socket = await openWebSocket({
+    secure,
+    hostname: host,
+    port: secure ? wssPort : wsPort,
+    path: "/sub",
+    headers: options.headers,
+    caCerts: secure ? options.caCerts : undefined,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+  });
+  let closed = false;
   const close = () => {
-    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
-      socket.close();
-    }
+    closed = true;
+    socket.close();
   };
   return {
-    address: url,
-    receive(onMessage, onBytes) {
-      // A WebSocket delivers messages as events: it cannot pause, so `beforeRead` is not used.
-      messageSink = onMessage;
-      byteSink = onBytes;
-      return ended.promise;
+    address: socket.url,
+    async receive(onMessage, onBytes, beforeRead) {
+      try {
+        // Binary payloads form the same packet stream as TCP: same reader, buffer and pauses.
+        await readPackets(socket, (packet, offset) => decodePacket(packet, onMessage, offset), {
+          onRead: onBytes,
+          beforeRead,
+        });
+      } catch (error) {
+        if (
+          closed &&
+          (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted)
+        ) {
+          return;
+        }
+        throw error;
+      }
     },
-    send(packet) {
-      socket.send(packet);
-      return Promise.resolve();
-    },
+    send: (packet) => socket.send(packet),
     finish() {
-      // Closing would drop messages that arrive during the close handshake: keep reading.
+      // A WebSocket cannot half-close, and a close frame would end the server's sending: keep
+      // reading until the drain's quiet period or deadline.
     },
     close,
     [Symbol.dispose]: close,
