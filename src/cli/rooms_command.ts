@@ -3,6 +3,7 @@
  * the newest started (`--new N`) — through the collector's rate-limited API client.
  */
 import { BilibiliApi } from "../bilibili/api_client.ts";
+import { LIVE_WEB_ORIGIN, LiveWebId } from "../bilibili/live_page.ts";
 import type { LiveRoomListing } from "../bilibili/room_list_api.ts";
 import { COLLECT_COMMAND } from "../collector/config.ts";
 import { ROOMS_DEFAULTS } from "../defaults.ts";
@@ -65,8 +66,9 @@ export const ROOMS_COMMAND: CommandSpec<typeof ROOMS_FLAGS> = {
   name: "rooms",
   usage: ["main.ts rooms [flags]", "deno task discover [flags]"],
   summary: "list live rooms: the most popular or the newest started (deno task discover)",
-  description: `Lists live rooms from /room/v3/area/getRoomList (getListByAreaID as fallback):
-the most popular (--top N, the default) or the newest started (--new N).`,
+  description: `Lists live rooms from /room/v3/area/getRoomList, falling back to getListByAreaID and
+then to the live area page's second/getList: the most popular (--top N, the default) or the
+newest started (--new N).`,
   flags: ROOMS_FLAGS,
   notes: `JSONL rows: room_id (real id), uid, uname, title, online, area, area_id,
 parent_area, parent_area_id, live_time (unix seconds when the list says, else
@@ -99,11 +101,18 @@ export async function runRooms(
     throw new ConfigError("Cannot use --top and --new together: list one kind at a time");
   }
   const sort = values.new !== undefined ? "live_time" : "online";
+  const limiter = new RateLimiter({ perSecond: values.apiRatePerSecond, clock: systemClock });
   const api = new BilibiliApi({
-    limiter: new RateLimiter({ perSecond: values.apiRatePerSecond, clock: systemClock }),
+    limiter,
     clock: systemClock,
     apiBase: values.apiBase,
     log: io.log,
+  });
+  const webId = new LiveWebId({
+    clock: systemClock,
+    origin: values.apiBase ?? LIVE_WEB_ORIGIN,
+    limiter,
+    cookie: async (signal) => `buvid3=${(await api.identity({ signal })).buvid3}`,
   });
   const rooms = await listLiveRooms(api, {
     sort,
@@ -113,6 +122,7 @@ export async function runRooms(
     pageSize: values.pageSize,
     signal: io.signal,
     log: io.log,
+    webId,
   });
   if (values.format === "jsonl") {
     for (const room of rooms) io.stdout.writeLine(JSON.stringify(listingToRow(room)));

@@ -5,11 +5,12 @@
  * rooms are never replaced. With `--drop-offline` discovered rooms offline that long are dropped.
  */
 import type { BilibiliApi } from "../bilibili/api_client.ts";
+import type { LiveWebId } from "../bilibili/live_page.ts";
 import type { LiveRoomListing } from "../bilibili/room_list_api.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import type { Clock } from "../util/clock.ts";
 import { fieldLogger, type Logger, type LogSink } from "../util/log.ts";
-import { listLiveRooms } from "./room_lists.ts";
+import { RoomLists } from "./room_lists.ts";
 import type { RoomSet } from "./room_set.ts";
 
 /** Options of {@linkcode RoomDiscovery}. */
@@ -36,6 +37,8 @@ export interface RoomDiscoveryOptions {
   dropOfflineMs?: number;
   areaId?: number;
   parentAreaId?: number;
+  /** The live page's `w_webid`, so the newest list can fall back to second/getList. */
+  webId?: LiveWebId;
 }
 
 /** A list fetch that failed during one poll. */
@@ -48,6 +51,8 @@ interface ListFailure {
 export class RoomDiscovery {
   readonly #options: RoomDiscoveryOptions;
   readonly #log: Logger;
+  /** The list sources, remembering which one is backing off. */
+  readonly lists: RoomLists;
   /** Discovered rooms → popularity when found. */
   readonly #discovered = new Map<number, number>();
   /** Rooms seen in the newest list (so a poll adds only rooms that started since). */
@@ -68,6 +73,11 @@ export class RoomDiscovery {
   constructor(options: RoomDiscoveryOptions) {
     this.#options = options;
     this.#log = fieldLogger(options.log);
+    this.lists = new RoomLists(options.api, {
+      clock: options.clock,
+      webId: options.webId,
+      log: options.log,
+    });
   }
 
   /** Watches collected events for live/offline changes (called for every room event). */
@@ -166,8 +176,8 @@ export class RoomDiscovery {
 
   /** One list, in the configured area, through the shared API limiter. */
   #list(sort: "online" | "live_time", limit: number, signal: AbortSignal) {
-    const { api, areaId, parentAreaId, log } = this.#options;
-    return listLiveRooms(api, { sort, limit, areaId, parentAreaId, signal, log });
+    const { areaId, parentAreaId } = this.#options;
+    return this.lists.list({ sort, limit, areaId, parentAreaId, signal });
   }
 
   async #addTop(signal: AbortSignal): Promise<void> {

@@ -29,7 +29,33 @@ export interface HttpApiOptions {
    * WebSocket port (the plain one when the simulator has no TLS listener).
    */
   ports(): { tcp: number; ws: number; wss: number };
+  /** How strict the room lists are. @default {lenient: every list answers everybody} */
+  lists?: ListRules;
 }
+
+/** The room-list endpoints the simulator serves. */
+export type SimListEndpoint = "v3" | "byArea" | "second";
+
+/**
+ * How strict the simulated room lists are, so discovery's fallbacks can be made to run: the real
+ * lists have answered -352 to guests, and second/getList wants WBI and a fresh `w_webid`.
+ */
+export interface ListRules {
+  /** Every room list answers -352 to a request without a SESSDATA cookie. @default {false} */
+  guests352?: boolean;
+  /**
+   * Endpoints that answer this code instead of a list: -352 (risk control), 412 (an HTTP 412
+   * with -412), or any other code. @default {none}
+   */
+  refuse?: Partial<Record<SimListEndpoint, number>>;
+  /** How long second/getList accepts a `w_webid` read from the live page. @default {86400000} */
+  webIdTtlMs?: number;
+}
+
+/** Rooms per second/getList page (the web area page's size; the endpoint takes no size). */
+const SECOND_LIST_PAGE_SIZE = 30;
+/** Live-page `access_id`s remembered at most. */
+const MAX_WEB_IDS = 1000;
 
 /** WBI keys derived from the seed, as `/x/web-interface/nav` serves them; each rotation is a new `generation`. */
 export function wbiKeysForSeed(seed: string, generation = 0): WbiKeys {
@@ -77,6 +103,36 @@ export function createHttpApi(
 ): (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response {
   const { world, tokens, server, clock, counters, limiter, wbiKeys } = options;
   const buvidRng = new Random(`buvid:${options.seed}`);
+  const lists = options.lists ?? {};
+  /** Issued live-page access ids → clock ms when issued. */
+  const webIds = new Map<string, number>();
+  const webIdRng = new Random(`webid:${options.seed}`);
+  const newWebId = () => {
+    // Shaped like the real one (base64 parts), with a "/" so the page has to escape it.
+    const id = `${webIdRng.hex(16)}.${webIdRng.hex(24)}/${webIdRng.hex(16)}`;
+    webIds.set(id, clock.now());
+    for (const old of webIds.keys()) {
+      if (webIds.size <= MAX_WEB_IDS) break;
+      webIds.delete(old);
+    }
+    return id;
+  };
+  const webIdFresh = (id: string | null) => {
+    const issued = id === null ? undefined : webIds.get(id);
+    return issued !== undefined && clock.now() - issued < (lists.webIdTtlMs ?? 86_400_000);
+  };
+  const risk352 = () => {
+    counters.http352++;
+    return json({ code: -352, message: "-352", ttl: 1 });
+  };
+  /** The answer that replaces a list under `lists`, or undefined to serve the list. */
+  const listRefusal = (endpoint: SimListEndpoint, cookies: Map<string, string>) => {
+    const code = lists.refuse?.[endpoint];
+    if (code === 412 || code === -412) return x(-412, "请求被拦截", null, 412);
+    if (code === -352 || (lists.guests352 && !cookies.get("SESSDATA"))) return risk352();
+    if (code !== undefined) return json({ code, message: String(code), ttl: 1 });
+    return undefined;
+  };
   const newBuvid3 = () =>
     `${buvidRng.hex(8)}-${buvidRng.hex(4)}-${buvidRng.hex(4)}-${buvidRng.hex(4)}-${
       buvidRng.hex(12)
@@ -266,7 +322,9 @@ export function createHttpApi(
         host_list: [entry, entry, entry],
       });
     },
-    "/room/v3/area/getRoomList": (url) => {
+    "/room/v3/area/getRoomList": (url, cookies) => {
+      const refused = listRefusal("v3", cookies);
+      if (refused) return refused;
       const params = url.searchParams;
       const sort = params.get("sort_type") === "live_time" ? "live_time" : "online";
       const parent = intParam(params, "parent_area_id", 0);
@@ -283,12 +341,54 @@ export function createHttpApi(
         has_more: 0,
       });
     },
-    "/room/v1/Area/getListByAreaID": (url) => {
+    "/room/v1/Area/getListByAreaID": (url, cookies) => {
+      const refused = listRefusal("byArea", cookies);
+      if (refused) return refused;
       const params = url.searchParams;
       const area = intParam(params, "areaId", 0);
-      const sort = params.get("sort") === "live_time" ? "live_time" : "online";
+      // The live home page asks `sort=livetime`; older clients `live_time`.
+      const sort = /^live_?time$/.test(params.get("sort") ?? "") ? "live_time" : "online";
       const rooms = world.liveRooms(sort, (r) => area === 0 || r.area.id === area);
       return v1(0, "success", page(rooms, params, "pageSize").map(roomListEntry));
+    },
+    "/xlive/web-interface/v1/second/getList": (url, cookies) => {
+      const refused = listRefusal("second", cookies);
+      if (refused) return refused;
+      const params = url.searchParams;
+      if (!verifyWbiQuery(params, wbiKeys()) || !webIdFresh(params.get("w_webid"))) {
+        return risk352();
+      }
+      const parent = intParam(params, "parent_area_id", 0);
+      if (parent <= 0) return x(-400, "请求错误", null);
+      const area = intParam(params, "area_id", 0);
+      const sort = params.get("sort_type") === "live_time" ? "live_time" : "online";
+      const rooms = world.liveRooms(
+        sort,
+        (r) => r.area.parentId === parent && (area === 0 || r.area.id === area),
+      );
+      const number = Math.max(1, intParam(params, "page", 1));
+      const list = rooms.slice(
+        (number - 1) * SECOND_LIST_PAGE_SIZE,
+        number * SECOND_LIST_PAGE_SIZE,
+      );
+      return x(0, "0", {
+        banner: [],
+        new_tags: [],
+        list: list.map(roomListEntry),
+        count: rooms.length,
+        has_more: number * SECOND_LIST_PAGE_SIZE < rooms.length ? 1 : 0,
+      });
+    },
+    "/lol": () => {
+      // The live area page: its render data carries the access_id second/getList wants as w_webid.
+      const renderData = JSON.stringify({ access_id: newWebId(), area: "lol" })
+        .replaceAll("/", "\\/");
+      return new Response(
+        `<!DOCTYPE html><html><head><title>英雄联盟 - 哔哩哔哩直播 (simulator)</title></head>` +
+          `<body><div id="app"></div><script>window._render_data_ = ${renderData};</script>` +
+          `</body></html>`,
+        { headers: { "content-type": "text/html; charset=utf-8" } },
+      );
     },
     "/room/v1/Area/getList": () => {
       const parents = new Map<number, { id: number; name: string; list: unknown[] }>();

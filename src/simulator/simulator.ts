@@ -10,7 +10,7 @@ import { systemClock, type WallClock as Clock } from "../util/clock.ts";
 import { newCounters, type SimulatorCounters } from "./counters.ts";
 import { DanmakuServer } from "./danmaku_server.ts";
 import { type Faults, NO_FAULTS, THROTTLE_SHARE } from "./faults.ts";
-import { createHttpApi, wbiKeysForSeed } from "./http_api.ts";
+import { createHttpApi, type ListRules, wbiKeysForSeed } from "./http_api.ts";
 import { TokenAuthority } from "./identity.ts";
 import { MessageFactory } from "./message_factory.ts";
 import { Random } from "./random.ts";
@@ -72,6 +72,8 @@ export interface SimulatorOptions {
   httpRateLimit?: number;
   /** How long an IP gets 412 after exceeding the limit. @default {SIMULATOR_DEFAULTS.httpBanMs} */
   httpBanMs?: number;
+  /** How strict the room lists are (-352 to guests, refused endpoints). @default {lenient} */
+  lists?: ListRules;
   /**
    * Scheduler period in ms; 0 = no timer, drive it with `step()` (tests).
    * @default {SIMULATOR_DEFAULTS.tickMs}
@@ -212,6 +214,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       options.httpBanMs ?? SIMULATOR_DEFAULTS.httpBanMs,
     ),
     wbiKeys: () => wbiKeys,
+    lists: options.lists,
     seed,
     ports: () => ({ tcp: tcpPort, ws: wsPort, wss: tlsPort || wsPort }),
   });
