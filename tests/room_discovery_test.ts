@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { BilibiliApi } from "../src/bilibili/api_client.ts";
 import { type HttpGet, nodeHttpGet } from "../src/bilibili/http_get.ts";
+import { LiveWebId } from "../src/bilibili/live_page.ts";
 import { runCollector } from "../src/collector/collector.ts";
 import { RoomDiscovery } from "../src/discovery/room_discovery.ts";
 import { listLiveRooms } from "../src/discovery/room_lists.ts";
@@ -464,6 +465,46 @@ Deno.test("a failed poll with rooms collected says no new rooms are added, retry
       logs[0],
       /^level=warn msg="room discovery failed: no new rooms are added" list=newest rooms=2 retry_in_s=600 retry_at=2026-01-01T12:10:00\.000Z failed_polls=1 detail="Cannot reach /,
     );
+  } finally {
+    stop.abort();
+    await running;
+  }
+});
+
+Deno.test("with getRoomList and getListByAreaID refused, discovery finds a room that went live through second/getList", async () => {
+  await using sim = await startSimulator({
+    rooms: 80,
+    seed: 43,
+    log: () => {},
+    lists: { refuse: { v3: -352, byArea: -352 } },
+  });
+  const api = fastApi(sim.api, { riskPauseMs: 10 });
+  const webId = new LiveWebId({ clock: systemClock, origin: sim.api });
+  const rooms = roomSet();
+  const discovery = new RoomDiscovery({
+    api,
+    supervisor: rooms,
+    clock: systemClock,
+    log: () => {},
+    emit: () => {},
+    top: 0,
+    followNew: true,
+    newScan: 30,
+    pollIntervalMs: 100,
+    maxRooms: 100,
+    webId,
+  });
+  const stop = new AbortController();
+  const running = discovery.run(stop.signal);
+  try {
+    await waitFor(() => discovery.newestScans >= 1, "the baseline scan", 30_000);
+    const offline = sim.world.rooms.find((r) => !r.live)!;
+    sim.setLive(offline.roomId, true);
+    await waitFor(() => rooms.has(offline.roomId), "the new room", 30_000);
+    assert.equal(discovery.addedNew, 1);
+    assert.equal(api.requests.get("/room/v3/area/getRoomList"), 1, "refused once, then left alone");
+    assert.ok(discovery.lists.backingOffUntil("v3") > Date.now());
+    assert.ok((api.requests.get("/xlive/web-interface/v1/second/getList") ?? 0) >= 2);
   } finally {
     stop.abort();
     await running;
