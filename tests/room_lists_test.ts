@@ -33,7 +33,7 @@ function webIdAt(apiBase: string, api: BilibiliApi): LiveWebId {
   return new LiveWebId({
     clock: systemClock,
     origin: apiBase,
-    cookie: async (signal) => `buvid3=${(await api.identity({ signal })).buvid3}`,
+    headers: async (signal) => ({ Cookie: `buvid3=${(await api.identity({ signal })).buvid3}` }),
   });
 }
 

@@ -60,10 +60,12 @@ export interface LiveWebIdOptions {
   path?: string;
   /** @default {nodeHttpGet} */
   httpGet?: HttpGet;
-  /** @default {BROWSER_USER_AGENT} */
-  userAgent?: string;
-  /** The Cookie header to send (the device cookies), if any; never logged. */
-  cookie?: (signal?: AbortSignal) => Promise<string | undefined>;
+  /**
+   * The client's headers (e.g. `api.wsHeaders()` once its identity is known): their User-Agent
+   * and Cookie (device and user cookies, never logged) are sent with the page request.
+   * @default {a browser User-Agent, no cookie}
+   */
+  headers?: (signal?: AbortSignal) => Promise<Record<string, string>>;
   /** Waits for a slot of the shared API pace, when given. */
   limiter?: { take(signal?: AbortSignal): Promise<boolean> };
   /** Reuse an id this long before reading the page again. @default {3_600_000} */
@@ -106,13 +108,13 @@ export class LiveWebId {
       throw new ApiError(`Cannot read ${path}: cancelled`, 0);
     }
     const origin = (this.#options.origin ?? LIVE_WEB_ORIGIN).replace(/\/+$/, "");
+    const client = await this.#options.headers?.(signal).catch(() => undefined) ?? {};
     const headers: Record<string, string> = {
-      "User-Agent": this.#options.userAgent ?? BROWSER_USER_AGENT,
+      "User-Agent": client["User-Agent"] ?? BROWSER_USER_AGENT,
       "Referer": "https://www.bilibili.com/",
       "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     };
-    const cookie = await this.#options.cookie?.(signal).catch(() => undefined);
-    if (cookie) headers.Cookie = cookie;
+    if (client.Cookie) headers.Cookie = client.Cookie;
     this.fetches++;
     let text: string;
     let status: number;

@@ -112,7 +112,7 @@ export async function runRooms(
     clock: systemClock,
     origin: values.apiBase ?? LIVE_WEB_ORIGIN,
     limiter,
-    cookie: async (signal) => `buvid3=${(await api.identity({ signal })).buvid3}`,
+    headers: async (signal) => ({ Cookie: `buvid3=${(await api.identity({ signal })).buvid3}` }),
   });
   const rooms = await listLiveRooms(api, {
     sort,
