@@ -9,6 +9,14 @@ import type { Clock } from "../util/clock.ts";
 import { asIdText, asNumber, asObject, type JsonObject } from "../util/json_guards.ts";
 import { Deadline } from "../util/deadline.ts";
 import type { RateLimiter } from "../util/rate_limiter.ts";
+import { cookieHeader, type UserCookie } from "./cookies.ts";
+import {
+  cookiesFromSetCookie,
+  deviceCookies,
+  type DeviceIdentity,
+  type DeviceSources,
+  mergeDeviceIdentity,
+} from "./device_identity.ts";
 import { type HttpGet, type HttpResponse, nodeHttpGet } from "./http_get.ts";
 import { signWbiQuery, wbiKeyFromUrl, type WbiKeys } from "./wbi.ts";
 import { fieldLogger, type Logger } from "../util/log.ts";
@@ -26,6 +34,12 @@ export const BROWSER_USER_AGENT =
 
 /** How long WBI keys are trusted before a refetch (blivedm: just under 12 h). */
 const WBI_KEY_LIFETIME_MS = 11 * 3_600_000;
+
+/** The page every API call is made from, as a browser sends it (Origin and Referer). */
+export const LIVE_PAGE_ORIGIN = "https://live.bilibili.com";
+
+/** Cookies of the login that are no longer sent once nav says the account is logged out. */
+const LOGIN_COOKIES = new Set(["SESSDATA", "bili_jct", "DedeUserID", "DedeUserID__ckMd5", "sid"]);
 
 /** One danmaku server from `host_list`. */
 export interface DanmakuHost {
@@ -62,11 +76,14 @@ export interface RoomInit {
   encrypted: boolean;
 }
 
-/** Who we are to Bilibili: the uid to put in the auth body and the buvid3 cookie. */
+/** Who we are to Bilibili: the uid to put in the auth body and the device cookies. */
 export interface Identity {
   uid: number;
+  /** The device's buvid3 (the auth body's `buvid`). */
   buvid3: string;
   loggedIn: boolean;
+  /** The run's device cookies (the same object for the whole run). */
+  device: DeviceIdentity;
 }
 
 /** Options of {@linkcode BilibiliApi}. */
@@ -75,9 +92,19 @@ export interface BilibiliApiOptions {
   clock: Clock;
   /** Send every origin here instead (the simulator). */
   apiBase?: string;
-  /** The SESSDATA cookie of a logged-in account; never logged or stored. */
+  /**
+   * The user's whole cookie (SESSDATA, bili_jct, buvid3, …), sent on every request and the
+   * WebSocket upgrade; its buvid3/buvid4/b_nut are the device identity. Never logged or stored.
+   */
+  cookie?: UserCookie;
+  /** A SESSDATA value alone (added to `cookie`); never logged or stored. */
   sessdata?: string;
+  /** User-Agent of every request and the upgrade. @default {BROWSER_USER_AGENT} */
   userAgent?: string;
+  /** Re-check the login (nav) this long after the last check. @default {6 h} */
+  identityMaxAgeMs?: number;
+  /** `invalidateIdentity()` re-checks at most this often. @default {min(10 s, identityMaxAgeMs)} */
+  identityRecheckMs?: number;
   /** First pause after HTTP 412 / -412; doubles per consecutive one, up to 30 min. @default {60000} */
   bannedPauseMs?: number;
   /** First pause after -352; doubles per consecutive one, up to 10 min. @default {5000} */
@@ -115,7 +142,15 @@ export class BilibiliApi {
   readonly #options: BilibiliApiOptions;
   readonly #log: Logger;
   #wbiKeys?: { keys: WbiKeys; fetchedAt: number };
+  #device?: Promise<DeviceIdentity>;
+  #resolvedDevice?: DeviceIdentity;
   #identity?: Promise<Identity>;
+  #identityCheckedAt = 0;
+  #identityStale = false;
+  #navChecks = 0;
+  readonly #userCookie: Map<string, string>;
+  /** Nav said the cookie's login is no longer valid: the login cookies are no longer sent. */
+  #loggedOut = false;
   readonly #pauses: Record<ApiGroup, GroupPause> = {
     room: { until: 0, streak: 0 },
     list: { until: 0, streak: 0 },
@@ -126,17 +161,47 @@ export class BilibiliApi {
   constructor(options: BilibiliApiOptions) {
     this.#options = options;
     this.#log = fieldLogger(options.log ?? (() => {}));
+    this.#userCookie = new Map(options.cookie);
+    if (options.sessdata) this.#userCookie.set("SESSDATA", options.sessdata);
+  }
+
+  /** The User-Agent of every request and the WebSocket upgrade. */
+  get userAgent(): string {
+    return this.#options.userAgent ?? BROWSER_USER_AGENT;
+  }
+
+  /** True when a login cookie (SESSDATA) was given. */
+  get hasLogin(): boolean {
+    return this.#userCookie.has("SESSDATA");
+  }
+
+  /** The Cookie header: the device cookies, then the user's others; empty when none. */
+  #cookieHeader(device: DeviceIdentity | undefined): string {
+    const pairs = new Map<string, string>(device ? deviceCookies(device) : []);
+    for (const [name, value] of this.#userCookie) {
+      if (pairs.has(name) || (this.#loggedOut && LOGIN_COOKIES.has(name))) continue;
+      pairs.set(name, value);
+    }
+    return cookieHeader(pairs);
+  }
+
+  /**
+   * Headers of the WebSocket upgrade, as the live page's browser sends them: User-Agent (the
+   * web token is tied to it, blivedm), Origin https://live.bilibili.com, and the Cookie with the
+   * device and user cookies. Complete once `identity()` has resolved.
+   */
+  wsHeaders(): Record<string, string> {
+    const headers: Record<string, string> = {
+      "User-Agent": this.userAgent,
+      "Origin": LIVE_PAGE_ORIGIN,
+    };
+    const cookie = this.#cookieHeader(this.#resolvedDevice);
+    if (cookie) headers.Cookie = cookie;
+    return headers;
   }
 
   #origin(kind: keyof typeof BILIBILI_ORIGINS): string {
     return (this.#options.apiBase ?? BILIBILI_ORIGINS[kind]).replace(/\/+$/, "");
-  }
-
-  #cookieHeader(buvid3?: string): string {
-    const parts: string[] = [];
-    if (buvid3) parts.push(`buvid3=${buvid3}`);
-    if (this.#options.sessdata) parts.push(`SESSDATA=${this.#options.sessdata}`);
-    return parts.join("; ");
   }
 
   /** GETs an envelope and returns `data`; throws ApiError on HTTP errors and non-zero codes. */
@@ -144,43 +209,31 @@ export class BilibiliApi {
     kind: keyof typeof BILIBILI_ORIGINS,
     path: string,
     query: string,
-    options: CallOptions & { buvid3?: string; acceptCodes?: number[] },
+    options: CallOptions & { acceptCodes?: number[]; device?: DeviceIdentity | null },
   ): Promise<{ code: number; data: unknown }> {
     const group = options.group ?? "room";
-    if (!(await this.#takeSlot(group, options.signal))) {
-      throw new ApiError(`Cannot call ${path}: cancelled`, 0);
-    }
-    this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
-    const url = `${this.#origin(kind)}${path}${query ? `?${query}` : ""}`;
-    const headers: Record<string, string> = {
-      "User-Agent": this.#options.userAgent ?? BROWSER_USER_AGENT,
-      "Referer": "https://live.bilibili.com/",
-      "Origin": "https://live.bilibili.com",
-      "Accept": "application/json, text/plain, */*",
-    };
-    const cookie = this.#cookieHeader(options.buvid3);
-    if (cookie) headers.Cookie = cookie;
-    let response: HttpResponse;
-    {
-      using deadline = new Deadline(this.#options.timeoutMs ?? 15_000, options.signal);
-      try {
-        response = await (this.#options.httpGet ?? nodeHttpGet)(url, {
-          headers,
-          signal: deadline.signal,
-        });
-      } catch (error) {
-        const reason = deadline.timedOut ? "timed out" : (error as Error).message;
-        throw new ApiError(`Cannot reach ${path}: ${reason}`, 0, { cause: error });
-      }
-    }
+    // Every request carries the device cookies; only the requests that fetch them go without,
+    // and, as blivedm does, a request goes on without them while they cannot be fetched (the
+    // next request tries again).
+    const device = options.device === undefined
+      ? await this.deviceIdentity(options).catch((error) => {
+        if (options.signal?.aborted) throw error;
+        return undefined;
+      })
+      : options.device ?? undefined;
+    const response = await this.#send(kind, path, query, {
+      ...options,
+      group,
+      headers: {
+        "User-Agent": this.userAgent,
+        "Accept": "application/json, text/plain, */*",
+        "Accept-Language": "zh-CN,zh;q=0.9",
+        "Origin": LIVE_PAGE_ORIGIN,
+        "Referer": `${LIVE_PAGE_ORIGIN}/`,
+      },
+      device,
+    });
     const text = response.text;
-    if (response.status === 412) {
-      this.#slowDown(-412, path, group);
-      throw new ApiError(`Cannot call ${path}: HTTP 412, the IP is being rate limited`, -412);
-    }
-    if (response.status < 200 || response.status > 299) {
-      throw new ApiError(`Cannot call ${path}: HTTP ${response.status}`, response.status);
-    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -203,6 +256,52 @@ export class BilibiliApi {
     }
     this.#pauses[group].streak = 0;
     return { code, data: envelope.data };
+  }
+
+  /**
+   * Sends one GET through the group's pause and the limiter, with `headers` plus the Cookie;
+   * throws ApiError when cancelled, unreachable, on HTTP 412 (pausing the group) and non-2xx.
+   */
+  async #send(
+    kind: keyof typeof BILIBILI_ORIGINS,
+    path: string,
+    query: string,
+    options: CallOptions & {
+      group: ApiGroup;
+      headers: Record<string, string>;
+      device: DeviceIdentity | undefined;
+    },
+  ): Promise<HttpResponse> {
+    const { group } = options;
+    if (!(await this.#takeSlot(group, options.signal))) {
+      throw new ApiError(`Cannot call ${path}: cancelled`, 0);
+    }
+    this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
+    const url = `${this.#origin(kind)}${path}${query ? `?${query}` : ""}`;
+    const headers = { ...options.headers };
+    const cookie = this.#cookieHeader(options.device);
+    if (cookie) headers.Cookie = cookie;
+    let response: HttpResponse;
+    {
+      using deadline = new Deadline(this.#options.timeoutMs ?? 15_000, options.signal);
+      try {
+        response = await (this.#options.httpGet ?? nodeHttpGet)(url, {
+          headers,
+          signal: deadline.signal,
+        });
+      } catch (error) {
+        const reason = deadline.timedOut ? "timed out" : (error as Error).message;
+        throw new ApiError(`Cannot reach ${path}: ${reason}`, 0, { cause: error });
+      }
+    }
+    if (response.status === 412) {
+      this.#slowDown(-412, path, group);
+      throw new ApiError(`Cannot call ${path}: HTTP 412, the IP is being rate limited`, -412);
+    }
+    if (response.status < 200 || response.status > 299) {
+      throw new ApiError(`Cannot call ${path}: HTTP ${response.status}`, response.status);
+    }
+    return response;
   }
 
   /**
@@ -233,7 +332,7 @@ export class BilibiliApi {
     state.streak++;
     state.until = Math.max(state.until, this.#options.clock.now() + pause);
     if (code === -352) this.#wbiKeys = undefined; // refetch keys: they may have rotated
-    this.#log.warn("API asked us to slow down", { path, code, group, pause_ms: pause });
+    this.#log.warn("API asked us to slow down", { path, code, pause_ms: pause, group });
   }
 
   /** Clock ms until which calls of `group` wait after a slow-down answer (0 when never paused). */
@@ -255,6 +354,7 @@ export class BilibiliApi {
     // Anonymous nav answers -101 but still carries wbi_img.
     const { data } = await this.#get("api", "/x/web-interface/nav", "", {
       ...options,
+      group: "room",
       acceptCodes: [-101],
     });
     const record = asObject(data) ?? {};
@@ -271,10 +371,89 @@ export class BilibiliApi {
   }
 
   /**
-   * Who we connect as: the account's mid when the SESSDATA cookie is valid (else 0, with a
-   * warning) and a buvid3 from finger/spi. Fetched once and shared.
+   * The run's device cookies (buvid3, buvid4, b_nut): the user's cookie's own, else the
+   * bilibili.com home page's Set-Cookie (buvid3 and b_nut, as blivedm does) and
+   * /x/frontend/finger/spi (b_4, and b_3 when the home page gave none). Fetched once and shared.
+   */
+  deviceIdentity(options: CallOptions = {}): Promise<DeviceIdentity> {
+    this.#device ??= this.#fetchDevice(options).then((device) => {
+      this.#resolvedDevice = device;
+      this.#log.info("device identity", {
+        buvid3_from: device.source,
+        buvid4: device.buvid4 !== "",
+        b_nut: device.bNut !== "",
+      });
+      return device;
+    }, (error) => {
+      this.#device = undefined;
+      throw error;
+    });
+    return this.#device;
+  }
+
+  async #fetchDevice(options: CallOptions): Promise<DeviceIdentity> {
+    const sources: DeviceSources = { user: this.#userCookie };
+    const now = () => this.#options.clock.now() / 1000;
+    const known = () => mergeDeviceIdentity(sources, now());
+    if (!this.#userCookie.has("buvid3")) {
+      try {
+        sources.home = await this.#homePageCookies(options);
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        this.#log.warn("Cannot read the home page's device cookies: using spi's", {
+          detail: (error as Error).message,
+        });
+      }
+    }
+    if (!known() || !known()!.buvid4) {
+      const { data } = await this.#get("api", "/x/frontend/finger/spi", "", {
+        ...options,
+        group: "room",
+        device: known() ?? null,
+      });
+      const record = asObject(data) ?? {};
+      sources.spi = {
+        b3: asIdText(record.b_3) ?? undefined,
+        b4: asIdText(record.b_4) ?? undefined,
+      };
+    }
+    const device = known();
+    if (!device) {
+      throw new ApiError("Cannot read buvid3 from /x/frontend/finger/spi: b_3 is missing", 0);
+    }
+    return device;
+  }
+
+  /** GETs the bilibili.com home page like a browser's first visit; the cookies it sets. */
+  async #homePageCookies(options: CallOptions): Promise<Map<string, string>> {
+    const response = await this.#send("www", "/", "", {
+      ...options,
+      group: "room",
+      headers: {
+        "User-Agent": this.userAgent,
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "Accept-Language": "zh-CN,zh;q=0.9",
+      },
+      device: undefined,
+    });
+    return cookiesFromSetCookie(response.setCookies);
+  }
+
+  /**
+   * Who we connect as: the account's mid when the login cookie is valid (else 0, with one
+   * warning for the run) and the device identity. Shared; nav is asked again after
+   * `invalidateIdentity()` and once the last answer is `identityMaxAgeMs` old.
    */
   identity(options: CallOptions = {}): Promise<Identity> {
+    const age = this.#options.clock.now() - this.#identityCheckedAt;
+    const maxAge = this.#options.identityMaxAgeMs ?? 6 * 3_600_000;
+    if (this.#identity && (this.#identityStale || age >= maxAge)) {
+      const previous = this.#identity;
+      this.#identityStale = false;
+      this.#identityCheckedAt = this.#options.clock.now();
+      // A failed re-check keeps the previous identity; the next call after the max age retries.
+      this.#identity = this.#fetchIdentity(options).catch(() => previous);
+    }
     this.#identity ??= this.#fetchIdentity(options).catch((error) => {
       this.#identity = undefined;
       throw error;
@@ -282,19 +461,33 @@ export class BilibiliApi {
     return this.#identity;
   }
 
-  async #fetchIdentity(options: CallOptions): Promise<Identity> {
-    const { data } = await this.#get("api", "/x/frontend/finger/spi", "", options);
-    const buvid3 = asIdText(asObject(data)?.b_3) ?? "";
-    if (!buvid3) {
-      throw new ApiError("Cannot read buvid3 from /x/frontend/finger/spi: b_3 is missing", 0);
+  /**
+   * Asks for a re-check of the login before the next `identity()` (after an auth failure or a
+   * connection closed right after auth), at most once per `identityRecheckMs`.
+   */
+  invalidateIdentity(): void {
+    const since = this.#options.clock.now() - this.#identityCheckedAt;
+    const maxAge = this.#options.identityMaxAgeMs ?? 6 * 3_600_000;
+    if (this.#identity && since >= (this.#options.identityRecheckMs ?? Math.min(10_000, maxAge))) {
+      this.#identityStale = true;
     }
+  }
+
+  async #fetchIdentity(options: CallOptions): Promise<Identity> {
+    const device = await this.deviceIdentity(options);
     const nav = await this.#nav(options);
-    if (this.#options.sessdata && !nav.loggedIn) {
+    this.#identityCheckedAt = this.#options.clock.now();
+    this.#navChecks++;
+    if (this.hasLogin && !nav.loggedIn && !this.#loggedOut) {
+      this.#loggedOut = true;
       this.#log.warn(
-        "The SESSDATA cookie was not accepted (expired or invalid): connecting anonymously, names will be masked",
+        this.#navChecks === 0
+          ? "The SESSDATA cookie was not accepted (expired or invalid): connecting anonymously as uid 0, names will be masked"
+          : "The SESSDATA cookie is no longer accepted (expired or logged out): going on anonymously as uid 0, names will be masked",
       );
     }
-    return { uid: nav.loggedIn ? nav.mid : 0, buvid3, loggedIn: nav.loggedIn };
+    const loggedIn = nav.loggedIn && !this.#loggedOut;
+    return { uid: loggedIn ? nav.mid : 0, buvid3: device.buvid3, loggedIn, device };
   }
 
   /** Resolves a short or long room id; throws ApiError 60004 for no such room. */
@@ -316,9 +509,9 @@ export class BilibiliApi {
     };
   }
 
-  /** Fetches a token and host list for `roomId` (a real id), WBI-signed with buvid3. */
+  /** Fetches a token and host list for `roomId` (a real id), WBI-signed, with the device cookies. */
   async getDanmuInfo(roomId: number, options: CallOptions = {}): Promise<DanmuInfo> {
-    const identity = await this.identity(options);
+    await this.identity(options); // the token is bound to the login nav last confirmed
     const keys = await this.wbiKeys(options);
     const query = signWbiQuery(
       { id: roomId, type: 0, web_location: "444.8" },
@@ -327,7 +520,7 @@ export class BilibiliApi {
     );
     const { data } = await this.#get("live", "/xlive/web-room/v1/index/getDanmuInfo", query, {
       ...options,
-      buvid3: identity.buvid3,
+      group: "room",
     });
     const record = asObject(data) ?? {};
     const token = asIdText(record.token) ?? "";

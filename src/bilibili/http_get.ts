@@ -13,6 +13,8 @@ export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 export interface HttpResponse {
   status: number;
   text: string;
+  /** The `Set-Cookie` header lines, when the server sent any. */
+  setCookies?: string[];
 }
 
 /** A GET function: the real one, or a test's. */
@@ -45,7 +47,11 @@ export const nodeHttpGet: HttpGet = (url, options) =>
           body.set(chunk, offset);
           offset += chunk.length;
         }
-        resolve({ status: response.statusCode ?? 0, text: new TextDecoder().decode(body) });
+        resolve({
+          status: response.statusCode ?? 0,
+          text: new TextDecoder().decode(body),
+          setCookies: response.headers["set-cookie"],
+        });
       });
       response.on("error", reject);
     });

@@ -1,7 +1,7 @@
 /** `main.ts collect [flags]`: loads rooms and the cookie, then runs the collector. */
-import { loadSessdata } from "../bilibili/cookies.ts";
+import { loadUserCookie } from "../bilibili/cookies.ts";
 import { type CollectorSummary, runCollector } from "../collector/collector.ts";
-import { parseCollectArgs, parseRoomIds } from "../collector/config.ts";
+import { parseCollectArgs, parseRoomIds, parseUserAgent } from "../collector/config.ts";
 import { ConfigError } from "../errors.ts";
 import { systemClock } from "../util/clock.ts";
 
@@ -21,7 +21,13 @@ export async function runCollect(
   args: string[],
   context: CollectContext,
 ): Promise<CollectorSummary> {
-  const config = parseCollectArgs(args);
+  const parsed = parseCollectArgs(args);
+  const envAgent = context.env("BILIBILI_USER_AGENT");
+  const config = Object.freeze({
+    ...parsed,
+    userAgent: parsed.userAgent ??
+      (envAgent?.trim() ? parseUserAgent(envAgent, "BILIBILI_USER_AGENT") : undefined),
+  });
   const rooms = [...config.rooms];
   if (config.roomsFile !== undefined) {
     let text: string;
@@ -42,12 +48,12 @@ export async function runCollect(
       "Cannot collect: no rooms given; pass --rooms ID,…, --rooms-file FILE, --top N or --follow-new",
     );
   }
-  const sessdata = await loadSessdata(config.cookieFile, context.env);
+  const cookie = await loadUserCookie(config.cookieFile, context.env);
   return await runCollector(config, {
     clock: systemClock,
     random: Math.random,
     log: context.log,
-    sessdata,
+    cookie,
     rooms: [...new Set(rooms)],
     statusLine: context.statusLine,
     forced: context.forced,

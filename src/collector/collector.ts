@@ -4,7 +4,8 @@
  * after the final flush; nothing queued is lost: what cannot be written is saved to a JSONL
  * file beside the database.
  */
-import { BilibiliApi, BROWSER_USER_AGENT } from "../bilibili/api_client.ts";
+import { BilibiliApi } from "../bilibili/api_client.ts";
+import type { UserCookie } from "../bilibili/cookies.ts";
 import type { HttpGet } from "../bilibili/http_get.ts";
 import { RoomDiscovery } from "../discovery/room_discovery.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
@@ -29,7 +30,9 @@ export interface CollectorDeps {
   clock: Clock;
   random: () => number;
   log: (line: string) => void;
-  /** The SESSDATA cookie, already loaded; never logged. */
+  /** The user's whole cookie (SESSDATA, buvid3, …), already loaded; never logged. */
+  cookie?: UserCookie;
+  /** A SESSDATA value alone (added to `cookie`); never logged. */
   sessdata?: string;
   /** Room ids to collect (from --rooms and --rooms-file). */
   rooms: readonly number[];
@@ -89,7 +92,10 @@ export async function runCollector(
       limiter,
       clock,
       apiBase: config.apiBase,
+      cookie: deps.cookie,
       sessdata: deps.sessdata,
+      userAgent: config.userAgent,
+      identityMaxAgeMs: config.identityMaxAgeMs,
       log,
       httpGet: deps.httpGet,
     });
@@ -125,8 +131,9 @@ export async function runCollector(
       () => flusher.currentError !== undefined,
     );
     const unknownCmds = new Set<string>();
-    const wsHeaders: Record<string, string> = { "User-Agent": BROWSER_USER_AGENT };
-    if (deps.sessdata) wsHeaders.Cookie = `SESSDATA=${deps.sessdata}`;
+    // The upgrade headers (UA, Origin, device and user cookies) are read at each connect, after
+    // the worker awaited api.identity(), so they follow the identity's current state.
+    const wsHeaders = liveHeaders(() => api.wsHeaders(), ["User-Agent", "Origin", "Cookie"]);
     const supervisor = new Supervisor({
       clock,
       log,
@@ -184,7 +191,7 @@ export async function runCollector(
       follow_new: config.followNew,
       db: config.dbPath,
       transport: config.transport,
-      logged_in: deps.sessdata !== undefined,
+      logged_in: api.hasLogin,
     });
 
     // A forced exit skips the final flush: what is queued goes to the fallback file first.
@@ -253,6 +260,18 @@ export async function runCollector(
     signal.removeEventListener("abort", onAbort);
     sink.close();
   }
+}
+
+/** A headers record whose values `current()` gives at each read (names absent now are ""). */
+function liveHeaders(
+  current: () => Record<string, string>,
+  names: readonly string[],
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of names) {
+    Object.defineProperty(headers, name, { enumerable: true, get: () => current()[name] ?? "" });
+  }
+  return headers;
 }
 
 async function reportStatus(

@@ -31,8 +31,12 @@ export interface CollectConfig {
   /** Send every Bilibili origin here (the simulator). */
   apiBase?: string;
   transport: TransportKind;
-  /** File holding the SESSDATA cookie. */
+  /** File holding the user's cookie (SESSDATA, or the whole browser cookie). */
   cookieFile?: string;
+  /** User-Agent of API calls and the WebSocket upgrade (else BILIBILI_USER_AGENT, else the built-in one). */
+  userAgent?: string;
+  /** Re-check the login (nav) this often; also after an auth failure, at most every 10 s. */
+  identityMaxAgeMs: number;
   /** Keep every message verbatim in raw_messages too. */
   keepRaw: boolean;
   flushIntervalMs: number;
@@ -89,6 +93,17 @@ function parseQueueLimit(text: string): number {
     );
   }
   return bytes;
+}
+
+/** Parses --user-agent / BILIBILI_USER_AGENT: printable ASCII, up to 512 characters. */
+export function parseUserAgent(text: string, where = "--user-agent"): string {
+  const value = text.trim();
+  if (value === "" || value.length > 512 || !/^[\x20-\x7E]+$/.test(value)) {
+    throw new ConfigError(
+      `Cannot parse ${where} "${text}": expected a browser User-Agent of printable ASCII up to 512 characters`,
+    );
+  }
+  return value;
 }
 
 const ROOMS = "Rooms (default: the top 100 live rooms plus newly started ones)";
@@ -235,8 +250,25 @@ const COLLECT_FLAGS = {
     name: "cookie-file",
     arg: "FILE",
     help:
-      "file holding your SESSDATA cookie, so names are not masked; or set BILIBILI_SESSDATA / BILIBILI_COOKIE. Never logged or stored",
+      "your Bilibili cookie, so names are not masked: the SESSDATA value, a Cookie header string or a cookies.txt export (its buvid3/buvid4 are used too); or set BILIBILI_COOKIE / BILIBILI_SESSDATA. Never logged or stored",
     group: CONNECTIONS,
+  }),
+  userAgent: flag.custom({
+    name: "user-agent",
+    arg: "UA",
+    default: undefined,
+    defaultText: "BILIBILI_USER_AGENT, else a current desktop Chrome",
+    help: "User-Agent of every API call and WebSocket upgrade (update it if the API answers -352)",
+    group: CONNECTIONS,
+    parse: parseUserAgent,
+  }),
+  identityMaxAgeMs: flag.duration({
+    name: "identity-max-age",
+    default: 6 * 3_600_000,
+    help:
+      "ask nav again whether the cookie is still logged in after DUR (and after an auth failure, at most every 10s); logged out: one warning, then uid 0",
+    group: CONNECTIONS,
+    minMs: 100,
   }),
   apiBase: flag.url({
     name: "api-base",

@@ -8,7 +8,7 @@ import { verifyWbiQuery, type WbiKeys } from "../bilibili/wbi.ts";
 import type { WallClock as Clock } from "../util/clock.ts";
 import type { SimulatorCounters } from "./counters.ts";
 import type { DanmakuServer } from "./danmaku_server.ts";
-import { parseCookies, type TokenAuthority } from "./identity.ts";
+import { parseCookies, type SeenRequest, type TokenAuthority } from "./identity.ts";
 import { Random } from "./random.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import { AREAS, type SimRoom, type World } from "./world.ts";
@@ -29,6 +29,10 @@ export interface HttpApiOptions {
    * WebSocket port (the plain one when the simulator has no TLS listener).
    */
   ports(): { tcp: number; ws: number; wss: number };
+  /** getDanmuInfo also answers -352 without a buvid4 cookie. @default {false} */
+  requireBuvid4?: boolean;
+  /** Receives every request's headers and cookies (HTTP and WebSocket upgrades). */
+  onRequest?: (seen: SeenRequest) => void;
   /** How strict the room lists are. @default {lenient: every list answers everybody} */
   lists?: ListRules;
 }
@@ -194,22 +198,23 @@ export function createHttpApi(
   };
 
   const routes: Record<string, (url: URL, cookies: Map<string, string>) => Response> = {
-    "/": () =>
-      new Response(
+    "/": () => {
+      // A first visit: the device cookie buvid3 and b_nut (unix seconds it was issued).
+      const headers = new Headers({ "content-type": "text/html; charset=utf-8" });
+      const attributes = "path=/; domain=.bilibili.com; expires=Fri, 01 Jan 2100 00:00:00 GMT";
+      headers.append("set-cookie", `buvid3=${newBuvid3()}; ${attributes}`);
+      headers.append("set-cookie", `b_nut=${Math.floor(clock.now() / 1000)}; ${attributes}`);
+      return new Response(
         "<!DOCTYPE html><title>哔哩哔哩 (゜-゜)つロ 干杯~-bilibili (simulator)</title>",
-        {
-          headers: {
-            "content-type": "text/html; charset=utf-8",
-            "set-cookie": `buvid3=${newBuvid3()}; path=/; expires=Fri, 01 Jan 2100 00:00:00 GMT`,
-          },
-        },
-      ),
+        { headers },
+      );
+    },
     "/x/web-interface/nav": (_url, cookies) => {
       const sessdata = cookies.get("SESSDATA");
-      if (!sessdata) {
+      const mid = sessdata ? tokens.accountOf(sessdata) : undefined;
+      if (mid === undefined) {
         return x(-101, "账号未登录", { isLogin: false, wbi_img: wbiImg() });
       }
-      const mid = tokens.midForSessdata(sessdata);
       return x(0, "0", {
         isLogin: true,
         mid,
@@ -301,14 +306,15 @@ export function createHttpApi(
     "/xlive/web-room/v1/index/getDanmuInfo": (url, cookies) => {
       const params = url.searchParams;
       const buvid = cookies.get("buvid3");
-      if (!verifyWbiQuery(params, wbiKeys()) || !buvid) {
+      const buvid4Missing = options.requireBuvid4 === true && !cookies.get("buvid4");
+      if (!verifyWbiQuery(params, wbiKeys()) || !buvid || buvid4Missing) {
         counters.http352++;
         return json({ code: -352, message: "-352", ttl: 1 });
       }
       const room = world.resolve(intParam(params, "id", 0));
       if (!room) return x(1, "错误", null);
       const sessdata = cookies.get("SESSDATA");
-      const uid = sessdata ? tokens.midForSessdata(sessdata) : 0;
+      const uid = (sessdata ? tokens.accountOf(sessdata) : undefined) ?? 0;
       const { tcp, ws, wss } = options.ports();
       const host = url.hostname;
       const entry = { host, port: tcp, wss_port: wss, ws_port: ws };
@@ -418,9 +424,18 @@ export function createHttpApi(
   return (request, info) => {
     const ip = info.remoteAddr.hostname;
     const url = new URL(request.url);
-    if (url.pathname === "/sub" && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-      return server.acceptWebSocket(request, ip);
-    }
+    const cookies = parseCookies(request.headers.get("cookie"));
+    const upgrade = url.pathname === "/sub" &&
+      request.headers.get("upgrade")?.toLowerCase() === "websocket";
+    options.onRequest?.({
+      kind: upgrade ? "upgrade" : "http",
+      path: url.pathname,
+      userAgent: request.headers.get("user-agent"),
+      origin: request.headers.get("origin"),
+      referer: request.headers.get("referer"),
+      cookies,
+    });
+    if (upgrade) return server.acceptWebSocket(request, ip);
     counters.httpRequests++;
     if (!limiter.allow(ip, clock.now())) {
       counters.http412++;
@@ -430,6 +445,6 @@ export function createHttpApi(
     if (!route || (request.method !== "GET" && request.method !== "HEAD")) {
       return x(-404, "啥都木有", null, 404);
     }
-    return route(url, parseCookies(request.headers.get("cookie")));
+    return route(url, cookies);
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Who a caller is (cookies → uid) and the danmaku tokens bound to a room and that identity.
  * Tokens are stateless: an HMAC over `room;uid;buvid3`, padded to the real token's length,
- * keyed by the seed and a generation that `expireAll()` moves on.
+ * keyed by the seed and a generation that `expireAll()` moves on. `expireSessions()` logs every
+ * account out, as an expired SESSDATA does.
  */
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
@@ -25,6 +26,17 @@ export const MAX_TOKEN_LENGTH = 512;
 const TOKEN_BYTES = 141; // → 188 base64url chars, as long as real tokens
 const MAC_BYTES = 32;
 
+/** One request as the simulator saw it, for tests that check what clients send. */
+export interface SeenRequest {
+  /** A plain HTTP request, or a WebSocket upgrade of `/sub`. */
+  kind: "http" | "upgrade";
+  path: string;
+  userAgent: string | null;
+  origin: string | null;
+  referer: string | null;
+  cookies: ReadonlyMap<string, string>;
+}
+
 /** Parses a `Cookie` header into a map (bounded to 64 cookies). */
 export function parseCookies(header: string | null): Map<string, string> {
   const cookies = new Map<string, string>();
@@ -41,6 +53,8 @@ export class TokenAuthority {
   #secret: string;
   /** Bumped by `expireAll()`; part of the MAC key, so older tokens stop verifying. */
   #generation = 0;
+  /** Set by `expireSessions()`: no SESSDATA is logged in any more. */
+  #sessionsExpired = false;
 
   /** `seed` makes tokens and mids reproducible across runs with the same seed. */
   constructor(seed: string) {
@@ -51,6 +65,19 @@ export class TokenAuthority {
   midForSessdata(sessdata: string): number {
     const digest = createHash("md5").update(`${this.#secret}:${sessdata}`).digest();
     return digest.readUIntBE(0, 6) % 1_000_000_000_000 + 1;
+  }
+
+  /**
+   * The account a SESSDATA cookie is logged in as, or undefined once `expireSessions()` ran
+   * (nav then answers -101 and getDanmuInfo issues anonymous tokens).
+   */
+  accountOf(sessdata: string): number | undefined {
+    return this.#sessionsExpired ? undefined : this.midForSessdata(sessdata);
+  }
+
+  /** Logs every SESSDATA out for good, as when the cookie expires or the user logs out. */
+  expireSessions(): void {
+    this.#sessionsExpired = true;
   }
 
   /** A token for `claims`, url-safe base64 like the real ones. */

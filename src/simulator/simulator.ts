@@ -11,7 +11,7 @@ import { newCounters, type SimulatorCounters } from "./counters.ts";
 import { DanmakuServer } from "./danmaku_server.ts";
 import { type Faults, NO_FAULTS, THROTTLE_SHARE } from "./faults.ts";
 import { createHttpApi, type ListRules, wbiKeysForSeed } from "./http_api.ts";
-import { TokenAuthority } from "./identity.ts";
+import { type SeenRequest, TokenAuthority } from "./identity.ts";
 import { MessageFactory } from "./message_factory.ts";
 import { Random } from "./random.ts";
 import { RateLimiter } from "./rate_limit.ts";
@@ -72,6 +72,8 @@ export interface SimulatorOptions {
   httpRateLimit?: number;
   /** How long an IP gets 412 after exceeding the limit. @default {SIMULATOR_DEFAULTS.httpBanMs} */
   httpBanMs?: number;
+  /** getDanmuInfo also answers -352 without a buvid4 cookie (it always does without buvid3). @default {false} */
+  requireBuvid4?: boolean;
   /** How strict the room lists are (-352 to guests, refused endpoints). @default {lenient} */
   lists?: ListRules;
   /**
@@ -115,6 +117,11 @@ export interface Simulator extends AsyncDisposable {
   readonly wbiKeys: WbiKeys;
   /** Live counters. */
   readonly counters: Readonly<SimulatorCounters>;
+  /**
+   * The last {@linkcode MAX_SEEN_REQUESTS} requests (HTTP and WebSocket upgrades) with their
+   * User-Agent, Origin, Referer and cookies, oldest first.
+   */
+  readonly requests: readonly SeenRequest[];
   /** Open danmaku connections. */
   connectionCount(): number;
   /** Sets a room live (LIVE ×2) or offline (PREPARING) and pins it there. */
@@ -142,6 +149,11 @@ export interface Simulator extends AsyncDisposable {
    */
   expireTokens(): void;
   /**
+   * Logs every SESSDATA cookie out, as when it expires: nav answers -101 and getDanmuInfo issues
+   * anonymous (uid 0) tokens, so an auth with the account's uid is refused.
+   */
+  expireSessions(): void;
+  /**
    * Ends every danmaku connection after what was written to it is flushed, as when a danmaku
    * server restarts; clients may reconnect at once.
    */
@@ -151,6 +163,9 @@ export interface Simulator extends AsyncDisposable {
   /** Stops everything, flushing writes and the truth log first. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Requests kept in {@linkcode Simulator.requests}. */
+export const MAX_SEEN_REQUESTS = 10_000;
 
 /** Starts the simulator and resolves once all ports listen. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -169,6 +184,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     now: clock.now(),
   });
   const tokens = new TokenAuthority(seed);
+  const requests: SeenRequest[] = [];
   let wbiGeneration = 0;
   let wbiKeys = wbiKeysForSeed(seed);
   const factory = new MessageFactory(world);
@@ -214,6 +230,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       options.httpBanMs ?? SIMULATOR_DEFAULTS.httpBanMs,
     ),
     wbiKeys: () => wbiKeys,
+    requireBuvid4: options.requireBuvid4,
+    onRequest: (seen) => {
+      if (requests.length >= MAX_SEEN_REQUESTS) requests.splice(0, MAX_SEEN_REQUESTS / 10);
+      requests.push(seen);
+    },
     lists: options.lists,
     seed,
     ports: () => ({ tcp: tcpPort, ws: wsPort, wss: tlsPort || wsPort }),
@@ -336,6 +357,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return wbiKeys;
     },
     counters,
+    requests,
     connectionCount: () => server.connections.size,
     setLive(roomId, live) {
       const room = roomOf(roomId);
@@ -353,6 +375,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     expireTokens() {
       tokens.expireAll();
       log("event=tokens_expired");
+    },
+    expireSessions() {
+      tokens.expireSessions();
+      log("event=sessions_expired");
     },
     disconnectAll: () => server.endAll(),
     remaining: (roomId) => broadcaster.remaining(roomOf(roomId).roomId),
