@@ -156,6 +156,14 @@ Deno.test("SilenceWatch does not count a window in which the room reconnected or
   assert.ok(feed.window(5), "a whole window on connection 3");
 });
 
+Deno.test("SilenceWatch does not judge the window in which a restarted worker counts from 0 again", () => {
+  const feed = new Feed(new SilenceWatch({ cooldownMs: 0 }));
+  for (let i = 0; i < 4; i++) feed.window(100);
+  feed.messages = 0; // the supervisor restarted a crashed worker: same room, same connection number
+  assert.equal(feed.window(5), undefined);
+  assert.ok(feed.window(5), "the next whole window is judged");
+});
+
 Deno.test("SilenceWatch scales a window to its length and skips one stretched by a suspended process", () => {
   const watch = new SilenceWatch({ windowMs: 1000, minWindows: 1 });
   const read = (messages: number, at: number) =>

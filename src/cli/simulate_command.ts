@@ -99,7 +99,7 @@ const SIMULATE_FLAGS = {
     arg: "K=P,…",
     default: undefined,
     help:
-      "disconnect, stall, corrupt (per connection per second), authfail (per auth), block (per live room per second)",
+      "disconnect, stall, throttle (to 5 % of the room's messages), corrupt (per connection per second), authfail (per auth), block (per live room per second)",
     parse: parseFaults,
   }),
   maxConnectionsPerIp: flag.number({

@@ -139,6 +139,8 @@ export async function runCollector(
       log,
       sweepIntervalMs: config.sweepIntervalMs,
       watchdogMs: config.watchdogMs,
+      silence: config.silenceWatch &&
+        { windowMs: config.silenceWindowMs, cooldownMs: config.silenceCooldownMs },
       deps: {
         api,
         clock,

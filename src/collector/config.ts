@@ -3,6 +3,7 @@ import { COLLECT_DEFAULTS as D } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import type { TransportKind } from "../room/transport.ts";
 import { parseByteSize } from "../util/byte_size.ts";
+import { SILENCE_RULE } from "./silence_watch.ts";
 import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 
 /** Everything `collect` needs to know, validated. */
@@ -47,6 +48,11 @@ export interface CollectConfig {
   sweepIntervalMs: number;
   heartbeatIntervalMs: number;
   watchdogMs: number;
+  /** Give a room a fresh connection when it goes quiet while its audience does not. */
+  silenceWatch: boolean;
+  /** The silence watch's window, and the shortest time between two of its reconnects of a room. */
+  silenceWindowMs: number;
+  silenceCooldownMs: number;
   authTimeoutMs: number;
   /** On stop, how long each connection may keep reading what is on its way. */
   drainMs: number;
@@ -314,6 +320,28 @@ const COLLECT_FLAGS = {
     help: "silence that kills a connection",
     group: CONNECTIONS,
     minMs: 10,
+  }),
+  silenceWatch: flag.boolean({
+    name: "silence-watch",
+    negatable: true,
+    default: true,
+    defaultText: "on",
+    help:
+      "reconnect a room whose messages drop below 10 % of its usual rate while its audience stays (docs/collecting.md)",
+    group: CONNECTIONS,
+  }),
+  silenceWindowMs: flag.duration({
+    name: "silence-window",
+    default: SILENCE_RULE.windowMs,
+    help: "window of the silence watch; a room is judged after 3 of them",
+    group: CONNECTIONS,
+    minMs: 100,
+  }),
+  silenceCooldownMs: flag.duration({
+    name: "silence-cooldown",
+    default: SILENCE_RULE.cooldownMs,
+    help: "at most one silence-watch reconnect per room per DUR",
+    group: CONNECTIONS,
   }),
   authTimeoutMs: flag.duration({
     name: "auth-timeout",

@@ -59,7 +59,7 @@ export const SILENCE_RULE: Readonly<SilenceRule> = Object.freeze({
 export interface RoomReading {
   /** Op-5 messages received by the room so far, over all its connections. */
   messages: number;
-  /** Something that names the room's live connection (changes on reconnect); undefined when none. */
+  /** Names the room's live connection (changes on reconnect); undefined when there is none. */
   connection: number | undefined;
 }
 
@@ -170,9 +170,10 @@ export class SilenceWatch {
       this.#open(room, reading, now);
       return undefined;
     }
-    if (reading.connection === undefined || reading.connection !== room.connection) {
-      room.broken = true;
-    }
+    if (
+      reading.connection === undefined || reading.connection !== room.connection ||
+      reading.messages < room.startMessages // a new worker counting from 0 (a restart)
+    ) room.broken = true;
     const elapsed = now - room.startMs;
     if (elapsed < this.rule.windowMs) return undefined;
     // A window much longer than asked (the process was suspended) is not a fair measure.
@@ -225,6 +226,11 @@ export class SilenceWatch {
       return { ...verdict, audienceKind: kind, audience: latest, audienceBaseline: level };
     }
     return verdict;
+  }
+
+  /** Eligible windows kept for a room's baseline (at most `baselineWindows`). */
+  windows(roomId: number): number {
+    return this.#rooms.get(roomId)?.history.length ?? 0;
   }
 
   /** Forgets a room (it is no longer collected). */

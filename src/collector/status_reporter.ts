@@ -18,8 +18,9 @@ export interface StatusSources {
 /** How a status line is laid out. */
 export interface StatusLineOptions {
   /**
-   * The compact form for a terminal (`queue=N/X.YMB live=L/R msg/s=N`), leaving out totals,
-   * memory and the rooms not live unless some are failing. @default false
+   * The compact form for a terminal (`queue=N/X.YMB live=L/R msg/s=N`), leaving out totals
+   * (`quiet_reconnects` too), memory and the rooms not live unless some are failing.
+   * @default false
    */
   compact?: boolean;
 }
@@ -72,6 +73,7 @@ export class StatusReporter {
       `connecting=${s.connecting + s.resolving + s.waiting}`,
       `backoff=${s.backoff}`,
       `failed=${s.failed}`,
+      ...(status.quietReconnects ? [`quiet_reconnects=${status.quietReconnects}`] : []),
       `rss_mb=${Math.round(memory.rss / 1048576)}`,
       `heap_mb=${Math.round(memory.heapUsed / 1048576)}`,
       ...error,

@@ -7,6 +7,7 @@ import type { Clock } from "../util/clock.ts";
 import { type KnownRoom, type RoomState, RoomWorker, type RoomWorkerDeps } from "./room_worker.ts";
 import { fieldLogger } from "../util/log.ts";
 import { COLLECT_DEFAULTS } from "../defaults.ts";
+import { type SilenceRule, SilenceWatch } from "./silence_watch.ts";
 
 /** Options of {@linkcode Supervisor}. */
 export interface SupervisorOptions {
@@ -19,6 +20,11 @@ export interface SupervisorOptions {
    * @default {COLLECT_DEFAULTS.watchdogMs}
    */
   watchdogMs?: number;
+  /**
+   * The silence watch's rule (src/collector/silence_watch.ts), checked on every sweep; false
+   * turns it off. @default {SILENCE_RULE}
+   */
+  silence?: Partial<SilenceRule> | false;
   log: (line: string) => void;
 }
 
@@ -36,6 +42,8 @@ export interface SupervisorStatus {
   byState: Record<RoomState, number>;
   messages: number;
   sessions: number;
+  /** Connections replaced because their room went quiet while its audience did not. */
+  quietReconnects?: number;
 }
 
 /** Owns every room worker. */
@@ -48,9 +56,27 @@ export class Supervisor implements AsyncDisposable {
   restarts = 0;
   /** Connections ended by the watchdog. */
   watchdogKills = 0;
+  /** Connections replaced because their room went quiet while its audience did not. */
+  quietReconnects = 0;
+  /** The silence watch, unless turned off. */
+  readonly silence?: SilenceWatch;
+  /** The workers' deps, with `emit` also feeding the silence watch. */
+  readonly #deps: RoomWorkerDeps;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    const silence = options.silence === false ? undefined : new SilenceWatch(options.silence);
+    this.silence = silence;
+    const { emit } = options.deps;
+    this.#deps = silence
+      ? {
+        ...options.deps,
+        emit: (event) => {
+          silence.note(event);
+          emit(event);
+        },
+      }
+      : options.deps;
   }
 
   /** Starts collecting `roomId` (short ids are resolved); false if it is already collected. */
@@ -62,7 +88,7 @@ export class Supervisor implements AsyncDisposable {
   }
 
   #start(roomId: number, known?: KnownRoom): void {
-    const worker = new RoomWorker(roomId, this.#options.deps, known);
+    const worker = new RoomWorker(roomId, this.#deps, known);
     const controller = new AbortController(); // stopAll() aborts each one: no AbortSignal.any per room
     const signal = controller.signal;
     const entry: Entry = { worker, controller, finished: false, known, done: Promise.resolve() };
@@ -91,7 +117,10 @@ export class Supervisor implements AsyncDisposable {
     const entry = key === undefined ? undefined : this.#entries.get(key);
     if (!entry || key === undefined) return false;
     this.#entries.delete(key);
-    if (entry.worker.realId !== undefined) this.#realIds.delete(entry.worker.realId);
+    if (entry.worker.realId !== undefined) {
+      this.#realIds.delete(entry.worker.realId);
+      this.silence?.forget(entry.worker.realId);
+    }
     entry.controller.abort();
     await entry.done;
     return true;
@@ -107,7 +136,7 @@ export class Supervisor implements AsyncDisposable {
     return [...this.#entries.values()].map((entry) => entry.worker);
   }
 
-  /** One sweep: watchdog and restarts. Public so tests can drive it. */
+  /** One sweep: watchdog, silence watch and restarts. Public so tests can drive it. */
   sweep(): void {
     const now = this.#options.clock.now();
     const watchdogMs = this.#options.watchdogMs ?? COLLECT_DEFAULTS.watchdogMs;
@@ -119,7 +148,7 @@ export class Supervisor implements AsyncDisposable {
           "watchdog",
           `no bytes for ${Math.round((now - session.lastActivityAt) / 1000)} s`,
         );
-      }
+      } else this.#watchSilence(entry.worker, now);
       const state = entry.worker.state;
       if (entry.finished && state !== "failed" && !this.#stop.signal.aborted) {
         // The worker ended without being asked to (a crash): start it again, like the seed did.
@@ -129,6 +158,28 @@ export class Supervisor implements AsyncDisposable {
         this.#start(roomId, entry.known);
       }
     }
+  }
+
+  /** Feeds the silence watch a worker's count and replaces its connection when it says so. */
+  #watchSilence(worker: RoomWorker, now: number): void {
+    if (!this.silence || worker.realId === undefined) return;
+    const verdict = this.silence.observe(worker.realId, {
+      messages: worker.messages,
+      connection: worker.state === "live" ? worker.sessions : undefined,
+    }, now);
+    if (!verdict || !worker.reconnect("the room went quiet while its audience did not")) return;
+    this.quietReconnects++;
+    fieldLogger(this.#options.log).info(
+      "room went quiet while its audience did not: reconnecting",
+      {
+        room: verdict.roomId,
+        window_msgs: verdict.windowMessages,
+        baseline: verdict.baseline,
+        audience: verdict.audience,
+        audience_baseline: verdict.audienceBaseline,
+        audience_kind: verdict.audienceKind,
+      },
+    );
   }
 
   /** Sweeps every interval until `signal` aborts, then stops every room. */
@@ -166,7 +217,13 @@ export class Supervisor implements AsyncDisposable {
       messages += worker.messages;
       sessions += worker.sessions;
     }
-    return { rooms: this.#entries.size, byState, messages, sessions };
+    return {
+      rooms: this.#entries.size,
+      byState,
+      messages,
+      sessions,
+      quietReconnects: this.quietReconnects,
+    };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
