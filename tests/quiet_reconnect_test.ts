@@ -126,3 +126,51 @@ Deno.test("StatusReporter.line() shows quiet_reconnects only when some happened,
   assert.doesNotMatch(compact, /quiet/);
   assert.ok(compact.length <= 79, `${compact.length} columns`);
 });
+
+Deno.test("simulate's throttle fault leaves a connection open but sends it a twentieth of its room's messages", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using sim = await startSimulator({
+      rooms: 1,
+      seed: 5,
+      rate: 150,
+      faults: { throttle: 1 }, // every connection, within its first second
+      log: () => {},
+    });
+    const [room] = liveRooms(sim);
+    const stop = new AbortController();
+    const started = Promise.withResolvers<CollectorParts>();
+    const collecting = runCollector(
+      fastCollectConfig(`${dir}/throttled.db`, sim.api, ["--no-silence-watch"]),
+      {
+        clock: systemClock,
+        random: seededRandom(4),
+        log: () => {},
+        rooms: [room],
+        onStarted: (parts) => started.resolve(parts),
+      },
+      stop.signal,
+    );
+    try {
+      const { supervisor } = await started.promise;
+      assert.equal(supervisor.silence, undefined, "--no-silence-watch turns the watch off");
+      const [worker] = supervisor.workers();
+      await waitFor(() => sim.counters.faultThrottles >= 1, "the fault to throttle the connection");
+      const received = worker.messages;
+      await waitFor(
+        () => sim.counters.messagesWithheld >= 800 && worker.messages > received,
+        "messages withheld while some still arrive",
+      );
+      assert.ok(
+        worker.messages < sim.counters.messagesWithheld,
+        `${worker.messages} received, ${sim.counters.messagesWithheld} withheld`,
+      );
+      assert.equal(worker.sessions, 1, "the connection stays open");
+    } finally {
+      stop.abort();
+      await collecting;
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
