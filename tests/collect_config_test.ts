@@ -31,7 +31,8 @@ Deno.test("parseCollectArgs() with no flags returns the documented defaults", ()
     areaId: 0,
     parentAreaId: 0,
     apiBase: undefined,
-    transport: "tcp",
+    transport: "auto",
+    caFile: undefined,
     cookieFile: undefined,
     userAgent: undefined,
     identityMaxAgeMs: 21_600_000,
@@ -159,6 +160,7 @@ Deno.test("parseCollectArgs() reads every flag", () => {
     parentAreaId: 2,
     apiBase: "http://127.0.0.1:8000",
     transport: "wss",
+    caFile: undefined,
     cookieFile: "cookie.txt",
     userAgent: "Mozilla/5.0 (test)",
     identityMaxAgeMs: 10_800_000,
@@ -189,7 +191,7 @@ Deno.test("parseCollectArgs() rejects each bad flag with a ConfigError naming th
   const cases: [string[], string][] = [
     [
       ["--transport", "udp"],
-      'Cannot parse --transport "udp": expected tcp, ws or wss',
+      'Cannot parse --transport "udp": expected auto, tcp, ws or wss',
     ],
     [
       ["--api-base", "ftp://example.com"],

@@ -172,8 +172,10 @@ Deno.test("stall: the watchdog ends the silent connection, the room reconnects a
     });
     await using _sim = sim;
     const run = await collect(dir, sim, truth, rooms, {
-      // Heartbeat replies every 100 ms keep healthy connections from looking dead.
-      flags: ["--watchdog", "600ms", "--heartbeat-interval", "100ms"],
+      // Heartbeat replies every 100 ms keep healthy connections from looking dead. A connection
+      // stalled before its first reply is silent after auth: `auto` would move the room to wss,
+      // which this simulator does not serve.
+      flags: ["--watchdog", "600ms", "--heartbeat-interval", "100ms", "--transport", "tcp"],
       scenario: async ({ supervisor }) => {
         await waitFor(() => supervisor.watchdogKills > 0, "a watchdog kill");
       },
@@ -203,6 +205,8 @@ Deno.test("authfail: a refused auth fetches a new token and the room comes back"
     });
     await using _sim = sim;
     const run = await collect(dir, sim, truth, rooms, {
+      // Three refused auths in a row would move the room to wss under `auto` (no TLS here).
+      flags: ["--transport", "tcp"],
       scenario: async () => {
         await waitFor(() => sim.counters.authRejected > 0, "a refused auth");
       },
@@ -391,7 +395,7 @@ Deno.test("412: a banned IP pauses every API call until the pause ends, then col
   });
 });
 
-Deno.test("wss: main.ts collect over TLS WebSocket stores every delivered message once", async () => {
+Deno.test("wss: main.ts collect --ca-file over TLS WebSocket stores every delivered message once", async () => {
   await withTempDir(async (dir) => {
     const read = (name: string) => Deno.readTextFileSync(new URL(name, TLS_FIXTURES));
     const { sim, truth, rooms } = await liveSimulator({
@@ -403,13 +407,11 @@ Deno.test("wss: main.ts collect over TLS WebSocket stores every delivered messag
     });
     await using _sim = sim;
     const dbPath = `${dir}/wss.db`;
-    // Deno's WebSocket trusts the test CA only through --cert (or DENO_CERT) at startup.
+    // The collector trusts the test CA through --ca-file; Deno's own --cert is not used.
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
-        "--cert",
-        new URL("ca.pem", TLS_FIXTURES).pathname,
         MAIN,
         "collect",
         "--db",
@@ -420,6 +422,8 @@ Deno.test("wss: main.ts collect over TLS WebSocket stores every delivered messag
         rooms.join(","),
         "--transport",
         "wss",
+        "--ca-file",
+        new URL("ca.pem", TLS_FIXTURES).pathname,
         ...FAST_COLLECT_FLAGS,
       ],
       stdin: "null",

@@ -212,6 +212,8 @@ Deno.test("RoomSession ends with auth_failed when the server refuses the auth pa
     error: undefined,
     authenticated: false,
     messages: 0,
+    heartbeatReplies: 0,
+    authAnswered: true,
   });
   assert.equal(authenticatedCalls(), 0);
   assert.deepEqual(received, [], "the auth reply is not a message");

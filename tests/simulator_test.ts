@@ -11,7 +11,7 @@ import { ManualClock } from "./support/manual_clock.ts";
 import { splitFrame } from "../src/simulator/broadcaster.ts";
 import { TcpConnection, WsConnection } from "../src/simulator/connection.ts";
 import { wholeFrame } from "../src/simulator/danmaku_server.ts";
-import { parseFaults } from "../src/simulator/faults.ts";
+import { NO_FAULTS, parseFaults, TcpFaultRooms } from "../src/simulator/faults.ts";
 import { type Simulator, startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
 import { type SimRoom, World } from "../src/simulator/world.ts";
@@ -227,20 +227,56 @@ Deno.test("parseSimulateArgs() names the flag and the bad value", () => {
   );
 });
 
-Deno.test("parseFaults() reads probabilities and rejects unknown names and bad values", () => {
-  assert.deepEqual(parseFaults("disconnect=0.1,corrupt=0.01"), {
+Deno.test("parseFaults() reads probabilities and shares of rooms, and rejects unknown names and bad values", () => {
+  assert.deepEqual(parseFaults("disconnect=0.1,corrupt=0.01,tcprefuse=0.25,tcpsilent=0.5"), {
     disconnect: 0.1,
     stall: 0,
+    throttle: 0,
     corrupt: 0.01,
     authfail: 0,
     block: 0,
+    tcprefuse: 0.25,
+    tcpclose: 0,
+    tcpsilent: 0.5,
   });
   assert.throws(() => parseFaults("explode=1"), {
     name: "ConfigError",
     message:
-      'Cannot parse --faults "explode=1": "explode=1" is not one of disconnect=P, stall=P, corrupt=P, authfail=P, block=P',
+      'Cannot parse --faults "explode=1": "explode=1" is not one of disconnect=P, stall=P, throttle=P, corrupt=P, authfail=P, block=P, tcprefuse=P, tcpclose=P, tcpsilent=P',
   });
   assert.throws(() => parseFaults("stall=2"), /stall must be a probability from 0 to 1, got "2"/);
+  assert.throws(() => parseFaults("tcpclose=-1"), /tcpclose must be a share from 0 to 1/);
+  assert.throws(
+    () => parseFaults("tcprefuse=0.6,tcpclose=0.6"),
+    /tcprefuse, tcpclose and tcpsilent are shares of the rooms and add up to more than 1/,
+  );
+});
+
+Deno.test("TcpFaultRooms picks disjoint shares of rooms from the seed, and set() names rooms outright", () => {
+  const faults = { ...NO_FAULTS, tcprefuse: 0.2, tcpclose: 0.2, tcpsilent: 0.2 };
+  const rooms = Array.from({ length: 2000 }, (_, i) => 1000 + i);
+  const picked = new TcpFaultRooms("seed", faults);
+  const counts = new Map<string, number>();
+  for (const id of rooms) {
+    const fault = String(picked.of(id));
+    counts.set(fault, (counts.get(fault) ?? 0) + 1);
+  }
+  for (const fault of ["refuse", "close", "silent", "undefined"]) {
+    const share = (counts.get(fault) ?? 0) / rooms.length;
+    assert.ok(
+      share > (fault === "undefined" ? 0.33 : 0.15) &&
+        share < (fault === "undefined" ? 0.47 : 0.25),
+      `${fault}: ${share}`,
+    );
+  }
+  const again = new TcpFaultRooms("seed", faults);
+  assert.ok(rooms.every((id) => again.of(id) === picked.of(id)), "the same rooms for a seed");
+  const none = new TcpFaultRooms("seed", NO_FAULTS);
+  assert.ok(rooms.every((id) => none.of(id) === undefined));
+  none.set(1000, "silent");
+  assert.equal(none.of(1000), "silent");
+  picked.set(1001, undefined);
+  assert.equal(picked.of(1001), undefined);
 });
 
 // ---- HTTP ------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ function sources(): StatusSources & { status: SupervisorStatus } {
     },
     messages: 1_234_567,
     sessions: 120,
+    wss: 0,
   };
   return {
     status,
@@ -76,4 +77,32 @@ Deno.test("StatusReporter.line() adds failed rooms and the write error while wri
   assert.equal(full.get("write_errors"), "3");
   assert.equal(full.get("failed"), "2");
   assert.ok(full.has("error"));
+});
+
+Deno.test("StatusReporter.line() counts the rooms on wss when there are some; the compact form only where 80 columns hold it", () => {
+  const s = sources();
+  s.status.wss = 3;
+  s.status.rooms = 10;
+  s.status.byState.live = 9;
+  s.queue = { size: 876, bytes: 400_000, droppedTotal: 0 };
+  s.flusher = { written: 22_222, failures: 0, currentError: undefined };
+  const reporter = new StatusReporter(s, T0);
+  reporter.line(T0 + 1000);
+  s.status.messages += 85;
+  assert.equal(
+    reporter.line(T0 + 2000, { compact: true }),
+    "written=22222 dropped=0 write_errors=0 queue=876/0.4MB live=9/10 msg/s=85 wss=3",
+  );
+  assert.equal(fields(reporter.line(T0 + 3000)).get("wss"), "3");
+  s.status.wss = 100;
+  s.status.rooms = 100;
+  s.status.byState.live = 98;
+  s.queue = { size: 8_765, bytes: 4_400_000, droppedTotal: 0 };
+  s.flusher = { written: 1_222_222, failures: 0, currentError: undefined };
+  const busy = reporter.line(T0 + 4000, { compact: true });
+  assert.ok(busy.length <= 79, `${busy.length} columns: ${busy}`);
+  assert.ok(!busy.includes("wss="), "left out where it would not fit");
+  assert.equal(fields(reporter.line(T0 + 5000)).get("wss"), "100");
+  s.status.wss = 0;
+  assert.ok(!fields(reporter.line(T0 + 6000)).has("wss"), "no wss= while every room is on TCP");
 });

@@ -99,7 +99,7 @@ const SIMULATE_FLAGS = {
     arg: "K=P,…",
     default: undefined,
     help:
-      "disconnect, stall, throttle (to 5 % of the room's messages), corrupt (per connection per second), authfail (per auth), block (per live room per second)",
+      "disconnect, stall, throttle (to 5 % of the room's messages), corrupt (per connection per second), authfail (per auth), block (per live room per second); tcprefuse, tcpclose, tcpsilent: share of rooms whose raw TCP is refused, closed right after auth or silent after it",
     parse: parseFaults,
   }),
   maxConnectionsPerIp: flag.number({

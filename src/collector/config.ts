@@ -1,7 +1,7 @@
 /** The collect command's flags and environment, parsed once into a frozen config. */
 import { COLLECT_DEFAULTS as D } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
-import type { TransportKind } from "../room/transport.ts";
+import type { TransportMode } from "../room/transport.ts";
 import { parseByteSize } from "../util/byte_size.ts";
 import { SILENCE_RULE } from "./silence_watch.ts";
 import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
@@ -31,7 +31,9 @@ export interface CollectConfig {
   parentAreaId: number;
   /** Send every Bilibili origin here (the simulator). */
   apiBase?: string;
-  transport: TransportKind;
+  transport: TransportMode;
+  /** PEM file of extra CAs wss trusts (tests, intercepting proxies); verification stays on. */
+  caFile?: string;
   /** File holding the user's cookie (SESSDATA, or the whole browser cookie). */
   cookieFile?: string;
   /** User-Agent of API calls and the WebSocket upgrade (else BILIBILI_USER_AGENT, else the built-in one). */
@@ -247,9 +249,17 @@ const COLLECT_FLAGS = {
   }),
   transport: flag.choice({
     name: "transport",
-    choices: ["tcp", "ws", "wss"] satisfies TransportKind[],
-    default: "tcp",
-    help: "danmaku transport",
+    choices: ["auto", "tcp", "ws", "wss"] satisfies TransportMode[],
+    default: "auto",
+    help:
+      "danmaku transport; auto starts on raw TCP and moves a room to wss after 3 TCP sessions in a row refused, closed right after auth or silent after it",
+    group: CONNECTIONS,
+  }),
+  caFile: flag.string({
+    name: "ca-file",
+    arg: "FILE",
+    help:
+      "PEM certificates wss trusts besides the system's (a test CA, an intercepting proxy); verification is never turned off",
     group: CONNECTIONS,
   }),
   cookieFile: flag.string({

@@ -19,6 +19,7 @@ import {
   connectTransport,
   type DanmakuTransport,
   type TransportKind,
+  type TransportMode,
 } from "../room/transport.ts";
 import { backoffDelay, type BackoffOptions } from "../util/backoff.ts";
 import type { Clock } from "../util/clock.ts";
@@ -41,7 +42,10 @@ export interface RoomWorkerDeps {
   api: BilibiliApi;
   clock: Clock;
   random: () => number;
-  transport: TransportKind;
+  /** `auto`: TCP first, moving a room to wss after {@linkcode TCP_TROUBLES_BEFORE_WSS}. */
+  transport: TransportMode;
+  /** PEM certificates wss trusts besides the system's roots (`--ca-file`). */
+  caCerts?: readonly string[];
   /** Paces connection starts so many rooms do not connect at once. */
   startGate: RateLimiter;
   slots: ConnectionSlots;
@@ -61,6 +65,48 @@ export interface RoomWorkerDeps {
   beforeRead?: () => Promise<void> | undefined;
   /** Opens transports (tests inject faults here). */
   connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
+}
+
+/** TCP sessions in a row that were refused, closed right after auth or silent after it. */
+export const TCP_TROUBLES_BEFORE_WSS = 3;
+
+/** How a TCP session failed in a way that wss may not: see {@linkcode tcpTrouble}. */
+export type TcpTrouble = "refused" | "closed_after_auth" | "silent_after_auth";
+
+/** Connect errors that say the TCP port is refused or unreachable for us (not DNS). */
+function isRefusal(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionRefused ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.TimedOut ||
+    (error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError"));
+}
+
+/**
+ * Classifies a TCP session for `--transport auto`: refused (the connection could not be made),
+ * closed right after auth (closed or reset before the auth reply, or after it with nothing
+ * else), silent after auth (no auth reply in time, or accepted and then neither a message nor a
+ * heartbeat reply); undefined when it worked or failed for another reason (a refusal with a
+ * code, a bad packet, our own stop).
+ */
+export function tcpTrouble(outcome: SessionOutcome, connected: boolean): TcpTrouble | undefined {
+  if (outcome.reason === "stopped" || outcome.messages > 0 || outcome.heartbeatReplies > 0) {
+    return undefined;
+  }
+  if (!connected) return isRefusal(outcome.error) ? "refused" : undefined;
+  if (outcome.authAnswered && !outcome.authenticated) return undefined; // refused with a code
+  switch (outcome.reason) {
+    case "auth_failed":
+    case "closed_by_server":
+    case "socket_error":
+      return "closed_after_auth";
+    case "auth_timeout":
+    case "watchdog":
+    case "silent_after_auth":
+      return "silent_after_auth";
+    default:
+      return undefined;
+  }
 }
 
 /** Facts known about a room before its worker starts (from a room list). */
@@ -87,6 +133,12 @@ export class RoomWorker {
   messages = 0;
   /** Failed attempts in a row (reset by a connection that delivered messages). */
   attempt = 0;
+  /** The transport of the next connection (with `auto`, TCP until the room moves to wss). */
+  transport: TransportKind;
+  /** With `auto`: TCP troubles in a row. */
+  #tcpTroubles = 0;
+  /** Whether the last connection attempt got a connection (for {@linkcode tcpTrouble}). */
+  #connected = false;
   /** Why the current connection is being replaced by `reconnect()`, until it has ended. */
   #reconnectReason?: string;
 
@@ -95,6 +147,7 @@ export class RoomWorker {
     this.#deps = deps;
     this.#log = fieldLogger(deps.log);
     if (known) this.realId = known.roomId;
+    this.transport = deps.transport === "auto" ? "tcp" : deps.transport;
   }
 
   /**
@@ -158,7 +211,8 @@ export class RoomWorker {
         this.#reconnectReason = undefined;
         if (!outcome || signal.aborted || (outcome.reason === "stopped" && !reconnecting)) break;
         this.lastProblem = outcome.detail;
-        if (outcome.messages > 0 || reconnecting) this.attempt = 0;
+        const moved = this.#moveToWssIfTcpFails(outcome);
+        if (outcome.messages > 0 || reconnecting || moved) this.attempt = 0;
         else {
           this.attempt++;
           failuresSinceToken++;
@@ -187,6 +241,22 @@ export class RoomWorker {
     } finally {
       if (this.state !== "failed") this.state = "stopped";
     }
+  }
+
+  /** With `auto`, counts TCP troubles and moves the room to wss at the limit; true if it moved. */
+  #moveToWssIfTcpFails(outcome: SessionOutcome): boolean {
+    if (this.#deps.transport !== "auto" || this.transport !== "tcp") return false;
+    const trouble = tcpTrouble(outcome, this.#connected);
+    this.#tcpTroubles = trouble ? this.#tcpTroubles + 1 : 0;
+    if (!trouble || this.#tcpTroubles < TCP_TROUBLES_BEFORE_WSS) return false;
+    this.transport = "wss";
+    this.#log.info("room moves to wss", {
+      room: this.realId,
+      reason: trouble,
+      tcp_sessions: this.#tcpTroubles,
+      detail: outcome.detail,
+    });
+    return true;
   }
 
   #fail(problem: string): void {
@@ -255,6 +325,8 @@ export class RoomWorker {
       if (!(await deps.startGate.take(signal))) return undefined;
       this.state = "connecting";
       const host = info.hosts[hostIndex % info.hosts.length];
+      const kind = this.transport;
+      this.#connected = false;
       const identity = await deps.api.identity({ signal });
       const sessionId = crypto.randomUUID();
       const startedAtMs = deps.clock.now();
@@ -265,7 +337,7 @@ export class RoomWorker {
           receivedAtMs: deps.clock.now(),
           sessionId,
           host: address,
-          transport: deps.transport,
+          transport: kind,
           startedAtMs,
           endedAtMs: outcome ? deps.clock.now() : null,
           reason: outcome ? `${outcome.reason}: ${outcome.detail}` : null,
@@ -274,9 +346,10 @@ export class RoomWorker {
       let transport: DanmakuTransport;
       try {
         transport = await (deps.connect ?? connectTransport)({
-          kind: deps.transport,
+          kind,
           host,
           headers: deps.wsHeaders,
+          caCerts: deps.caCerts,
           signal,
         });
       } catch (error) {
@@ -286,11 +359,14 @@ export class RoomWorker {
           detail: `cannot connect to ${host.host}: ${(error as Error).message}`,
           authenticated: false,
           messages: 0,
+          heartbeatReplies: 0,
+          authAnswered: false,
           error,
         };
         session(outcome, host.host);
         return outcome;
       }
+      this.#connected = true;
       this.sessions++;
       session(undefined, transport.address);
       const context: NormalizeContext = {
@@ -349,6 +425,8 @@ export class RoomWorker {
         detail: (error as Error).message,
         authenticated: false,
         messages: 0,
+        heartbeatReplies: 0,
+        authAnswered: false,
         error,
       };
     } finally {

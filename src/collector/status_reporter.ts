@@ -8,6 +8,9 @@ import type { EventQueue } from "./event_queue.ts";
 import type { Flusher } from "./flusher.ts";
 import type { Supervisor } from "./supervisor.ts";
 
+/** Columns the compact form keeps optional fields within (an 80-column terminal, minus 1). */
+export const COMPACT_WIDTH = 79;
+
 /** What the status line is made of. */
 export interface StatusSources {
   supervisor: Pick<Supervisor, "status">;
@@ -19,7 +22,8 @@ export interface StatusSources {
 export interface StatusLineOptions {
   /**
    * The compact form for a terminal (`queue=N/X.YMB live=L/R msg/s=N`), leaving out totals
-   * (`quiet_reconnects` too), memory and the rooms not live unless some are failing.
+   * (`quiet_reconnects` too), memory and the rooms not live unless some are failing; `wss=N`
+   * only while the line stays within {@linkcode COMPACT_WIDTH} columns.
    * @default false
    */
   compact?: boolean;
@@ -50,16 +54,20 @@ export class StatusReporter {
       `dropped=${queue.droppedTotal}`,
       `write_errors=${flusher.failures}`,
     ];
+    // Rooms on wss, when some are: with `auto`, those whose TCP failed.
+    const wss = status.wss > 0 ? [`wss=${status.wss}`] : [];
     const error = flusher.currentError ? [`error=${JSON.stringify(flusher.currentError)}`] : [];
     if (options.compact) {
-      return [
+      const fields = [
         ...safety,
         `queue=${queue.size}/${formatMegabytes(queue.bytes)}MB`,
         `live=${s.live}/${status.rooms}`,
         `msg/s=${rate}`,
-        ...(s.failed > 0 ? [`failed=${s.failed}`] : []),
-        ...error,
-      ].join(" ");
+      ];
+      // wss= only where it fits: a terminal line is cut at its width (80 columns - 1).
+      const withWss = [...fields, ...wss].join(" ");
+      if (withWss.length <= COMPACT_WIDTH) fields.push(...wss);
+      return [...fields, ...(s.failed > 0 ? [`failed=${s.failed}`] : []), ...error].join(" ");
     }
     const memory = Deno.memoryUsage();
     return [
@@ -68,6 +76,7 @@ export class StatusReporter {
       `queue_mb=${formatMegabytes(queue.bytes)}`,
       `live=${s.live}`,
       `rooms=${status.rooms}`,
+      ...wss,
       `msg_per_s=${rate}`,
       `messages=${status.messages}`,
       `connecting=${s.connecting + s.resolving + s.waiting}`,

@@ -4,6 +4,7 @@
  * restarts workers that died unexpectedly. Rooms can be added and removed while running.
  */
 import type { Clock } from "../util/clock.ts";
+import type { RoomSession } from "../room/room_session.ts";
 import { type KnownRoom, type RoomState, RoomWorker, type RoomWorkerDeps } from "./room_worker.ts";
 import { fieldLogger } from "../util/log.ts";
 import { COLLECT_DEFAULTS } from "../defaults.ts";
@@ -21,12 +22,22 @@ export interface SupervisorOptions {
    */
   watchdogMs?: number;
   /**
+   * An accepted connection that has had neither a message nor a heartbeat reply for this long
+   * is ended as silent after auth (the first heartbeat goes out with the auth reply, its answer
+   * takes a second); the watchdog's time when that is shorter.
+   * @default {SILENT_AFTER_AUTH_MS}
+   */
+  silentAfterAuthMs?: number;
+  /**
    * The silence watch's rule (src/collector/silence_watch.ts), checked on every sweep; false
    * turns it off. @default {SILENCE_RULE}
    */
   silence?: Partial<SilenceRule> | false;
   log: (line: string) => void;
 }
+
+/** Default of {@linkcode SupervisorOptions.silentAfterAuthMs}. */
+export const SILENT_AFTER_AUTH_MS = 15_000;
 
 interface Entry {
   worker: RoomWorker;
@@ -42,6 +53,8 @@ export interface SupervisorStatus {
   byState: Record<RoomState, number>;
   messages: number;
   sessions: number;
+  /** Rooms whose next connection is wss (with `auto`: those that moved from TCP). */
+  wss: number;
   /** Connections replaced because their room went quiet while its audience did not. */
   quietReconnects?: number;
 }
@@ -148,6 +161,13 @@ export class Supervisor implements AsyncDisposable {
           "watchdog",
           `no bytes for ${Math.round((now - session.lastActivityAt) / 1000)} s`,
         );
+      } else if (session?.authenticatedAt !== undefined && !this.#heardSinceAuth(session, now)) {
+        session.stop(
+          "silent_after_auth",
+          `accepted, then neither a message nor a heartbeat reply for ${
+            Math.round((now - session.authenticatedAt) / 1000)
+          } s`,
+        );
       } else this.#watchSilence(entry.worker, now);
       const state = entry.worker.state;
       if (entry.finished && state !== "failed" && !this.#stop.signal.aborted) {
@@ -158,6 +178,16 @@ export class Supervisor implements AsyncDisposable {
         this.#start(roomId, entry.known);
       }
     }
+  }
+
+  /** False once an accepted session has stayed silent past the bound. */
+  #heardSinceAuth(session: RoomSession, now: number): boolean {
+    if (session.messages > 0 || session.heartbeatReplies > 0) return true;
+    const bound = Math.min(
+      this.#options.silentAfterAuthMs ?? SILENT_AFTER_AUTH_MS,
+      this.#options.watchdogMs ?? COLLECT_DEFAULTS.watchdogMs,
+    );
+    return now - session.authenticatedAt! <= bound;
   }
 
   /** Feeds the silence watch a worker's count and replaces its connection when it says so. */
@@ -212,7 +242,9 @@ export class Supervisor implements AsyncDisposable {
     };
     let messages = 0;
     let sessions = 0;
+    let wss = 0;
     for (const { worker } of this.#entries.values()) {
+      if (worker.transport === "wss") wss++;
       byState[worker.state]++;
       messages += worker.messages;
       sessions += worker.sessions;
@@ -222,6 +254,7 @@ export class Supervisor implements AsyncDisposable {
       byState,
       messages,
       sessions,
+      wss,
       quietReconnects: this.quietReconnects,
     };
   }

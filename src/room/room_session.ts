@@ -20,6 +20,7 @@ export type SessionEndReason =
   | "auth_failed"
   | "auth_timeout"
   | "watchdog" // no bytes for too long
+  | "silent_after_auth" // accepted, then neither a message nor a heartbeat reply
   | "protocol_error"
   | "socket_error"
   | "heartbeat_failed";
@@ -32,6 +33,10 @@ export interface SessionOutcome {
   authenticated: boolean;
   /** Op-5 messages received. */
   messages: number;
+  /** Op-3 heartbeat replies received. */
+  heartbeatReplies: number;
+  /** Whether the server answered the auth packet (accepting it or not). */
+  authAnswered: boolean;
   error?: unknown;
 }
 
@@ -81,8 +86,13 @@ export class RoomSession {
   lastActivityAt: number;
   /** Op-5 messages received so far. */
   messages = 0;
+  /** Op-3 heartbeat replies received so far. */
+  heartbeatReplies = 0;
   /** Whether the server accepted our auth packet. */
   authenticated = false;
+  /** Clock time the auth reply accepted us. */
+  authenticatedAt?: number;
+  #authAnswered = false;
 
   constructor(options: RoomSessionOptions) {
     this.#options = options;
@@ -160,7 +170,13 @@ export class RoomSession {
       outer?.removeEventListener("abort", onOuterAbort);
     }
     const end = this.#end!;
-    return { ...end, authenticated: this.authenticated, messages: this.messages };
+    return {
+      ...end,
+      authenticated: this.authenticated,
+      messages: this.messages,
+      heartbeatReplies: this.heartbeatReplies,
+      authAnswered: this.#authAnswered,
+    };
   }
 
   async #read(): Promise<void> {
@@ -213,10 +229,12 @@ export class RoomSession {
 
   #onMessage(message: ServerMessage): void {
     if (message.kind === "authReply") {
+      this.#authAnswered = true;
       const code = asNumber(asObject(message.body)?.code);
       if (code === 0) {
         if (!this.authenticated) {
           this.authenticated = true;
+          this.authenticatedAt = this.#options.clock.now();
           this.#authenticated.resolve();
           this.#options.onAuthenticated?.();
         }
@@ -229,6 +247,7 @@ export class RoomSession {
       return;
     }
     if (message.kind === "message") this.messages++;
+    else if (message.kind === "heartbeatReply") this.heartbeatReplies++;
     this.#options.onMessage(message);
   }
 

@@ -3,6 +3,7 @@
  * (`ws`/`wss`, path `/sub`, our own client so wss can trust an extra CA and reading can pause
  * like TCP). Both hand decoded messages to a callback; neither knows about reconnecting.
  */
+import { ConfigError } from "../errors.ts";
 import { readPackets } from "../protocol/frame_reader.ts";
 import { Deadline } from "../util/deadline.ts";
 import { decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
@@ -52,6 +53,30 @@ export interface ConnectOptions {
   /** Gives up connecting after this long. @default {10000} */
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+/**
+ * Reads `--ca-file`: the PEM certificates in it, for {@linkcode ConnectOptions.caCerts}; a
+ * ConfigError names the flag and the file when it cannot be read or holds no certificate.
+ */
+export function readCaFile(path: string): string[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`Cannot read --ca-file "${path}": ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const certificates = text.match(
+    /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g,
+  );
+  if (!certificates) {
+    throw new ConfigError(
+      `Cannot use --ca-file "${path}": expected PEM certificates (-----BEGIN CERTIFICATE-----)`,
+    );
+  }
+  return certificates.map((pem) => `${pem}\n`);
 }
 
 /** Opens a transport of `options.kind` to `options.host`. */

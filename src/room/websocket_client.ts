@@ -118,7 +118,7 @@ function upgradeRequest(options: OpenWebSocketOptions): { text: string; key: str
       // The value may be a cookie: never repeat it.
       throw new TypeError(`Cannot send the upgrade header "${name}": bad name or line break`);
     }
-    if (!reserved.has(name.toLowerCase())) lines.push(`${name}: ${value}`);
+    if (value !== "" && !reserved.has(name.toLowerCase())) lines.push(`${name}: ${value}`);
   }
   return { text: `${lines.join("\r\n")}\r\n\r\n`, key };
 }

@@ -29,6 +29,10 @@ export interface SimulatorCounters {
   faultThrottles: number;
   faultCorrupt: number;
   faultBlocks: number;
+  /** Raw TCP auths of rooms with a TCP fault: closed without a reply, closed after it, silenced. */
+  tcpRefused: number;
+  tcpClosedAfterAuth: number;
+  tcpSilenced: number;
 }
 
 /** All counters at zero. */
@@ -51,5 +55,8 @@ export function newCounters(): SimulatorCounters {
     faultThrottles: 0,
     faultCorrupt: 0,
     faultBlocks: 0,
+    tcpRefused: 0,
+    tcpClosedAfterAuth: 0,
+    tcpSilenced: 0,
   };
 }

@@ -9,7 +9,7 @@ import { encodePacket, Op, Ver } from "../protocol/packet.ts";
 import type { WallClock as Clock } from "../util/clock.ts";
 import { type ClientConnection, type Frame, TcpConnection, WsConnection } from "./connection.ts";
 import type { SimulatorCounters } from "./counters.ts";
-import { type Faults, THROTTLE_SHARE } from "./faults.ts";
+import { type Faults, type TcpFaultRooms, THROTTLE_SHARE } from "./faults.ts";
 import type { TokenAuthority } from "./identity.ts";
 import type { Random } from "./random.ts";
 import type { World } from "./world.ts";
@@ -37,6 +37,8 @@ export interface DanmakuServerOptions {
   /** Rolls faults; seeded for reproducible runs. */
   rng: Random;
   faults: Faults;
+  /** Rooms whose raw TCP is refused, closed after auth or silent after auth. @default {none} */
+  tcpFaults?: TcpFaultRooms;
   counters: SimulatorCounters;
   /** Open connections allowed per client IP; 0 = no cap. */
   maxConnectionsPerIp: number;
@@ -197,12 +199,30 @@ export class DanmakuServer {
       connection.abort();
       return;
     }
+    const tcpFault = connection.kind === "tcp"
+      ? this.#options.tcpFaults?.of(room.roomId)
+      : undefined;
+    if (tcpFault === "refuse") {
+      counters.tcpRefused++;
+      connection.abort();
+      return;
+    }
     connection.state = "open";
     connection.protover = auth.protover;
     connection.masked = auth.uid === 0;
     connection.lastHeartbeat = this.#options.clock.now();
     connection.send(AUTH_REPLY);
     counters.authAccepted++;
+    if (tcpFault === "close") {
+      counters.tcpClosedAfterAuth++;
+      connection.end(); // once the reply is written
+      return;
+    }
+    if (tcpFault === "silent") {
+      counters.tcpSilenced++;
+      connection.state = "stalled"; // no messages, no heartbeat replies, open until the client leaves
+      return;
+    }
     // A short id authenticates but receives nothing (bilibili-live-ws#378).
     if (auth.roomid === room.roomId) {
       connection.roomId = room.roomId;

@@ -1,5 +1,9 @@
-/** The `--faults` switches: probabilities of misbehaving, all 0 unless asked for. */
+/**
+ * The `--faults` switches: probabilities of misbehaving, and shares of rooms whose raw TCP
+ * misbehaves; all 0 unless asked for.
+ */
 import { ConfigError } from "../errors.ts";
+import { Random } from "./random.ts";
 
 /** Fault probabilities. */
 export interface Faults {
@@ -19,7 +23,22 @@ export interface Faults {
   authfail: number;
   /** Per live room per second: block the room (ROOM_BLOCK_MSG, then refuse connections). */
   block: number;
+  /**
+   * Share of rooms whose raw TCP is refused: getDanmuInfo hands them a TCP port nobody listens
+   * on, and an auth for them on the TCP port is closed without a reply. WebSocket works.
+   */
+  tcprefuse: number;
+  /** Share of rooms whose raw TCP connections are closed right after the auth reply. */
+  tcpclose: number;
+  /**
+   * Share of rooms whose raw TCP connections go silent after the auth reply: no messages, no
+   * heartbeat replies, until the client gives up.
+   */
+  tcpsilent: number;
 }
+
+/** How a room's raw TCP misbehaves. */
+export type TcpFault = "refuse" | "close" | "silent";
 
 /** No faults. */
 export const NO_FAULTS: Readonly<Faults> = Object.freeze({
@@ -29,7 +48,42 @@ export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   corrupt: 0,
   authfail: 0,
   block: 0,
+  tcprefuse: 0,
+  tcpclose: 0,
+  tcpsilent: 0,
 });
+
+/**
+ * Which rooms' raw TCP misbehaves: the shares of {@linkcode Faults} pick rooms by a hash of the
+ * seed and the room id (disjoint sets, the same for a seed), and `set()` names rooms outright.
+ */
+export class TcpFaultRooms {
+  readonly #seed: string;
+  readonly #faults: Readonly<Faults>;
+  readonly #named = new Map<number, TcpFault | undefined>();
+
+  constructor(seed: string, faults: Readonly<Faults>) {
+    this.#seed = seed;
+    this.#faults = faults;
+  }
+
+  /** The fault of a real room id's TCP connections, if any. */
+  of(roomId: number): TcpFault | undefined {
+    if (this.#named.has(roomId)) return this.#named.get(roomId);
+    const { tcprefuse, tcpclose, tcpsilent } = this.#faults;
+    if (tcprefuse + tcpclose + tcpsilent === 0) return undefined;
+    const u = new Random(`tcp:${this.#seed}:${roomId}`).next();
+    if (u < tcprefuse) return "refuse";
+    if (u < tcprefuse + tcpclose) return "close";
+    if (u < tcprefuse + tcpclose + tcpsilent) return "silent";
+    return undefined;
+  }
+
+  /** Gives a room a TCP fault, or none (undefined), overriding the shares. */
+  set(roomId: number, fault: TcpFault | undefined): void {
+    this.#named.set(roomId, fault);
+  }
+}
 
 /** Share of its room's messages a throttled connection still gets. */
 export const THROTTLE_SHARE = 0.05;
@@ -50,10 +104,17 @@ export function parseFaults(text: string, flag = "--faults"): Faults {
     const p = Number(value);
     if (value.trim() === "" || !Number.isFinite(p) || p < 0 || p > 1) {
       throw new ConfigError(
-        `Cannot parse ${flag} "${text}": ${name} must be a probability from 0 to 1, got "${value}"`,
+        `Cannot parse ${flag} "${text}": ${name} must be a ${
+          name.startsWith("tcp") ? "share" : "probability"
+        } from 0 to 1, got "${value}"`,
       );
     }
     faults[name as keyof Faults] = p;
+  }
+  if (faults.tcprefuse + faults.tcpclose + faults.tcpsilent > 1) {
+    throw new ConfigError(
+      `Cannot parse ${flag} "${text}": tcprefuse, tcpclose and tcpsilent are shares of the rooms and add up to more than 1`,
+    );
   }
   return faults;
 }

@@ -25,10 +25,11 @@ export interface HttpApiOptions {
   wbiKeys(): WbiKeys;
   seed: string;
   /**
-   * The ports getDanmuInfo hands out (known once listening): raw TCP, WebSocket, and the TLS
-   * WebSocket port (the plain one when the simulator has no TLS listener).
+   * The ports getDanmuInfo hands out for a room (known once listening): raw TCP (a refusing
+   * port for a room whose TCP is refused), WebSocket, and the TLS WebSocket port (the plain one
+   * when the simulator has no TLS listener).
    */
-  ports(): { tcp: number; ws: number; wss: number };
+  ports(roomId: number): { tcp: number; ws: number; wss: number };
   /** getDanmuInfo also answers -352 without a buvid4 cookie. @default {false} */
   requireBuvid4?: boolean;
   /** Receives every request's headers and cookies (HTTP and WebSocket upgrades). */
@@ -137,6 +138,7 @@ export function createHttpApi(
     if (code !== undefined) return json({ code, message: String(code), ttl: 1 });
     return undefined;
   };
+
   const newBuvid3 = () =>
     `${buvidRng.hex(8)}-${buvidRng.hex(4)}-${buvidRng.hex(4)}-${buvidRng.hex(4)}-${
       buvidRng.hex(12)
@@ -315,7 +317,7 @@ export function createHttpApi(
       if (!room) return x(1, "错误", null);
       const sessdata = cookies.get("SESSDATA");
       const uid = (sessdata ? tokens.accountOf(sessdata) : undefined) ?? 0;
-      const { tcp, ws, wss } = options.ports();
+      const { tcp, ws, wss } = options.ports(room.roomId);
       const host = url.hostname;
       const entry = { host, port: tcp, wss_port: wss, ws_port: ws };
       return x(0, "0", {

@@ -9,7 +9,7 @@ import { Broadcaster } from "./broadcaster.ts";
 import { systemClock, type WallClock as Clock } from "../util/clock.ts";
 import { newCounters, type SimulatorCounters } from "./counters.ts";
 import { DanmakuServer } from "./danmaku_server.ts";
-import { type Faults, NO_FAULTS, THROTTLE_SHARE } from "./faults.ts";
+import { type Faults, NO_FAULTS, type TcpFault, TcpFaultRooms, THROTTLE_SHARE } from "./faults.ts";
 import { createHttpApi, type ListRules, wbiKeysForSeed } from "./http_api.ts";
 import { type SeenRequest, TokenAuthority } from "./identity.ts";
 import { MessageFactory } from "./message_factory.ts";
@@ -64,8 +64,10 @@ export interface SimulatorOptions {
   messagesPerRoom?: number;
   /** Truth log: a JSONL file path (appended) or a sink. @default {undefined} (none) */
   truth?: string | TruthSink;
-  /** Fault probabilities. @default {all 0} */
+  /** Fault probabilities, and shares of rooms whose raw TCP misbehaves. @default {all 0} */
   faults?: Partial<Faults>;
+  /** Rooms (real ids) whose raw TCP misbehaves, besides the shares in `faults`. @default {none} */
+  tcpFaultRooms?: Readonly<Record<number, TcpFault>>;
   /** Open danmaku connections allowed per client IP; 0 = no cap. @default {0} */
   maxConnectionsPerIp?: number;
   /** HTTP requests allowed per client IP per second before 412; 0 = no limit. @default {0} */
@@ -137,6 +139,12 @@ export interface Simulator extends AsyncDisposable {
    */
   throttle(roomId: number, share?: number): number;
   /**
+   * Makes a room's raw TCP misbehave from its next auth on (refused: getDanmuInfo hands out a
+   * port nobody listens on and a TCP auth is closed unanswered; closed right after the auth
+   * reply; silent after it), or behave (undefined). WebSocket and wss are never affected.
+   */
+  setTcpFault(roomId: number, fault: TcpFault | undefined): void;
+  /**
    * Rotates the WBI keys, as Bilibili does about daily: nav serves new ones at once and
    * getDanmuInfo signed with the old ones answers -352. Tokens and connections are unaffected.
    * Returns the new keys.
@@ -190,6 +198,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const factory = new MessageFactory(world);
   const truth = typeof options.truth === "string" ? new TruthFile(options.truth) : options.truth;
   const faultRng = new Random(`faults:${seed}`);
+  const tcpFaults = new TcpFaultRooms(seed, faults);
+  for (const [roomId, fault] of Object.entries(options.tcpFaultRooms ?? {})) {
+    tcpFaults.set(Number(roomId), fault);
+  }
 
   const server = new DanmakuServer({
     world,
@@ -197,6 +209,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     clock,
     rng: faultRng,
     faults,
+    tcpFaults,
     counters,
     maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
     authTimeoutMs: options.authTimeoutMs,
@@ -217,6 +230,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const hostname = options.host ?? SIMULATOR_DEFAULTS.host;
   const listener = Deno.listen({ hostname, port: options.tcpPort ?? 0, transport: "tcp" });
   const tcpPort = listener.addr.port;
+  const refusedTcpPort = closedPort(hostname);
   let wsPort = 0;
   let tlsPort = 0;
   const handler = createHttpApi({
@@ -237,7 +251,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     lists: options.lists,
     seed,
-    ports: () => ({ tcp: tcpPort, ws: wsPort, wss: tlsPort || wsPort }),
+    ports: (roomId) => ({
+      tcp: tcpFaults.of(roomId) === "refuse" ? refusedTcpPort : tcpPort,
+      ws: wsPort,
+      wss: tlsPort || wsPort,
+    }),
   });
   const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
   try {
@@ -388,8 +406,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       counters.faultThrottles += listeners.length;
       return listeners.length;
     },
+    setTcpFault: (roomId, fault) => tcpFaults.set(roomOf(roomId).roomId, fault),
     step,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** A loopback port nobody listens on (bound, then released): connecting to it is refused. */
+function closedPort(hostname: string): number {
+  const probe = Deno.listen({ hostname, port: 0, transport: "tcp" });
+  const port = probe.addr.port;
+  probe.close();
+  return port;
 }
