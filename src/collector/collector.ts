@@ -1,0 +1,301 @@
+/**
+ * The composition root of `collect`: store, API client, supervisor, queue, flusher and status,
+ * wired in one place. `runCollector` returns when `signal` aborts (or the duration ends),
+ * after the final flush; nothing queued is lost: what cannot be written is saved to a JSONL
+ * file beside the database.
+ */
+import { BilibiliApi } from "../bilibili/api_client.ts";
+import type { UserCookie } from "../bilibili/cookies.ts";
+import type { HttpGet } from "../bilibili/http_get.ts";
+import { RoomDiscovery } from "../discovery/room_discovery.ts";
+import type { CollectedEvent } from "../normalize/events.ts";
+import { type ConnectOptions, type DanmakuTransport, readCaFile } from "../room/transport.ts";
+import { logSchemaUpgrade, SqliteStore } from "../storage/sqlite_store.ts";
+import type { Clock } from "../util/clock.ts";
+import { formatMegabytes } from "../util/byte_size.ts";
+import { fieldLogger, type Logger } from "../util/log.ts";
+import { RateLimiter } from "../util/rate_limiter.ts";
+import type { CollectConfig } from "./config.ts";
+import { ConnectionSlots } from "./connection_slots.ts";
+import { EventQueue } from "./event_queue.ts";
+import { type EventSink, Flusher } from "./flusher.ts";
+import { ReadGate } from "./read_gate.ts";
+import { StatusReporter } from "./status_reporter.ts";
+import { Supervisor } from "./supervisor.ts";
+import { saveUnwritten } from "./unwritten_file.ts";
+import { COLLECT_DEFAULTS } from "../defaults.ts";
+
+/** What the collector needs from its surroundings (injectable for tests). */
+export interface CollectorDeps {
+  clock: Clock;
+  random: () => number;
+  log: (line: string) => void;
+  /** The user's whole cookie (SESSDATA, buvid3, …), already loaded; never logged. */
+  cookie?: UserCookie;
+  /** A SESSDATA value alone (added to `cookie`); never logged. */
+  sessdata?: string;
+  /** Room ids to collect (from --rooms and --rooms-file). */
+  rooms: readonly number[];
+  /** Live status line on a terminal: called with each line; undefined off a TTY. */
+  statusLine?: (line: string) => void;
+  /** Replaces the SQLite store (a no-op sink for dry runs and tests). */
+  sink?: EventSink & { close(): void };
+  connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
+  /** Replaces the HTTP GET of the API client (tests inject failures here). */
+  httpGet?: HttpGet;
+  /**
+   * Aborted when the process is about to exit without a final flush (a forced second Ctrl+C):
+   * everything queued is saved to the fallback JSONL synchronously, in the abort listener.
+   */
+  forced?: AbortSignal;
+  /** Called once everything is running, with the live parts (tests and discovery hook in here). */
+  onStarted?: (parts: CollectorParts) => void | Promise<void>;
+}
+
+/** The running parts, for hooks. */
+export interface CollectorParts {
+  supervisor: Supervisor;
+  discovery?: RoomDiscovery;
+  api: BilibiliApi;
+  queue: EventQueue;
+  flusher: Flusher;
+  gate: ReadGate;
+}
+
+/** What a run did. */
+export interface CollectorSummary {
+  written: number;
+  dropped: number;
+  messages: number;
+  sessions: number;
+  /** Where unwritable events were saved at exit, if anywhere. */
+  savedTo?: string;
+}
+
+/** Runs the collector until `signal` aborts or `config.durationMs` passes. */
+export async function runCollector(
+  config: Readonly<CollectConfig>,
+  deps: CollectorDeps,
+  signal: AbortSignal,
+): Promise<CollectorSummary> {
+  const { clock, log } = deps;
+  const logger = fieldLogger(log);
+  const sink = deps.sink ?? openDatabase(config.dbPath, logger);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) stop.abort();
+  let removeForcedListener = () => {};
+  try {
+    const limiter = new RateLimiter({ perSecond: config.apiRatePerSecond, clock });
+    const api = new BilibiliApi({
+      limiter,
+      clock,
+      apiBase: config.apiBase,
+      cookie: deps.cookie,
+      sessdata: deps.sessdata,
+      userAgent: config.userAgent,
+      identityMaxAgeMs: config.identityMaxAgeMs,
+      log,
+      httpGet: deps.httpGet,
+    });
+    const wakeFlusher = () => flusher.wake();
+    const queue = new EventQueue({
+      maxBytes: config.queueLimit,
+      highWaterMark: config.flushHighWater,
+      onHighWater: wakeFlusher,
+      onDropping: (dropping, dropped) =>
+        dropping
+          ? logger.error("Queue is full: dropping new events until writes catch up", {
+            dropped,
+            queued: queue.size,
+            queue_mb: formatMegabytes(queue.bytes),
+            limit_mb: formatMegabytes(queue.maxBytes),
+          })
+          : logger.warn("Queue has room again: no longer dropping", {
+            dropped,
+            queued: queue.size,
+          }),
+    });
+    const flusher = new Flusher({
+      queue,
+      sink,
+      clock,
+      intervalMs: config.flushIntervalMs,
+      log,
+      onProgress: () => gate.update(),
+    });
+    const gate = new ReadGate(
+      queue,
+      config.flushHighWater * 2,
+      () => flusher.currentError !== undefined,
+    );
+    const unknownCmds = new Set<string>();
+    // The upgrade headers (UA, Origin, device and user cookies) are read at each connect, after
+    // the worker awaited api.identity(), so they follow the identity's current state.
+    const wsHeaders = liveHeaders(() => api.wsHeaders(), ["User-Agent", "Origin", "Cookie"]);
+    const supervisor = new Supervisor({
+      clock,
+      log,
+      sweepIntervalMs: config.sweepIntervalMs,
+      watchdogMs: config.watchdogMs,
+      silence: config.silenceWatch &&
+        { windowMs: config.silenceWindowMs, cooldownMs: config.silenceCooldownMs },
+      deps: {
+        api,
+        clock,
+        random: deps.random,
+        transport: config.transport,
+        caCerts: config.caFile === undefined ? undefined : readCaFile(config.caFile),
+        startGate: new RateLimiter({ perSecond: config.connectRatePerSecond, clock }),
+        slots: new ConnectionSlots(config.maxConnections),
+        emit: (event: CollectedEvent) => {
+          queue.push(event);
+          if (event.type === "room") discovery?.observe(event);
+        },
+        keepRaw: config.keepRaw,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        authTimeoutMs: config.authTimeoutMs,
+        drainMs: config.drainMs,
+        backoff: { baseMs: COLLECT_DEFAULTS.minBackoffMs, maxMs: config.maxBackoffMs },
+        wsHeaders,
+        beforeRead: () => gate.wait(),
+        onUnknownCmd: (cmd) => {
+          if (unknownCmds.has(cmd) || unknownCmds.size >= 1000) return;
+          unknownCmds.add(cmd);
+          logger.info("unknown cmd, stored verbatim in raw_messages", { cmd });
+        },
+        log,
+        connect: deps.connect,
+      },
+    });
+    const discovery = config.top > 0 || config.followNew
+      ? new RoomDiscovery({
+        api,
+        supervisor,
+        clock,
+        log,
+        apiPausedUntil: () => api.pausedUntil("list"),
+        emit: (event) => queue.push(event),
+        top: config.top,
+        followNew: config.followNew,
+        newScan: config.newScan,
+        pollIntervalMs: config.newPollIntervalMs,
+        maxRooms: config.maxRooms,
+        dropOfflineMs: config.dropOfflineMs,
+        areaId: config.areaId || undefined,
+        parentAreaId: config.parentAreaId || undefined,
+      })
+      : undefined;
+    for (const roomId of deps.rooms) supervisor.add(roomId);
+    logger.info("collecting", {
+      rooms: deps.rooms.length,
+      top: config.top,
+      follow_new: config.followNew,
+      db: config.dbPath,
+      transport: config.transport,
+      logged_in: api.hasLogin,
+    });
+
+    // A forced exit skips the final flush: what is queued goes to the fallback file first.
+    const onForced = () => {
+      const events = queue.take();
+      const file = saveUnwritten(config.dbPath, events, clock.now(), log);
+      logger.warn("forced exit: saved what was queued", {
+        messages: supervisor.status().messages,
+        events: events.length,
+        file: file ?? null,
+      });
+    };
+    deps.forced?.addEventListener("abort", onForced, { once: true });
+    removeForcedListener = () => deps.forced?.removeEventListener("abort", onForced);
+
+    const reporter = new StatusReporter({ supervisor, queue, flusher }, clock.now());
+    // Storage keeps writing while the rooms drain their sockets on stop; it ends once every
+    // connection is closed, and the final flush below writes the rest.
+    const roomsClosed = new AbortController();
+    // Stopping opens the read gate for good: a drain must read the whole backlog the kernel holds
+    // within --drain-timeout, even while storage is slow (the queue's memory limit still holds).
+    stop.signal.addEventListener("abort", () => gate[Symbol.dispose](), { once: true });
+    const tasks = [
+      discovery?.run(stop.signal),
+      supervisor.run(stop.signal).finally(() => roomsClosed.abort()),
+      flusher.run(roomsClosed.signal),
+      reportStatus(reporter, config, deps, roomsClosed.signal),
+    ];
+    if (config.durationMs !== undefined) {
+      tasks.push(clock.sleep(config.durationMs, stop.signal).then(() => stop.abort()));
+    }
+    try {
+      await deps.onStarted?.({ supervisor, discovery, api, queue, flusher, gate });
+    } catch (error) {
+      stop.abort();
+      await Promise.allSettled(tasks);
+      throw error;
+    }
+    await Promise.all(tasks); // supervisor.run drains and closes every connection once stopped
+
+    // Final flush: a few tries, then save what is left so nothing collected is lost.
+    let flushed = false;
+    for (let attempt = 0; attempt < 3 && !flushed; attempt++) {
+      flushed = await flusher.flush();
+      if (!flushed) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    let savedTo: string | undefined;
+    if (!flushed) savedTo = saveUnwritten(config.dbPath, queue.take(), clock.now(), log);
+    const status = supervisor.status();
+    const summary: CollectorSummary = {
+      written: flusher.written,
+      dropped: queue.droppedTotal,
+      messages: status.messages,
+      sessions: status.sessions,
+      savedTo,
+    };
+    logger.info("stopped", {
+      messages: summary.messages,
+      written: summary.written,
+      dropped: summary.dropped,
+      sessions: summary.sessions,
+    });
+    return summary;
+  } finally {
+    removeForcedListener();
+    signal.removeEventListener("abort", onAbort);
+    sink.close();
+  }
+}
+
+/** A headers record whose values `current()` gives at each read (names absent now are ""). */
+function liveHeaders(
+  current: () => Record<string, string>,
+  names: readonly string[],
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of names) {
+    Object.defineProperty(headers, name, { enumerable: true, get: () => current()[name] ?? "" });
+  }
+  return headers;
+}
+
+async function reportStatus(
+  reporter: StatusReporter,
+  config: Readonly<CollectConfig>,
+  deps: CollectorDeps,
+  signal: AbortSignal,
+): Promise<void> {
+  const interval = deps.statusLine ? 1000 : config.statusIntervalMs;
+  while (!signal.aborted) {
+    await deps.clock.sleep(interval, signal);
+    if (signal.aborted) break;
+    const line = reporter.line(deps.clock.now(), { compact: deps.statusLine !== undefined });
+    if (deps.statusLine) deps.statusLine(line);
+    else deps.log(`level=info msg=status ${line}`); // the line is made of fields already
+  }
+}
+
+/** Opens the database, saying so when an older schema was upgraded on the way. */
+function openDatabase(path: string, logger: Logger): SqliteStore {
+  const store = SqliteStore.open(path);
+  logSchemaUpgrade(store, logger);
+  return store;
+}
