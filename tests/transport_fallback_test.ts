@@ -7,12 +7,16 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type CollectorParts, runCollector } from "../src/collector/collector.ts";
+import { BilibiliApi } from "../src/bilibili/api_client.ts";
+import { ConnectionSlots } from "../src/collector/connection_slots.ts";
 import { tcpTrouble } from "../src/collector/room_worker.ts";
+import { Supervisor } from "../src/collector/supervisor.ts";
 import type { SessionOutcome } from "../src/room/room_session.ts";
 import { type Simulator, startSimulator } from "../src/simulator/simulator.ts";
 import type { TcpFault } from "../src/simulator/faults.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
 import { systemClock } from "../src/util/clock.ts";
+import { RateLimiter } from "../src/util/rate_limiter.ts";
 import { fastCollectConfig, waitFor } from "./support/collect_helpers.ts";
 import { seededRandom } from "./support/samples.ts";
 
@@ -255,4 +259,60 @@ Deno.test("auto: healthy rooms stay on TCP through server restarts", async () =>
   assert.ok(!run.logs.some((line) => line.includes("moves to wss")));
   assert.equal(run.wssAtEnd, 0);
   for (const room of rooms) assert.deepEqual(run.stored.get(room), run.sent.get(room));
+});
+
+Deno.test("Supervisor ends an accepted connection that stays silent past silentAfterAuthMs, long before the watchdog", async () => {
+  await using sim = await startSimulator({ seed: "silent", rooms: 1, rate: 20, log: () => {} });
+  const room = sim.world.rooms[0].roomId;
+  sim.setLive(room, true);
+  sim.setTcpFault(room, "silent");
+  const clock = systemClock;
+  const sessions: { reason: string | null }[] = [];
+  const supervisor = new Supervisor({
+    clock,
+    log: () => {},
+    sweepIntervalMs: 50,
+    watchdogMs: 60_000,
+    silentAfterAuthMs: 300,
+    silence: false,
+    deps: {
+      api: new BilibiliApi({
+        apiBase: sim.api,
+        clock,
+        limiter: new RateLimiter({ perSecond: 0, clock }),
+      }),
+      clock,
+      random: seededRandom(3),
+      transport: "tcp",
+      startGate: new RateLimiter({ perSecond: 0, clock }),
+      slots: new ConnectionSlots(10),
+      emit: (event) => {
+        if (event.type === "session") sessions.push({ reason: event.reason });
+      },
+      keepRaw: false,
+      heartbeatIntervalMs: 100,
+      authTimeoutMs: 5000,
+      drainMs: 0,
+      backoff: { baseMs: 50, maxMs: 100 },
+      log: () => {},
+    },
+  });
+  const stop = new AbortController();
+  supervisor.add(room);
+  const running = supervisor.run(stop.signal);
+  try {
+    await waitFor(
+      () => sessions.filter((s) => s.reason?.startsWith("silent_after_auth: ")).length >= 2,
+      "two connections ended as silent after auth",
+    );
+  } finally {
+    stop.abort();
+    await running;
+  }
+  assert.equal(supervisor.watchdogKills, 0);
+  assert.ok(sim.counters.tcpSilenced >= 2);
+  assert.match(
+    sessions.find((s) => s.reason?.startsWith("silent_after_auth"))!.reason!,
+    /^silent_after_auth: accepted, then neither a message nor a heartbeat reply for \d+ s$/,
+  );
 });
