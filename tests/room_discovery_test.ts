@@ -515,3 +515,37 @@ Deno.test("with getRoomList and getListByAreaID refused, discovery finds a room 
     await running;
   }
 });
+
+Deno.test("collect --top finds the most popular rooms through second/getList when the other lists refuse", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using sim = await startSimulator({
+      rooms: 120,
+      seed: 44,
+      rate: 5,
+      log: () => {},
+      lists: { refuse: { v3: -404, byArea: -404 } },
+    });
+    const stop = new AbortController();
+    let found: number[] = [];
+    await runCollector(
+      fastCollectConfig(`${dir}/second.db`, sim.api, ["--top", "5", "--new-poll-interval", "1s"]),
+      {
+        clock: systemClock,
+        random: seededRandom(8),
+        log: () => {},
+        rooms: [],
+        onStarted: async ({ supervisor, api }) => {
+          await waitFor(() => supervisor.status().rooms >= 5, "the top rooms", 30_000);
+          found = byPopularity(sim.world.rooms).slice(0, 5).filter((id) => supervisor.has(id));
+          assert.ok((api.requests.get("/xlive/web-interface/v1/second/getList") ?? 0) >= 1);
+          stop.abort();
+        },
+      },
+      stop.signal,
+    );
+    assert.equal(found.length, 5, "the five most popular live rooms");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

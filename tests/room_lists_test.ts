@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { BilibiliApi, type DanmuInfo } from "../src/bilibili/api_client.ts";
 import { type HttpGet, nodeHttpGet } from "../src/bilibili/http_get.ts";
-import { LiveWebId } from "../src/bilibili/live_page.ts";
+import { type LiveWebId, liveWebIdFor } from "../src/bilibili/live_page.ts";
 import { listLiveRooms, RoomLists } from "../src/discovery/room_lists.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { AREAS, type SimRoom } from "../src/simulator/world.ts";
@@ -30,11 +30,7 @@ function fastApi(
 
 /** The live page's w_webid at the simulator, read as the collector reads it. */
 function webIdAt(apiBase: string, api: BilibiliApi): LiveWebId {
-  return new LiveWebId({
-    clock: systemClock,
-    origin: apiBase,
-    headers: async (signal) => ({ Cookie: `buvid3=${(await api.identity({ signal })).buvid3}` }),
-  });
+  return liveWebIdFor(api, { clock: systemClock, origin: apiBase });
 }
 
 function order(rooms: readonly SimRoom[], sort: "online" | "live_time"): number[] {

@@ -7,7 +7,7 @@
 import { ApiError } from "../errors.ts";
 import type { Clock } from "../util/clock.ts";
 import { Deadline } from "../util/deadline.ts";
-import { BROWSER_USER_AGENT } from "./api_client.ts";
+import { type BilibiliApi, BROWSER_USER_AGENT } from "./api_client.ts";
 import { type HttpGet, nodeHttpGet } from "./http_get.ts";
 
 /** Where the live web pages are. */
@@ -141,4 +141,21 @@ export class LiveWebId {
     this.#cached = { id, fetchedAt: this.#options.clock.now() };
     return id;
   }
+}
+
+/**
+ * The `w_webid` source of `api`'s run: the page is asked for with the client's User-Agent and
+ * cookies (its device identity first), at `origin` (`--api-base` when set).
+ */
+export function liveWebIdFor(
+  api: BilibiliApi,
+  options: Omit<LiveWebIdOptions, "headers">,
+): LiveWebId {
+  return new LiveWebId({
+    ...options,
+    headers: async (signal) => {
+      await api.identity({ signal });
+      return api.wsHeaders();
+    },
+  });
 }

@@ -3,7 +3,7 @@
  * the newest started (`--new N`) — through the collector's rate-limited API client.
  */
 import { BilibiliApi } from "../bilibili/api_client.ts";
-import { LIVE_WEB_ORIGIN, LiveWebId } from "../bilibili/live_page.ts";
+import { liveWebIdFor } from "../bilibili/live_page.ts";
 import type { LiveRoomListing } from "../bilibili/room_list_api.ts";
 import { COLLECT_COMMAND } from "../collector/config.ts";
 import { ROOMS_DEFAULTS } from "../defaults.ts";
@@ -108,12 +108,7 @@ export async function runRooms(
     apiBase: values.apiBase,
     log: io.log,
   });
-  const webId = new LiveWebId({
-    clock: systemClock,
-    origin: values.apiBase ?? LIVE_WEB_ORIGIN,
-    limiter,
-    headers: async (signal) => ({ Cookie: `buvid3=${(await api.identity({ signal })).buvid3}` }),
-  });
+  const webId = liveWebIdFor(api, { clock: systemClock, origin: values.apiBase, limiter });
   const rooms = await listLiveRooms(api, {
     sort,
     limit: values.new ?? values.top ?? ROOMS_DEFAULTS.limit,

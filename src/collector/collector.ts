@@ -7,6 +7,7 @@
 import { BilibiliApi } from "../bilibili/api_client.ts";
 import type { UserCookie } from "../bilibili/cookies.ts";
 import type { HttpGet } from "../bilibili/http_get.ts";
+import { liveWebIdFor } from "../bilibili/live_page.ts";
 import { RoomDiscovery } from "../discovery/room_discovery.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import { type ConnectOptions, type DanmakuTransport, readCaFile } from "../room/transport.ts";
@@ -185,6 +186,8 @@ export async function runCollector(
         dropOfflineMs: config.dropOfflineMs,
         areaId: config.areaId || undefined,
         parentAreaId: config.parentAreaId || undefined,
+        // The live page's w_webid, for second/getList when the other lists refuse.
+        webId: liveWebIdFor(api, { clock, origin: config.apiBase, limiter, httpGet: deps.httpGet }),
       })
       : undefined;
     for (const roomId of deps.rooms) supervisor.add(roomId);
