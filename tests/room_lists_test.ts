@@ -162,7 +162,7 @@ Deno.test("a -352 to guests on every room list does not hold back getDanmuInfo",
   assert.ok(error instanceof Error, "the listing gave up once stopped");
 });
 
-Deno.test("main.ts rooms --new lists the newest rooms through second/getList when the other lists refuse", async () => {
+Deno.test("main.ts rooms --new lists the newest rooms through second/getList when the other lists refuse, with the given User-Agent and the device cookies", async () => {
   await using sim = await startSimulator({
     rooms: 300,
     seed: 55,
@@ -183,6 +183,8 @@ Deno.test("main.ts rooms --new lists the newest rooms through second/getList whe
       sim.api,
       "--api-rate",
       "500",
+      "--user-agent",
+      "TestBrowser/1.0 (rooms)",
     ],
     stdout: "piped",
     stderr: "piped",
@@ -194,4 +196,9 @@ Deno.test("main.ts rooms --new lists the newest rooms through second/getList whe
   );
   assert.deepEqual(rows.map((row) => row.room_id), newestInTurns(sim.world.rooms, 25));
   assert.ok(stderr.includes(`msg="room list failed, trying the next list" list=${V3}`), stderr);
+  const page = sim.requests.filter((r) => r.path === "/lol");
+  assert.equal(page.length, 1, "the live page was read once");
+  const lists = sim.requests.filter((r) => r.path === SECOND || r.path === "/lol");
+  assert.ok(lists.every((r) => r.userAgent === "TestBrowser/1.0 (rooms)"));
+  assert.ok(lists.every((r) => r.cookies.has("buvid3") && r.cookies.has("buvid4")));
 });

@@ -59,6 +59,12 @@ const ROOMS_FLAGS = {
     help: "send API calls here (e.g. the simulator)",
   },
   apiRatePerSecond: { ...shared.apiRatePerSecond, group: undefined },
+  userAgent: {
+    ...shared.userAgent,
+    group: undefined,
+    defaultText: "a current desktop Chrome",
+    help: "User-Agent of every request (update it if the API answers -352)",
+  },
 };
 
 /** The rooms command: usage, help and flags. */
@@ -106,6 +112,7 @@ export async function runRooms(
     limiter,
     clock: systemClock,
     apiBase: values.apiBase,
+    userAgent: values.userAgent,
     log: io.log,
   });
   const webId = liveWebIdFor(api, { clock: systemClock, origin: values.apiBase, limiter });
