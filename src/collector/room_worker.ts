@@ -218,6 +218,9 @@ export class RoomWorker {
           failuresSinceToken++;
           hostIndex++;
         }
+        if (outcome.reason === "auth_failed" || (outcome.authenticated && outcome.messages === 0)) {
+          this.#deps.api.invalidateIdentity(); // the login may have expired: nav again (≤ 1/10 s)
+        }
         if (
           outcome.reason === "auth_failed" || outcome.reason === "auth_timeout" ||
           failuresSinceToken >= Math.max(3, info.hosts.length)
