@@ -19,7 +19,7 @@ import {
   WsOpcode,
 } from "../src/protocol/websocket_frame.ts";
 import { RoomSession } from "../src/room/room_session.ts";
-import { connectTransport, type TransportKind } from "../src/room/transport.ts";
+import { connectTransport, readCaFile, type TransportKind } from "../src/room/transport.ts";
 import { openWebSocket } from "../src/room/websocket_client.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { systemClock } from "../src/util/clock.ts";
@@ -334,4 +334,25 @@ Deno.test("openWebSocket() refuses a header value with a line break, without ech
       return true;
     },
   );
+});
+
+Deno.test("readCaFile() returns each PEM certificate of --ca-file and names the flag when it cannot", async () => {
+  assert.deepEqual(readCaFile(new URL("ca.pem", TLS).pathname), [CA.trim() + "\n"]);
+  const dir = await Deno.makeTempDir();
+  try {
+    const empty = `${dir}/empty.pem`;
+    await Deno.writeTextFile(empty, "not a certificate\n");
+    assert.throws(() => readCaFile(empty), {
+      name: "ConfigError",
+      message:
+        `Cannot use --ca-file "${empty}": expected PEM certificates (-----BEGIN CERTIFICATE-----)`,
+    });
+    assert.throws(() => readCaFile(`${dir}/missing.pem`), (error: unknown) => {
+      assert.equal((error as Error).name, "ConfigError");
+      assert.match((error as Error).message, /^Cannot read --ca-file ".*missing\.pem": /);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
