@@ -300,3 +300,25 @@ Deno.test("BilibiliApi re-checks nav once the identity is identityMaxAgeMs old",
   assert.deepEqual([(await api.identity()).uid, (await api.identity()).loggedIn], [0, false]);
   assert.equal(sim.requests.filter((r) => r.path === "/x/web-interface/nav").length, 2);
 });
+
+Deno.test("BilibiliApi takes buvid3 from spi, issued now, when the home page cannot be reached (one warning)", async () => {
+  const clock = new ManualClock(1_767_225_600_500);
+  await using sim = await quietSim({ clock });
+  const logs: string[] = [];
+  const homeDown: HttpGet = (url, options) =>
+    new URL(url).pathname === "/"
+      ? Promise.reject(new Error("connect ECONNREFUSED"))
+      : nodeHttpGet(url, options);
+  const api = client(sim.api, { clock, httpGet: homeDown, log: (line) => logs.push(line) });
+  const { device } = await api.identity();
+  assert.equal(device.source, "spi");
+  assert.match(device.buvid3, /infoc$/);
+  assert.equal(device.bNut, "1767225600");
+  await api.roomInit(sim.world.rooms[0].roomId);
+  const initRequest = sim.requests.at(-1)!;
+  assert.equal(initRequest.cookies.get("buvid3"), device.buvid3);
+  assert.equal(initRequest.cookies.get("b_nut"), "1767225600");
+  assert.deepEqual(logs.filter((line) => line.startsWith("level=warn")), [
+    'level=warn msg="Cannot read the home page\'s device cookies: using spi\'s" detail="Cannot reach /: connect ECONNREFUSED"',
+  ]);
+});

@@ -148,6 +148,7 @@ export class BilibiliApi {
   #identityCheckedAt = 0;
   #identityStale = false;
   #navChecks = 0;
+  #homePageWarned = false;
   readonly #userCookie: Map<string, string>;
   /** Nav said the cookie's login is no longer valid: the login cookies are no longer sent. */
   #loggedOut = false;
@@ -400,9 +401,12 @@ export class BilibiliApi {
         sources.home = await this.#homePageCookies(options);
       } catch (error) {
         if (options.signal?.aborted) throw error;
-        this.#log.warn("Cannot read the home page's device cookies: using spi's", {
-          detail: (error as Error).message,
-        });
+        if (!this.#homePageWarned) {
+          this.#homePageWarned = true;
+          this.#log.warn("Cannot read the home page's device cookies: using spi's", {
+            detail: (error as Error).message,
+          });
+        }
       }
     }
     if (!known() || !known()!.buvid4) {
