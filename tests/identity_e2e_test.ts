@@ -30,15 +30,32 @@ function count(dbPath: string, sql: string): number {
   }
 }
 
-Deno.test("collect sends the device cookies and the configured User-Agent on every HTTP request and WebSocket upgrade", async () => {
+const TLS = new URL("./fixtures/tls/", import.meta.url);
+
+/**
+ * Collects 3 rooms over `transport` (wss: the simulator serves TLS with the fixture certificate)
+ * and checks what every HTTP request and upgrade the simulator saw carried.
+ */
+async function everyRequestCarriesTheIdentity(transport: "ws" | "wss"): Promise<void> {
   const dir = await Deno.makeTempDir();
   const dbPath = `${dir}/identity.db`;
+  const read = (name: string) => Deno.readTextFileSync(new URL(name, TLS));
+  const tls = transport === "wss"
+    ? { tls: { cert: read("server.pem"), key: read("server.key") } }
+    : {};
+  const caFile = transport === "wss" ? ["--ca-file", new URL("ca.pem", TLS).pathname] : [];
   try {
-    await using sim = await startSimulator({ rooms: 3, seed: 171, rate: 100, log: () => {} });
+    await using sim = await startSimulator({
+      rooms: 3,
+      seed: 171,
+      rate: 100,
+      log: () => {},
+      ...tls,
+    });
     const rooms = liveRooms(sim);
     const stop = new AbortController();
     const run = runCollector(
-      fastCollectConfig(dbPath, sim.api, ["--transport", "ws", "--user-agent", UA]),
+      fastCollectConfig(dbPath, sim.api, ["--transport", transport, "--user-agent", UA, ...caFile]),
       {
         clock: systemClock,
         random: seededRandom(3),
@@ -79,6 +96,14 @@ Deno.test("collect sends the device cookies and the configured User-Agent on eve
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("collect over ws sends the device cookies and the configured User-Agent on every HTTP request and WebSocket upgrade", async () => {
+  await everyRequestCarriesTheIdentity("ws");
+});
+
+Deno.test("collect over wss sends the device cookies and the configured User-Agent on every HTTP request and WebSocket upgrade", async () => {
+  await everyRequestCarriesTheIdentity("wss");
 });
 
 Deno.test("collect: an expired SESSDATA turns into uid 0 with one warning and the rooms keep collecting", async () => {
