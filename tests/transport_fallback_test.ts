@@ -11,7 +11,8 @@ import { BilibiliApi } from "../src/bilibili/api_client.ts";
 import { ConnectionSlots } from "../src/collector/connection_slots.ts";
 import { tcpTrouble } from "../src/collector/room_worker.ts";
 import { Supervisor } from "../src/collector/supervisor.ts";
-import type { SessionOutcome } from "../src/room/room_session.ts";
+import { RoomSession, type SessionOutcome } from "../src/room/room_session.ts";
+import { connectTransport } from "../src/room/transport.ts";
 import { type Simulator, startSimulator } from "../src/simulator/simulator.ts";
 import type { TcpFault } from "../src/simulator/faults.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
@@ -315,4 +316,55 @@ Deno.test("Supervisor ends an accepted connection that stays silent past silentA
     sessions.find((s) => s.reason?.startsWith("silent_after_auth"))!.reason!,
     /^silent_after_auth: accepted, then neither a message nor a heartbeat reply for \d+ s$/,
   );
+});
+
+Deno.test("Simulator.setTcpFault('refuse'): getDanmuInfo hands the room a refusing TCP port, a TCP auth on the real port is closed unanswered, and WebSocket serves it", async () => {
+  await using sim = await startSimulator({ seed: "refuse", rooms: 2, rate: 50, log: () => {} });
+  const [refused, other] = sim.world.rooms.map((room) => room.roomId);
+  for (const id of [refused, other]) sim.setLive(id, true);
+  sim.setTcpFault(refused, "refuse");
+  const clock = systemClock;
+  const api = new BilibiliApi({
+    apiBase: sim.api,
+    clock,
+    limiter: new RateLimiter({ perSecond: 0, clock }),
+  });
+  const identity = await api.identity();
+  const info = await api.getDanmuInfo(refused);
+  const tcpPort = Number(sim.tcp.split(":")[1]);
+  assert.notEqual(info.hosts[0].port, tcpPort);
+  assert.equal((await api.getDanmuInfo(other)).hosts[0].port, tcpPort, "other rooms keep TCP");
+  await assert.rejects(
+    connectTransport({ kind: "tcp", host: info.hosts[0] }),
+    Deno.errors.ConnectionRefused,
+  );
+  const session = async (kind: "tcp" | "ws") => {
+    const transport = await connectTransport({
+      kind,
+      host: { ...info.hosts[0], port: tcpPort },
+    });
+    const roomSession: RoomSession = new RoomSession({
+      transport,
+      clock,
+      auth: {
+        uid: identity.uid,
+        roomid: refused,
+        protover: 3,
+        platform: "web",
+        type: 2,
+        key: info.token,
+        buvid: identity.buvid3,
+      },
+      onMessage: () => {
+        if (roomSession.messages >= 5) roomSession.stop("stopped", "enough");
+      },
+    });
+    return await roomSession.run();
+  };
+  const tcp = await session("tcp");
+  assert.deepEqual([tcp.reason, tcp.authAnswered], ["auth_failed", false], tcp.detail);
+  assert.equal(sim.counters.tcpRefused, 1);
+  const ws = await session("ws");
+  assert.deepEqual([ws.reason, ws.authenticated], ["stopped", true], ws.detail);
+  assert.ok(ws.messages >= 5);
 });
