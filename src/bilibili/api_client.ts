@@ -146,7 +146,8 @@ export class BilibiliApi {
   #resolvedDevice?: DeviceIdentity;
   #identity?: Promise<Identity>;
   #identityCheckedAt = 0;
-  #identityStale = false;
+  /** An auth failure asked for a re-check of the login, not yet made. */
+  #recheckWanted = false;
   #navChecks = 0;
   #homePageWarned = false;
   readonly #userCookie: Map<string, string>;
@@ -451,9 +452,10 @@ export class BilibiliApi {
   identity(options: CallOptions = {}): Promise<Identity> {
     const age = this.#options.clock.now() - this.#identityCheckedAt;
     const maxAge = this.#options.identityMaxAgeMs ?? 6 * 3_600_000;
-    if (this.#identity && (this.#identityStale || age >= maxAge)) {
+    const recheckDue = this.#recheckWanted && age >= this.#recheckIntervalMs(maxAge);
+    if (this.#identity && (recheckDue || age >= maxAge)) {
       const previous = this.#identity;
-      this.#identityStale = false;
+      this.#recheckWanted = false;
       this.#identityCheckedAt = this.#options.clock.now();
       // A failed re-check keeps the previous identity; the next call after the max age retries.
       this.#identity = this.#fetchIdentity(options).catch(() => previous);
@@ -466,15 +468,24 @@ export class BilibiliApi {
   }
 
   /**
-   * Asks for a re-check of the login before the next `identity()` (after an auth failure or a
-   * connection closed right after auth), at most once per `identityRecheckMs`.
+   * Asks for a re-check of the login (after an auth failure or a connection closed right after
+   * auth): the first `identity()` once `identityRecheckMs` has passed since the last check asks
+   * nav again, so many failing rooms make one nav call.
    */
   invalidateIdentity(): void {
-    const since = this.#options.clock.now() - this.#identityCheckedAt;
-    const maxAge = this.#options.identityMaxAgeMs ?? 6 * 3_600_000;
-    if (this.#identity && since >= (this.#options.identityRecheckMs ?? Math.min(10_000, maxAge))) {
-      this.#identityStale = true;
-    }
+    if (this.#identity) this.#recheckWanted = true;
+  }
+
+  /**
+   * How many times nav has answered who we are: a caller that saw auth failures can tell
+   * whether the login was checked again since they began.
+   */
+  get identityChecks(): number {
+    return this.#navChecks;
+  }
+
+  #recheckIntervalMs(maxAge: number): number {
+    return this.#options.identityRecheckMs ?? Math.min(10_000, maxAge);
   }
 
   async #fetchIdentity(options: CallOptions): Promise<Identity> {

@@ -137,6 +137,12 @@ export class RoomWorker {
   transport: TransportKind;
   /** With `auto`: TCP troubles in a row. */
   #tcpTroubles = 0;
+  /** The uid the last connection authenticated as (see {@linkcode #moveToWssIfTcpFails}). */
+  #authUid: number | undefined;
+  /** Whether that uid was a login (which can expire) rather than anonymous. */
+  #authLoggedIn = false;
+  /** `api.identityChecks` when the current run of TCP troubles began. */
+  #checksAtFirstTrouble = 0;
   /** Whether the last connection attempt got a connection (for {@linkcode tcpTrouble}). */
   #connected = false;
   /** Why the current connection is being replaced by `reconnect()`, until it has ended. */
@@ -251,7 +257,13 @@ export class RoomWorker {
     if (this.#deps.transport !== "auto" || this.transport !== "tcp") return false;
     const trouble = tcpTrouble(outcome, this.#connected);
     this.#tcpTroubles = trouble ? this.#tcpTroubles + 1 : 0;
+    if (this.#tcpTroubles === 1) this.#checksAtFirstTrouble = this.#deps.api.identityChecks;
     if (!trouble || this.#tcpTroubles < TCP_TROUBLES_BEFORE_WSS) return false;
+    // An expired login fails TCP and WSS alike: a logged-in room moves only once nav has
+    // confirmed the login since its failures began (a changed uid starts the count again).
+    if (this.#authLoggedIn && this.#deps.api.identityChecks === this.#checksAtFirstTrouble) {
+      return false;
+    }
     this.transport = "wss";
     this.#log.info("room moves to wss", {
       room: this.realId,
@@ -331,6 +343,11 @@ export class RoomWorker {
       const kind = this.transport;
       this.#connected = false;
       const identity = await deps.api.identity({ signal });
+      // A login that expired fails every auth on TCP and WSS alike: failures under the old
+      // identity say nothing about TCP, so a changed uid starts the count again.
+      if (identity.uid !== this.#authUid) this.#tcpTroubles = 0;
+      this.#authUid = identity.uid;
+      this.#authLoggedIn = identity.loggedIn;
       const sessionId = crypto.randomUUID();
       const startedAtMs = deps.clock.now();
       const session = (outcome: SessionOutcome | undefined, address: string) =>
