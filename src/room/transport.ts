@@ -104,22 +104,8 @@ async function connectTcp(options: ConnectOptions): Promise<DanmakuTransport> {
   };
   return {
     address: `${host}:${port}`,
-    async receive(onMessage, onBytes, beforeRead) {
-      try {
-        await readPackets(conn, (packet, offset) => decodePacket(packet, onMessage, offset), {
-          onRead: onBytes,
-          beforeRead,
-        });
-      } catch (error) {
-        // Our own close() ends a pending read with BadResource/Interrupted: that is a clean end.
-        if (
-          closed &&
-          (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted)
-        ) {
-          return;
-        }
-        throw error;
-      }
+    receive(onMessage, onBytes, beforeRead) {
+      return receivePackets(conn, () => closed, onMessage, onBytes, beforeRead);
     },
     async send(packet) {
       let written = 0;
@@ -153,22 +139,9 @@ async function connectWebSocket(options: ConnectOptions): Promise<DanmakuTranspo
   };
   return {
     address: socket.url,
-    async receive(onMessage, onBytes, beforeRead) {
-      try {
-        // Binary payloads form the same packet stream as TCP: same reader, buffer and pauses.
-        await readPackets(socket, (packet, offset) => decodePacket(packet, onMessage, offset), {
-          onRead: onBytes,
-          beforeRead,
-        });
-      } catch (error) {
-        if (
-          closed &&
-          (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted)
-        ) {
-          return;
-        }
-        throw error;
-      }
+    receive(onMessage, onBytes, beforeRead) {
+      // Binary payloads form the same packet stream as TCP: same reader, buffer and pauses.
+      return receivePackets(socket, () => closed, onMessage, onBytes, beforeRead);
     },
     send: (packet) => socket.send(packet),
     finish() {
@@ -178,4 +151,31 @@ async function connectWebSocket(options: ConnectOptions): Promise<DanmakuTranspo
     close,
     [Symbol.dispose]: close,
   };
+}
+
+/**
+ * Reads `source` until it ends, decoding packets into `onMessage`. Our own close() ends a
+ * pending read with BadResource/Interrupted: once `isClosed()`, that is a clean end.
+ */
+async function receivePackets(
+  source: Parameters<typeof readPackets>[0],
+  isClosed: () => boolean,
+  onMessage: MessageSink,
+  onBytes: (count: number) => void,
+  beforeRead: (() => Promise<void> | undefined) | undefined,
+): Promise<void> {
+  try {
+    await readPackets(source, (packet, offset) => decodePacket(packet, onMessage, offset), {
+      onRead: onBytes,
+      beforeRead,
+    });
+  } catch (error) {
+    if (
+      isClosed() &&
+      (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted)
+    ) {
+      return;
+    }
+    throw error;
+  }
 }
