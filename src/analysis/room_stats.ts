@@ -69,6 +69,8 @@ export interface RoomStats {
   topPhrases: { phrase: string; count: number }[];
   /** Value in CNY: gold gifts, super chats not deleted, guards. */
   valueCny: { gifts: number; superChats: number; guardBuys: number; total: number };
+  /** `valueCny` per minute by row time, for the minutes that had any (ascending). */
+  valuePerMinute: ValueMinute[];
   /** Super chats in range that the room deleted, left out of `valueCny`. */
   deletedSuperChats: { count: number; valueCny: number };
   sessions: {
@@ -84,6 +86,14 @@ export interface RoomStats {
   };
   throttling: ThrottleVerdict;
 }
+
+/** A minute (its start, unix ms) and its value in CNY: gold gifts, super chats, guards. */
+export type ValueMinute = readonly [
+  minuteMs: number,
+  gifts: number,
+  superChats: number,
+  guardBuys: number,
+];
 
 /** The whole report. */
 export interface StatsReport {
@@ -237,6 +247,33 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
       values.set(num(row.room_id), v);
     }
   }
+  const valueMinutes = new Map<number, Map<number, [number, number, number]>>();
+  for (
+    const [slot, kind, sumSql] of [
+      [0, "gifts", "sum(CASE WHEN coin_type = 'gold' THEN price_cny ELSE 0 END)"],
+      [1, "super_chats", "sum(CASE WHEN deleted THEN 0 ELSE price_cny END)"],
+      [2, "guard_buys", "sum(price_cny)"],
+    ] as const
+  ) {
+    const time = EXPORT_TABLES[kind].timeSql;
+    const where = whereClause(time, filter);
+    const from = kind === "super_chats"
+      ? `(SELECT *, ${DELETED_SQL} AS deleted FROM super_chats${where.sql})`
+      : `${kind}${where.sql}`;
+    for (
+      const row of store.query(
+        `SELECT room_id, ${time} / 60000 AS m, ${sumSql} AS cny FROM ${from}
+        GROUP BY room_id, m HAVING cny > 0`,
+        ...where.params,
+      )
+    ) {
+      const byMinute = valueMinutes.get(num(row.room_id)) ?? new Map();
+      const minute = byMinute.get(num(row.m)) ?? [0, 0, 0];
+      minute[slot] = round3(num(row.cny));
+      byMinute.set(num(row.m), minute);
+      valueMinutes.set(num(row.room_id), byMinute);
+    }
+  }
   // The deletion may arrive after the range: a super chat in range counts as deleted anyway.
   const scWhere = whereClause(EXPORT_TABLES.super_chats.timeSql, filter);
   const deleted = new Map<number, RoomStats["deletedSuperChats"]>();
@@ -284,6 +321,9 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
       guardBuys: round3(v.guard_buys ?? 0),
       total: round3((v.gifts ?? 0) + (v.super_chats ?? 0) + (v.guard_buys ?? 0)),
     };
+    r.valuePerMinute = [...(valueMinutes.get(r.roomId) ?? new Map()).entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([m, [gifts, sc, guards]]): ValueMinute => [m * 60_000, gifts, sc, guards]);
     r.deletedSuperChats = deleted.get(r.roomId) ?? { count: 0, valueCny: 0 };
     const sessions = sessionsByRoom.get(r.roomId) ?? [];
     collection(
@@ -390,6 +430,7 @@ function emptyRoom(roomId: number): RoomStats {
     topMaskedSenders: [],
     topPhrases: [],
     valueCny: { gifts: 0, superChats: 0, guardBuys: 0, total: 0 },
+    valuePerMinute: [],
     deletedSuperChats: { count: 0, valueCny: 0 },
     sessions: { count: 0, unterminated: 0, spanMs: 0, coveredMs: 0, coverage: 1, gaps: [] },
     throttling: { suspected: false, windows: 0, medianPerWindow: 0, flagged: [] },

@@ -4,6 +4,7 @@ import { ConfigError } from "../errors.ts";
 import { logSchemaUpgrade, SqliteStore } from "../storage/sqlite_store.ts";
 import { computeStats, type StatsReport } from "../analysis/room_stats.ts";
 import { statsTable } from "../analysis/stats_table.ts";
+import { statsHtml } from "../analysis/html_report.ts";
 import { THROTTLE_RULE } from "../analysis/throttling.ts";
 import { parseRoomList, parseTimeRange } from "../export/time_flag.ts";
 import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
@@ -35,6 +36,12 @@ const STATS_FLAGS = {
     choices: ["table", "json"],
     default: "table",
     help: "table (for people) or json (for tools)",
+  }),
+  html: flag.string({
+    name: "html",
+    arg: "FILE",
+    help:
+      "write a self-contained HTML report with charts to FILE (as FILE.partial, renamed when complete) instead of printing",
   }),
   top: flag.number({
     name: "top",
@@ -82,7 +89,7 @@ are no revenue.`,
 export function statsReport(
   args: string[],
   log: (line: string) => void = () => {},
-): { report: StatsReport; format: "table" | "json" } {
+): { report: StatsReport; format: "table" | "json"; html: string | undefined; db: string } {
   const { values } = parseCommandArgs(STATS_COMMAND, args);
   if (values.db === undefined || values.db === "") {
     throw new ConfigError(
@@ -90,6 +97,12 @@ export function statsReport(
     );
   }
   const format = values.format;
+  const html = values.html;
+  if (html === "" || html === "-") {
+    throw new ConfigError(
+      `Cannot parse --html "${html}": expected a file name (the report is a file to open in a browser)`,
+    );
+  }
   const { sinceMs, untilMs } = parseTimeRange(values.since, values.until);
   const rooms = parseRoomList(values.room);
   const top = values.top;
@@ -103,15 +116,49 @@ export function statsReport(
     minGapMs,
     includeLottery,
   });
-  return { report, format };
+  return { report, format, html, db: values.db };
 }
 
-/** Runs the stats command, printing the report to `stdout`. */
+/**
+ * Writes `text` to `path` as `path.partial`, renamed when complete, so an interrupted write never
+ * leaves a truncated file under the real name; ConfigError when the file cannot be written.
+ */
+function writeWhole(path: string, bytes: Uint8Array): void {
+  const partial = `${path}.partial`;
+  try {
+    Deno.writeFileSync(partial, bytes);
+    Deno.renameSync(partial, path);
+  } catch (error) {
+    try {
+      Deno.removeSync(partial);
+    } catch {
+      // Never created.
+    }
+    throw new ConfigError(`Cannot write --html "${path}": ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Runs the stats command, printing the report to `stdout` or writing it to `--html FILE`. */
 export function runStats(
   args: string[],
-  io: { stdout: LineWriter; log: (line: string) => void },
+  io: { stdout: LineWriter; log: (line: string) => void; nowMs?: () => number },
 ): Promise<StatsReport> {
-  const { report, format } = statsReport(args, io.log);
+  const { report, format, html, db } = statsReport(args, io.log);
+  if (html !== undefined) {
+    const page = new TextEncoder().encode(statsHtml(report, {
+      generatedAtMs: (io.nowMs ?? Date.now)(),
+      source: db.slice(db.lastIndexOf("/") + 1),
+    }));
+    writeWhole(html, page);
+    fieldLogger(io.log).info("wrote stats report", {
+      file: html,
+      rooms: report.rooms.length,
+      bytes: page.length,
+    });
+    return Promise.resolve(report);
+  }
   if (format === "json") io.stdout.writeLine(JSON.stringify(report, null, 2));
   else for (const line of statsTable(report)) io.stdout.writeLine(line);
   io.stdout.flush();
