@@ -137,6 +137,9 @@ interface GroupPause {
   streak: number;
 }
 
+/** How a request ended, as the metrics count it: `412` is HTTP 412 or code -412. */
+export type ApiResult = "ok" | "412" | "-352" | "other";
+
 /** The Bilibili HTTP client. */
 export class BilibiliApi {
   readonly #options: BilibiliApiOptions;
@@ -159,6 +162,8 @@ export class BilibiliApi {
   };
   /** Requests sent, by path (for status and tests). */
   readonly requests = new Map<string, number>();
+  /** Answers by path and result (`ok`, `412`, `-352`, `other`), for the metrics. */
+  readonly results = new Map<string, Record<ApiResult, number>>();
 
   constructor(options: BilibiliApiOptions) {
     this.#options = options;
@@ -240,15 +245,20 @@ export class BilibiliApi {
     try {
       parsed = JSON.parse(text);
     } catch {
+      this.#tally(path, "other");
       throw new ApiError(
         `Cannot call ${path}: the answer is not JSON: ${text.slice(0, 80)}`,
         response.status,
       );
     }
     const envelope = asObject(parsed);
-    if (!envelope) throw new ApiError(`Cannot call ${path}: the answer is not an object`, 0);
+    if (!envelope) {
+      this.#tally(path, "other");
+      throw new ApiError(`Cannot call ${path}: the answer is not an object`, 0);
+    }
     const code = asNumber(envelope.code) ?? -1;
     if (code !== 0 && !options.acceptCodes?.includes(code)) {
+      this.#tally(path, code === -412 ? "412" : code === -352 ? "-352" : "other");
       if (code === -412 || code === -352) this.#slowDown(code, path, group);
       const message = asIdText(envelope.message ?? envelope.msg) ?? "";
       throw new ApiError(
@@ -257,7 +267,15 @@ export class BilibiliApi {
       );
     }
     this.#pauses[group].streak = 0;
+    this.#tally(path, "ok");
     return { code, data: envelope.data };
+  }
+
+  /** Counts one answer of `path` in {@linkcode results}. */
+  #tally(path: string, result: ApiResult): void {
+    let counts = this.results.get(path);
+    if (!counts) this.results.set(path, counts = { ok: 0, "412": 0, "-352": 0, other: 0 });
+    counts[result]++;
   }
 
   /**
@@ -293,14 +311,17 @@ export class BilibiliApi {
         });
       } catch (error) {
         const reason = deadline.timedOut ? "timed out" : (error as Error).message;
+        this.#tally(path, "other");
         throw new ApiError(`Cannot reach ${path}: ${reason}`, 0, { cause: error });
       }
     }
     if (response.status === 412) {
+      this.#tally(path, "412");
       this.#slowDown(-412, path, group);
       throw new ApiError(`Cannot call ${path}: HTTP 412, the IP is being rate limited`, -412);
     }
     if (response.status < 200 || response.status > 299) {
+      this.#tally(path, "other");
       throw new ApiError(`Cannot call ${path}: HTTP ${response.status}`, response.status);
     }
     return response;
@@ -441,6 +462,7 @@ export class BilibiliApi {
       },
       device: undefined,
     });
+    this.#tally("/", "ok");
     return cookiesFromSetCookie(response.setCookies);
   }
 

@@ -61,6 +61,33 @@ export interface CollectorParts {
   queue: EventQueue;
   flusher: Flusher;
   gate: ReadGate;
+  /** Title and anchor name of each room, as last seen in a room list or ROOM_CHANGE. */
+  labels: ReadonlyMap<number, RoomLabel>;
+}
+
+/** What a room is called, when known. */
+export interface RoomLabel {
+  title: string | null;
+  anchor: string | null;
+}
+
+/** Rooms whose labels are kept at most (a bound: discovery may add and drop many). */
+const MAX_LABELS = 100_000;
+
+/** Records a room's title and anchor name from a room or ROOM_CHANGE event. */
+function noteLabel(labels: Map<number, RoomLabel>, event: CollectedEvent): void {
+  const title =
+    event.type === "room" || (event.type === "roomState" && event.kind === "room_change")
+      ? event.title
+      : null;
+  const anchor = event.type === "room" ? event.uname : null;
+  if (title === null && anchor === null) return;
+  const label = labels.get(event.roomId);
+  if (!label && labels.size >= MAX_LABELS) return;
+  labels.set(event.roomId, {
+    title: title ?? label?.title ?? null,
+    anchor: anchor ?? label?.anchor ?? null,
+  });
 }
 
 /** What a run did. */
@@ -132,6 +159,7 @@ export async function runCollector(
       () => flusher.currentError !== undefined,
     );
     const unknownCmds = new Set<string>();
+    const labels = new Map<number, RoomLabel>();
     // The upgrade headers (UA, Origin, device and user cookies) are read at each connect, after
     // the worker awaited api.identity(), so they follow the identity's current state.
     const wsHeaders = liveHeaders(() => api.wsHeaders(), ["User-Agent", "Origin", "Cookie"]);
@@ -153,6 +181,7 @@ export async function runCollector(
         emit: (event: CollectedEvent) => {
           queue.push(event);
           if (event.type === "room") discovery?.observe(event);
+          if (event.type === "room" || event.type === "roomState") noteLabel(labels, event);
         },
         keepRaw: config.keepRaw,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -177,7 +206,10 @@ export async function runCollector(
         clock,
         log,
         apiPausedUntil: () => api.pausedUntil("list"),
-        emit: (event) => queue.push(event),
+        emit: (event) => {
+          queue.push(event);
+          if (event.type === "room") noteLabel(labels, event);
+        },
         top: config.top,
         followNew: config.followNew,
         newScan: config.newScan,
@@ -230,7 +262,7 @@ export async function runCollector(
       tasks.push(clock.sleep(config.durationMs, stop.signal).then(() => stop.abort()));
     }
     try {
-      await deps.onStarted?.({ supervisor, discovery, api, queue, flusher, gate });
+      await deps.onStarted?.({ supervisor, discovery, api, queue, flusher, gate, labels });
     } catch (error) {
       stop.abort();
       await Promise.allSettled(tasks);

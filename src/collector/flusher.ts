@@ -44,6 +44,11 @@ export class Flusher {
   #failedFlushes = 0;
   /** Events written so far. */
   written = 0;
+  /**
+   * Rows inserted or changed so far, by table, from what the sink's `write` returns (the
+   * store's counts per table; nothing for a sink that returns none).
+   */
+  readonly rows = new Map<string, number>();
   /** Flushes that failed. */
   failures = 0;
   /** Duration of the last flush, ms. */
@@ -98,7 +103,7 @@ export class Flusher {
     while (remaining > 0) {
       const batch = queue.peek(Math.min(chunkSize, remaining));
       try {
-        await sink.write(batch);
+        this.#countRows(await sink.write(batch));
       } catch (error) {
         this.#failed(error);
         return false;
@@ -117,6 +122,15 @@ export class Flusher {
     }
     this.lastFlushMs = clock.now() - started;
     return true;
+  }
+
+  /** Adds a write's rows per table (every numeric field but `unchanged`) to {@linkcode rows}. */
+  #countRows(result: unknown): void {
+    if (typeof result !== "object" || result === null) return;
+    for (const [table, count] of Object.entries(result)) {
+      if (table === "unchanged" || typeof count !== "number") continue;
+      this.rows.set(table, (this.rows.get(table) ?? 0) + count);
+    }
   }
 
   #failed(error: unknown): void {

@@ -131,6 +131,14 @@ export class RoomWorker {
   sessions = 0;
   /** Op-5 messages received over all sessions. */
   messages = 0;
+  /** Clock time of the last op-5 message, if any came. */
+  lastMessageAt?: number;
+  /** Connections that ended and were followed by another attempt (our own stop excluded). */
+  reconnects = 0;
+  /** When the silence watch last judged the room quiet (set by the supervisor). */
+  quietAt?: number;
+  /** Bytes read by the sessions that ended. */
+  #bytesEnded = 0;
   /** Failed attempts in a row (reset by a connection that delivered messages). */
   attempt = 0;
   /** The transport of the next connection (with `auto`, TCP until the room moves to wss). */
@@ -154,6 +162,11 @@ export class RoomWorker {
     this.#log = fieldLogger(deps.log);
     if (known) this.realId = known.roomId;
     this.transport = deps.transport === "auto" ? "tcp" : deps.transport;
+  }
+
+  /** Bytes read from the room's connections, the current one included. */
+  get bytes(): number {
+    return this.#bytesEnded + (this.session?.bytes ?? 0);
   }
 
   /**
@@ -216,6 +229,7 @@ export class RoomWorker {
         const reconnecting = this.#reconnectReason !== undefined;
         this.#reconnectReason = undefined;
         if (!outcome || signal.aborted || (outcome.reason === "stopped" && !reconnecting)) break;
+        this.reconnects++;
         this.lastProblem = outcome.detail;
         const moved = this.#moveToWssIfTcpFails(outcome);
         if (outcome.messages > 0 || reconnecting || moved) this.attempt = 0;
@@ -400,6 +414,7 @@ export class RoomWorker {
         const now = deps.clock.now();
         if (message.kind === "message") {
           this.messages++;
+          this.lastMessageAt = now;
           context.receivedAtMs = now;
           normalizeMessage(message.body, message.text, context, out);
           for (const event of out) deps.emit(event);
@@ -433,6 +448,7 @@ export class RoomWorker {
       this.session = roomSession;
       const outcome = await roomSession.run();
       this.session = undefined;
+      this.#bytesEnded += roomSession.bytes;
       if (this.#reconnectReason !== undefined && outcome.reason === "stopped") {
         outcome.detail = `reconnecting: ${this.#reconnectReason}`;
       }

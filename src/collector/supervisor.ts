@@ -197,6 +197,7 @@ export class Supervisor implements AsyncDisposable {
       messages: worker.messages,
       connection: worker.state === "live" ? worker.sessions : undefined,
     }, now);
+    if (verdict) worker.quietAt = now;
     if (!verdict || !worker.reconnect("the room went quiet while its audience did not")) return;
     this.quietReconnects++;
     fieldLogger(this.#options.log).info(

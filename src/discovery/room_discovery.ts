@@ -67,6 +67,9 @@ export class RoomDiscovery {
   droppedOffline = 0;
   /** Successful scans of the newest-started list (the first one is the baseline). */
   newestScans = 0;
+  /** Polls made (each fetches the lists still due), and those where a list fetch failed. */
+  polls = 0;
+  pollFailures = 0;
   /** Removals under way, awaited before run() returns. */
   readonly #removals = new Set<Promise<unknown>>();
 
@@ -119,6 +122,8 @@ export class RoomDiscovery {
         }
       }
       if (signal.aborted) break;
+      this.polls++;
+      if (failures.length > 0) this.pollFailures++;
       if (failures.length > 0) this.#reportFailures(failures, ++failedPolls);
       else if (failedPolls > 0) {
         this.#log.info("room discovery works again", { failed_polls: failedPolls });

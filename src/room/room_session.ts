@@ -86,6 +86,8 @@ export class RoomSession {
   lastActivityAt: number;
   /** Op-5 messages received so far. */
   messages = 0;
+  /** Bytes read from the transport so far. */
+  bytes = 0;
   /** Op-3 heartbeat replies received so far. */
   heartbeatReplies = 0;
   /** Whether the server accepted our auth packet. */
@@ -185,7 +187,8 @@ export class RoomSession {
       const gate = this.#options.beforeRead;
       await transport.receive(
         (message) => this.#onMessage(message),
-        () => {
+        (count) => {
+          this.bytes += count;
           this.lastActivityAt = clock.now();
         },
         // A pause is ours, not the server's silence: it must not look dead to the watchdog, nor
