@@ -70,6 +70,43 @@ export interface CollectConfig {
   durationMs?: number;
   /** Status log period when stderr is not a terminal. */
   statusIntervalMs: number;
+  /** Where `--http` serves /metrics, /api/status and the status page; undefined = off. */
+  http?: HttpAddress;
+  /** Allow `--http` on an address other than loopback. */
+  httpPublic: boolean;
+}
+
+/** An address to listen on: a hostname (IP or `localhost`) and a port (0 = any free one). */
+export interface HttpAddress {
+  hostname: string;
+  port: number;
+}
+
+/** True for `localhost`, 127.0.0.0/8 and ::1. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * Parses --http: `PORT`, `:PORT` (both on 127.0.0.1), `ADDR:PORT` or `[IPv6]:PORT`, with ADDR
+ * an IPv4 address, `localhost` or, in brackets, an IPv6 address; the port from 0 to 65535.
+ */
+export function parseHttpAddress(text: string): HttpAddress {
+  const match = /^(?:(\[[0-9A-Fa-f:.]+\]|[0-9.]+|localhost)?:)?(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[2]) : NaN;
+  let hostname = match?.[1] ?? "127.0.0.1";
+  if (hostname.startsWith("[")) hostname = hostname.slice(1, -1);
+  const ipv4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) &&
+    hostname.split(".").every((part) => Number(part) <= 255);
+  const valid = match !== null && port <= 65535 &&
+    (ipv4 || hostname === "localhost" || hostname.includes(":"));
+  if (!valid) {
+    throw new ConfigError(
+      `Cannot parse --http "${text}": expected PORT, :PORT or ADDR:PORT, e.g. 9100 or 127.0.0.1:9100 (port 0 picks a free one)`,
+    );
+  }
+  return { hostname, port };
 }
 
 /** Parses a comma/whitespace separated list of positive room ids; `where` names the source. */
@@ -395,6 +432,22 @@ const COLLECT_FLAGS = {
     group: RUN,
     minMs: 10,
   }),
+  http: flag.custom({
+    name: "http",
+    arg: "ADDR:PORT",
+    default: undefined,
+    defaultText: "off",
+    help:
+      "serve /metrics (Prometheus), /api/status (JSON) and a live status page; PORT or :PORT listens on 127.0.0.1, port 0 picks a free one (docs/collecting.md)",
+    group: RUN,
+    parse: parseHttpAddress,
+  }),
+  httpPublic: flag.boolean({
+    name: "http-public",
+    help:
+      "let --http listen on an address other than loopback (anyone who reaches it sees the rooms and counters)",
+    group: RUN,
+  }),
 };
 
 /** The collect command: usage, help and flags. */
@@ -413,6 +466,11 @@ Sizes: 64MB or 1GB (powers of 1000), 512MiB (of 1024); bare digits are bytes.`,
 /** Turns collect's flags into a frozen config; errors name the flag and the bad value. */
 export function parseCollectArgs(args: readonly string[]): Readonly<CollectConfig> {
   const { values } = parseCommandArgs(COLLECT_COMMAND, args);
+  if (values.http && !isLoopback(values.http.hostname) && !values.httpPublic) {
+    throw new ConfigError(
+      `Cannot serve --http on "${values.http.hostname}": it is not a loopback address, so anyone who can reach this machine would see the rooms and counters; add --http-public to allow it`,
+    );
+  }
   const explicitRooms = values.rooms !== undefined || values.roomsFile !== undefined;
   const top = values.top ?? (explicitRooms ? 0 : D.top);
   return Object.freeze({
