@@ -4,6 +4,7 @@ import { type CollectorSummary, runCollector } from "../collector/collector.ts";
 import { parseCollectArgs, parseRoomIds, parseUserAgent } from "../collector/config.ts";
 import { ConfigError } from "../errors.ts";
 import { systemClock } from "../util/clock.ts";
+import { startStatusServer } from "../web/http_server.ts";
 
 /** What the command needs from `main.ts`. */
 export interface CollectContext {
@@ -49,6 +50,13 @@ export async function runCollect(
     );
   }
   const cookie = await loadUserCookie(config.cookieFile, context.env);
+  // Bound before anything collects: a port in use is a ConfigError (exit 2) with nothing started.
+  await using server = config.http === undefined ? undefined : startStatusServer({
+    address: config.http,
+    clock: systemClock,
+    log: context.log,
+    signal: context.signal,
+  });
   return await runCollector(config, {
     clock: systemClock,
     random: Math.random,
@@ -57,5 +65,6 @@ export async function runCollect(
     rooms: [...new Set(rooms)],
     statusLine: context.statusLine,
     forced: context.forced,
+    onStarted: server && ((parts) => server.attach(parts)),
   }, context.signal);
 }
