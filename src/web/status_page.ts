@@ -46,6 +46,7 @@ section.panel { background: var(--card); border: 1px solid var(--line); border-r
 #chart .tick { fill: var(--muted); font-size: 11px; }
 #chart .area { fill: rgba(31, 111, 235, 0.12); stroke: none; }
 #chart .line { fill: none; stroke: var(--accent); stroke-width: 1.8; }
+#chart .dot { fill: var(--accent); }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: left;
@@ -264,6 +265,12 @@ const SCRIPT = `
         x(shown[shown.length - 1][0]).toFixed(1) + "," + y(0);
       root.appendChild(svg("polygon", { class: "area", points: area }));
       root.appendChild(svg("polyline", { class: "line", points: line.join(" ") }));
+      if (shown.length < 40) {
+        shown.forEach(function (p) {
+          root.appendChild(svg("circle", { class: "dot", cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1),
+            r: 2.5 }));
+        });
+      }
     } else {
       root.appendChild(svg("text", { class: "tick", x: (L + W - R) / 2, y: (T + H - B) / 2,
         "text-anchor": "middle" }, "no data yet"));
