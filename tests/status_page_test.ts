@@ -5,16 +5,24 @@
  * The Chromium tests serve the page and a fake `/api/status` (whose numbers grow on every
  * request) from a small `Deno.serve` here, so they do not depend on the collector's server.
  *
+ * The end-to-end test runs `main.ts collect --http 127.0.0.1:0` against the simulator and loads
+ * the real page through a small proxy that counts page loads and hands the page a status
+ * document only once its numbers moved (virtual time runs the page's 2 s polls much faster than
+ * real time, so without it several polls could see the same numbers).
+ *
  * Screenshot: the screenshot test always writes a PNG to a temporary folder and checks it; with
  * `UPDATE_SCREENSHOTS=1` it also copies it to docs/img/status_page.png (the README's picture):
  *   UPDATE_SCREENSHOTS=1 npx -y deno@2.9.6 test -A tests/status_page_test.ts
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { startSimulator } from "../src/simulator/simulator.ts";
 import { statusPageHtml } from "../src/web/status_page.ts";
 import { chromiumDumpDom, chromiumScreenshot } from "./support/chromium.ts";
+import { liveRooms, sleep, spawnedCollectFlags, waitFor } from "./support/collect_helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /** A room of the fake status document. */
 interface FakeRoom {
@@ -31,16 +39,16 @@ interface FakeRoom {
   anchor: string;
 }
 
-/** Eight rooms of a realistic run: busy and slow rooms, one throttled, one in backoff. */
+/** Eight rooms of a realistic run (ids and names invented): busy, slow, throttled, backoff. */
 const ROOMS: FakeRoom[] = [
-  room(21452505, "live", "tcp", 41.3, 0, false, 0, "【原神】深渊满星挑战 今晚冲！", "七海Nana7mi"),
-  room(22637261, "live", "tcp", 27.8, 1, false, 0, "杂谈 + 歌回 晚上好~", "嘉然今天吃什么"),
-  room(545068, "live", "ws", 12.4, 3, false, 0, "英雄联盟 S赛 观赛直播", "老实憨厚的笑笑"),
-  room(7734200, "live", "tcp", 6.1, 0, false, 1, "【单机】艾尔登法环 DLC 全收集", "散人"),
-  room(14917277, "live", "tcp", 0.4, 7, true, 95, "深夜电台 | 聊天 · 点歌", "泠鸢yousa"),
+  room(31845201, "live", "tcp", 41.3, 0, false, 0, "【原神】深渊满星挑战 今晚冲！", "夜航星Nova"),
+  room(27403316, "live", "tcp", 27.8, 1, false, 0, "杂谈 + 歌回 晚上好~", "小鹿不吃草"),
+  room(9051702, "live", "ws", 12.4, 3, false, 0, "英雄联盟 S赛 观赛直播", "阿杰解说"),
+  room(6128845, "live", "tcp", 6.1, 0, false, 1, "【单机】艾尔登法环 DLC 全收集", "荒野行者"),
+  room(14220917, "live", "tcp", 0.4, 7, true, 95, "深夜电台 | 聊天 · 点歌", "月下听风"),
   room(1017, "live", "ws", 2.2, 0, false, 3, "手工 · 木工 · 慢生活", "木匠老王"),
   room(23058, "backoff", "tcp", 0, 12, false, 420, "3D 建模教学 Blender 入门", "CG小白"),
-  room(8792912, "live", "tcp", 3.6, 0, false, 0, "Minecraft 生存 第 214 天", "某幻君"),
+  room(8392251, "live", "tcp", 3.6, 0, false, 0, "Minecraft 生存 第 214 天", "方块老李"),
 ];
 
 function room(
@@ -187,7 +195,8 @@ Deno.test("statusPageHtml() is one self-contained document: no external script, 
   assert.deepEqual(external, [], "no src/href/action to another host");
   const fetched = [...html.matchAll(/fetch\(\s*["']([^"']+)["']/g)].map((m) => m[1]);
   assert.deepEqual(fetched, ["api/status"], "the only request is the same-origin status document");
-  assert.doesNotMatch(html, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  const markupSinks = html.match(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/g);
+  assert.equal(markupSinks, null, "data reaches the DOM as text only");
 });
 
 Deno.test("in Chromium the page shows every room and follows /api/status without reloading", async () => {
@@ -237,7 +246,7 @@ Deno.test("in Chromium the page shows every room and follows /api/status without
   assert.doesNotMatch(dom, /id="banner"[^>]*class="[^"]*shown/, "no error banner");
 
   // The throttled room and the room in backoff are marked; titles are text, not markup.
-  assert.match(dom, /<tr data-room="14917277" class="quiet">/);
+  assert.match(dom, /<tr data-room="14220917" class="quiet">/);
   assert.match(dom, /<tr data-room="23058" class="down">/);
   assert.match(dom, /&lt;img src=x onerror="document\.body\.dataset\.pwned=1"&gt;标题/);
   assert.match(dom, /&lt;b&gt;主播&lt;\/b&gt;/);
@@ -326,6 +335,106 @@ Deno.test("the status page screenshot (1000×700) is drawn from a realistic run 
     if (Deno.env.get("UPDATE_SCREENSHOTS") === "1") {
       await Deno.mkdir(`${ROOT}docs/img`, { recursive: true });
       await Deno.copyFile(file, `${ROOT}docs/img/status_page.png`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Status documents as the page's proxy saw them (only the fields the test reads). */
+interface SeenStatus {
+  totals: { messages: number; written: number; rooms: number };
+  rooms: { roomId: number }[];
+}
+
+Deno.test("in Chromium the page of a real collect --http run shows every room and its totals change without a reload", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "status_page_e2e_" });
+  try {
+    await using sim = await startSimulator({ rooms: 6, seed: 15, rate: 40, log: () => {} });
+    const rooms = liveRooms(sim);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "collect",
+        ...spawnedCollectFlags(`${dir}/e2e.db`, sim, rooms),
+        "--http",
+        "127.0.0.1:0",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let stderr = "";
+    const reading = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+    })();
+    try {
+      await waitFor(() => /msg="http listening" url=/.test(stderr), "the http server", 90_000);
+      const upstream = stderr.match(/msg="http listening" url="?(http:\/\/[^\s"]+)/)![1];
+      /** The collector's status document; undefined while it answers 503 (starting). */
+      const status = async (): Promise<SeenStatus | undefined> => {
+        const res = await fetch(new URL("api/status", upstream));
+        if (res.ok) return await res.json();
+        await res.body?.cancel();
+      };
+      const deadline = Date.now() + 90_000;
+      for (
+        let doc = await status();
+        !(doc?.rooms.length === rooms.length && doc.totals.messages > 0);
+      ) {
+        if (Date.now() > deadline) throw new Error("Timed out waiting for every room's messages");
+        await sleep(100);
+        doc = await status();
+      }
+
+      // The proxy: the page at `/`, counted; each /api/status once its message count moved.
+      const served: SeenStatus[] = [];
+      let pageLoads = 0;
+      const proxy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+        const path = new URL(req.url).pathname;
+        if (path === "/") pageLoads++;
+        if (path !== "/api/status") return fetch(new URL(path, upstream));
+        const before = served.at(-1)?.totals.messages ?? -1;
+        let next = await status();
+        for (let i = 0; i < 100 && (next?.totals.messages ?? before) === before; i++) {
+          await sleep(100);
+          next = await status();
+        }
+        if (!next) return new Response("collector not answering", { status: 502 });
+        served.push(next);
+        return Response.json(next);
+      });
+      try {
+        const url = `http://127.0.0.1:${proxy.addr.port}/`;
+        const dom = await chromiumDumpDom(url, { waitMs: 9_000, timeoutMs: 120_000 });
+        assert.equal(pageLoads, 1, "the page was loaded once, never reloaded");
+        const updates = bodyAttr(dom, "data-updates");
+        assert.ok(updates >= 3, `several status documents were applied (data-updates=${updates})`);
+        assert.deepEqual(
+          roomRows(dom).toSorted((a, b) => a - b),
+          rooms.toSorted((a, b) => a - b),
+          "every room of the run has a row",
+        );
+        const shown = Number(cardText(dom, "msgPerS").sub.replace(/\D/g, ""));
+        assert.ok(
+          shown > served[0].totals.messages,
+          `the messages total moved past the first update's ${served[0].totals.messages}: ${shown}`,
+        );
+        assert.ok(
+          served.slice(1).some((d) => d.totals.messages === shown),
+          "the total shown is one a later update carried",
+        );
+        assert.equal(cardText(dom, "rooms").value.split(" / ")[1], String(rooms.length));
+        assert.doesNotMatch(dom, /id="banner"[^>]*class="[^"]*shown/, "no error banner");
+      } finally {
+        await proxy.shutdown();
+      }
+    } finally {
+      child.kill("SIGINT");
+      await child.status;
+      await reading;
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

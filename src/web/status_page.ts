@@ -164,7 +164,9 @@ const SCRIPT = `
     var history = [];
     if (Array.isArray(d.history)) {
       d.history.slice(-MAX_POINTS).forEach(function (p) {
-        if (Array.isArray(p) && num(p[0]) !== null && num(p[1]) !== null) history.push([p[0], p[1]]);
+        if (Array.isArray(p) && num(p[0]) !== null && num(p[1]) !== null) {
+          history.push([p[0], p[1]]);
+        }
       });
     }
     var rooms = [];
@@ -197,7 +199,8 @@ const SCRIPT = `
     setCard("queue", int(t.queue), bytes(t.queueBytes));
     setCard("rooms", int(t.live) + " / " + int(t.rooms), "live / total");
     setCard("failed", int(t.failed), "rooms given up", (t.failed || 0) > 0);
-    var up = doc.nowMs !== null && doc.startedAtMs !== null ? (doc.nowMs - doc.startedAtMs) / 1000 : null;
+    var up = doc.nowMs !== null && doc.startedAtMs !== null
+      ? (doc.nowMs - doc.startedAtMs) / 1000 : null;
     setCard("uptime", age(up), doc.startedAtMs !== null ? "since " + clock(doc.startedAtMs) : "");
     var safety = $("safety");
     var lost = (t.dropped || 0) + (t.writeErrors || 0);
@@ -254,10 +257,10 @@ const SCRIPT = `
     }
     root.appendChild(svg("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
     root.appendChild(svg("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }));
-    root.appendChild(svg("text", { class: "tick", x: 4, y: T + 2, transform: "rotate(90 4 " + (T + 2) + ")" },
-      "msg/s"));
-    root.appendChild(svg("text", { class: "tick", x: (L + W - R) / 2, y: H - 3, "text-anchor": "middle" },
-      "time (minutes before the last update)"));
+    root.appendChild(svg("text", { class: "tick", x: 4, y: T + 2,
+      transform: "rotate(90 4 " + (T + 2) + ")" }, "msg/s"));
+    root.appendChild(svg("text", { class: "tick", x: (L + W - R) / 2, y: H - 3,
+      "text-anchor": "middle" }, "time (minutes before the last update)"));
     var shown = pts.filter(function (p) { return p[0] >= start && p[0] <= now; });
     if (shown.length) {
       var line = shown.map(function (p) { return x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1); });
@@ -267,8 +270,8 @@ const SCRIPT = `
       root.appendChild(svg("polyline", { class: "line", points: line.join(" ") }));
       if (shown.length < 40) {
         shown.forEach(function (p) {
-          root.appendChild(svg("circle", { class: "dot", cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1),
-            r: 2.5 }));
+          root.appendChild(svg("circle", { class: "dot", cx: x(p[0]).toFixed(1),
+            cy: y(p[1]).toFixed(1), r: 2.5 }));
         });
       }
     } else {
@@ -334,7 +337,10 @@ const SCRIPT = `
     th.querySelector("button").addEventListener("click", function () {
       var key = th.getAttribute("data-key");
       if (sort.key === key) sort.dir = -sort.dir;
-      else sort = { key: key, dir: key === "roomId" || key === "state" || key === "transport" ? 1 : -1 };
+      else {
+        var up = key === "roomId" || key === "title" || key === "state" || key === "transport";
+        sort = { key: key, dir: up ? 1 : -1 };
+      }
       if (lastDoc) renderRooms(lastDoc);
     });
   });
