@@ -141,11 +141,11 @@ function summary(report: StatsReport, options: HtmlReportOptions): string {
       ),
     ],
     [
-      "throttling suspected",
+      "rooms with suspected throttling",
       figure(
         "total.throttled",
         rooms.filter((r) => r.throttling.suspected).length,
-        `${int(rooms.filter((r) => r.throttling.suspected).length)} room(s)`,
+        int(rooms.filter((r) => r.throttling.suspected).length),
       ),
     ],
   ];
@@ -563,10 +563,11 @@ h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 0 0 2px; }
 h2 .who { font-weight: normal; color: var(--muted); }
 .meta { color: var(--muted); margin: 0 0 10px; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 8px;
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)); gap: 8px;
   margin: 12px 0; }
-.tiles div { border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px; }
-.tiles dt { color: var(--muted); font-size: 12px; }
+.tiles div { border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px;
+  display: flex; flex-direction: column; justify-content: space-between; }
+.tiles dt { color: var(--muted); font-size: 12px; line-height: 1.2; }
 .tiles dd { margin: 0; font-size: 18px; font-weight: 600; }
 table { border-collapse: collapse; }
 th, td { padding: 2px 8px; border-bottom: 1px solid var(--line); text-align: left;
