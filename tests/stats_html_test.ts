@@ -416,3 +416,29 @@ Deno.test("headless Chromium takes a screenshot of the fixture's report (docs/im
     }
   });
 });
+
+Deno.test("main.ts stats --html writes the file and logs it; --html - exits 2 with one line", async () => {
+  await withFixtureDb(async (db, dir) => {
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const run = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", main, "stats", "--db", db, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const decoder = new TextDecoder();
+    const file = `${dir}/out.html`;
+    const ok = await run(["--html", file]);
+    assert.equal(ok.code, 0, decoder.decode(ok.stderr));
+    assert.equal(decoder.decode(ok.stdout), "");
+    assert.match(decoder.decode(ok.stderr), /level=info msg="wrote stats report" .*rooms=2/);
+    assert.match(await Deno.readTextFile(file), /data-key="counts\.danmaku" data-value="207"/);
+    const bad = await run(["--html", "-"]);
+    assert.equal(bad.code, 2);
+    assert.equal(decoder.decode(bad.stdout), "");
+    assert.match(
+      decoder.decode(bad.stderr),
+      /^error: Cannot parse --html "-": expected a file name[^\n]*\n$/,
+    );
+  });
+});

@@ -27,7 +27,7 @@ const MIN = 60_000;
 /** Chart geometry in SVG user units (the SVG scales to the page width). */
 const W = 960;
 const H = 220;
-const PAD = { left: 56, right: 12, top: 12, bottom: 30 };
+const PAD = { left: 56, right: 28, top: 12, bottom: 30 };
 const PLOT_W = W - PAD.left - PAD.right;
 const PLOT_H = H - PAD.top - PAD.bottom;
 
@@ -58,7 +58,8 @@ const attr = (value: string | number): string =>
   `"${String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c])}"`;
 
 const int = (n: number) => n.toLocaleString("en-US");
-const cny = (n: number) => n.toFixed(2);
+const cny = (n: number) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const time = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
 
@@ -141,7 +142,7 @@ function summary(report: StatsReport, options: HtmlReportOptions): string {
       ),
     ],
     [
-      "rooms with suspected throttling",
+      "suspected throttling",
       figure(
         "total.throttled",
         rooms.filter((r) => r.throttling.suspected).length,
@@ -349,14 +350,20 @@ interface TimeAxis {
 
 /** The axis of a room, or null when it has nothing to draw. */
 export function timeAxis(r: RoomStats): TimeAxis | null {
-  const points: number[] = [];
-  for (const [m] of r.density.perMinute) points.push(m, m + MIN);
-  for (const [m] of r.valuePerMinute) points.push(m, m + MIN);
-  if (points.length === 0) return null;
-  for (const g of r.sessions.gaps) points.push(g.fromMs, g.toMs);
-  for (const f of r.throttling.flagged) points.push(f.fromMs, f.toMs);
-  const lo = Math.min(...points);
-  const hi = Math.max(...points);
+  // Series are ascending; a loop, not Math.min(...), for a year of minutes.
+  const spans: [number, number][] = [];
+  for (const series of [r.density.perMinute, r.valuePerMinute]) {
+    if (series.length > 0) spans.push([series[0][0], series[series.length - 1][0] + MIN]);
+  }
+  if (spans.length === 0) return null;
+  for (const g of r.sessions.gaps) spans.push([g.fromMs, g.toMs]);
+  for (const f of r.throttling.flagged) spans.push([f.fromMs, f.toMs]);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const [from, to] of spans) {
+    lo = Math.min(lo, from);
+    hi = Math.max(hi, to);
+  }
   const minutes = Math.max(1, Math.ceil((hi - lo) / MIN));
   const binMin = BIN_MINUTES.find((b) => minutes / b <= MAX_BINS - 1) ??
     Math.ceil(minutes / (MAX_BINS - 1) / 1440) * 1440;
@@ -563,12 +570,11 @@ h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 0 0 2px; }
 h2 .who { font-weight: normal; color: var(--muted); }
 .meta { color: var(--muted); margin: 0 0 10px; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)); gap: 8px;
-  margin: 12px 0; }
-.tiles div { border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px;
-  display: flex; flex-direction: column; justify-content: space-between; }
-.tiles dt { color: var(--muted); font-size: 12px; line-height: 1.2; }
-.tiles dd { margin: 0; font-size: 18px; font-weight: 600; }
+.tiles { display: flex; flex-wrap: wrap; gap: 8px; margin: 12px 0; }
+.tiles div { flex: 1 1 auto; border: 1px solid var(--line); border-radius: 6px;
+  padding: 6px 10px; }
+.tiles dt { color: var(--muted); font-size: 12px; white-space: nowrap; }
+.tiles dd { margin: 0; font-size: 17px; font-weight: 600; white-space: nowrap; }
 table { border-collapse: collapse; }
 th, td { padding: 2px 8px; border-bottom: 1px solid var(--line); text-align: left;
   vertical-align: top; }
@@ -605,7 +611,7 @@ svg .axis, svg .tick { stroke: var(--muted); }
 svg text { fill: var(--muted); font-size: 11px; }
 svg .ylabel { text-anchor: end; }
 svg .xlabel { text-anchor: middle; }
-.lists { display: flex; flex-wrap: wrap; gap: 12px 28px; }
+.lists { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 12px 28px; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 .phrase { white-space: pre-wrap; overflow-wrap: anywhere; }
 .ctl { color: var(--muted); font-family: monospace; }
