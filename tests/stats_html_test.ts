@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { runStats, statsReport } from "../src/cli/stats_command.ts";
 import { ConfigError } from "../src/errors.ts";
-import { axisTop, escapeHtml, MAX_BINS, timeAxis } from "../src/analysis/html_report.ts";
+import { axisTop, escapeHtml, MAX_BINS, statsHtml, timeAxis } from "../src/analysis/html_report.ts";
 import type { RoomStats } from "../src/analysis/room_stats.ts";
 import { LineWriter } from "../src/util/line_writer.ts";
 import { SqliteStore } from "../src/storage/sqlite_store.ts";
@@ -441,4 +441,50 @@ Deno.test("main.ts stats --html writes the file and logs it; --html - exits 2 wi
       /^error: Cannot parse --html "-": expected a file name[^\n]*\n$/,
     );
   });
+});
+
+Deno.test("statsHtml() merges two weeks of minutes into at most MAX_BINS bars with the same total", () => {
+  const perMinute: [number, number][] = [];
+  for (let m = 0; m < 14 * 24 * 60; m += 7) perMinute.push([T0 + m * MIN, 1 + m % 5]);
+  const room = {
+    roomId: 1,
+    anchor: null,
+    title: null,
+    firstMs: T0,
+    lastMs: T0 + 14 * 24 * 60 * MIN,
+    counts: { danmaku: 0 },
+    lotteryDanmaku: 0,
+    maskedDanmaku: 0,
+    density: {
+      minutes: 0,
+      activeMinutes: perMinute.length,
+      meanPerMinute: 0,
+      peakPerMinute: 5,
+      peakMinuteMs: T0,
+      perMinute,
+    },
+    topSenders: [],
+    topMaskedSenders: [],
+    topPhrases: [],
+    valueCny: { gifts: 0, superChats: 0, guardBuys: 0, total: 0 },
+    valuePerMinute: [],
+    deletedSuperChats: { count: 0, valueCny: 0 },
+    sessions: { count: 0, unterminated: 0, spanMs: 0, coveredMs: 0, coverage: 1, gaps: [] },
+    throttling: { suspected: false, windows: 0, medianPerWindow: 0, flagged: [] },
+  } as unknown as RoomStats;
+  const html = statsHtml({
+    sinceMs: null,
+    untilMs: null,
+    minGapMs: MIN,
+    includeLottery: false,
+    throttleRule: { windowMs: 10 * MIN, ratio: 0.1, minMedian: 10, minCoverage: 0.9 },
+    rooms: [room],
+  });
+  const bars = chartMarks(roomSections(html).get(1)!, "density");
+  assert.ok(bars.length > 100 && bars.length <= MAX_BINS, `${bars.length} bars`);
+  assert.equal(
+    bars.reduce((s, a) => s + Number(a["data-n"]), 0),
+    perMinute.reduce((s, [, n]) => s + n, 0),
+  );
+  assert.match(html, /danmaku per 2 h/);
 });

@@ -342,7 +342,7 @@ function rankTable(caption: string, heads: string[], rows: string[][]): string {
 }
 
 /** Time axis of a room's charts: whole bins covering every series and band. */
-interface TimeAxis {
+export interface TimeAxis {
   fromMs: number;
   toMs: number;
   binMs: number;
@@ -475,7 +475,14 @@ function bands(axis: TimeAxis, r: RoomStats, throttling: boolean): string {
   return out.join("");
 }
 
-const binLabel = (axis: TimeAxis) => formatDuration(axis.binMs).replace(/ 0s$/, "");
+/** A bin's length in words: `minute`, `5 min`, `2 h`, `1 day`. */
+function binLabel(axis: TimeAxis): string {
+  const minutes = axis.binMs / MIN;
+  if (minutes === 1) return "minute";
+  if (minutes % 1440 === 0) return minutes === 1440 ? "day" : `${minutes / 1440} days`;
+  if (minutes % 60 === 0) return minutes === 60 ? "hour" : `${minutes / 60} h`;
+  return `${minutes} min`;
+}
 
 /** Danmaku per bin, with gap and throttling bands. */
 function densityChart(r: RoomStats): string {
