@@ -98,57 +98,26 @@ function summary(report: StatsReport, options: HtmlReportOptions): string {
     report.untilMs === null ? "end" : time(report.untilMs)
   }`;
   const span = sum((r) => r.sessions.spanMs);
-  const tiles: [string, string][] = [
-    ["rooms", figure("rooms", rooms.length, int(rooms.length))],
-    [
-      "danmaku",
-      figure("total.danmaku", sum((r) => r.counts.danmaku), int(sum((r) => r.counts.danmaku))),
-    ],
-    ["gifts", figure("total.gifts", sum((r) => r.counts.gifts), int(sum((r) => r.counts.gifts)))],
-    [
-      "super chats",
-      figure(
-        "total.super_chats",
-        sum((r) => r.counts.super_chats),
-        int(sum((r) => r.counts.super_chats)),
-      ),
-    ],
-    [
-      "guard buys",
-      figure(
-        "total.guard_buys",
-        sum((r) => r.counts.guard_buys),
-        int(sum((r) => r.counts.guard_buys)),
-      ),
-    ],
-    [
-      "value CNY",
-      figure("total.valueCny", sum((r) => r.valueCny.total), cny(sum((r) => r.valueCny.total))),
-    ],
-    [
-      "coverage",
-      figure(
-        "total.coverage",
-        span === 0 ? 1 : sum((r) => r.sessions.coveredMs) / span,
-        percent(span === 0 ? 1 : sum((r) => r.sessions.coveredMs) / span),
-      ),
-    ],
-    [
-      "gaps",
-      figure(
-        "total.gaps",
-        sum((r) => r.sessions.gaps.length),
-        int(sum((r) => r.sessions.gaps.length)),
-      ),
-    ],
-    [
+  const coverage = span === 0 ? 1 : sum((r) => r.sessions.coveredMs) / span;
+  const value = round3(sum((r) => r.valueCny.total));
+  const tile = (label: string, key: string, n: number, text = int(n)): [string, string] => [
+    label,
+    figure(key, n, text),
+  ];
+  const tiles = [
+    tile("rooms", "rooms", rooms.length),
+    tile("danmaku", "total.danmaku", sum((r) => r.counts.danmaku)),
+    tile("gifts", "total.gifts", sum((r) => r.counts.gifts)),
+    tile("super chats", "total.super_chats", sum((r) => r.counts.super_chats)),
+    tile("guard buys", "total.guard_buys", sum((r) => r.counts.guard_buys)),
+    tile("value CNY", "total.valueCny", value, cny(value)),
+    tile("coverage", "total.coverage", coverage, percent(coverage)),
+    tile("gaps", "total.gaps", sum((r) => r.sessions.gaps.length)),
+    tile(
       "suspected throttling",
-      figure(
-        "total.throttled",
-        rooms.filter((r) => r.throttling.suspected).length,
-        int(rooms.filter((r) => r.throttling.suspected).length),
-      ),
-    ],
+      "total.throttled",
+      rooms.filter((r) => r.throttling.suspected).length,
+    ),
   ];
   const lines = [
     '<header class="summary">',
@@ -408,6 +377,7 @@ const x = (axis: TimeAxis, t: number) =>
   round2(PAD.left + (t - axis.fromMs) / (axis.toMs - axis.fromMs) * PLOT_W);
 const y = (top: number, v: number) => round2(PAD.top + PLOT_H - v / top * PLOT_H);
 const round2 = (n: number) => Math.round(n * 100) / 100;
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 /** Axes, grid and labels of a chart. */
 function frame(axis: TimeAxis, top: number, format: (v: number) => string): string {
@@ -552,8 +522,6 @@ function valueChart(r: RoomStats): string {
     }${bars.join("")}</svg>
 </figure>`;
 }
-
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 function footer(report: StatsReport): string {
   const rule = report.throttleRule;
