@@ -322,6 +322,8 @@ Deno.test("bad --http input is one line `error: …` and exit 2 before anything 
         "http://127.0.0.1:9",
         "--rooms",
         "1",
+        "--duration", // if the input were accepted, the run still ends
+        "20s",
         ...flags,
       ]).exit();
       const lines = stderr.trimEnd().split("\n");
