@@ -169,6 +169,13 @@ Deno.test("stats leaves a deleted super chat out of the value, also when the del
     assert.equal(range.counts.super_chats, 1);
     assert.deepEqual(range.valueCny, { gifts: 0, superChats: 0, guardBuys: 0, total: 0 });
     assert.deepEqual(range.deletedSuperChats, { count: 1, valueCny: 50 });
+    // Per minute too: the deleted super chat's minute (+45) has no value.
+    assert.deepEqual(all.valuePerMinute, [
+      [T0 + 30 * MIN, 53, 0, 0],
+      [T0 + 40 * MIN, 0, 30, 0],
+      [T0 + 50 * MIN, 0, 0, 198],
+    ]);
+    assert.deepEqual(range.valuePerMinute, []);
   });
 });
 
