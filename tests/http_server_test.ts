@@ -292,9 +292,15 @@ Deno.test("a logged-in collect --http shows the cookie in none of /metrics, /api
         /danmaku_room_messages_total\{room="\d+"\} [1-9]/.test(metrics),
         "the run collected",
       );
-    } finally {
+      // A client that never finishes its request does not hold the stop up.
+      const url = new URL(base);
+      using stuck = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
+      await stuck.write(new TextEncoder().encode("GET /metrics HTTP/1.1\r\nHost: x\r\n"));
       const { code, stderr } = await run.stop();
       assert.equal(code, 0, stderr);
+      assert.match(stderr, /msg="stopped"/);
+    } finally {
+      await run.stop();
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
