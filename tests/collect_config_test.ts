@@ -54,6 +54,8 @@ Deno.test("parseCollectArgs() with no flags returns the documented defaults", ()
     maxBackoffMs: 120_000,
     durationMs: undefined,
     statusIntervalMs: 60_000,
+    http: undefined,
+    httpPublic: false,
   });
 });
 
@@ -145,6 +147,9 @@ Deno.test("parseCollectArgs() reads every flag", () => {
     "2h",
     "--status-interval",
     "30",
+    "--http",
+    "0.0.0.0:9100",
+    "--http-public",
   ]);
   assert.deepEqual({ ...config }, {
     dbPath: "/tmp/x.db",
@@ -182,6 +187,8 @@ Deno.test("parseCollectArgs() reads every flag", () => {
     maxBackoffMs: 300_000,
     durationMs: 7_200_000,
     statusIntervalMs: 30_000,
+    http: { hostname: "0.0.0.0", port: 9100 },
+    httpPublic: true,
   });
 });
 
