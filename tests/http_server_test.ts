@@ -245,6 +245,13 @@ Deno.test("collect --http 127.0.0.1:0 serves /metrics that the real Prometheus p
       );
 
       // Only GET/HEAD; unknown paths 404.
+      const head = await fetch(`${base}metrics`, { method: "HEAD" });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+      assert.equal(await head.text(), "");
+      const page = await get(base);
+      assert.equal(page.type, "text/html; charset=utf-8");
+      assert.match(page.body, /^<!DOCTYPE html>/i);
       assert.equal((await get(`${base}nope`)).status, 404);
       const post = await fetch(`${base}metrics`, { method: "POST" });
       await post.body?.cancel();
