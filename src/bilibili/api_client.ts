@@ -354,6 +354,11 @@ export class BilibiliApi {
     const pause = Math.min(cap, base * 2 ** Math.min(state.streak, 20));
     state.streak++;
     state.until = Math.max(state.until, this.#options.clock.now() + pause);
+    // A ban answered to a room call is the IP's: the lists would be refused too. A list's own
+    // ban or -352 stays with the lists, so getDanmuInfo never waits for them.
+    if (banned && group === "room") {
+      this.#pauses.list.until = Math.max(this.#pauses.list.until, state.until);
+    }
     if (code === -352) this.#wbiKeys = undefined; // refetch keys: they may have rotated
     this.#log.warn("API asked us to slow down", { path, code, pause_ms: pause, group });
   }
