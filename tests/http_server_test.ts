@@ -9,22 +9,9 @@ import { DatabaseSync } from "node:sqlite";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import type { StatusDocument } from "../src/web/status_json.ts";
 import { liveRooms, spawnedCollectFlags, waitFor } from "./support/collect_helpers.ts";
+import { parsePrometheus } from "./support/prometheus_parser.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const PYTHON = "/usr/bin/python3";
-
-/** Parses exposition text with prometheus_client's parser; throws when it refuses the text. */
-const PARSE_SCRIPT = `
-import json, sys
-from prometheus_client.parser import text_string_to_metric_families
-out = []
-for family in text_string_to_metric_families(sys.stdin.read()):
-    for s in family.samples:
-        out.append({"family": family.name, "type": family.type, "name": s.name,
-                     "labels": s.labels, "value": s.value})
-print(json.dumps(out))
-`;
-
 interface Sample {
   family: string;
   type: string;
@@ -33,21 +20,19 @@ interface Sample {
   value: number;
 }
 
-/** The samples of `text` as the real parser reads them. */
+/** The samples of `text` as the real parser reads them; fails the test if it refuses. */
 async function parseMetrics(text: string): Promise<Sample[]> {
-  const child = new Deno.Command(PYTHON, {
-    args: ["-c", PARSE_SCRIPT],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const error = new TextDecoder().decode(stderr);
+  const { code, families, error } = await parsePrometheus(text);
   assert.equal(code, 0, `the Prometheus parser refused /metrics:\n${error}\n---\n${text}`);
-  return JSON.parse(new TextDecoder().decode(stdout));
+  return families.flatMap((family) =>
+    family.samples.map(([name, labels, value]) => ({
+      family: family.name,
+      type: family.type,
+      name,
+      labels,
+      value,
+    }))
+  );
 }
 
 /** A spawned `main.ts collect`, its stderr collected as it comes. */

@@ -8,29 +8,7 @@ import { ConfigError } from "../src/errors.ts";
 import type { CollectorReading, RoomReading } from "../src/web/collector_reading.ts";
 import { escapeLabelValue, MetricsWriter, renderMetrics } from "../src/web/metrics.ts";
 import { HISTORY_MS, StatusTracker } from "../src/web/status_json.ts";
-
-/** The families of `text` as prometheus_client reads them (JSON), or the parser's error. */
-async function parse(text: string): Promise<{ code: number; out: string; err: string }> {
-  const script = `
-import json, sys
-from prometheus_client.parser import text_string_to_metric_families
-print(json.dumps([{"name": f.name, "type": f.type, "help": f.documentation,
-  "samples": [[s.name, s.labels, s.value] for s in f.samples]}
-  for f in text_string_to_metric_families(sys.stdin.read())]))
-`;
-  const child = new Deno.Command("/usr/bin/python3", {
-    args: ["-c", script],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return { code, out: decoder.decode(stdout), err: decoder.decode(stderr) };
-}
+import { parsePrometheus } from "./support/prometheus_parser.ts";
 
 Deno.test("label values with quotes, backslashes and line feeds come back intact through the real parser", async () => {
   const tricky = 'a "quoted" title \\ with C:\\path\nand a second line, 弹幕 }{,=';
@@ -41,9 +19,8 @@ Deno.test("label values with quotes, backslashes and line feeds come back intact
     .family("danmaku_test_total", "counter", "A counter", [[{}, 3]])
     .text();
   assert.equal(text.split("\n").length, 7, "one line per HELP, TYPE and sample:\n" + text);
-  const { code, out, err } = await parse(text);
-  assert.equal(code, 0, err);
-  const families = JSON.parse(out);
+  const { code, families, error } = await parsePrometheus(text);
+  assert.equal(code, 0, error);
   assert.deepEqual(families[0].samples, [["danmaku_test_info", { title: tricky, room: "7" }, 1]]);
   assert.equal(families[0].help, "Help with a \\ backslash\nand a line feed");
   assert.deepEqual(families[1], {
@@ -106,10 +83,8 @@ Deno.test("renderMetrics() of a reading with a room without messages and a faili
   const text = renderMetrics(
     reading(5_000, [room(1, 0, { state: "failed", lastMessageAgeS: null }), room(2, 4)]),
   );
-  const { code, out, err } = await parse(text);
-  assert.equal(code, 0, err);
-  const families: { name: string; samples: [string, Record<string, string>, number][] }[] = JSON
-    .parse(out);
+  const { code, families, error } = await parsePrometheus(text);
+  assert.equal(code, 0, error);
   const samples = (name: string) => families.find((f) => f.name === name)?.samples ?? [];
   assert.deepEqual(samples("danmaku_room_last_message_age_seconds"), [
     ["danmaku_room_last_message_age_seconds", { room: "2" }, 1],
