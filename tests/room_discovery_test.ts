@@ -484,7 +484,7 @@ Deno.test("with getRoomList and getListByAreaID refused, discovery finds a room 
     lists: { refuse: { v3: -352, byArea: -352 } },
   });
   const api = fastApi(sim.api, { riskPauseMs: 10 });
-  const webId = new LiveWebId({ clock: systemClock, origin: sim.api });
+  const webId = new LiveWebId({ api, clock: systemClock });
   const rooms = roomSet();
   const discovery = new RoomDiscovery({
     api,

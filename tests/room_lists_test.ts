@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { BilibiliApi, type DanmuInfo } from "../src/bilibili/api_client.ts";
 import { type HttpGet, nodeHttpGet } from "../src/bilibili/http_get.ts";
-import { type LiveWebId, liveWebIdFor } from "../src/bilibili/live_page.ts";
+import { LiveWebId } from "../src/bilibili/live_page.ts";
 import { listLiveRooms, RoomLists } from "../src/discovery/room_lists.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { AREAS, type SimRoom } from "../src/simulator/world.ts";
@@ -29,8 +29,8 @@ function fastApi(
 }
 
 /** The live page's w_webid at the simulator, read as the collector reads it. */
-function webIdAt(apiBase: string, api: BilibiliApi): LiveWebId {
-  return liveWebIdFor(api, { clock: systemClock, origin: apiBase });
+function webIdOf(api: BilibiliApi): LiveWebId {
+  return new LiveWebId({ api, clock: systemClock });
 }
 
 function order(rooms: readonly SimRoom[], sort: "online" | "live_time"): number[] {
@@ -91,7 +91,7 @@ Deno.test("the newest-started list comes from second/getList (WBI, w_webid) when
     lists: { refuse: { v3: -352, byArea: -352 } },
   });
   const api = fastApi(sim.api);
-  const webId = webIdAt(sim.api, api);
+  const webId = webIdOf(api);
   const logs: string[] = [];
   const rooms = await listLiveRooms(api, {
     sort: "live_time",
@@ -122,7 +122,7 @@ Deno.test("second/getList reads the live page again once the server calls its w_
     lists: { refuse: { v3: -352, byArea: -352 }, webIdTtlMs: 60_000 },
   });
   const api = fastApi(sim.api);
-  const webId = webIdAt(sim.api, api);
+  const webId = webIdOf(api);
   const lists = new RoomLists(api, { webId, backoffMs: 1 });
   const first = await lists.list({ sort: "live_time", limit: 20 });
   assert.equal(first.length, 20);

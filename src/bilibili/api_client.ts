@@ -21,11 +21,15 @@ import { type HttpGet, type HttpResponse, nodeHttpGet } from "./http_get.ts";
 import { signWbiQuery, wbiKeyFromUrl, type WbiKeys } from "./wbi.ts";
 import { fieldLogger, type Logger } from "../util/log.ts";
 
-/** The real origins; `apiBase` replaces all three (e.g. with the simulator). */
+/** The page every API call is made from, as a browser sends it (Origin and Referer). */
+export const LIVE_PAGE_ORIGIN = "https://live.bilibili.com";
+
+/** The real origins; `apiBase` replaces all of them (e.g. with the simulator). */
 export const BILIBILI_ORIGINS = {
   live: "https://api.live.bilibili.com",
   api: "https://api.bilibili.com",
   www: "https://www.bilibili.com",
+  livePage: LIVE_PAGE_ORIGIN,
 } as const;
 
 /** A current desktop browser User-Agent: stale ones get -352 (blivedm#84). */
@@ -34,9 +38,6 @@ export const BROWSER_USER_AGENT =
 
 /** How long WBI keys are trusted before a refetch (blivedm: just under 12 h). */
 const WBI_KEY_LIFETIME_MS = 11 * 3_600_000;
-
-/** The page every API call is made from, as a browser sends it (Origin and Referer). */
-export const LIVE_PAGE_ORIGIN = "https://live.bilibili.com";
 
 /** Cookies of the login that are no longer sent once nav says the account is logged out. */
 const LOGIN_COOKIES = new Set(["SESSDATA", "bili_jct", "DedeUserID", "DedeUserID__ckMd5", "sid"]);
@@ -223,10 +224,7 @@ export class BilibiliApi {
     // and, as blivedm does, a request goes on without them while they cannot be fetched (the
     // next request tries again).
     const device = options.device === undefined
-      ? await this.deviceIdentity(options).catch((error) => {
-        if (options.signal?.aborted) throw error;
-        return undefined;
-      })
+      ? await this.#deviceOrNone(options)
       : options.device ?? undefined;
     const response = await this.#send(kind, path, query, {
       ...options,
@@ -269,6 +267,39 @@ export class BilibiliApi {
     this.#pauses[group].streak = 0;
     this.#tally(path, "ok");
     return { code, data: envelope.data };
+  }
+
+  /**
+   * GETs a web page (not an API envelope) at the origin `kind` as a browser navigating there
+   * from `referer`: through the group's pause and the limiter, with the User-Agent and the
+   * device and user cookies. Its text; ApiError as for the API calls.
+   */
+  async page(
+    kind: keyof typeof BILIBILI_ORIGINS,
+    path: string,
+    options: CallOptions & { referer: string },
+  ): Promise<string> {
+    const device = await this.#deviceOrNone(options);
+    const response = await this.#send(kind, path, "", {
+      ...options,
+      group: options.group ?? "room",
+      headers: {
+        "User-Agent": this.userAgent,
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "Accept-Language": "zh-CN,zh;q=0.9",
+        "Referer": options.referer,
+      },
+      device,
+    });
+    return response.text;
+  }
+
+  /** The device identity, or undefined while it cannot be fetched (cancelling still throws). */
+  #deviceOrNone(options: CallOptions): Promise<DeviceIdentity | undefined> {
+    return this.deviceIdentity(options).catch((error) => {
+      if (options.signal?.aborted) throw error;
+      return undefined;
+    });
   }
 
   /** Counts one answer of `path` in {@linkcode results}. */

@@ -3,6 +3,7 @@
  * cookies a browser holds for bilibili.com, sent on every HTTP request and the WebSocket
  * upgrade. Pure functions; the HTTP client fetches the sources.
  */
+import { MAX_COOKIE_VALUE, MAX_COOKIES } from "./cookies.ts";
 
 /** The device cookies, as a browser sends them. */
 export interface DeviceIdentity {
@@ -22,12 +23,14 @@ export const DEVICE_COOKIE_NAMES = ["buvid3", "b_nut", "buvid4"] as const;
 /** The cookies of `Set-Cookie` lines: name → value (attributes dropped). */
 export function cookiesFromSetCookie(lines: readonly string[] | undefined): Map<string, string> {
   const cookies = new Map<string, string>();
-  for (const line of (lines ?? []).slice(0, 100)) {
+  for (const line of (lines ?? []).slice(0, MAX_COOKIES)) {
     const pair = line.split(";", 1)[0];
     const eq = pair.indexOf("=");
     if (eq <= 0) continue;
     const value = pair.slice(eq + 1).trim();
-    if (value !== "" && value.length <= 4096) cookies.set(pair.slice(0, eq).trim(), value);
+    if (value !== "" && value.length <= MAX_COOKIE_VALUE) {
+      cookies.set(pair.slice(0, eq).trim(), value);
+    }
   }
   return cookies;
 }

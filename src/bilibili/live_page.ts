@@ -6,12 +6,8 @@
  */
 import { ApiError } from "../errors.ts";
 import type { Clock } from "../util/clock.ts";
-import { Deadline } from "../util/deadline.ts";
-import { type BilibiliApi, BROWSER_USER_AGENT } from "./api_client.ts";
-import { type HttpGet, nodeHttpGet } from "./http_get.ts";
+import type { BilibiliApi } from "./api_client.ts";
 
-/** Where the live web pages are. */
-export const LIVE_WEB_ORIGIN = "https://live.bilibili.com";
 /** The area page clients read `access_id` from (dart_simple_live, pure_live, DTV). */
 export const LIVE_AREA_PAGE_PATH = "/lol";
 /** Longest `access_id` accepted; real ones are a few hundred characters. */
@@ -53,25 +49,13 @@ export function accessIdFromPage(html: string): string | undefined {
 
 /** Options of {@linkcode LiveWebId}. */
 export interface LiveWebIdOptions {
+  /** The client the page is read through (its pace, list backoff, User-Agent and cookies). */
+  api: BilibiliApi;
   clock: Clock;
-  /** Origin of the live pages (the simulator's when `--api-base` is set). @default {LIVE_WEB_ORIGIN} */
-  origin?: string;
   /** The page to read. @default {LIVE_AREA_PAGE_PATH} */
   path?: string;
-  /** @default {nodeHttpGet} */
-  httpGet?: HttpGet;
-  /**
-   * The client's headers (e.g. `api.wsHeaders()` once its identity is known): their User-Agent
-   * and Cookie (device and user cookies, never logged) are sent with the page request.
-   * @default {a browser User-Agent, no cookie}
-   */
-  headers?: (signal?: AbortSignal) => Promise<Record<string, string>>;
-  /** Waits for a slot of the shared API pace, when given. */
-  limiter?: { take(signal?: AbortSignal): Promise<boolean> };
   /** Reuse an id this long before reading the page again. @default {3_600_000} */
   lifetimeMs?: number;
-  /** Per-request timeout. @default {15000} */
-  timeoutMs?: number;
 }
 
 /** The cached `w_webid` of this run. */
@@ -104,58 +88,16 @@ export class LiveWebId {
 
   async #fetch(signal?: AbortSignal): Promise<string> {
     const path = this.#options.path ?? LIVE_AREA_PAGE_PATH;
-    if (this.#options.limiter && !(await this.#options.limiter.take(signal))) {
-      throw new ApiError(`Cannot read ${path}: cancelled`, 0);
-    }
-    const origin = (this.#options.origin ?? LIVE_WEB_ORIGIN).replace(/\/+$/, "");
-    const client = await this.#options.headers?.(signal).catch(() => undefined) ?? {};
-    const headers: Record<string, string> = {
-      "User-Agent": client["User-Agent"] ?? BROWSER_USER_AGENT,
-      "Referer": "https://www.bilibili.com/",
-      "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-    };
-    if (client.Cookie) headers.Cookie = client.Cookie;
     this.fetches++;
-    let text: string;
-    let status: number;
-    {
-      using deadline = new Deadline(this.#options.timeoutMs ?? 15_000, signal);
-      try {
-        ({ text, status } = await (this.#options.httpGet ?? nodeHttpGet)(`${origin}${path}`, {
-          headers,
-          signal: deadline.signal,
-        }));
-      } catch (error) {
-        const reason = deadline.timedOut ? "timed out" : (error as Error).message;
-        throw new ApiError(`Cannot reach ${path}: ${reason}`, 0, { cause: error });
-      }
-    }
-    if (status === 412) {
-      throw new ApiError(`Cannot read ${path}: HTTP 412, the IP is being rate limited`, -412);
-    }
-    if (status < 200 || status > 299) {
-      throw new ApiError(`Cannot read ${path}: HTTP ${status}`, status);
-    }
+    // Part of the lists: a ban of the page pauses the lists, never getDanmuInfo.
+    const text = await this.#options.api.page("livePage", path, {
+      signal,
+      group: "list",
+      referer: "https://www.bilibili.com/",
+    });
     const id = accessIdFromPage(text);
     if (!id) throw new ApiError(`Cannot read w_webid from ${path}: the page has no access_id`, 0);
     this.#cached = { id, fetchedAt: this.#options.clock.now() };
     return id;
   }
-}
-
-/**
- * The `w_webid` source of `api`'s run: the page is asked for with the client's User-Agent and
- * cookies (its device identity first), at `origin` (`--api-base` when set).
- */
-export function liveWebIdFor(
-  api: BilibiliApi,
-  options: Omit<LiveWebIdOptions, "headers">,
-): LiveWebId {
-  return new LiveWebId({
-    ...options,
-    headers: async (signal) => {
-      await api.identity({ signal });
-      return api.wsHeaders();
-    },
-  });
 }

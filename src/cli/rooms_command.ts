@@ -3,7 +3,7 @@
  * the newest started (`--new N`) — through the collector's rate-limited API client.
  */
 import { BilibiliApi } from "../bilibili/api_client.ts";
-import { liveWebIdFor } from "../bilibili/live_page.ts";
+import { LiveWebId } from "../bilibili/live_page.ts";
 import type { LiveRoomListing } from "../bilibili/room_list_api.ts";
 import { COLLECT_COMMAND } from "../collector/config.ts";
 import { ROOMS_DEFAULTS } from "../defaults.ts";
@@ -115,7 +115,7 @@ export async function runRooms(
     userAgent: values.userAgent,
     log: io.log,
   });
-  const webId = liveWebIdFor(api, { clock: systemClock, origin: values.apiBase, limiter });
+  const webId = new LiveWebId({ api, clock: systemClock });
   const rooms = await listLiveRooms(api, {
     sort,
     limit: values.new ?? values.top ?? ROOMS_DEFAULTS.limit,

@@ -7,7 +7,7 @@
 import { BilibiliApi } from "../bilibili/api_client.ts";
 import type { UserCookie } from "../bilibili/cookies.ts";
 import type { HttpGet } from "../bilibili/http_get.ts";
-import { liveWebIdFor } from "../bilibili/live_page.ts";
+import { LiveWebId } from "../bilibili/live_page.ts";
 import { RoomDiscovery } from "../discovery/room_discovery.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import { type ConnectOptions, type DanmakuTransport, readCaFile } from "../room/transport.ts";
@@ -219,7 +219,7 @@ export async function runCollector(
         areaId: config.areaId || undefined,
         parentAreaId: config.parentAreaId || undefined,
         // The live page's w_webid, for second/getList when the other lists refuse.
-        webId: liveWebIdFor(api, { clock, origin: config.apiBase, limiter, httpGet: deps.httpGet }),
+        webId: new LiveWebId({ api, clock }),
       })
       : undefined;
     for (const roomId of deps.rooms) supervisor.add(roomId);
