@@ -168,3 +168,35 @@ Deno.test("readPackets() survives 5,000 fuzzed inputs with only messages or Prot
   }
   assert.ok(protocolErrors > 1000, `only ${protocolErrors} inputs were rejected`);
 });
+
+Deno.test("readPackets() with idleBufferSize reads small while quiet, 4 KB once a read fills the buffer, and shrinks back", async () => {
+  const small = readSampleBin("heartbeat_reply_ver0");
+  const bulk = concatBytes(Array(400).fill(small)); // 400 × 20 bytes, delivered in big reads
+  const sizes: number[] = [];
+  const chunks = [
+    small,
+    small,
+    bulk.subarray(0, 4000),
+    bulk.subarray(4000),
+    ...Array(12).fill(small),
+  ];
+  const source: ByteSource = {
+    read(target) {
+      sizes.push(target.length);
+      const chunk = chunks.shift();
+      if (!chunk) return Promise.resolve(null);
+      // A socket hands over at most what fits; the rest waits for the next read.
+      const count = Math.min(target.length, chunk.length);
+      target.set(chunk.subarray(0, count));
+      if (count < chunk.length) chunks.unshift(chunk.subarray(count));
+      return Promise.resolve(count);
+    },
+  };
+  let packets = 0;
+  await readPackets(source, () => packets++, { bufferSize: 4096, idleBufferSize: 512 });
+  assert.equal(packets, 2 + 400 + 12);
+  assert.equal(sizes[0], 512, "a new connection reads into 512 bytes");
+  assert.equal(sizes[1], 512, "small reads keep the small buffer");
+  assert.ok(Math.max(...sizes) >= 4000, `a read that filled the buffer grows it: ${sizes}`);
+  assert.equal(sizes.at(-1), 512, `eight small reads in a row shrink it back: ${sizes}`);
+});

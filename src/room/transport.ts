@@ -1,10 +1,10 @@
 /**
- * Transports to a danmaku server: raw TCP (4 KB reads keep idle rooms small) and WebSocket
+ * Transports to a danmaku server: raw TCP (512-byte reads while a room is quiet, 4 KB once busy) and WebSocket
  * (`ws`/`wss`, path `/sub`, our own client so wss can trust an extra CA and reading can pause
  * like TCP). Both hand decoded messages to a callback; neither knows about reconnecting.
  */
 import { ConfigError } from "../errors.ts";
-import { readPackets } from "../protocol/frame_reader.ts";
+import { IDLE_READ_BUFFER_SIZE, readPackets } from "../protocol/frame_reader.ts";
 import { Deadline } from "../util/deadline.ts";
 import { decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
 import type { DanmakuHost } from "../bilibili/api_client.ts";
@@ -168,6 +168,7 @@ async function receivePackets(
     await readPackets(source, (packet, offset) => decodePacket(packet, onMessage, offset), {
       onRead: onBytes,
       beforeRead,
+      idleBufferSize: IDLE_READ_BUFFER_SIZE, // a quiet room holds 512 bytes, a busy one reads 4 KB
     });
   } catch (error) {
     if (

@@ -1,0 +1,251 @@
+/**
+ * `deno run -A scripts/bench/heap_probe.ts [--rooms N] [--base N] [--top N]`: what an idle room
+ * costs the collector, by constructor. Runs `main.ts collect` (the flags of `deno task start`,
+ * plus `--inspect`) against the simulator with `--base` idle rooms, then with `--rooms`; in each,
+ * once every room is live and 2 s passed, reads RSS, asks V8 for a full GC over the inspector
+ * (Chrome DevTools Protocol over WebSocket), reads RSS again and takes a heap snapshot. Prints
+ * RSS per room before and after the GC and the per-room difference of the two snapshots, grouped
+ * by node type and constructor name. A tool for issue 14's measurements, not a test.
+ */
+import { parseArgs } from "node:util";
+import { roomIds, ROOT, sleep, startChild, taskV8Flags, usage } from "./processes.ts";
+
+/** One row of a heap snapshot summary: node type + name, how many, bytes. */
+interface Group {
+  count: number;
+  bytes: number;
+}
+
+/** A CDP client over the inspector's WebSocket, enough for HeapProfiler. */
+class Inspector implements Disposable {
+  readonly #socket: WebSocket;
+  #next = 1;
+  readonly #waiting = new Map<number, (result: unknown) => void>();
+  readonly #chunks: string[] = [];
+
+  private constructor(socket: WebSocket) {
+    this.#socket = socket;
+    socket.onmessage = (event) => {
+      const message = JSON.parse(String(event.data)) as {
+        id?: number;
+        method?: string;
+        params?: { chunk?: string };
+        result?: unknown;
+      };
+      if (message.method === "HeapProfiler.addHeapSnapshotChunk") {
+        this.#chunks.push(message.params?.chunk ?? "");
+      } else if (message.id !== undefined) {
+        this.#waiting.get(message.id)?.(message.result);
+        this.#waiting.delete(message.id);
+      }
+    };
+  }
+
+  static async open(port: number): Promise<Inspector> {
+    const deadline = performance.now() + 30_000;
+    for (;;) {
+      try {
+        const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as {
+          webSocketDebuggerUrl: string;
+        }[];
+        const socket = new WebSocket(list[0].webSocketDebuggerUrl);
+        await new Promise((resolve, reject) => {
+          socket.onopen = resolve;
+          socket.onerror = reject;
+        });
+        return new Inspector(socket);
+      } catch (error) {
+        if (performance.now() > deadline) throw error;
+        await sleep(200);
+      }
+    }
+  }
+
+  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const id = this.#next++;
+    const { promise, resolve } = Promise.withResolvers<unknown>();
+    this.#waiting.set(id, resolve);
+    this.#socket.send(JSON.stringify({ id, method, params }));
+    return promise;
+  }
+
+  /** Takes a heap snapshot and summarizes it by node type and name. */
+  async snapshot(): Promise<Map<string, Group>> {
+    this.#chunks.length = 0;
+    await this.call("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+    return summarize(this.#chunks.join(""));
+  }
+
+  [Symbol.dispose](): void {
+    this.#socket.close();
+  }
+}
+
+/** Groups a snapshot's nodes by `type:name` (objects by constructor, closures by function). */
+function summarize(json: string): Map<string, Group> {
+  const snapshot = JSON.parse(json) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const width = fields.length;
+  const typeAt = fields.indexOf("type");
+  const nameAt = fields.indexOf("name");
+  const sizeAt = fields.indexOf("self_size");
+  const groups = new Map<string, Group>();
+  const { nodes, strings } = snapshot;
+  for (let i = 0; i < nodes.length; i += width) {
+    const type = types[nodes[i + typeAt]];
+    let name = type === "string" || type === "concatenated string" || type === "sliced string"
+      ? "(strings)"
+      : strings[nodes[i + nameAt]];
+    if (type === "code") name = "(code)";
+    if (type === "array" || type === "hidden") name = name.replace(/\d+/g, "#");
+    const key = `${type}:${name.slice(0, 60)}`;
+    const group = groups.get(key) ?? { count: 0, bytes: 0 };
+    group.count++;
+    group.bytes += nodes[i + sizeAt];
+    groups.set(key, group);
+  }
+  return groups;
+}
+
+interface Measure {
+  rooms: number;
+  rssKb: number;
+  rssAfterGcKb: number;
+  heapUsedKb: number;
+  groups: Map<string, Group>;
+}
+
+async function measure(rooms: number, port: number): Promise<Measure> {
+  const sim = await startChild([
+    "--rooms",
+    String(rooms),
+    "--rate",
+    "0.001",
+    "--seed",
+    "bench-idle",
+    "--live-minutes",
+    "100000",
+    "--offline-minutes",
+    "0.01",
+  ]);
+  const dir = await Deno.makeTempDir({ prefix: "heap-probe-" });
+  try {
+    await sleep(500);
+    const ids = await roomIds(sim.api, rooms);
+    await Deno.writeTextFile(`${dir}/rooms.txt`, ids.join("\n"));
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `--inspect=127.0.0.1:${port}`,
+        ...taskV8Flags("start"),
+        "main.ts",
+        "collect",
+        "--db",
+        `${dir}/idle.db`,
+        "--api-base",
+        sim.api,
+        "--rooms-file",
+        `${dir}/rooms.txt`,
+        "--api-rate",
+        "2000",
+        "--connect-rate",
+        "1000",
+        "--max-connections",
+        "100000",
+        "--status-interval",
+        "250ms",
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let live = 0;
+    const reading = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        for (const match of chunk.matchAll(/msg=status.*?\blive=(\d+)/g)) live = Number(match[1]);
+      }
+    })();
+    try {
+      const deadline = performance.now() + 120_000;
+      while (live < rooms && performance.now() < deadline) await sleep(250);
+      if (live < rooms) throw new Error(`only ${live} of ${rooms} rooms live`);
+      await sleep(2000);
+      const before = await usage(child.pid);
+      using inspector = await Inspector.open(port);
+      await inspector.call("HeapProfiler.enable");
+      await inspector.call("HeapProfiler.collectGarbage");
+      await sleep(500);
+      const after = await usage(child.pid);
+      const heap = await inspector.call("Runtime.getHeapUsage") as { usedSize: number };
+      const groups = await inspector.snapshot();
+      return {
+        rooms,
+        rssKb: before.rssMb * 1024,
+        rssAfterGcKb: after.rssMb * 1024,
+        heapUsedKb: heap.usedSize / 1024,
+        groups,
+      };
+    } finally {
+      child.kill("SIGINT");
+      await child.status;
+      await reading;
+    }
+  } finally {
+    await sim.stop().catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    rooms: { type: "string", default: "1000" },
+    base: { type: "string", default: "10" },
+    top: { type: "string", default: "40" },
+    port: { type: "string", default: "9339" },
+  },
+});
+const port = Number(values.port);
+const base = await measure(Number(values.base), port);
+const at = await measure(Number(values.rooms), port);
+const n = at.rooms - base.rooms;
+const per = (a: number, b: number) => ((a - b) / n).toFixed(2);
+console.log(`rooms ${base.rooms} → ${at.rooms}`);
+console.log(
+  `RSS KB/room as the bench measures: ${per(at.rssKb, base.rssKb)}; after a full GC: ${
+    per(at.rssAfterGcKb, base.rssAfterGcKb)
+  }; live JS heap: ${per(at.heapUsedKb, base.heapUsedKb)}`,
+);
+console.log(
+  `RSS MB ${(base.rssKb / 1024).toFixed(1)} / ${(at.rssKb / 1024).toFixed(1)}; after GC ${
+    (base.rssAfterGcKb / 1024).toFixed(1)
+  } / ${(at.rssAfterGcKb / 1024).toFixed(1)}; heap used MB ${
+    (base.heapUsedKb / 1024).toFixed(1)
+  } / ${(at.heapUsedKb / 1024).toFixed(1)}`,
+);
+const rows = [...at.groups].map(([key, group]) => {
+  const before = base.groups.get(key) ?? { count: 0, bytes: 0 };
+  return {
+    key,
+    perRoom: (group.count - before.count) / n,
+    bytesPerRoom: (group.bytes - before.bytes) / n,
+  };
+}).sort((a, b) => b.bytesPerRoom - a.bytesPerRoom);
+let total = 0;
+for (const row of rows) total += row.bytesPerRoom;
+console.log(`snapshot self size per room: ${(total / 1024).toFixed(2)} KB`);
+console.log("bytes/room  count/room  type:name");
+for (const row of rows.slice(0, Number(values.top))) {
+  console.log(
+    `${row.bytesPerRoom.toFixed(0).padStart(10)}  ${
+      row.perRoom.toFixed(2).padStart(10)
+    }  ${row.key}`,
+  );
+}
