@@ -20,6 +20,12 @@ export interface ThrowawayClusterOptions {
   settings?: Record<string, string>;
   /** Where the server's own log goes. @default {`<dataDir>/server.log`} */
   logFile?: string;
+  /**
+   * Keep the data folder: `stop()` stops the server and leaves it, and a `dataDir` that
+   * already holds a cluster is started as it is (`password` must then be its password).
+   * @default {false}
+   */
+  keep?: boolean;
 }
 
 /** A running throwaway cluster. */
@@ -131,36 +137,21 @@ export async function startThrowawayCluster(
     ? Deno.makeTempDirSync({ prefix: "danmaku-pg-" })
     : undefined;
   const dataDir = options.dataDir ?? join(parent!, "data");
+  const reuse = options.keep === true && exists(join(dataDir, "PG_VERSION"));
+  if (reuse && options.password === undefined) {
+    throw new Error(`Cannot start the cluster in ${dataDir}: its password is needed`);
+  }
   Deno.mkdirSync(dataDir, { recursive: true });
   const password = options.password ?? randomPassword();
   const port = options.port ?? freePort();
   const logFile = options.logFile ?? join(parent ?? dataDir, "server.log");
-  const pwFile = join(parent ?? dataDir, "pwfile");
-  Deno.writeTextFileSync(pwFile, `${password}\n`);
-  if (isRoot) {
-    // The postgres user must enter the parent and own the data folder.
-    if (parent !== undefined) Deno.chmodSync(parent, 0o755);
-    await chown(dataDir);
-    await chown(pwFile);
-    if (parent !== undefined) {
-      Deno.writeTextFileSync(logFile, "");
-      await chown(logFile);
-    }
+  if (isRoot && parent !== undefined) {
+    // The postgres user must enter the parent, own the data folder and write the log.
+    Deno.chmodSync(parent, 0o755);
+    Deno.writeTextFileSync(logFile, "");
+    await chown(logFile);
   }
-  await run(join(bin, "initdb"), [
-    "-D",
-    dataDir,
-    "-U",
-    "postgres",
-    "--auth-local=trust",
-    "--auth-host=scram-sha-256",
-    `--pwfile=${pwFile}`,
-    "-E",
-    "UTF8",
-    "--locale=C",
-    "--no-sync",
-  ], "initdb");
-  Deno.removeSync(pwFile);
+  if (!reuse) await initdb(bin, dataDir, password);
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
     port: String(port),
@@ -226,13 +217,43 @@ export async function startThrowawayCluster(
       } catch {
         // Already stopped (a test stopped it); the folder goes anyway.
       }
-      Deno.removeSync(parent ?? dataDir, { recursive: true });
+      if (!options.keep) Deno.removeSync(parent ?? dataDir, { recursive: true });
     },
     [Symbol.asyncDispose]() {
       return cluster.stop();
     },
   };
   return cluster;
+}
+
+/** `initdb` into `dataDir` (made the postgres user's when root), with `password`. */
+async function initdb(bin: string, dataDir: string, password: string): Promise<void> {
+  // initdb wants an empty data folder: the password file goes into a folder of its own.
+  const pwDir = Deno.makeTempDirSync({ prefix: "danmaku-pg-pw-" });
+  const pwFile = join(pwDir, "pwfile");
+  try {
+    Deno.writeTextFileSync(pwFile, `${password}\n`, { mode: 0o600 });
+    if (isRoot) {
+      Deno.chmodSync(pwDir, 0o755);
+      await chown(dataDir);
+      await chown(pwFile);
+    }
+    await run(join(bin, "initdb"), [
+      "-D",
+      dataDir,
+      "-U",
+      "postgres",
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      `--pwfile=${pwFile}`,
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--no-sync",
+    ], "initdb");
+  } finally {
+    Deno.removeSync(pwDir, { recursive: true });
+  }
 }
 
 async function chown(path: string): Promise<void> {
