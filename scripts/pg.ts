@@ -26,6 +26,10 @@ const PG_FLAGS = {
     max: 65535,
     integer: true,
   }),
+  urlOnly: flag.boolean({
+    name: "url-only",
+    help: "print only the URL (one line on stdout), for scripts such as .ci/run",
+  }),
   database: flag.string({
     name: "database",
     arg: "NAME",
@@ -51,10 +55,15 @@ const PASSWORD_FILE = "danmaku_password";
 
 if (import.meta.main) {
   const values = scriptArgs(PG_COMMAND, Deno.args);
-  Deno.exit(await main(values.data, values.port, values.database));
+  Deno.exit(await main(values.data, values.port, values.database, values.urlOnly));
 }
 
-async function main(dataDir: string | undefined, port: number, database: string): Promise<number> {
+async function main(
+  dataDir: string | undefined,
+  port: number,
+  database: string,
+  urlOnly: boolean,
+): Promise<number> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) {
     console.error(`error: Cannot use --database "${database}": expected lower-case letters, _`);
     return 2;
@@ -85,7 +94,7 @@ async function main(dataDir: string | undefined, port: number, database: string)
       }
     }
     const url = await ensureDatabase(cluster, database);
-    console.log(banner(cluster, url, keep));
+    console.log(urlOnly ? url : banner(cluster, url, keep));
     // Ctrl+C reaches the whole process group: the first signal stops, later ones do nothing.
     const signal = await stopped.promise;
     console.error(`level=info msg="stopping PostgreSQL" signal=${signal}`);
