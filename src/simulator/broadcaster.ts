@@ -11,7 +11,7 @@ import type { SimulatorCounters } from "./counters.ts";
 import type { DanmakuServer } from "./danmaku_server.ts";
 import { loginNotice, type MessageFactory, type SimMessage } from "./message_factory.ts";
 import type { Random } from "./random.ts";
-import { truthPrefix, type TruthSink } from "./truth_log.ts";
+import { truthPrefix, type TruthSink, truthSuffix } from "./truth_log.ts";
 import type { SimRoom, World } from "./world.ts";
 
 /** Most messages one room emits in one tick, whatever its rate. */
@@ -32,6 +32,8 @@ export interface BroadcasterOptions {
   /** Each room sends exactly this many op-5 messages, then goes quiet. */
   messagesPerRoom?: number;
   truth?: TruthSink;
+  /** Time of a truth line (when its write completed), unix ms. @default {Date.now} */
+  now?: () => number;
 }
 
 /** A room's messages of one tick, shared by all its listeners. */
@@ -113,8 +115,11 @@ export class Broadcaster {
   /** Scratch buffers the batches are encoded into, per variant (0 plain, 1 masked). */
   #scratch = [new BodyWriter(1 << 20), new BodyWriter(1 << 20)];
 
+  #now: () => number;
+
   constructor(options: BroadcasterOptions) {
     this.#o = options;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Messages a room may still send under `--messages`, or Infinity. */
@@ -163,7 +168,7 @@ export class Broadcaster {
       if (!ok) return;
       this.#o.counters.messagesSent++;
       this.#o.counters.bytesSent += bytes.length;
-      this.#o.truth?.append(`${prefix}${connection.id}}\n`);
+      this.#o.truth?.append(prefix + truthSuffix(connection.id, this.#now()));
     });
   }
 
@@ -238,7 +243,7 @@ export class Broadcaster {
           counters.messagesSent += count;
           counters.bytesSent += frame.bytes.length;
           if (truth) {
-            const suffix = `${c.id}}\n`;
+            const suffix = truthSuffix(c.id, this.#now());
             let text = "";
             for (const prefix of prefixes) text += prefix + suffix;
             truth.append(text);

@@ -225,6 +225,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     rng: new Random(`frames:${seed}`),
     messagesPerRoom: options.messagesPerRoom,
     truth,
+    now: () => clock.now(),
   });
 
   const hostname = options.host ?? SIMULATOR_DEFAULTS.host;

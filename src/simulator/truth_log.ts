@@ -1,6 +1,8 @@
 /**
  * The `--truth FILE` ground truth: one JSONL line per op-5 message written to an authenticated
- * connection, `{"room_id":…,"cmd":"…","id":"…","conn":…}`, appended in write-completion order.
+ * connection, `{"room_id":…,"cmd":"…","id":"…","conn":…,"at":…}`, appended in write-completion
+ * order; `at` is when the write completed (unix ms, the simulator's clock). Readers of the
+ * older lines without `at` keep working: the fields before it are unchanged.
  */
 
 /** Receives truth lines; the simulator calls it once per message per connection. */
@@ -19,6 +21,11 @@ const FLUSH_BYTES = 1 << 20;
 /** The prefix of a truth line, up to the connection id: render once per message. */
 export function truthPrefix(roomId: number, cmd: string, id: string): string {
   return `{"room_id":${roomId},"cmd":${JSON.stringify(cmd)},"id":${JSON.stringify(id)},"conn":`;
+}
+
+/** The rest of a truth line after {@linkcode truthPrefix}: connection id, write time, newline. */
+export function truthSuffix(conn: number, atMs: number): string {
+  return `${conn},"at":${atMs}}\n`;
 }
 
 /** A truth sink that appends to a file (created if missing). */
