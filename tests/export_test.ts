@@ -78,7 +78,7 @@ Deno.test("export writes RFC 4180 CSV that Python's csv module reads back field 
     assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
     const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
     assert.ok(text.startsWith("\uFEFFroom_id,ts_ms,time,received_at_ms,uid,uname,text,msg_id,"));
-    assert.ok(text.split("\r\n")[0].endsWith("reply_to_uid,reply_to_uname,lottery_type"));
+    assert.ok(text.split("\r\n")[0].endsWith("reply_to_uid,reply_to_uname,lottery_type,dedup_key"));
     assert.ok(text.endsWith("\r\n"));
     await assert.rejects(Deno.stat(`${path}.partial`), Deno.errors.NotFound);
 
@@ -372,9 +372,9 @@ const EXPORT_LAYOUT: Record<
 > = {
   danmaku: {
     header:
-      "room_id,ts_ms,time,received_at_ms,uid,uname,text,msg_id,cmd,user_hash,is_admin,guard_level,user_level,medal_name,medal_level,medal_anchor_uname,medal_anchor_room_id,medal_anchor_uid,mode,font_size,color,dm_type,emoticon,reply_to_uid,reply_to_uname,lottery_type",
+      "room_id,ts_ms,time,received_at_ms,uid,uname,text,msg_id,cmd,user_hash,is_admin,guard_level,user_level,medal_name,medal_level,medal_anchor_uname,medal_anchor_room_id,medal_anchor_uid,mode,font_size,color,dm_type,emoticon,reply_to_uid,reply_to_uname,lottery_type,dedup_key",
     uid: "uid medal_anchor_uid reply_to_uid",
-    private: "uname user_hash reply_to_uname",
+    private: "uname user_hash reply_to_uname dedup_key",
     time: "coalesce(ts_ms, received_at_ms)",
   },
   gifts: {
@@ -476,11 +476,11 @@ Deno.test("export refuses a database of another schema version", async () => {
   await withFixtureDb(async (db) => {
     {
       using raw = new DatabaseSync(db);
-      raw.exec("PRAGMA user_version = 3");
+      raw.exec("PRAGMA user_version = 4");
     }
     await assert.rejects(exportText(["--db", db]), (e: unknown) => {
       assert.ok(e instanceof StorageError);
-      assert.match(e.message, /its schema version 3 is newer than version 2/);
+      assert.match(e.message, /its schema version 4 is newer than version 3/);
       return true;
     });
   });

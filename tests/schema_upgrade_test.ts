@@ -1,6 +1,7 @@
 /**
  * Schema upgrades: a database written by an earlier build (tests/fixtures/v1_database, schema
- * version 1) opens with this one, is upgraded in place in one transaction, keeps every row and
+ * version 1; a version-2 one built from tests/fixtures/schema_v2.json) opens with this one, is
+ * upgraded in place in one transaction, keeps every row and
  * exports what it exported before plus the new columns; a fresh database and an upgraded one
  * are the same schema; a failed upgrade changes nothing.
  */
@@ -110,6 +111,56 @@ Deno.test("an upgraded version-1 database has exactly the schema of a new databa
   });
 });
 
+/** A version-2 database (the DDL of tests/fixtures/schema_v2.json) holding two danmaku rows. */
+function buildV2Database(path: string): void {
+  const schema = JSON.parse(
+    Deno.readTextFileSync(new URL("fixtures/schema_v2.json", import.meta.url)),
+  ) as { application_id: number; user_version: number; objects: { sql: string | null }[] };
+  using db = new DatabaseSync(path);
+  db.exec("BEGIN");
+  for (const { sql } of schema.objects) if (sql !== null) db.exec(sql);
+  const insert = db.prepare(
+    `INSERT INTO danmaku (room_id, ts_ms, received_at_ms, cmd, msg_id, uid, uname, text, is_admin,
+      guard_level, lottery_type) VALUES (1, ?, ?, 'DANMU_MSG', ?, 7, 'v2', 'hello', 0, 0, 1)`,
+  );
+  insert.run(1000, 1001, "m1");
+  insert.run(2000, 2001, null);
+  db.exec(`PRAGMA application_id = ${schema.application_id}`);
+  db.exec(`PRAGMA user_version = ${schema.user_version}`);
+  db.exec("COMMIT");
+}
+
+Deno.test("a version-2 database is upgraded to the current schema and keeps its rows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "danmaku_upgrade_" });
+  try {
+    const path = `${dir}/v2.db`;
+    buildV2Database(path);
+    {
+      using store = SqliteStore.open(path);
+      assert.deepEqual(store.upgrade, { from: 2, to: SCHEMA_VERSION });
+      // The danmaku without msg_id written again under the new key: one more row, once.
+      const again = danmaku({ msgId: null, tsMs: 3000, text: "new" });
+      assert.equal(store.write([again, again]).danmaku, 1);
+    }
+    SqliteStore.open(`${dir}/fresh.db`).close();
+    assert.deepEqual(schemaShape(path), schemaShape(`${dir}/fresh.db`));
+    using db = new DatabaseSync(path, { readOnly: true });
+    assert.deepEqual(
+      db.prepare(
+        "SELECT msg_id, lottery_type, dedup_key IS NULL AS unkeyed FROM danmaku ORDER BY id",
+      )
+        .all().map((row) => ({ ...row })),
+      [
+        { msg_id: "m1", lottery_type: 1, unkeyed: 1 },
+        { msg_id: null, lottery_type: 1, unkeyed: 1 },
+        { msg_id: null, lottery_type: 0, unkeyed: 0 },
+      ],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("export upgrades a version-1 database in place and writes the rows the earlier build wrote, plus the new columns", async () => {
   await withV1Database(async (path, dir) => {
     const logs: string[] = [];
@@ -137,11 +188,13 @@ Deno.test("export upgrades a version-1 database in place and writes the rows the
       assert.equal(now.length, before.length, kind);
       // Columns are only ever appended: each record is the earlier one plus the new fields.
       const added = now[0].slice(before[0].length);
-      if (kind === "danmaku") assert.deepEqual(added, ["lottery_type"]);
+      if (kind === "danmaku") assert.deepEqual(added, ["lottery_type", "dedup_key"]);
       else assert.deepEqual(added, [], kind);
+      // What older rows read in the new columns: lottery_type's default, dedup_key NULL.
+      const filled = added.map((name) => name === "dedup_key" ? "" : "0");
       for (let i = 0; i < now.length; i++) {
         assert.deepEqual(now[i].slice(0, before[i].length), before[i], `${kind} record ${i}`);
-        if (i > 0) assert.deepEqual(now[i].slice(before[i].length), added.map(() => "0"));
+        if (i > 0) assert.deepEqual(now[i].slice(before[i].length), filled);
       }
     }
     using store = SqliteStore.open(path, { readOnly: true });

@@ -80,7 +80,7 @@ function danmakuBatch(count: number): CollectedEvent[] {
   } as CollectedEvent));
 }
 
-Deno.test("SqliteStore.open() creates schema version 1 in WAL mode with every table", async () => {
+Deno.test("SqliteStore.open() creates the current schema version in WAL mode with every table", async () => {
   await withTempDir((dir) => {
     const path = `${dir}/new.db`;
     {
@@ -95,28 +95,32 @@ Deno.test("SqliteStore.open() creates schema version 1 in WAL mode with every ta
   });
 });
 
-/** What tests/fixtures/schema_v1.json holds: the schema as earlier builds created it. */
+/** What tests/fixtures/schema_v<N>.json holds: the schema as the builds of version N created it. */
 interface SchemaFixture {
   application_id: number;
   user_version: number;
   objects: { type: string; name: string; tbl_name: string; sql: string | null }[];
 }
 
-function schemaFixture(): SchemaFixture {
+function schemaFixture(version = 1): SchemaFixture {
   return JSON.parse(
-    Deno.readTextFileSync(new URL("fixtures/schema_v1.json", import.meta.url)),
+    Deno.readTextFileSync(new URL(`fixtures/schema_v${version}.json`, import.meta.url)),
   ) as SchemaFixture;
 }
 
-Deno.test("the row table's version-1 DDL is byte for byte what earlier builds created", () => {
-  using db = new DatabaseSync(":memory:");
-  db.exec(schemaSql(1));
-  assert.deepEqual(
-    db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").all()
-      .map((row) => ({ ...row })),
-    schemaFixture().objects,
-  );
-});
+for (let version = 1; version <= SCHEMA_VERSION; version++) {
+  Deno.test(`the row table's version-${version} DDL is byte for byte what the builds of version ${version} created`, () => {
+    using db = new DatabaseSync(":memory:");
+    db.exec(schemaSql(version));
+    const fixture = schemaFixture(version);
+    assert.equal(fixture.user_version, version);
+    assert.deepEqual(
+      db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").all()
+        .map((row) => ({ ...row })),
+      fixture.objects,
+    );
+  });
+}
 
 Deno.test("SqliteStore.open() keeps writing into a database an earlier build created", async () => {
   await withTempDir((dir) => {
@@ -188,6 +192,7 @@ Deno.test("SqliteStore.write() stores every json sample and reads back the same 
         reply_to_uid: null,
         reply_to_uname: null,
         lottery_type: 0,
+        dedup_key: null,
       }],
     );
     assert.deepEqual(
@@ -391,6 +396,29 @@ Deno.test("SqliteStore.write() of a replayed batch adds no duplicate danmaku, gi
     assert.equal(second.danmaku + second.gifts + second.super_chats + second.guard_buys, 0);
     assert.equal(second.unchanged, batch.length - second.rooms - second.sessions);
     assert.deepEqual(store.countRows(), before);
+  });
+});
+
+Deno.test("SqliteStore.write() keeps one row per danmaku without msg_id by its server time, sender and text", async () => {
+  await withTempDir((dir) => {
+    using store = SqliteStore.open(`${dir}/nomsgid.db`);
+    const [proto] = normalize(sampleText("danmu_msg_2024_emoticon_medal"));
+    const plain = { ...proto, msgId: null } as CollectedEvent;
+    const batch = [
+      plain,
+      // Another receiver of the same broadcast: another receive time, the same row.
+      { ...plain, receivedAtMs: AT + 250 } as CollectedEvent,
+      // Genuine repeats: the same text a second later, or another text at the same time.
+      { ...plain, tsMs: (proto as { tsMs: number }).tsMs + 1000 } as CollectedEvent,
+      { ...plain, text: "另一条" } as CollectedEvent,
+    ];
+    const counts = store.write(batch);
+    assert.equal(counts.danmaku, 3);
+    assert.equal(counts.unchanged, 1);
+    const keys = rows(store, "SELECT dedup_key FROM danmaku ORDER BY id").map((r) => r.dedup_key);
+    assert.equal(keys.length, 3);
+    for (const key of keys) assert.match(String(key), /^h:\d+:\d+:[0-9a-f]*:[0-9a-f]{16}$/);
+    assert.equal(store.write(batch).danmaku, 0, "a replayed batch adds nothing");
   });
 });
 

@@ -1,8 +1,42 @@
 /**
- * Deduplication keys for the messages Bilibili sends twice (docs/schema.md): one row per
- * (room_id, dedup_key) in `gifts`, `super_chats` and `guard_buys`.
+ * Deduplication keys (docs/schema.md): one row per (room_id, dedup_key) in `gifts`,
+ * `super_chats` and `guard_buys` (Bilibili sends some messages twice under different cmds), and
+ * in `danmaku` for danmaku without a msg_id. Two receivers of one broadcast compute the same key:
+ * a key holds the receive time only when the body has no server time or id at all.
  */
-import type { GiftEvent, GuardBuyEvent, SuperChatEvent } from "../normalize/events.ts";
+import type {
+  DanmakuEvent,
+  GiftEvent,
+  GuardBuyEvent,
+  SuperChatEvent,
+} from "../normalize/events.ts";
+
+const encoder = new TextEncoder();
+
+/** FNV-1a 64 of the UTF-8 bytes of `text`, as 16 lower-case hex digits. */
+export function fnv1a64Hex(text: string): string {
+  // 64-bit arithmetic in two 32-bit halves: x * 0x100000001b3 = x * 0x1b3 + (x << 40).
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
+  for (const byte of encoder.encode(text)) {
+    lo = (lo ^ byte) >>> 0;
+    const low = lo * 0x1b3;
+    hi = (Math.imul(hi, 0x1b3) + (lo << 8) + Math.floor(low / 0x100000000)) >>> 0;
+    lo = low >>> 0;
+  }
+  return hi.toString(16).padStart(8, "0") + lo.toString(16).padStart(8, "0");
+}
+
+/**
+ * A danmaku with a msg_id needs no key (the `danmaku_dedup` index covers it): null. Else
+ * `h:<ts_ms>:<uid>:<user_hash>:<fnv1a64 hex of text>` (`r<received_at_ms>` for a missing ts).
+ */
+export function danmakuDedupKey(event: DanmakuEvent): string | null {
+  if (event.msgId !== null) return null;
+  return `h:${event.tsMs ?? `r${event.receivedAtMs}`}:${event.uid}:${event.userHash ?? ""}:${
+    fnv1a64Hex(event.text)
+  }`;
+}
 
 /**
  * SEND_GIFT and SEND_GIFT_V2 of one gift share `tid`: key `tid:<tid>`. Without a tid:

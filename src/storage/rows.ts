@@ -6,14 +6,20 @@
  * (export/export_tables.ts) are all derived from it: a new event kind is one entry here plus
  * its normalizer. docs/schema.md describes every column.
  *
- * Every table and column says the schema version it came in (`since`, default 1). The DDL a
- * version generates must stay what that version created (version 1 byte for byte:
- * tests/fixtures/schema_v1.json); a change is a new version whose tables and columns the
- * migration in schema.ts adds to older databases. Columns are only ever appended.
+ * Every table, column and index says the schema version it came in (`since`, default 1). The
+ * DDL a version generates must stay what that version created, byte for byte
+ * (tests/fixtures/schema_v<N>.json); a change is a new version whose tables, columns and indexes
+ * the migration in schema.ts adds to older databases. Columns are only ever appended. The same
+ * table is rendered for PostgreSQL by pg_schema.ts.
  */
 import type { SQLInputValue } from "node:sqlite";
 import type { CollectedEvent, CollectedEventType, MedalFields } from "../normalize/events.ts";
-import { giftDedupKey, guardBuyDedupKey, superChatDedupKey } from "./dedup_keys.ts";
+import {
+  danmakuDedupKey,
+  giftDedupKey,
+  guardBuyDedupKey,
+  superChatDedupKey,
+} from "./dedup_keys.ts";
 
 /** SQLite column types the schema uses. */
 export type SqlType = "INTEGER" | "TEXT" | "REAL";
@@ -57,6 +63,8 @@ export interface IndexSpec {
   readonly columns: readonly string[];
   /** Partial-index condition (`WHERE …`), when any. */
   readonly where?: string;
+  /** Schema version the index came in. @default {1} */
+  readonly since?: number;
 }
 
 /** How a table is exported (`export --kind <table>`); tables without it are not exportable. */
@@ -70,12 +78,23 @@ export interface ExportSpec {
   readonly lead: readonly string[];
 }
 
+/**
+ * Which receivers of a room store a table's rows when several nodes hold the room (a cluster
+ * on one PostgreSQL): `any` — every receiver of a broadcast makes the same row and its unique
+ * key merges them (or the table is an upsert by its own key), so each holder stores them;
+ * `primary` — rows with no broadcast identity (counters, entries, notices), stored only by the
+ * holder of the room's lease slot 0. A single node stores everything.
+ */
+export type Holders = "any" | "primary";
+
 /** The table of one event type. */
 export interface RowSpec<E> {
   /** Table name. */
   readonly table: string;
   /** Schema version the table came in. @default {1} */
   readonly since?: number;
+  /** Which holders of a room store these rows in a cluster. */
+  readonly holders: Holders;
   /** Stored columns in table order (after `id`, unless a column is the primary key). */
   readonly columns: readonly ColumnSpec<E>[];
   /** Indexes, created after the table in this order. */
@@ -232,6 +251,7 @@ const ROOM_FIELDS = [
 export const ROW_SPECS = {
   danmaku: {
     table: "danmaku",
+    holders: "any",
     columns: [
       ...messageHead(),
       textOrNull("msg_id", (e) => e.msgId),
@@ -250,18 +270,27 @@ export const ROW_SPECS = {
       integerOrNull("reply_to_uid", (e) => e.replyToUid, "uid"),
       textOrNull("reply_to_uname", (e) => e.replyToUname, "private"),
       addedIn(2, integer("lottery_type", (e) => e.lotteryType), "0"),
+      // NULL when msg_id is known (danmaku_dedup covers it).
+      addedIn(3, textOrNull("dedup_key", danmakuDedupKey, "private")),
     ],
     indexes: [{
       name: "danmaku_dedup",
       unique: true,
       columns: ["ts_ms", "room_id", "msg_id"],
       where: "msg_id IS NOT NULL",
+    }, {
+      name: "danmaku_room_dedup",
+      unique: true,
+      columns: ["room_id", "dedup_key"],
+      where: "dedup_key IS NOT NULL",
+      since: 3,
     }],
     onConflict: "ON CONFLICT DO NOTHING",
     export: timedExport("text", "msg_id"),
   },
   gift: {
     table: "gifts",
+    holders: "any",
     columns: [
       roomId(),
       dedupKey(giftDedupKey),
@@ -306,6 +335,7 @@ export const ROW_SPECS = {
   },
   superChat: {
     table: "super_chats",
+    holders: "any",
     columns: [
       roomId(),
       dedupKey(superChatDedupKey),
@@ -341,6 +371,7 @@ export const ROW_SPECS = {
   },
   superChatDeletion: {
     table: "super_chat_deletions",
+    holders: "any",
     since: 2,
     columns: [roomId(), integer("sc_id", (e) => e.scId), receivedAt()],
     indexes: [{
@@ -353,6 +384,7 @@ export const ROW_SPECS = {
   },
   guardBuy: {
     table: "guard_buys",
+    holders: "any",
     columns: [
       roomId(),
       dedupKey(guardBuyDedupKey),
@@ -398,6 +430,7 @@ export const ROW_SPECS = {
   },
   interaction: {
     table: "interactions",
+    holders: "primary",
     columns: [
       ...messageHead(),
       text("kind", (e) => e.kind),
@@ -412,6 +445,7 @@ export const ROW_SPECS = {
   },
   entry: {
     table: "entries",
+    holders: "primary",
     since: 2,
     columns: [
       ...messageHead(),
@@ -428,6 +462,7 @@ export const ROW_SPECS = {
   },
   lottery: {
     table: "lotteries",
+    holders: "any",
     since: 2,
     columns: [
       roomId(),
@@ -459,6 +494,7 @@ export const ROW_SPECS = {
   },
   rankChange: {
     table: "rank_changes",
+    holders: "primary",
     since: 2,
     columns: [
       ...messageHead(),
@@ -475,6 +511,7 @@ export const ROW_SPECS = {
   },
   onlineRank: {
     table: "online_ranks",
+    holders: "primary",
     since: 2,
     columns: [
       roomId(),
@@ -495,6 +532,7 @@ export const ROW_SPECS = {
   },
   audience: {
     table: "audience",
+    holders: "primary",
     columns: [
       roomId(),
       receivedAt(),
@@ -507,6 +545,7 @@ export const ROW_SPECS = {
   },
   roomState: {
     table: "room_events",
+    holders: "primary",
     columns: [
       ...messageHead(),
       text("kind", (e) => e.kind),
@@ -526,6 +565,7 @@ export const ROW_SPECS = {
   },
   raw: {
     table: "raw_messages",
+    holders: "primary",
     columns: [
       roomId(),
       receivedAt(),
@@ -538,6 +578,7 @@ export const ROW_SPECS = {
   },
   room: {
     table: "rooms",
+    holders: "any",
     columns: [
       { ...integer("room_id", (e) => e.roomId), primaryKey: true },
       integerOrNull("short_id", (e) => e.shortId),
@@ -562,6 +603,7 @@ export const ROW_SPECS = {
   },
   session: {
     table: "sessions",
+    holders: "any",
     columns: [
       { ...text("session_id", (e) => e.sessionId), primaryKey: true },
       integer("room_id", (e) => e.roomId),
@@ -596,6 +638,14 @@ export function rowSpecOf(type: CollectedEventType): RowSpec<CollectedEvent> {
   return ROW_SPECS[type] as RowSpec<never> as RowSpec<CollectedEvent>;
 }
 
+/**
+ * Whether every holder of a room stores events of `type` in a cluster (`holders: "any"`), or
+ * only the holder of lease slot 0 (`"primary"`).
+ */
+export function storedByEveryHolder(type: CollectedEventType): boolean {
+  return rowSpecOf(type).holders === "any";
+}
+
 /** The dedup key an event's row is stored under, or undefined for tables without one. */
 export function dedupKeyOf(event: CollectedEvent): string | undefined {
   return rowSpecOf(event.type).dedupKey?.(event);
@@ -613,6 +663,13 @@ export function columnDefinition(column: ColumnSpec<never>): string {
   return `${column.name} ${column.sqlType}${constraint}${defaultClause}`;
 }
 
+/** The `CREATE INDEX` statement of one index of `table` (SQLite and PostgreSQL alike). */
+export function indexStatement(table: string, index: IndexSpec): string {
+  return `CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${index.name} ON ${table} (${
+    index.columns.join(", ")
+  })${index.where ? ` WHERE ${index.where}` : ""}`;
+}
+
 /**
  * `CREATE TABLE` and `CREATE INDEX` statements of one spec as schema version `version` has
  * it (no trailing semicolons; none when the table is newer).
@@ -624,11 +681,8 @@ export function createStatements(spec: RowSpec<never>, version: number): string[
   if (!spec.columns.some((c) => c.primaryKey)) columns.unshift("  id INTEGER PRIMARY KEY");
   return [
     `CREATE TABLE ${spec.table} (\n${columns.join(",\n")}\n)`,
-    ...spec.indexes.map((i) =>
-      `CREATE ${i.unique ? "UNIQUE " : ""}INDEX ${i.name} ON ${spec.table} (${
-        i.columns.join(", ")
-      })${i.where ? ` WHERE ${i.where}` : ""}`
-    ),
+    ...spec.indexes.filter((i) => existsAt(i.since, version))
+      .map((i) => indexStatement(spec.table, i)),
   ];
 }
 

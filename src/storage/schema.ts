@@ -5,12 +5,19 @@
  * reached from the one before by the migration below, derived from the same table, so a
  * database upgraded step by step has the tables, columns and indexes of a new one.
  */
-import { columnDefinition, createStatements, existsAt, ROW_SPECS, type RowSpec } from "./rows.ts";
+import {
+  columnDefinition,
+  createStatements,
+  existsAt,
+  indexStatement,
+  ROW_SPECS,
+  type RowSpec,
+} from "./rows.ts";
 
 export { TABLE_NAMES, type TableName } from "./rows.ts";
 
 /** Schema version this program writes (`PRAGMA user_version`). */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** `PRAGMA application_id` of a danmaku database: "BDMK" in ASCII. */
 export const APPLICATION_ID = 0x42444d4b;
@@ -29,8 +36,8 @@ export const SCHEMA_SQL: string = schemaSql();
 
 /**
  * What turns a version-`version - 1` database into version `version`: the tables that came in
- * `version` (with their indexes), then the columns that came in `version` appended to older
- * tables. No statement rewrites or drops a row.
+ * `version` (with their indexes), then the columns and indexes that came in `version` added to
+ * older tables. No statement rewrites or drops a row.
  */
 export function migrationSql(version: number): string {
   const statements: string[] = [];
@@ -42,6 +49,9 @@ export function migrationSql(version: number): string {
         if (column.since === version) {
           statements.push(`ALTER TABLE ${spec.table} ADD COLUMN ${columnDefinition(column)}`);
         }
+      }
+      for (const index of spec.indexes) {
+        if (index.since === version) statements.push(indexStatement(spec.table, index));
       }
     }
   }
