@@ -32,7 +32,11 @@ export class ApiError extends Error {
   }
 }
 
-/** Why a storage operation failed, so the caller can tell "retry later" from "stop". */
+/**
+ * Why a storage operation failed, so the caller can tell "retry later" from "stop".
+ * `unreachable`: a database server cannot be reached or dropped the connection (worth retrying);
+ * `auth`: the server refused the credentials.
+ */
 export type StorageFailure =
   | "diskFull"
   | "readOnly"
@@ -41,6 +45,8 @@ export type StorageFailure =
   | "corrupt"
   | "schema"
   | "missing"
+  | "unreachable"
+  | "auth"
   | "other";
 
 /** The database could not be opened or written; a failed write changed nothing. */
