@@ -21,7 +21,7 @@ const LAYERS: LayerTable = [
   ["src/protocol/"],
   ["src/bilibili/", "src/normalize/"],
   ["src/room/", "src/storage/"],
-  ["src/export/", "src/discovery/", "src/simulator/"],
+  ["src/export/", "src/discovery/", "src/cluster/", "src/simulator/"],
   ["src/analysis/"],
   ["src/collector/"],
   ["src/web/"],

@@ -1,0 +1,548 @@
+/**
+ * A node of a cluster: registers itself (refusing a live node of the same --node-id), and every
+ * ttl/3 heartbeats, renews its room leases, claims free or expired slots up to its share of the
+ * cluster and its free capacity, and holds the discovery lease while it can. The rooms it holds
+ * are started and stopped on the RoomHolder it is given (the collector's supervisor). It uses
+ * its own small connection pool, so a renewal never waits behind a large batch of writes.
+ *
+ * Time: every expiry is PostgreSQL's `now()`. Only when the server cannot be reached does the
+ * node count locally: it keeps its rooms until `ttl` after the start of its last successful
+ * renewal (when the server would have let them expire), then stops them.
+ */
+import postgres from "postgres";
+import { ConfigError, StorageError } from "../errors.ts";
+import { describeDatabase } from "../storage/database_url.ts";
+import type { Clock } from "../util/clock.ts";
+import { fieldLogger, type Logger, type LogSink } from "../util/log.ts";
+import { ensureClusterSchema } from "./cluster_schema.ts";
+import { fairShare } from "./fair_share.ts";
+import { upsertWantedRooms, type WantedRoom, WantedRooms } from "./wanted_rooms.ts";
+
+/** What the lease manager starts and stops rooms on (the collector's supervisor). */
+export interface RoomHolder {
+  add(roomId: number): unknown;
+  remove(roomId: number): Promise<unknown>;
+}
+
+/** Options of {@linkcode LeaseManager}. */
+export interface LeaseManagerOptions {
+  /** The `postgres://` URL (never logged: describeDatabase is). */
+  url: string;
+  /** This node's name, unique among live nodes. */
+  nodeId: string;
+  /** How long a lease lasts without renewal; renewals run every ttl/3. */
+  ttlMs: number;
+  /** Slots this node may hold at most (--max-connections). */
+  capacity: number;
+  /** Slots per room of the rooms this node puts into the wanted set. @default {1} */
+  replicas?: number;
+  rooms: RoomHolder;
+  clock: Clock;
+  log: LogSink;
+  /**
+   * Runs room discovery until the signal aborts, writing into `wanted`; given only to nodes
+   * that discover (--top, --follow-new). Runs while this node holds the discovery lease.
+   */
+  discover?: (signal: AbortSignal, wanted: WantedRooms) => Promise<void>;
+  /** Wait after registering before the first claim, so nodes started together see each other. @default {min(1 s, ttl/3)} */
+  settleMs?: number;
+  /** Release every lease when `run` ends (false only in tests that play a killed node). @default {true} */
+  releaseOnStop?: boolean;
+  /** Shown in cluster_nodes. @default {Deno.hostname() and Deno.pid} */
+  host?: string;
+  pid?: number;
+}
+
+/** A lease row as the manager reads it. */
+interface SlotRow {
+  room_id: string;
+  slot: number;
+}
+
+/** Name of the discovery lease in cluster_singletons. */
+const DISCOVERY = "discovery";
+
+/** Candidates locked per claim at most (a bound on one transaction). */
+const MAX_CLAIM = 5000;
+
+/** Holds this node's leases and drives its rooms. */
+export class LeaseManager implements AsyncDisposable {
+  readonly #options: LeaseManagerOptions;
+  readonly #sql: postgres.Sql;
+  readonly #log: Logger;
+  readonly #session = crypto.randomUUID();
+  readonly #ttlMs: number;
+  readonly #replicas: number;
+  /** Held rooms → slot. */
+  readonly #held = new Map<number, number>();
+  /** Rooms held at slot 0, plus the real ids they resolved to. */
+  readonly #primary = new Set<number>();
+  readonly #removals = new Set<Promise<unknown>>();
+  /** Clock time the last successful renewal was sent. */
+  #renewedAt: number;
+  /** Why renewals fail, while they do. */
+  #failing: string | undefined;
+  #failingSince = 0;
+  #discovery: { stop: AbortController; done: Promise<void> } | undefined;
+  #closed = false;
+  /** Renewals done, for status and tests. */
+  renewals = 0;
+  /** Leases lost to another node or a hand edit. */
+  lost = 0;
+  /** Description of the database, safe to show. */
+  readonly description: string;
+
+  private constructor(options: LeaseManagerOptions, sql: postgres.Sql, registeredAt: number) {
+    this.#options = options;
+    this.#sql = sql;
+    this.#log = fieldLogger(options.log);
+    this.#ttlMs = options.ttlMs;
+    this.#replicas = options.replicas ?? 1;
+    this.#renewedAt = registeredAt;
+    this.description = describeDatabase(options.url);
+  }
+
+  /**
+   * Connects, creates the cluster tables if needed and registers the node. Throws a
+   * ConfigError (one line, the database described without its password) when the server cannot
+   * be reached or refuses the login, the database is not ours, or a live node has this id.
+   */
+  static async open(options: LeaseManagerOptions): Promise<LeaseManager> {
+    const description = describeDatabase(options.url);
+    const sql = postgres(options.url, {
+      max: 2,
+      onnotice: () => {},
+      connect_timeout: Math.max(2, Math.ceil(options.ttlMs / 3000)),
+      idle_timeout: 0,
+      connection: { application_name: `danmaku-leases ${options.nodeId}`.slice(0, 63) },
+    });
+    try {
+      await ensureClusterSchema(sql, description);
+      const startedAt = options.clock.now();
+      const manager = new LeaseManager(options, sql, startedAt);
+      await manager.#register();
+      return manager;
+    } catch (error) {
+      await sql.end({ timeout: 1 }).catch(() => {});
+      if (error instanceof ConfigError) throw error;
+      if (error instanceof StorageError) throw new ConfigError(error.message, { cause: error });
+      throw new ConfigError(
+        `Cannot register node "${options.nodeId}" in "${description}": ${pgMessage(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** This node's id. */
+  get nodeId(): string {
+    return this.#options.nodeId;
+  }
+
+  /** Rooms held → slot (0 is the primary). */
+  get held(): ReadonlyMap<number, number> {
+    return this.#held;
+  }
+
+  /** Whether discovery runs on this node now. */
+  get holdsDiscovery(): boolean {
+    return this.#discovery !== undefined;
+  }
+
+  /**
+   * True when this node holds slot 0 of `roomId` (the wanted id, or a real id noted with
+   * {@linkcode noteRealId}): only then are the `primary` tables of the room stored here.
+   */
+  holdsPrimary(roomId: number): boolean {
+    return this.#primary.has(roomId);
+  }
+
+  /** Records that held room `wantedId` resolved to `realId` (a short id in --rooms). */
+  noteRealId(wantedId: number, realId: number): void {
+    if (wantedId !== realId && this.#held.get(wantedId) === 0) this.#primary.add(realId);
+  }
+
+  /** Puts rooms into the wanted set with this node's --replicas. */
+  async want(rooms: readonly WantedRoom[], source: "rooms" | "discovery" = "rooms"): Promise<void> {
+    try {
+      await upsertWantedRooms(this.#sql, rooms, { replicas: this.#replicas, source });
+    } catch (error) {
+      throw new ConfigError(
+        `Cannot add rooms to the wanted set in "${this.description}": ${pgMessage(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Renews, claims and runs discovery every ttl/3 until `signal` aborts; then releases every
+   * lease (unless `releaseOnStop` is false) and waits for the rooms it stopped.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const { clock } = this.#options;
+    const interval = Math.max(1, Math.floor(this.#ttlMs / 3));
+    await clock.sleep(this.#options.settleMs ?? Math.min(1000, interval), signal);
+    let pending: Promise<void> | undefined;
+    try {
+      while (!signal.aborted) {
+        const started = clock.now();
+        pending ??= this.#tick().catch((error) => this.#failed(error)).finally(() => {
+          pending = undefined;
+        });
+        const waited = new AbortController();
+        const onAbort = () => waited.abort();
+        signal.addEventListener("abort", onAbort, { once: true });
+        await Promise.race([pending, clock.sleep(interval, waited.signal)]);
+        waited.abort();
+        signal.removeEventListener("abort", onAbort);
+        this.#expireIfUnrenewed();
+        const left = started + interval - clock.now();
+        if (left > 0) await clock.sleep(left, signal);
+      }
+    } finally {
+      await this.#stopDiscovery();
+      // A renewal stuck on a dead server must not hold up the stop for long.
+      if (pending) {
+        const timeout = new AbortController();
+        await Promise.race([pending, clock.sleep(2000, timeout.signal)]);
+        timeout.abort();
+      }
+      if (this.#options.releaseOnStop ?? true) await this.#release();
+      await Promise.all(this.#removals);
+    }
+  }
+
+  /** Closes the connection (after `run` returned). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#sql.end({ timeout: 2 });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #register(): Promise<void> {
+    const { nodeId, capacity } = this.#options;
+    const host = this.#options.host ?? hostName();
+    const pid = this.#options.pid ?? Deno.pid;
+    const rows = await this.#sql`
+      INSERT INTO cluster_nodes (node_id, session, host, pid, capacity, expires_at)
+      VALUES (${nodeId}, ${this.#session}, ${host}, ${pid}, ${capacity}, now() + make_interval(secs => ${
+      this.#ttlMs / 1000
+    }::float8))
+      ON CONFLICT (node_id) DO UPDATE SET session = excluded.session, host = excluded.host,
+        pid = excluded.pid, capacity = excluded.capacity, started_at = now(),
+        heartbeat_at = now(), expires_at = excluded.expires_at
+      WHERE cluster_nodes.expires_at < now()
+      RETURNING 1`;
+    if (rows.length > 0) return;
+    const [other] = await this.#sql<{ host: string; pid: string; left_s: number }[]>`
+      SELECT host, pid::text, ceil(extract(epoch FROM expires_at - now()))::float8 AS left_s
+      FROM cluster_nodes WHERE node_id = ${nodeId}`;
+    throw new ConfigError(
+      `Cannot start node "${nodeId}": a live node with this --node-id is registered in "${this.description}" (host ${
+        other?.host ?? "?"
+      }, pid ${other?.pid ?? "?"}, expires in ${
+        other?.left_s ?? "?"
+      } s unless it renews); give each collector its own --node-id`,
+    );
+  }
+
+  async #tick(): Promise<void> {
+    const sentAt = this.#options.clock.now();
+    const { nodeId, capacity } = this.#options;
+    const session = this.#session;
+    const node = await this.#sql`
+      UPDATE cluster_nodes SET heartbeat_at = now(), expires_at = now() + make_interval(secs => ${
+      this.#ttlMs / 1000
+    }::float8),
+        capacity = ${capacity}
+      WHERE node_id = ${nodeId} AND session = ${session} RETURNING 1`;
+    if (node.length === 0) {
+      // Our registration expired and was deleted, or another process took the id over.
+      const again = await this.#sql`
+        INSERT INTO cluster_nodes (node_id, session, host, pid, capacity, expires_at)
+        VALUES (${nodeId}, ${session}, ${this.#options.host ?? hostName()},
+          ${this.#options.pid ?? Deno.pid}, ${capacity}, now() + make_interval(secs => ${
+        this.#ttlMs / 1000
+      }::float8))
+        ON CONFLICT (node_id) DO UPDATE SET session = excluded.session,
+          heartbeat_at = now(), expires_at = excluded.expires_at
+        WHERE cluster_nodes.expires_at < now() RETURNING 1`;
+      if (again.length === 0) {
+        this.#log.error("Another live node took over this --node-id: stopping every room here", {
+          node: nodeId,
+        });
+      }
+    }
+    const renewed = await this.#sql<SlotRow[]>`
+      UPDATE cluster_leases SET expires_at = now() + make_interval(secs => ${
+      this.#ttlMs / 1000
+    }::float8)
+      WHERE node_id = ${nodeId} AND session = ${session}
+      RETURNING room_id::text, slot`;
+    this.#renewedAt = sentAt;
+    this.renewals++;
+    if (this.#failing !== undefined) {
+      this.#log.info("lease renewals succeed again", {
+        failed_for_ms: this.#options.clock.now() - this.#failingSince,
+        rooms: renewed.length,
+      });
+      this.#failing = undefined;
+    }
+    this.#reconcile(renewed);
+    await this.#promote();
+    await this.#claim();
+    await this.#holdDiscovery();
+  }
+
+  /** Makes the held rooms what the server says this node holds. */
+  #reconcile(rows: readonly SlotRow[]): void {
+    const now = new Map(rows.map((row) => [Number(row.room_id), row.slot]));
+    for (const [roomId, slot] of this.#held) {
+      if (now.has(roomId)) continue;
+      this.lost++;
+      this.#log.warn("lease lost: the room stops on this node", { room: roomId, slot });
+      this.#drop(roomId);
+    }
+    this.#hold(now);
+  }
+
+  /** Starts the rooms of `slots` not running yet and records every slot. */
+  #hold(slots: ReadonlyMap<number, number>): void {
+    for (const [roomId, slot] of slots) {
+      const had = this.#held.has(roomId);
+      this.#held.set(roomId, slot);
+      if (slot === 0) this.#primary.add(roomId);
+      else this.#primary.delete(roomId);
+      if (!had) this.#options.rooms.add(roomId);
+    }
+  }
+
+  #drop(roomId: number): void {
+    this.#held.delete(roomId);
+    this.#primary.delete(roomId);
+    this.#track(this.#options.rooms.remove(roomId));
+  }
+
+  /** Keeps `work` until it settles, so `run` waits for it before returning. */
+  #track(work: Promise<unknown>): void {
+    const tracked = work.catch(() => {}).finally(() => this.#removals.delete(tracked));
+    this.#removals.add(tracked);
+  }
+
+  /** A holder of slot k > 0 whose slot 0 is free moves there (keeping its connection). */
+  async #promote(): Promise<void> {
+    if (![...this.#held.values()].some((slot) => slot > 0)) return;
+    const { nodeId } = this.#options;
+    const session = this.#session;
+    const moved: readonly SlotRow[] = await this.#sql.begin(async (tx): Promise<SlotRow[]> => {
+      const rows = await tx<SlotRow[]>`
+        SELECT mine.room_id::text, mine.slot FROM cluster_leases mine
+        JOIN cluster_leases first ON first.room_id = mine.room_id AND first.slot = 0
+        WHERE mine.node_id = ${nodeId} AND mine.session = ${session} AND mine.slot > 0
+          AND (first.node_id IS NULL OR first.expires_at < now())
+        FOR UPDATE OF mine, first SKIP LOCKED`;
+      if (rows.length === 0) return [];
+      const ids = rows.map((row) => row.room_id);
+      await tx`
+        UPDATE cluster_leases SET node_id = NULL, session = NULL, acquired_at = NULL,
+          expires_at = '-infinity'
+        WHERE node_id = ${nodeId} AND session = ${session} AND room_id = ANY(${ids}::bigint[])`;
+      return [
+        ...await tx<SlotRow[]>`
+        UPDATE cluster_leases SET node_id = ${nodeId}, session = ${session},
+          acquired_at = now(), expires_at = now() + make_interval(secs => ${
+          this.#ttlMs / 1000
+        }::float8)
+        WHERE slot = 0 AND room_id = ANY(${ids}::bigint[]) RETURNING room_id::text, slot`,
+      ];
+    });
+    for (const row of moved) {
+      this.#log.info("moved to slot 0 of a room whose first holder left", {
+        room: Number(row.room_id),
+      });
+    }
+    this.#hold(new Map(moved.map((row) => [Number(row.room_id), 0])));
+  }
+
+  /** Claims free or expired slots, up to this node's fair share and free capacity. */
+  async #claim(): Promise<void> {
+    const { nodeId, capacity } = this.#options;
+    const session = this.#session;
+    const claimed: readonly SlotRow[] = await this.#sql.begin(async (tx): Promise<SlotRow[]> => {
+      const nodes = await tx<{ node_id: string; capacity: number }[]>`
+        SELECT node_id, capacity::float8 AS capacity FROM cluster_nodes WHERE expires_at > now()`;
+      const live = Math.max(1, nodes.length);
+      const [wanted] = await tx<{ rooms: number; slots: number }[]>`
+        SELECT count(*)::float8 AS rooms,
+          coalesce(sum(least(replicas, ${live})), 0)::float8 AS slots
+        FROM cluster_rooms`;
+      const capacities = nodes.map((node) => Math.min(node.capacity, wanted.rooms));
+      if (!nodes.some((node) => node.node_id === nodeId)) {
+        capacities.push(Math.min(capacity, wanted.rooms));
+      }
+      const share = Math.min(capacity, fairShare(wanted.slots, capacities));
+      const want = Math.min(capacity, share) - this.#held.size;
+      if (want <= 0) return [];
+      // The lowest free slot of each room this node holds nothing of; only the rows taken are
+      // locked (LIMIT above the lock), rows another claimer holds are skipped.
+      const candidates = await tx<SlotRow[]>`
+        SELECT l.room_id::text, l.slot FROM cluster_leases l
+        JOIN cluster_rooms r ON r.room_id = l.room_id
+        WHERE (l.room_id, l.slot) IN (
+            SELECT DISTINCT ON (f.room_id) f.room_id, f.slot FROM cluster_leases f
+            JOIN cluster_rooms fr ON fr.room_id = f.room_id
+            WHERE (f.node_id IS NULL OR f.expires_at < now()) AND f.slot < fr.replicas
+              AND NOT EXISTS (SELECT 1 FROM cluster_leases m WHERE m.room_id = f.room_id
+                AND m.node_id = ${nodeId} AND m.session = ${session})
+            ORDER BY f.room_id, f.slot)
+          AND (l.node_id IS NULL OR l.expires_at < now())
+        ORDER BY l.slot, (r.source = 'rooms') DESC, r.popularity DESC, l.room_id
+        LIMIT ${Math.min(MAX_CLAIM, want)}
+        FOR UPDATE OF l SKIP LOCKED`;
+      const rooms = candidates.map((row) => row.room_id);
+      const slots = candidates.map((row) => row.slot);
+      if (rooms.length === 0) return [];
+      return [
+        ...await tx<SlotRow[]>`
+        UPDATE cluster_leases l SET node_id = ${nodeId}, session = ${session},
+          acquired_at = now(), expires_at = now() + make_interval(secs => ${
+          this.#ttlMs / 1000
+        }::float8)
+        FROM unnest(${rooms}::bigint[], ${slots}::int[]) AS c(room_id, slot)
+        WHERE l.room_id = c.room_id AND l.slot = c.slot
+        RETURNING l.room_id::text, l.slot`,
+      ];
+    });
+    if (claimed.length > 0) {
+      this.#log.info("claimed room leases", {
+        node: nodeId,
+        claimed: claimed.length,
+        held: this.#held.size + claimed.length,
+      });
+    }
+    this.#hold(new Map(claimed.map((row) => [Number(row.room_id), row.slot])));
+  }
+
+  /** Takes or renews the discovery lease (nodes that discover), starting or stopping discovery. */
+  async #holdDiscovery(): Promise<void> {
+    const { discover, nodeId } = this.#options;
+    if (!discover) return;
+    const rows = await this.#sql`
+      INSERT INTO cluster_singletons (name, node_id, session, expires_at)
+      VALUES (${DISCOVERY}, ${nodeId}, ${this.#session}, now() + make_interval(secs => ${
+      this.#ttlMs / 1000
+    }::float8))
+      ON CONFLICT (name) DO UPDATE SET node_id = excluded.node_id, session = excluded.session,
+        expires_at = excluded.expires_at
+      WHERE cluster_singletons.expires_at < now()
+        OR (cluster_singletons.node_id = excluded.node_id
+          AND cluster_singletons.session = excluded.session)
+      RETURNING 1`;
+    if (rows.length > 0 && this.#discovery === undefined) {
+      this.#log.info("holding the discovery lease: discovery runs on this node", { node: nodeId });
+      const stop = new AbortController();
+      const done = (async () => {
+        const wanted = await WantedRooms.load({
+          sql: this.#sql,
+          replicas: this.#replicas,
+          log: this.#options.log,
+        });
+        try {
+          await discover(stop.signal, wanted);
+        } finally {
+          await wanted.close();
+        }
+      })().catch((error) => {
+        this.#log.error("discovery stopped on an error", {
+          detail: error instanceof Error ? error.message : String(error),
+        });
+      });
+      this.#discovery = { stop, done };
+    } else if (rows.length === 0 && this.#discovery !== undefined) {
+      this.#log.warn("discovery lease lost: discovery stops on this node", { node: nodeId });
+      await this.#stopDiscovery();
+    }
+  }
+
+  async #stopDiscovery(): Promise<void> {
+    const discovery = this.#discovery;
+    this.#discovery = undefined;
+    if (!discovery) return;
+    discovery.stop.abort();
+    await discovery.done;
+  }
+
+  /**
+   * Stops every room (and discovery) once the leases would have expired on the server: `ttl`
+   * after the last successful renewal was sent, however the renewals since failed or hung.
+   */
+  #expireIfUnrenewed(): void {
+    const unrenewed = this.#options.clock.now() - this.#renewedAt;
+    if (unrenewed < this.#ttlMs) return;
+    if (this.#held.size > 0) {
+      this.#log.error("Leases expired unrenewed: stopping the rooms held here", {
+        rooms: this.#held.size,
+        unrenewed_ms: unrenewed,
+        detail: this.#failing ?? "renewal still waiting for the server",
+      });
+      for (const roomId of [...this.#held.keys()]) this.#drop(roomId);
+    }
+    if (this.#discovery) this.#track(this.#stopDiscovery());
+  }
+
+  #failed(error: unknown): void {
+    if (this.#failing !== undefined) return;
+    this.#failing = pgMessage(error);
+    this.#failingSince = this.#options.clock.now();
+    const left = this.#renewedAt + this.#ttlMs - this.#options.clock.now();
+    this.#log.error(
+      "Cannot renew leases: keeping the rooms held until the leases would expire, retrying",
+      {
+        db: this.description,
+        rooms: this.#held.size,
+        expires_in_ms: Math.max(0, left),
+        detail: this.#failing,
+      },
+    );
+  }
+
+  /** Frees every lease of this node and deregisters it (one try; they expire anyway). */
+  async #release(): Promise<void> {
+    const { nodeId } = this.#options;
+    const session = this.#session;
+    try {
+      await this.#sql.begin(async (tx) => {
+        await tx`
+          UPDATE cluster_leases SET node_id = NULL, session = NULL, acquired_at = NULL,
+            expires_at = '-infinity'
+          WHERE node_id = ${nodeId} AND session = ${session}`;
+        await tx`DELETE FROM cluster_singletons WHERE node_id = ${nodeId} AND session = ${session}`;
+        await tx`DELETE FROM cluster_nodes WHERE node_id = ${nodeId} AND session = ${session}`;
+      });
+      this.#log.info("released every lease", { node: nodeId, rooms: this.#held.size });
+    } catch (error) {
+      this.#log.warn("Cannot release the leases: they expire by themselves", {
+        node: nodeId,
+        detail: pgMessage(error),
+      });
+    }
+  }
+}
+
+/** The message of a postgres.js error, one line (it never holds the password). */
+function pgMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0];
+}
+
+/** This machine's name, or "unknown" without the permission. */
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "unknown";
+  }
+}
