@@ -44,7 +44,8 @@ export async function runCollect(
     }
     rooms.push(...parseRoomIds(text, `--rooms-file "${config.roomsFile}"`));
   }
-  if (rooms.length === 0 && config.top === 0 && !config.followNew) {
+  // A cluster node may start with no rooms of its own: it claims from the shared wanted set.
+  if (rooms.length === 0 && config.top === 0 && !config.followNew && !config.cluster) {
     throw new ConfigError(
       "Cannot collect: no rooms given; pass --rooms ID,…, --rooms-file FILE, --top N or --follow-new",
     );

@@ -3,21 +3,20 @@
  * PostgreSQL database: `cluster_nodes` (who is alive), `cluster_rooms` (the wanted set),
  * `cluster_leases` (one row per wanted room and replica slot, naming its holder) and
  * `cluster_singletons` (the discovery lease). Created idempotently, in one transaction under
- * the same advisory lock as the event schema, and marked by `('cluster_version','1')` in
+ * the same advisory lock as the event schema (after it), and marked by `('cluster_version','1')` in
  * `danmaku_meta`. Every lease time is the server's clock (`now()`), never a node's.
  */
 import type postgres from "postgres";
 import { StorageError } from "../errors.ts";
+import { describeDatabase } from "../storage/database_url.ts";
+import { pgError } from "../storage/pg_errors.ts";
+import { openPgSchema, PG_SCHEMA_LOCK } from "../storage/pg_schema.ts";
 
 /** The version of the cluster tables this code writes. */
 export const CLUSTER_VERSION = 1;
 
-/** Key of the advisory lock every schema change of the database runs under ("BDMK"). */
-export const SCHEMA_LOCK_KEY = 0x42444d4b;
-
 /** The cluster tables, each statement idempotent. */
 export const CLUSTER_DDL: readonly string[] = [
-  `CREATE TABLE IF NOT EXISTS danmaku_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS cluster_nodes (
     node_id TEXT PRIMARY KEY,
     session TEXT NOT NULL,
@@ -54,33 +53,31 @@ export const CLUSTER_DDL: readonly string[] = [
 ];
 
 /**
- * Creates the cluster tables if missing and records their version. Refuses (a StorageError of
- * reason "schema") a database whose `danmaku_meta` names another application or a newer
- * cluster version. `description` is the database as it may be shown (describeDatabase).
+ * Makes sure the database at `url` holds the event schema (created or upgraded, refusing a
+ * foreign database: openPgSchema) and the cluster tables, recording their version. Throws a
+ * one-line StorageError without the password; a newer cluster version is refused.
  */
-export async function ensureClusterSchema(sql: postgres.Sql, description: string): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY})`;
-    for (const statement of CLUSTER_DDL) await tx.unsafe(statement);
-    const meta = await tx<{ key: string; value: string }[]>`
-      SELECT key, value FROM danmaku_meta WHERE key IN ('application', 'cluster_version')`;
-    const value = (key: string) => meta.find((row) => row.key === key)?.value;
-    const application = value("application");
-    if (application !== undefined && application !== "BDMK") {
-      throw new StorageError(
-        `Cannot open database "${description}": it is not a danmaku database (danmaku_meta names application "${application}"); refusing to write into it`,
-        "schema",
-      );
-    }
-    const version = Number(value("cluster_version") ?? CLUSTER_VERSION);
-    if (version > CLUSTER_VERSION) {
-      throw new StorageError(
-        `Cannot open database "${description}": its cluster tables are version ${version}, newer than this collector's ${CLUSTER_VERSION}; update the collector`,
-        "schema",
-      );
-    }
-    await tx`INSERT INTO danmaku_meta (key, value) VALUES ('cluster_version', ${
-      String(CLUSTER_VERSION)
-    }) ON CONFLICT (key) DO NOTHING`;
-  });
+export async function ensureClusterSchema(sql: postgres.Sql, url: string): Promise<void> {
+  await openPgSchema(sql, url);
+  const db = describeDatabase(url);
+  try {
+    await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${PG_SCHEMA_LOCK})`;
+      for (const statement of CLUSTER_DDL) await tx.unsafe(statement);
+      const [row] = await tx<{ value: string }[]>`
+        SELECT value FROM danmaku_meta WHERE key = 'cluster_version'`;
+      const version = Number(row?.value ?? CLUSTER_VERSION);
+      if (!(version <= CLUSTER_VERSION)) {
+        throw new StorageError(
+          `Cannot open database "${db}": its cluster tables are version "${row?.value}", newer than this collector's ${CLUSTER_VERSION}; update the collector`,
+          "schema",
+        );
+      }
+      await tx`INSERT INTO danmaku_meta (key, value) VALUES ('cluster_version', ${
+        String(CLUSTER_VERSION)
+      }) ON CONFLICT (key) DO NOTHING`;
+    });
+  } catch (error) {
+    throw pgError(`Cannot create the cluster tables in database "${db}"`, error, url);
+  }
 }

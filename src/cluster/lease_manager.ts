@@ -12,6 +12,7 @@
 import postgres from "postgres";
 import { ConfigError, StorageError } from "../errors.ts";
 import { describeDatabase } from "../storage/database_url.ts";
+import { describePgFailure, withoutPassword } from "../storage/pg_errors.ts";
 import type { Clock } from "../util/clock.ts";
 import { fieldLogger, type Logger, type LogSink } from "../util/log.ts";
 import { ensureClusterSchema } from "./cluster_schema.ts";
@@ -36,7 +37,8 @@ export interface LeaseManagerOptions {
   capacity: number;
   /** Slots per room of the rooms this node puts into the wanted set. @default {1} */
   replicas?: number;
-  rooms: RoomHolder;
+  /** Where held rooms run; or given later with {@linkcode LeaseManager.drive}. */
+  rooms?: RoomHolder;
   clock: Clock;
   log: LogSink;
   /**
@@ -84,6 +86,8 @@ export class LeaseManager implements AsyncDisposable {
   #failing: string | undefined;
   #failingSince = 0;
   #discovery: { stop: AbortController; done: Promise<void> } | undefined;
+  #rooms: RoomHolder | undefined;
+  #discover: LeaseManagerOptions["discover"];
   #closed = false;
   /** Renewals done, for status and tests. */
   renewals = 0;
@@ -100,6 +104,23 @@ export class LeaseManager implements AsyncDisposable {
     this.#replicas = options.replicas ?? 1;
     this.#renewedAt = registeredAt;
     this.description = describeDatabase(options.url);
+    this.#rooms = options.rooms;
+    this.#discover = options.discover;
+  }
+
+  /**
+   * Sets where held rooms run and, for a node that discovers, how discovery runs (when they
+   * were not known at `open`: the collector builds its supervisor after joining). Call before
+   * `run`.
+   */
+  drive(rooms: RoomHolder, discover?: LeaseManagerOptions["discover"]): void {
+    this.#rooms = rooms;
+    this.#discover = discover;
+  }
+
+  #holder(): RoomHolder {
+    if (!this.#rooms) throw new Error("LeaseManager.run() before drive(): no RoomHolder");
+    return this.#rooms;
   }
 
   /**
@@ -117,7 +138,7 @@ export class LeaseManager implements AsyncDisposable {
       connection: { application_name: `danmaku-leases ${options.nodeId}`.slice(0, 63) },
     });
     try {
-      await ensureClusterSchema(sql, description);
+      await ensureClusterSchema(sql, options.url);
       const startedAt = options.clock.now();
       const manager = new LeaseManager(options, sql, startedAt);
       await manager.#register();
@@ -127,7 +148,9 @@ export class LeaseManager implements AsyncDisposable {
       if (error instanceof ConfigError) throw error;
       if (error instanceof StorageError) throw new ConfigError(error.message, { cause: error });
       throw new ConfigError(
-        `Cannot register node "${options.nodeId}" in "${description}": ${pgMessage(error)}`,
+        `Cannot register node "${options.nodeId}" in "${description}": ${
+          pgMessage(error, options.url)
+        }`,
         { cause: error },
       );
     }
@@ -167,7 +190,9 @@ export class LeaseManager implements AsyncDisposable {
       await upsertWantedRooms(this.#sql, rooms, { replicas: this.#replicas, source });
     } catch (error) {
       throw new ConfigError(
-        `Cannot add rooms to the wanted set in "${this.description}": ${pgMessage(error)}`,
+        `Cannot add rooms to the wanted set in "${this.description}": ${
+          pgMessage(error, this.#options.url)
+        }`,
         { cause: error },
       );
     }
@@ -179,6 +204,7 @@ export class LeaseManager implements AsyncDisposable {
    */
   async run(signal: AbortSignal): Promise<void> {
     const { clock } = this.#options;
+    this.#holder();
     const interval = Math.max(1, Math.floor(this.#ttlMs / 3));
     await clock.sleep(this.#options.settleMs ?? Math.min(1000, interval), signal);
     let pending: Promise<void> | undefined;
@@ -316,14 +342,14 @@ export class LeaseManager implements AsyncDisposable {
       this.#held.set(roomId, slot);
       if (slot === 0) this.#primary.add(roomId);
       else this.#primary.delete(roomId);
-      if (!had) this.#options.rooms.add(roomId);
+      if (!had) this.#holder().add(roomId);
     }
   }
 
   #drop(roomId: number): void {
     this.#held.delete(roomId);
     this.#primary.delete(roomId);
-    this.#track(this.#options.rooms.remove(roomId));
+    this.#track(this.#holder().remove(roomId));
   }
 
   /** Keeps `work` until it settles, so `run` waits for it before returning. */
@@ -428,7 +454,8 @@ export class LeaseManager implements AsyncDisposable {
 
   /** Takes or renews the discovery lease (nodes that discover), starting or stopping discovery. */
   async #holdDiscovery(): Promise<void> {
-    const { discover, nodeId } = this.#options;
+    const { nodeId } = this.#options;
+    const discover = this.#discover;
     if (!discover) return;
     const rows = await this.#sql`
       INSERT INTO cluster_singletons (name, node_id, session, expires_at)
@@ -495,7 +522,7 @@ export class LeaseManager implements AsyncDisposable {
 
   #failed(error: unknown): void {
     if (this.#failing !== undefined) return;
-    this.#failing = pgMessage(error);
+    this.#failing = pgMessage(error, this.#options.url);
     this.#failingSince = this.#options.clock.now();
     const left = this.#renewedAt + this.#ttlMs - this.#options.clock.now();
     this.#log.error(
@@ -526,16 +553,15 @@ export class LeaseManager implements AsyncDisposable {
     } catch (error) {
       this.#log.warn("Cannot release the leases: they expire by themselves", {
         node: nodeId,
-        detail: pgMessage(error),
+        detail: pgMessage(error, this.#options.url),
       });
     }
   }
 }
 
-/** The message of a postgres.js error, one line (it never holds the password). */
-function pgMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0];
+/** Why a PostgreSQL call failed, in words for one line (never the password). */
+function pgMessage(error: unknown, url: string): string {
+  return withoutPassword(describePgFailure(error).words, url);
 }
 
 /** This machine's name, or "unknown" without the permission. */

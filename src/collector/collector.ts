@@ -3,19 +3,31 @@
  * wired in one place. `runCollector` returns when `signal` aborts (or the duration ends),
  * after the final flush; nothing queued is lost: what cannot be written is saved to a JSONL
  * file beside the database.
+ *
+ * With a `postgres://` --db the node joins a cluster: its lease manager (src/cluster/) decides
+ * which rooms the supervisor runs, discovery runs only while this node holds the discovery
+ * lease, and the tables stored by the primary holder only are written only for rooms whose
+ * slot 0 this node holds.
  */
 import { BilibiliApi } from "../bilibili/api_client.ts";
 import type { UserCookie } from "../bilibili/cookies.ts";
 import type { HttpGet } from "../bilibili/http_get.ts";
 import { LiveWebId } from "../bilibili/live_page.ts";
+import { LeaseManager } from "../cluster/lease_manager.ts";
+import type { WantedRooms } from "../cluster/wanted_rooms.ts";
 import { RoomDiscovery } from "../discovery/room_discovery.ts";
+import { ConfigError, StorageError } from "../errors.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import { type ConnectOptions, type DanmakuTransport, readCaFile } from "../room/transport.ts";
+import { describeDatabase, isPostgresUrl } from "../storage/database_url.ts";
+import { PgStore } from "../storage/pg_store.ts";
+import { storedByEveryHolder } from "../storage/rows.ts";
 import { logSchemaUpgrade, SqliteStore } from "../storage/sqlite_store.ts";
 import type { Clock } from "../util/clock.ts";
 import { formatMegabytes } from "../util/byte_size.ts";
 import { fieldLogger, type Logger } from "../util/log.ts";
 import { RateLimiter } from "../util/rate_limiter.ts";
+import type { RoomSet } from "../discovery/room_set.ts";
 import type { CollectConfig } from "./config.ts";
 import { ConnectionSlots } from "./connection_slots.ts";
 import { EventQueue } from "./event_queue.ts";
@@ -39,8 +51,8 @@ export interface CollectorDeps {
   rooms: readonly number[];
   /** Live status line on a terminal: called with each line; undefined off a TTY. */
   statusLine?: (line: string) => void;
-  /** Replaces the SQLite store (a no-op sink for dry runs and tests). */
-  sink?: EventSink & { close(): void };
+  /** Replaces the store (a no-op sink for dry runs and tests). */
+  sink?: ClosableSink;
   connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
   /** Replaces the HTTP GET of the API client (tests inject failures here). */
   httpGet?: HttpGet;
@@ -53,10 +65,16 @@ export interface CollectorDeps {
   onStarted?: (parts: CollectorParts) => void | Promise<void>;
 }
 
+/** A sink the collector closes when it stops (SQLite closes at once, PostgreSQL awaits). */
+export type ClosableSink = EventSink & { close(): void | Promise<void> };
+
 /** The running parts, for hooks. */
 export interface CollectorParts {
   supervisor: Supervisor;
-  discovery?: RoomDiscovery;
+  /** Room discovery, while it runs on this node (in a cluster: while it holds the lease). */
+  readonly discovery?: RoomDiscovery;
+  /** This node's leases, with a postgres:// --db. */
+  leases?: LeaseManager;
   api: BilibiliApi;
   queue: EventQueue;
   flusher: Flusher;
@@ -108,7 +126,15 @@ export async function runCollector(
 ): Promise<CollectorSummary> {
   const { clock, log } = deps;
   const logger = fieldLogger(log);
-  const sink = deps.sink ?? openDatabase(config.dbPath, logger);
+  const sink = deps.sink ?? await openDatabase(config.dbPath, log, logger);
+  let leases: LeaseManager | undefined;
+  try {
+    leases = await joinCluster(config, deps);
+  } catch (error) {
+    await sink.close();
+    throw error;
+  }
+  const nodeId = config.cluster?.nodeId;
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal.addEventListener("abort", onAbort, { once: true });
@@ -179,6 +205,16 @@ export async function runCollector(
         startGate: new RateLimiter({ perSecond: config.connectRatePerSecond, clock }),
         slots: new ConnectionSlots(config.maxConnections),
         emit: (event: CollectedEvent) => {
+          if (leases) {
+            if (event.type === "room" && event.shortId !== null) {
+              leases.noteRealId(event.shortId, event.roomId);
+            }
+            // Counters, entries and notices have no broadcast identity: one node stores them.
+            if (!storedByEveryHolder(event.type) && !leases.holdsPrimary(event.roomId)) {
+              leftToPrimary++;
+              return;
+            }
+          }
           queue.push(event);
           if (event.type === "room") discovery?.observe(event);
           if (event.type === "room" || event.type === "roomState") noteLabel(labels, event);
@@ -199,10 +235,11 @@ export async function runCollector(
         connect: deps.connect,
       },
     });
-    const discovery = config.top > 0 || config.followNew
-      ? new RoomDiscovery({
+    const discovers = config.top > 0 || config.followNew;
+    const newDiscovery = (rooms: RoomSet) =>
+      new RoomDiscovery({
         api,
-        supervisor,
+        supervisor: rooms,
         clock,
         log,
         apiPausedUntil: () => api.pausedUntil("list"),
@@ -220,14 +257,33 @@ export async function runCollector(
         parentAreaId: config.parentAreaId || undefined,
         // The live page's w_webid, for second/getList when the other lists refuse.
         webId: new LiveWebId({ api, clock }),
-      })
-      : undefined;
-    for (const roomId of deps.rooms) supervisor.add(roomId);
+      });
+    // In a cluster discovery writes the wanted set, on the node holding the discovery lease.
+    let discovery = discovers && !leases ? newDiscovery(supervisor) : undefined;
+    let leftToPrimary = 0;
+    const discover = async (signal: AbortSignal, wanted: WantedRooms) => {
+      const running = newDiscovery(wanted);
+      discovery = running;
+      try {
+        await running.run(signal);
+      } finally {
+        if (discovery === running) discovery = undefined;
+      }
+    };
+    if (leases) {
+      await leases.want(deps.rooms.map((roomId) => ({ roomId })));
+      leases.drive(supervisor, discovers ? discover : undefined);
+    } else {
+      for (const roomId of deps.rooms) supervisor.add(roomId);
+    }
     logger.info("collecting", {
       rooms: deps.rooms.length,
       top: config.top,
       follow_new: config.followNew,
-      db: config.dbPath,
+      db: describeDatabase(config.dbPath),
+      node: nodeId,
+      lease_ttl_ms: config.cluster?.leaseTtlMs,
+      replicas: config.cluster?.replicas,
       transport: config.transport,
       logged_in: api.hasLogin,
     });
@@ -235,7 +291,7 @@ export async function runCollector(
     // A forced exit skips the final flush: what is queued goes to the fallback file first.
     const onForced = () => {
       const events = queue.take();
-      const file = saveUnwritten(config.dbPath, events, clock.now(), log);
+      const file = saveUnwritten(config.dbPath, events, clock.now(), log, nodeId);
       logger.warn("forced exit: saved what was queued", {
         messages: supervisor.status().messages,
         events: events.length,
@@ -253,7 +309,7 @@ export async function runCollector(
     // within --drain-timeout, even while storage is slow (the queue's memory limit still holds).
     stop.signal.addEventListener("abort", () => gate[Symbol.dispose](), { once: true });
     const tasks = [
-      discovery?.run(stop.signal),
+      leases ? leases.run(stop.signal) : discovery?.run(stop.signal),
       supervisor.run(stop.signal).finally(() => roomsClosed.abort()),
       flusher.run(roomsClosed.signal),
       reportStatus(reporter, config, deps, roomsClosed.signal),
@@ -262,7 +318,18 @@ export async function runCollector(
       tasks.push(clock.sleep(config.durationMs, stop.signal).then(() => stop.abort()));
     }
     try {
-      await deps.onStarted?.({ supervisor, discovery, api, queue, flusher, gate, labels });
+      await deps.onStarted?.({
+        supervisor,
+        get discovery() {
+          return discovery;
+        },
+        leases,
+        api,
+        queue,
+        flusher,
+        gate,
+        labels,
+      });
     } catch (error) {
       stop.abort();
       await Promise.allSettled(tasks);
@@ -277,7 +344,9 @@ export async function runCollector(
       if (!flushed) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     let savedTo: string | undefined;
-    if (!flushed) savedTo = saveUnwritten(config.dbPath, queue.take(), clock.now(), log);
+    if (!flushed) {
+      savedTo = saveUnwritten(config.dbPath, queue.take(), clock.now(), log, nodeId);
+    }
     const status = supervisor.status();
     const summary: CollectorSummary = {
       written: flusher.written,
@@ -291,13 +360,37 @@ export async function runCollector(
       written: summary.written,
       dropped: summary.dropped,
       sessions: summary.sessions,
+      left_to_primary: leases ? leftToPrimary : undefined,
     });
     return summary;
   } finally {
     removeForcedListener();
     signal.removeEventListener("abort", onAbort);
-    sink.close();
+    await leases?.close();
+    await sink.close();
   }
+}
+
+/**
+ * With a postgres:// --db: registers this node, creating the cluster tables if needed. A
+ * server that cannot be reached, refused credentials, a foreign database or a live node of the
+ * same --node-id is a ConfigError (one line, exit 2).
+ */
+async function joinCluster(
+  config: Readonly<CollectConfig>,
+  deps: CollectorDeps,
+): Promise<LeaseManager | undefined> {
+  if (!config.cluster) return undefined;
+  return await LeaseManager.open({
+    url: config.dbPath,
+    nodeId: config.cluster.nodeId,
+    ttlMs: config.cluster.leaseTtlMs,
+    capacity: config.maxConnections,
+    replicas: config.cluster.replicas,
+    // The supervisor and discovery are handed over with drive(), once they exist.
+    clock: deps.clock,
+    log: deps.log,
+  });
 }
 
 /** A headers record whose values `current()` gives at each read (names absent now are ""). */
@@ -328,9 +421,24 @@ async function reportStatus(
   }
 }
 
-/** Opens the database, saying so when an older schema was upgraded on the way. */
-function openDatabase(path: string, logger: Logger): SqliteStore {
-  const store = SqliteStore.open(path);
+/**
+ * Opens the database, saying so when an older schema was upgraded on the way. A PostgreSQL
+ * server that cannot be reached or refuses us at start is a ConfigError: one line, exit 2.
+ */
+async function openDatabase(
+  db: string,
+  log: (line: string) => void,
+  logger: Logger,
+): Promise<ClosableSink> {
+  if (isPostgresUrl(db)) {
+    try {
+      return await PgStore.open(db, { log });
+    } catch (error) {
+      if (error instanceof StorageError) throw new ConfigError(error.message, { cause: error });
+      throw error;
+    }
+  }
+  const store = SqliteStore.open(db);
   logSchemaUpgrade(store, logger);
   return store;
 }

@@ -3,13 +3,26 @@ import { COLLECT_DEFAULTS as D } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import type { TransportMode } from "../room/transport.ts";
 import { parseByteSize } from "../util/byte_size.ts";
+import { describeDatabase, isPostgresUrl } from "../storage/database_url.ts";
 import { SILENCE_RULE } from "./silence_watch.ts";
 import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 
+/** How this collector takes part in a cluster (with a postgres:// --db only). */
+export interface ClusterConfig {
+  /** This node's name, unique among live nodes (`<hostname>-<pid>` by default). */
+  nodeId: string;
+  /** How long a room lease lasts unrenewed; renewed every third of it. */
+  leaseTtlMs: number;
+  /** Nodes that hold each room this node adds to the wanted set. */
+  replicas: number;
+}
+
 /** Everything `collect` needs to know, validated. */
 export interface CollectConfig {
-  /** SQLite file; created if missing. */
+  /** SQLite file (created if missing), or a `postgres://` URL (shown only via describeDatabase). */
   dbPath: string;
+  /** Room leases: set exactly when `dbPath` is a PostgreSQL URL. */
+  cluster?: ClusterConfig;
   /** Room ids given with --rooms (short ids allowed). */
   rooms: readonly number[];
   /** File with more room ids (one per line or comma separated; `#` comments). */
@@ -140,6 +153,36 @@ function parseQueueLimit(text: string): number {
   return bytes;
 }
 
+/** Longest --node-id. */
+const MAX_NODE_ID = 100;
+
+/** Parses --node-id: letters, digits, `.`, `_` and `-`, up to 100 characters. */
+export function parseNodeId(text: string): string {
+  if (!new RegExp(`^[A-Za-z0-9._-]{1,${MAX_NODE_ID}}$`).test(text)) {
+    throw new ConfigError(
+      `Cannot parse --node-id "${text}": expected 1 to ${MAX_NODE_ID} letters, digits, dots, dashes or underscores`,
+    );
+  }
+  return text;
+}
+
+/** The default --node-id: `<hostname>-<pid>`, the host name reduced to the allowed characters. */
+export function defaultNodeId(): string {
+  let host = "node";
+  try {
+    host = Deno.hostname().replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 80) || "node";
+  } catch {
+    // No --allow-sys: the pid alone still tells the nodes of one machine apart.
+  }
+  return `${host}-${Deno.pid}`;
+}
+
+/** Default --max-rooms of a cluster: discovery fills the wanted set that every node shares. */
+export const CLUSTER_MAX_ROOMS = 100_000;
+
+/** Default of --lease-ttl. */
+export const DEFAULT_LEASE_TTL_MS = 30_000;
+
 /** Parses --user-agent / BILIBILI_USER_AGENT: printable ASCII, up to 512 characters. */
 export function parseUserAgent(text: string, where = "--user-agent"): string {
   const value = text.trim();
@@ -153,6 +196,7 @@ export function parseUserAgent(text: string, where = "--user-agent"): string {
 
 const ROOMS = "Rooms (default: the top 100 live rooms plus newly started ones)";
 const STORAGE = "Storage";
+const CLUSTER = "Several collectors on one PostgreSQL (postgres:// --db only)";
 const CONNECTIONS = "Connections";
 const RUN = "Run";
 const id = { min: 0, max: 1e9, integer: true };
@@ -210,7 +254,8 @@ const COLLECT_FLAGS = {
   maxRooms: flag.number({
     name: "max-rooms",
     default: undefined,
-    defaultText: "--max-connections",
+    defaultText:
+      `--max-connections; with a postgres:// --db ${CLUSTER_MAX_ROOMS}, the wanted set of all nodes`,
     help:
       "cap on rooms; at the cap a new room replaces the least popular discovered one only if it is more popular",
     group: ROOMS,
@@ -246,10 +291,41 @@ const COLLECT_FLAGS = {
   }),
   dbPath: flag.string({
     name: "db",
-    arg: "FILE",
+    arg: "FILE|URL",
     default: D.dbPath,
-    help: "SQLite database, created if missing",
+    help:
+      "SQLite database, created if missing, or postgres://user:password@host:port/dbname (several collectors may share one; docs/postgres.md)",
     group: STORAGE,
+  }),
+  nodeId: flag.custom({
+    name: "node-id",
+    arg: "NAME",
+    default: undefined,
+    defaultText: "<hostname>-<pid>",
+    help:
+      "this collector's name among the nodes sharing the database; a second live node with the same name is refused",
+    group: CLUSTER,
+    parse: parseNodeId,
+  }),
+  leaseTtlMs: flag.duration({
+    name: "lease-ttl",
+    default: undefined,
+    defaultText: "30s",
+    help:
+      "a room lease not renewed for DUR expires and another node takes the room; renewed every third of it",
+    group: CLUSTER,
+    minMs: 300,
+  }),
+  replicas: flag.number({
+    name: "replicas",
+    default: undefined,
+    defaultText: "1",
+    help:
+      "nodes that collect each room at once (the most popular first when capacity is short): losing one loses nothing",
+    group: CLUSTER,
+    min: 1,
+    max: 16,
+    integer: true,
   }),
   keepRaw: flag.boolean({
     name: "keep-raw",
@@ -473,11 +549,35 @@ export function parseCollectArgs(args: readonly string[]): Readonly<CollectConfi
   }
   const explicitRooms = values.rooms !== undefined || values.roomsFile !== undefined;
   const top = values.top ?? (explicitRooms ? 0 : D.top);
+  const { nodeId, leaseTtlMs, replicas, ...rest } = values;
+  const postgres = isPostgresUrl(values.dbPath);
+  if (!postgres) {
+    const given = [
+      nodeId !== undefined && "--node-id",
+      leaseTtlMs !== undefined && "--lease-ttl",
+      replicas !== undefined && "--replicas",
+    ].filter((name) => name !== false);
+    if (given.length > 0) {
+      throw new ConfigError(
+        `Cannot use ${given.join(", ")} with --db "${
+          describeDatabase(values.dbPath)
+        }": room leases need a shared PostgreSQL database (--db postgres://user@host:port/dbname)`,
+      );
+    }
+  }
+  const cluster: ClusterConfig | undefined = postgres
+    ? Object.freeze({
+      nodeId: nodeId ?? defaultNodeId(),
+      leaseTtlMs: leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+      replicas: replicas ?? 1,
+    })
+    : undefined;
   return Object.freeze({
-    ...values,
+    ...rest,
     rooms: values.rooms ?? Object.freeze([]),
     top,
     followNew: values.followNew ?? top > 0,
-    maxRooms: values.maxRooms ?? values.maxConnections,
+    maxRooms: values.maxRooms ?? (cluster ? CLUSTER_MAX_ROOMS : values.maxConnections),
+    ...(cluster ? { cluster } : {}),
   });
 }

@@ -1,10 +1,12 @@
 /**
  * The last resort for events the database would not take at exit: one JSON object per line,
- * saved beside the database, else in the temp folder. Synchronous, so that a forced exit can
+ * saved beside a SQLite database (for a PostgreSQL one, in the current folder as
+ * `danmaku-unwritten-<node>-<ms>.jsonl`), else in the temp folder. Synchronous, so that a forced exit can
  * call it from a signal handler. A file is complete or absent: a failed write removes it before
  * the next place is tried, and no events means no file.
  */
 import type { CollectedEvent } from "../normalize/events.ts";
+import { isPostgresUrl } from "../storage/database_url.ts";
 import { fieldLogger } from "../util/log.ts";
 
 /** Events encoded per write, so a large queue is never one huge string. */
@@ -13,20 +15,29 @@ const EVENTS_PER_WRITE = 2000;
 const encoder = new TextEncoder();
 
 /**
- * Saves `events` as JSONL next to `dbPath` (`<db>.unwritten-<now>.jsonl`), else in the temp
- * folder; returns the file's path, or undefined when there were no events or no place would
- * take them (both logged).
+ * Saves `events` as JSONL next to `dbPath` (`<db>.unwritten-<now>.jsonl`; for a `postgres://`
+ * --db, `danmaku-unwritten-<nodeId>-<now>.jsonl` in the current folder, the URL never in a
+ * name), else in the temp folder; returns the file's path, or undefined when there were no
+ * events or no place would take them (both logged).
  */
 export function saveUnwritten(
   dbPath: string,
   events: readonly CollectedEvent[],
   now: number,
   log: (line: string) => void,
+  nodeId = "node",
 ): string | undefined {
   if (events.length === 0) return undefined;
-  const besideDb = `${dbPath}.unwritten-${now}.jsonl`;
+  const postgres = isPostgresUrl(dbPath);
+  const first = postgres
+    ? `danmaku-unwritten-${nodeId.replace(/[^A-Za-z0-9._-]+/g, "-")}-${now}.jsonl`
+    : `${dbPath}.unwritten-${now}.jsonl`;
   const places: { where: string; target: string; open: () => OpenFile }[] = [
-    { where: "next to the database", target: besideDb, open: () => openNew(besideDb) },
+    {
+      where: postgres ? "in the current folder" : "next to the database",
+      target: first,
+      open: () => openNew(first),
+    },
     {
       where: "in the temp folder",
       target: "danmaku-unwritten-*.jsonl",

@@ -231,7 +231,7 @@ export class RoomDiscovery {
     }
     this.#discovered.set(room.roomId, room.online);
     this.#emitRoom(room);
-    return supervisor.add(room.roomId, { roomId: room.roomId });
+    return supervisor.add(room.roomId, { roomId: room.roomId, online: room.online });
   }
 
   #dropOffline(): void {

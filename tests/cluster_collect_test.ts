@@ -1,0 +1,258 @@
+/**
+ * `collect --db postgres://…` on two nodes against the simulator and a real PostgreSQL: the
+ * rooms are split by leases, every danmaku is stored once, and the password never shows.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { LeaseManager } from "../src/cluster/lease_manager.ts";
+import { type CollectorSummary, runCollector } from "../src/collector/collector.ts";
+import { startSimulator } from "../src/simulator/simulator.ts";
+import { MemoryTruth } from "../src/simulator/truth_log.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { fastCollectConfig, liveRooms, sleep, waitFor } from "./support/collect_helpers.ts";
+import { testDatabase, withoutPostgres } from "./support/postgres.ts";
+import { seededRandom } from "./support/samples.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+interface TruthLine {
+  room_id: number;
+  cmd: string;
+  id: string;
+}
+
+/** The delivery id of a stored raw message: `extra.id_str` for danmaku, else top-level `msg_id`. */
+function deliveryId(raw: string): string {
+  const body = JSON.parse(raw);
+  if (typeof body.cmd === "string" && body.cmd.startsWith("DANMU_MSG")) {
+    return JSON.parse(body.info[0][15].extra).id_str;
+  }
+  return String(body.msg_id);
+}
+
+/** Runs `query` on a short-lived connection. */
+async function select<T extends Record<string, unknown>>(url: string, query: string): Promise<T[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return [...await sql.unsafe<T[]>(query)];
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Waits until `table` holds at least `rows` rows (a generous deadline; the test then checks). */
+async function waitForRows(url: string, table: string, rows: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  const count = async () =>
+    Number((await select<{ n: string }>(url, `SELECT count(*) AS n FROM ${table}`))[0].n);
+  while (await count() < rows && Date.now() < deadline) await sleep(200);
+}
+
+/** A collector node running in this process. */
+interface Node {
+  id: string;
+  log: string[];
+  held: () => ReadonlyMap<number, number>;
+  stop: () => Promise<CollectorSummary>;
+}
+
+function startNode(url: string, api: string, id: string, rooms: number[], extra: string[]): Node {
+  const log: string[] = [];
+  const stop = new AbortController();
+  let held: () => ReadonlyMap<number, number> = () => new Map();
+  const config = fastCollectConfig(url, api, [
+    "--node-id",
+    id,
+    "--lease-ttl",
+    "2s",
+    "--top",
+    "0",
+    "--no-follow-new",
+    "--keep-raw",
+    ...extra,
+  ]);
+  const running = runCollector(config, {
+    clock: systemClock,
+    random: seededRandom(id.length),
+    log: (line) => log.push(line),
+    rooms,
+    onStarted: (parts) => {
+      const leases = parts.leases;
+      if (leases) held = () => new Map(leases.held);
+    },
+  }, stop.signal);
+  return {
+    id,
+    log,
+    held: () => held(),
+    stop: () => {
+      stop.abort();
+      return running;
+    },
+  };
+}
+
+Deno.test({
+  name: "two collect nodes on one PostgreSQL split the rooms and store every danmaku once",
+  ignore: withoutPostgres,
+}, async () => {
+  await using db = await testDatabase();
+  const truth = new MemoryTruth();
+  await using sim = await startSimulator({
+    rooms: 10,
+    seed: 21,
+    rate: 100,
+    messagesPerRoom: 60,
+    truth,
+    log: () => {},
+  });
+  const rooms = liveRooms(sim);
+  // Capacity 6 each: neither node can take all 10 rooms.
+  const nodes = ["one", "two"].map((id) =>
+    startNode(db.url, sim.api, id, rooms, ["--max-connections", "6"])
+  );
+  let stopped = false;
+  try {
+    await waitFor(
+      () => nodes.reduce((sum, node) => sum + node.held().size, 0) === 10,
+      "all 10 rooms held",
+    );
+    const [one, two] = nodes.map((node) => new Set(node.held().keys()));
+    assert.ok(one.size > 0 && two.size > 0, `both nodes hold rooms (${one.size}, ${two.size})`);
+    assert.deepEqual([...one].filter((room) => two.has(room)), [], "no room on both nodes");
+    assert.deepEqual(new Set([...one, ...two]), new Set(rooms));
+    await waitFor(() => rooms.every((id) => sim.remaining(id) === 0), "every message sent");
+    const truthLines = truth.lines.map((line) => JSON.parse(line) as TruthLine);
+    const danmaku = truthLines.filter((t) => t.cmd.startsWith("DANMU_MSG"));
+    await waitForRows(db.url, "danmaku", danmaku.length);
+    const summaries = await Promise.all(nodes.map((node) => node.stop()));
+    stopped = true;
+    assert.ok(summaries.every((summary) => summary.dropped === 0 && !summary.savedTo));
+
+    const ids = (await select<{ msg_id: string }>(db.url, "SELECT msg_id FROM danmaku"))
+      .map((row) => String(row.msg_id));
+    assert.equal(ids.length, danmaku.length, "every danmaku stored, none twice");
+    assert.deepEqual(new Set(ids), new Set(danmaku.map((t) => t.id)));
+    const raw = (await select<{ raw: string }>(db.url, "SELECT raw FROM raw_messages"))
+      .map((row) => deliveryId(row.raw));
+    assert.equal(raw.length, new Set(raw).size, "no raw message twice");
+    assert.deepEqual(new Set(raw), new Set(truthLines.map((t) => t.id)), "every message kept raw");
+    // Both nodes wrote, and released their leases on the way out.
+    const leases = await select<{ held: string }>(
+      db.url,
+      "SELECT count(node_id) AS held FROM cluster_leases",
+    );
+    assert.equal(Number(leases[0].held), 0);
+    for (const node of nodes) {
+      const text = node.log.join("\n");
+      assert.ok(!text.includes(db.password), `no password in ${node.id}'s log`);
+      assert.match(text, /msg="collecting" .*db=postgres:\/\/postgres@127\.0\.0\.1:\d+\/t_\w+ /);
+      assert.match(text, new RegExp(`node=${node.id}`));
+    }
+  } finally {
+    if (!stopped) await Promise.allSettled(nodes.map((node) => node.stop()));
+  }
+});
+
+Deno.test({
+  name: "with --replicas 2 every room runs on both nodes and each message is stored once",
+  ignore: withoutPostgres,
+}, async () => {
+  await using db = await testDatabase();
+  const truth = new MemoryTruth();
+  await using sim = await startSimulator({
+    rooms: 4,
+    seed: 22,
+    rate: 80,
+    messagesPerRoom: 60,
+    truth,
+    log: () => {},
+  });
+  const rooms = liveRooms(sim);
+  const nodes = ["left", "right"].map((id) =>
+    startNode(db.url, sim.api, id, rooms, ["--replicas", "2"])
+  );
+  let stopped = false;
+  try {
+    await waitFor(
+      () => nodes.every((node) => node.held().size === 4),
+      "every room held by both nodes",
+    );
+    await waitFor(() => rooms.every((id) => sim.remaining(id) === 0), "every message sent");
+    const truthLines = truth.lines.map((line) => JSON.parse(line) as TruthLine);
+    const danmaku = new Set(
+      truthLines.filter((t) => t.cmd.startsWith("DANMU_MSG")).map((t) => t.id),
+    );
+    await waitForRows(db.url, "danmaku", danmaku.size);
+    await Promise.all(nodes.map((node) => node.stop()));
+    stopped = true;
+    const ids = (await select<{ msg_id: string }>(db.url, "SELECT msg_id FROM danmaku"))
+      .map((row) => String(row.msg_id));
+    assert.equal(ids.length, new Set(ids).size, "no danmaku twice");
+    assert.deepEqual(new Set(ids), danmaku, "every danmaku stored");
+    // raw_messages are stored by the slot-0 holder only: twice if both nodes wrote them.
+    const raw = (await select<{ raw: string }>(db.url, "SELECT raw FROM raw_messages"))
+      .map((row) => deliveryId(row.raw));
+    assert.ok(raw.length > 0);
+    assert.equal(raw.length, new Set(raw).size, "no raw message twice");
+  } finally {
+    if (!stopped) await Promise.allSettled(nodes.map((node) => node.stop()));
+  }
+});
+
+/** Runs `main.ts collect` with `args` to its end. */
+async function collect(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "collect", ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test({
+  name:
+    "main.ts collect refuses a wrong password, a live duplicate --node-id and cluster flags with SQLite in one line, exit 2",
+  ignore: withoutPostgres,
+}, async () => {
+  await using db = await testDatabase();
+  const wrong = new URL(db.url);
+  wrong.password = "not-the-Secret-42";
+  const badLogin = await collect("--db", wrong.toString(), "--rooms", "1", "--duration", "5s");
+  assert.equal(badLogin.code, 2, badLogin.stderr);
+  assert.equal(badLogin.stderr.split("\n").length, 1, badLogin.stderr);
+  assert.match(
+    badLogin.stderr,
+    /^error: Cannot open database "postgres:\/\/postgres@127\.0\.0\.1:\d+\/t_\w+": .*password authentication failed/,
+  );
+  assert.ok(!badLogin.stderr.includes("not-the-Secret-42"));
+
+  await using _twin = await LeaseManager.open({
+    url: db.url,
+    nodeId: "twin",
+    ttlMs: 60_000,
+    capacity: 1,
+    clock: systemClock,
+    log: () => {},
+  });
+  const duplicate = await collect("--db", db.url, "--node-id", "twin", "--rooms", "1");
+  assert.equal(duplicate.code, 2, duplicate.stderr);
+  assert.equal(duplicate.stderr.split("\n").length, 1, duplicate.stderr);
+  assert.match(
+    duplicate.stderr,
+    /^error: Cannot start node "twin": a live node with this --node-id is registered in "postgres:\/\/postgres@127\.0\.0\.1:\d+\/t_\w+" \(host .*, pid \d+, expires in \d+ s unless it renews\); give each collector its own --node-id$/,
+  );
+  for (const out of [badLogin, duplicate]) {
+    assert.ok(!`${out.stdout}${out.stderr}`.includes(db.password), "no password in the output");
+  }
+
+  const sqlite = await collect("--db", "x.db", "--rooms", "1", "--replicas", "2");
+  assert.deepEqual(sqlite, {
+    code: 2,
+    stdout: "",
+    stderr:
+      'error: Cannot use --replicas with --db "x.db": room leases need a shared PostgreSQL database (--db postgres://user@host:port/dbname)',
+  });
+});
