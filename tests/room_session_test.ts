@@ -8,6 +8,7 @@ import {
 } from "../src/protocol/packet_decoder.ts";
 import { DRAIN_QUIET_MS, RoomSession, type SessionOutcome } from "../src/room/room_session.ts";
 import type { DanmakuTransport } from "../src/room/transport.ts";
+import { TimerQueue } from "../src/room/timer_queue.ts";
 import { ManualClock, settle } from "./support/manual_clock.ts";
 
 const AUTH: AuthBody = {
@@ -517,4 +518,36 @@ Deno.test("RoomSession ends with heartbeat_failed when a heartbeat cannot be sen
   assert.equal(result.reason, "heartbeat_failed");
   assert.equal(result.detail, "cannot send a heartbeat: broken pipe");
   assert.deepEqual(transport.sentOps(), [Op.auth, Op.heartbeat]);
+});
+
+Deno.test("RoomSessions given one TimerQueue keep their heartbeats and auth deadlines on its one timer", async () => {
+  const clock = new ManualClock();
+  using timers = new TimerQueue(clock);
+  const sessions = [0, 1, 2].map(() => {
+    const transport = new FakeTransport();
+    const session = new RoomSession({
+      transport,
+      auth: AUTH,
+      clock,
+      heartbeatIntervalMs: 30_000,
+      onMessage: () => {},
+      timers,
+    });
+    return { transport, session, outcome: session.run() };
+  });
+  await settle();
+  assert.equal(timers.size, 3, "three auth deadlines");
+  assert.equal(clock.sleepers, 1, "one timer for the three sessions");
+  for (const { transport } of sessions) transport.deliver(authReply(0));
+  await settle();
+  assert.equal(timers.size, 3, "the auth deadlines gave way to three heartbeats");
+  assert.equal(clock.sleepers, 1);
+  await clock.advance(30_000);
+  for (const { transport } of sessions) {
+    assert.deepEqual(transport.sentOps(), [Op.auth, Op.heartbeat, Op.heartbeat]);
+  }
+  for (const { session } of sessions) session.stop("stopped", "test over");
+  for (const { outcome } of sessions) assert.equal((await outcome).reason, "stopped");
+  assert.equal(timers.size, 0, "a stopped session leaves nothing in the queue");
+  assert.equal(clock.sleepers, 0);
 });

@@ -21,6 +21,7 @@ import {
   type TransportKind,
   type TransportMode,
 } from "../room/transport.ts";
+import type { TimerQueue } from "../room/timer_queue.ts";
 import { backoffDelay, type BackoffOptions } from "../util/backoff.ts";
 import type { Clock } from "../util/clock.ts";
 import { fieldLogger, type Logger } from "../util/log.ts";
@@ -65,6 +66,11 @@ export interface RoomWorkerDeps {
   beforeRead?: () => Promise<void> | undefined;
   /** Opens transports (tests inject faults here). */
   connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
+  /**
+   * The timer queue every connection's heartbeat and deadlines wait in (the supervisor makes
+   * one). @default {a queue per connection}
+   */
+  timers?: TimerQueue;
 }
 
 /** TCP sessions in a row that were refused, closed right after auth or silent after it. */
@@ -444,6 +450,7 @@ export class RoomWorker {
         },
         beforeRead: deps.beforeRead,
         signal,
+        timers: deps.timers,
       });
       this.session = roomSession;
       const outcome = await roomSession.run();

@@ -1,10 +1,12 @@
 /**
  * The supervisor: a map room id → worker (each running the reader + heartbeat task pair of
- * its current connection). Every sweep it ends connections that went silent (watchdog) and
+ * its current connection; every heartbeat is an entry in the supervisor's one timer queue).
+ * Every sweep it ends connections that went silent (watchdog) and
  * restarts workers that died unexpectedly. Rooms can be added and removed while running.
  */
 import type { Clock } from "../util/clock.ts";
 import type { RoomSession } from "../room/room_session.ts";
+import { TimerQueue } from "../room/timer_queue.ts";
 import { type KnownRoom, type RoomState, RoomWorker, type RoomWorkerDeps } from "./room_worker.ts";
 import { fieldLogger } from "../util/log.ts";
 import { COLLECT_DEFAULTS } from "../defaults.ts";
@@ -75,21 +77,25 @@ export class Supervisor implements AsyncDisposable {
   readonly silence?: SilenceWatch;
   /** The workers' deps, with `emit` also feeding the silence watch. */
   readonly #deps: RoomWorkerDeps;
+  /** One timer for every connection's heartbeat, auth deadline and drain checks. */
+  readonly #timers: TimerQueue;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    this.#timers = new TimerQueue(options.clock);
     const silence = options.silence === false ? undefined : new SilenceWatch(options.silence);
     this.silence = silence;
     const { emit } = options.deps;
-    this.#deps = silence
-      ? {
-        ...options.deps,
-        emit: (event) => {
+    this.#deps = {
+      ...options.deps,
+      emit: silence
+        ? (event) => {
           silence.note(event);
           emit(event);
-        },
-      }
-      : options.deps;
+        }
+        : emit,
+      timers: options.deps.timers ?? this.#timers,
+    };
   }
 
   /** Starts collecting `roomId` (short ids are resolved); false if it is already collected. */
@@ -228,6 +234,7 @@ export class Supervisor implements AsyncDisposable {
     this.#stop.abort();
     for (const entry of this.#entries.values()) entry.controller.abort();
     await Promise.all([...this.#entries.values()].map((entry) => entry.done));
+    this.#timers[Symbol.dispose](); // empty by now: every session cancelled its entries
   }
 
   /** Counts by state. */

@@ -1,16 +1,17 @@
 /**
  * One connection to a room: the seed's task pair. The reader authenticates (op 7 → op 8) and
- * decodes everything synchronously into a callback; the heartbeat task sends op 2 every 30 s.
+ * decodes everything synchronously into a callback; the heartbeat, an entry in a shared timer
+ * queue rather than a sleeping loop, sends op 2 every 30 s.
  * When either ends, its twin is cancelled and the outcome says why. Asked to stop (the outer
  * signal), an authenticated session first drains: no more heartbeats, the write side is shut so
  * the server stops sending, and what the socket already holds is read before it is closed.
  */
-import { AuthError } from "../errors.ts";
 import { type AuthBody, encodeAuthPacket, encodeHeartbeatPacket } from "../protocol/packet.ts";
 import type { ServerMessage } from "../protocol/packet_decoder.ts";
 import type { Clock } from "../util/clock.ts";
 import { asNumber, asObject } from "../util/json_guards.ts";
 import type { DanmakuTransport } from "./transport.ts";
+import { type TimerEntry, TimerQueue } from "./timer_queue.ts";
 import { COLLECT_DEFAULTS } from "../defaults.ts";
 
 /** Why a session ended. */
@@ -63,25 +64,37 @@ export interface RoomSessionOptions {
   drainMs?: number;
   /** Aborting stops the session (draining first, see `drainMs`). */
   signal?: AbortSignal;
+  /**
+   * The queue the heartbeat, auth deadline and drain checks wait in (one for every room of a
+   * collector). @default {a queue of the session's own, on `clock`}
+   */
+  timers?: TimerQueue;
 }
 
 /** A drain ends once the socket has been silent this long: the kernel's buffer is empty. */
 export const DRAIN_QUIET_MS = 200;
 
-/** A connection's task pair; `run()` once, `stop()` from outside (watchdog, shutdown). */
+/** The op-2 packet, the same bytes for every session (transports never write into it). */
+const HEARTBEAT_PACKET = encodeHeartbeatPacket();
+
+/**
+ * A connection's task pair; `run()` once, `stop()` from outside (watchdog, shutdown). The reader
+ * is one pending read; the heartbeat, the auth deadline and the drain checks are entries in a
+ * {@linkcode TimerQueue} (the one shared by every room, or the session's own).
+ */
 export class RoomSession {
   readonly #options: RoomSessionOptions;
-  readonly #controller = new AbortController();
-  /** Ends the heartbeat loop: aborted by stop() and when a drain begins. */
-  readonly #heartbeatStop = new AbortController();
+  readonly #timers: TimerQueue;
+  /** The next heartbeat, the auth deadline or the next drain check, while one is waiting. */
+  #heartbeatTimer?: TimerEntry;
+  #authTimer?: TimerEntry;
+  #drainTimer?: TimerEntry;
   #draining = false;
   /** Reading waits for the queue to drain (backpressure). */
   #paused = false;
-  #drained: Promise<void> = Promise.resolve();
   #end?: { reason: SessionEndReason; detail: string; error?: unknown };
-  #authenticated = Promise.withResolvers<void>();
-  /** Settles when the session ends. */
-  readonly #stopped = Promise.withResolvers<void>();
+  /** Settles when the session ends; made only for a reader paused at the gate. */
+  #stopped?: PromiseWithResolvers<void>;
   /** Clock time of the last bytes received (connection start before any). */
   lastActivityAt: number;
   /** Op-5 messages received so far. */
@@ -98,17 +111,18 @@ export class RoomSession {
 
   constructor(options: RoomSessionOptions) {
     this.#options = options;
+    this.#timers = options.timers ?? new TimerQueue(options.clock);
     this.lastActivityAt = options.clock.now();
-    this.#authenticated.promise.catch(() => {});
   }
 
   /** Ends the session with `reason` (first reason wins) and closes the transport. */
   stop(reason: SessionEndReason, detail: string, error?: unknown): void {
     this.#end ??= { reason, detail, error };
-    this.#authenticated.reject(new AuthError(detail));
-    this.#controller.abort();
-    this.#heartbeatStop.abort();
-    this.#stopped.resolve();
+    this.#heartbeatTimer?.cancel();
+    this.#authTimer?.cancel();
+    this.#drainTimer?.cancel();
+    this.#heartbeatTimer = this.#authTimer = this.#drainTimer = undefined;
+    this.#stopped?.resolve();
     this.#options.transport.close();
   }
 
@@ -125,29 +139,31 @@ export class RoomSession {
       return;
     }
     this.#draining = true;
-    this.#heartbeatStop.abort();
+    this.#heartbeatTimer?.cancel();
+    this.#heartbeatTimer = undefined;
     this.#options.transport.finish();
-    this.#drained = this.#closeWhenQuiet(drainMs);
+    const started = this.#options.clock.now();
+    this.#checkDrain(started, started + drainMs, drainMs);
   }
 
-  async #closeWhenQuiet(drainMs: number): Promise<void> {
-    const { clock } = this.#options;
-    const signal = this.#controller.signal;
-    const started = clock.now();
-    const deadline = started + drainMs;
-    while (!signal.aborted) {
-      const now = clock.now();
-      if (now >= deadline) {
-        this.stop("stopped", `stopped by the collector: the ${drainMs} ms drain ran out`);
-        return;
-      }
-      // Quiet since the drain began: a process that was suspended has bytes it has not asked for.
-      if (!this.#paused && now - Math.max(this.lastActivityAt, started) >= DRAIN_QUIET_MS) {
-        this.stop("stopped", "stopped by the collector after reading what the socket held");
-        return;
-      }
-      await clock.sleep(Math.min(DRAIN_QUIET_MS, deadline - now), signal);
+  /** One look at a drain: ends it when it ran out or the socket is quiet, else looks again. */
+  #checkDrain(started: number, deadline: number, drainMs: number): void {
+    this.#drainTimer = undefined;
+    if (this.#end) return;
+    const now = this.#options.clock.now();
+    if (now >= deadline) {
+      this.stop("stopped", `stopped by the collector: the ${drainMs} ms drain ran out`);
+      return;
     }
+    // Quiet since the drain began: a process that was suspended has bytes it has not asked for.
+    if (!this.#paused && now - Math.max(this.lastActivityAt, started) >= DRAIN_QUIET_MS) {
+      this.stop("stopped", "stopped by the collector after reading what the socket held");
+      return;
+    }
+    this.#drainTimer = this.#timers.at(
+      now + Math.min(DRAIN_QUIET_MS, deadline - now),
+      () => this.#checkDrain(started, deadline, drainMs),
+    );
   }
 
   /** Runs reader and heartbeat until one ends; never rejects. */
@@ -159,17 +175,28 @@ export class RoomSession {
     outer?.addEventListener("abort", onOuterAbort, { once: true });
     try {
       const reader = this.#read();
-      await transport.send(encodeAuthPacket(this.#options.auth)).catch((error) =>
-        this.stop("socket_error", `cannot send the auth packet: ${(error as Error).message}`, error)
-      );
-      const authTimer = this.#authTimeout();
-      const heartbeat = this.#heartbeat();
+      try {
+        await transport.send(encodeAuthPacket(this.#options.auth));
+        if (!this.#end && !this.authenticated) {
+          const ms = this.#options.authTimeoutMs ?? COLLECT_DEFAULTS.authTimeoutMs;
+          this.#authTimer = this.#timers.at(this.#options.clock.now() + ms, () => {
+            this.#authTimer = undefined;
+            if (!this.authenticated) this.stop("auth_timeout", `no auth reply within ${ms} ms`);
+          });
+        }
+      } catch (error) {
+        this.stop(
+          "socket_error",
+          `cannot send the auth packet: ${(error as Error).message}`,
+          error,
+        );
+      }
       // Every end closes the transport, so the reader always finishes; a drain keeps it going.
       await reader;
       this.stop("stopped", "stopped");
-      await Promise.all([heartbeat, authTimer, this.#drained]);
     } finally {
       outer?.removeEventListener("abort", onOuterAbort);
+      if (!this.#options.timers) this.#timers[Symbol.dispose]();
     }
     const end = this.#end!;
     return {
@@ -179,6 +206,23 @@ export class RoomSession {
       heartbeatReplies: this.heartbeatReplies,
       authAnswered: this.#authAnswered,
     };
+  }
+
+  /** Sends a heartbeat now and schedules the next one once it is written. */
+  #beat(): void {
+    this.#heartbeatTimer = undefined;
+    if (this.#end || this.#draining) return;
+    this.#options.transport.send(HEARTBEAT_PACKET).then(() => {
+      if (this.#end || this.#draining) return;
+      const ms = this.#options.heartbeatIntervalMs ?? COLLECT_DEFAULTS.heartbeatIntervalMs;
+      this.#heartbeatTimer = this.#timers.at(
+        this.#options.clock.now() + Math.max(1, ms),
+        () => this.#beat(),
+      );
+    }, (error) => {
+      if (this.#end || this.#draining) return;
+      this.stop("heartbeat_failed", `cannot send a heartbeat: ${(error as Error).message}`, error);
+    });
   }
 
   async #read(): Promise<void> {
@@ -198,6 +242,8 @@ export class RoomSession {
           if (!pause) return undefined;
           this.#paused = true;
           // A session that ends while paused must not wait for the shared gate to open.
+          this.#stopped ??= Promise.withResolvers<void>();
+          if (this.#end) this.#stopped.resolve();
           return Promise.race([pause, this.#stopped.promise]).then(() => {
             this.#paused = false;
             this.lastActivityAt = clock.now();
@@ -238,8 +284,10 @@ export class RoomSession {
         if (!this.authenticated) {
           this.authenticated = true;
           this.authenticatedAt = this.#options.clock.now();
-          this.#authenticated.resolve();
+          this.#authTimer?.cancel();
+          this.#authTimer = undefined;
           this.#options.onAuthenticated?.();
+          this.#beat(); // the first heartbeat goes out with the auth reply
         }
       } else {
         this.stop(
@@ -252,42 +300,5 @@ export class RoomSession {
     if (message.kind === "message") this.messages++;
     else if (message.kind === "heartbeatReply") this.heartbeatReplies++;
     this.#options.onMessage(message);
-  }
-
-  async #authTimeout(): Promise<void> {
-    const ms = this.#options.authTimeoutMs ?? COLLECT_DEFAULTS.authTimeoutMs;
-    await this.#options.clock.sleep(ms, this.#controller.signal);
-    if (!this.authenticated && !this.#controller.signal.aborted) {
-      this.stop("auth_timeout", `no auth reply within ${ms} ms`);
-    }
-  }
-
-  async #heartbeat(): Promise<void> {
-    const { transport, clock } = this.#options;
-    const signal = this.#heartbeatStop.signal;
-    try {
-      await this.#authenticated.promise;
-    } catch {
-      return; // the session ended before auth
-    }
-    const packet = encodeHeartbeatPacket();
-    while (!signal.aborted) {
-      try {
-        await transport.send(packet);
-      } catch (error) {
-        if (!signal.aborted) {
-          this.stop(
-            "heartbeat_failed",
-            `cannot send a heartbeat: ${(error as Error).message}`,
-            error,
-          );
-        }
-        return;
-      }
-      await clock.sleep(
-        this.#options.heartbeatIntervalMs ?? COLLECT_DEFAULTS.heartbeatIntervalMs,
-        signal,
-      );
-    }
   }
 }
