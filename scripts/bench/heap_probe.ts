@@ -1,5 +1,6 @@
 /**
- * `deno run -A scripts/bench/heap_probe.ts [--rooms N] [--base N] [--top N]`: what an idle room
+ * `deno run -A scripts/bench/heap_probe.ts [--rooms N] [--base N] [--top N] [--api-rate R]
+ * [--connect-rate R] [--timeline 5,10,20]`: what an idle room
  * costs the collector, by constructor. Runs `main.ts collect` (the flags of `deno task start`,
  * plus `--inspect`) against the simulator with `--base` idle rooms, then with `--rooms`; in each,
  * once every room is live and 2 s passed, reads RSS, asks V8 for a full GC over the inspector
@@ -120,7 +121,7 @@ interface Measure {
   groups: Map<string, Group>;
 }
 
-async function measure(rooms: number, port: number): Promise<Measure> {
+async function measure(rooms: number, port: number, rates: string[]): Promise<Measure> {
   const sim = await startChild([
     "--rooms",
     String(rooms),
@@ -152,10 +153,7 @@ async function measure(rooms: number, port: number): Promise<Measure> {
         sim.api,
         "--rooms-file",
         `${dir}/rooms.txt`,
-        "--api-rate",
-        "2000",
-        "--connect-rate",
-        "1000",
+        ...rates,
         "--max-connections",
         "100000",
         "--status-interval",
@@ -173,11 +171,20 @@ async function measure(rooms: number, port: number): Promise<Measure> {
       }
     })();
     try {
-      const deadline = performance.now() + 120_000;
-      while (live < rooms && performance.now() < deadline) await sleep(250);
+      const startedAt = performance.now();
+      const deadline = startedAt + 120_000;
+      while (live < rooms && performance.now() < deadline) await sleep(100);
+      const rampMs = Math.round(performance.now() - startedAt);
       if (live < rooms) throw new Error(`only ${live} of ${rooms} rooms live`);
+      const liveAt = performance.now();
       await sleep(2000);
       const before = await usage(child.pid);
+      const timeline = [`${before.rssMb.toFixed(0)} MB at 2 s`];
+      for (const at of (values.timeline ?? "").split(",").filter(Boolean).map(Number)) {
+        await sleep(Math.max(0, liveAt + at * 1000 - performance.now()));
+        timeline.push(`${(await usage(child.pid)).rssMb.toFixed(0)} MB at ${at} s`);
+      }
+      console.log(`rooms ${rooms}: live after ${rampMs} ms; RSS ${timeline.join(", ")}`);
       using inspector = await Inspector.open(port);
       await inspector.call("HeapProfiler.enable");
       await inspector.call("HeapProfiler.collectGarbage");
@@ -210,11 +217,16 @@ const { values } = parseArgs({
     base: { type: "string", default: "10" },
     top: { type: "string", default: "40" },
     port: { type: "string", default: "9339" },
+    "api-rate": { type: "string", default: "2000" },
+    "connect-rate": { type: "string", default: "1000" },
+    /** Extra RSS samples, seconds after every room is live: `5,10,20`. */
+    timeline: { type: "string" },
   },
 });
+const rates = ["--api-rate", values["api-rate"], "--connect-rate", values["connect-rate"]];
 const port = Number(values.port);
-const base = await measure(Number(values.base), port);
-const at = await measure(Number(values.rooms), port);
+const base = await measure(Number(values.base), port, rates);
+const at = await measure(Number(values.rooms), port, rates);
 const n = at.rooms - base.rooms;
 const per = (a: number, b: number) => ((a - b) / n).toFixed(2);
 console.log(`rooms ${base.rooms} → ${at.rooms}`);

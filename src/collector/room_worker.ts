@@ -71,6 +71,13 @@ export interface RoomWorkerDeps {
    * one). @default {a queue per connection}
    */
   timers?: TimerQueue;
+  /**
+   * Bounds how many rooms set up at once: a room holds a slot from its first API call until
+   * its server accepts the auth packet (or the attempt ends), so a burst of thousands of rooms
+   * keeps only a few requests and half-open connections alive at a time (their garbage dies
+   * young instead of growing the heap). @default {unbounded}
+   */
+  setup?: ConnectionSlots;
 }
 
 /** TCP sessions in a row that were refused, closed right after auth or silent after it. */
@@ -161,6 +168,8 @@ export class RoomWorker {
   #connected = false;
   /** Why the current connection is being replaced by `reconnect()`, until it has ended. */
   #reconnectReason?: string;
+  /** Whether this worker holds one of `deps.setup`'s slots. */
+  #settingUp = false;
 
   constructor(requestedId: number, deps: RoomWorkerDeps, known?: KnownRoom) {
     this.requestedId = requestedId;
@@ -184,6 +193,22 @@ export class RoomWorker {
     this.#reconnectReason = reason;
     this.session.drain();
     return true;
+  }
+
+  /** Takes a setup slot unless one is held; false when `signal` aborted first. */
+  async #beginSetup(signal: AbortSignal): Promise<boolean> {
+    const setup = this.#deps.setup;
+    if (this.#settingUp || !setup) return true;
+    if (!(await setup.acquire(signal))) return false;
+    this.#settingUp = true;
+    return true;
+  }
+
+  /** Gives the setup slot back (authenticated, waiting out a backoff, or ending). */
+  #endSetup(): void {
+    if (!this.#settingUp) return;
+    this.#settingUp = false;
+    this.#deps.setup?.release();
   }
 
   /** Runs until `signal` aborts or the room fails permanently; never rejects. */
@@ -210,6 +235,7 @@ export class RoomWorker {
       let failuresSinceToken = 0;
       let checkRoom = false;
       while (!signal.aborted) {
+        if (!(await this.#beginSetup(signal))) return;
         if (checkRoom) {
           // Refused auth may mean the room was locked since: ask room_init before retrying.
           checkRoom = false;
@@ -265,9 +291,11 @@ export class RoomWorker {
           detail: outcome.detail,
         });
         this.state = "backoff";
+        this.#endSetup();
         await clock.sleep(delay, signal);
       }
     } finally {
+      this.#endSetup();
       if (this.state !== "failed") this.state = "stopped";
     }
   }
@@ -306,6 +334,7 @@ export class RoomWorker {
   /** Calls the API until it answers, backing off on transient errors; undefined when stopped or failed. */
   async #retrying<T>(signal: AbortSignal, call: () => Promise<T>): Promise<T | undefined> {
     for (let attempt = 0; !signal.aborted; attempt++) {
+      if (!(await this.#beginSetup(signal))) return undefined;
       try {
         return await call();
       } catch (error) {
@@ -322,6 +351,7 @@ export class RoomWorker {
           detail: this.lastProblem,
         });
         this.state = "backoff";
+        this.#endSetup();
         await this.#deps.clock.sleep(delay, signal);
         this.state = "resolving";
       }
@@ -447,6 +477,7 @@ export class RoomWorker {
         onMessage,
         onAuthenticated: () => {
           this.state = "live";
+          this.#endSetup();
         },
         beforeRead: deps.beforeRead,
         signal,

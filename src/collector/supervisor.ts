@@ -7,6 +7,7 @@
 import type { Clock } from "../util/clock.ts";
 import type { RoomSession } from "../room/room_session.ts";
 import { TimerQueue } from "../room/timer_queue.ts";
+import { ConnectionSlots } from "./connection_slots.ts";
 import { type KnownRoom, type RoomState, RoomWorker, type RoomWorkerDeps } from "./room_worker.ts";
 import { fieldLogger } from "../util/log.ts";
 import { COLLECT_DEFAULTS } from "../defaults.ts";
@@ -36,7 +37,18 @@ export interface SupervisorOptions {
    */
   silence?: Partial<SilenceRule> | false;
   log: (line: string) => void;
+  /**
+   * Rooms setting up at once, from the first API call to the auth reply (see
+   * {@linkcode RoomWorkerDeps.setup}). @default {SETUP_CONCURRENCY}
+   */
+  setupConcurrency?: number;
 }
+
+/**
+ * Default of {@linkcode SupervisorOptions.setupConcurrency}. Measured at 1,000 idle rooms: an
+ * unbounded burst grew RSS by ≈ 75 KB per room that no GC returned within 20 s.
+ */
+export const SETUP_CONCURRENCY = 32;
 
 /** Default of {@linkcode SupervisorOptions.silentAfterAuthMs}. */
 export const SILENT_AFTER_AUTH_MS = 15_000;
@@ -95,6 +107,8 @@ export class Supervisor implements AsyncDisposable {
         }
         : emit,
       timers: options.deps.timers ?? this.#timers,
+      setup: options.deps.setup ??
+        new ConnectionSlots(options.setupConcurrency ?? SETUP_CONCURRENCY),
     };
   }
 

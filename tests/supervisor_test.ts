@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { BilibiliApi, type DanmuInfo, type RoomInit } from "../src/bilibili/api_client.ts";
+import { ConnectionSlots } from "../src/collector/connection_slots.ts";
+import { Supervisor } from "../src/collector/supervisor.ts";
+import { startSimulator } from "../src/simulator/simulator.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { RateLimiter } from "../src/util/rate_limiter.ts";
+import { liveRooms, sleep, waitFor } from "./support/collect_helpers.ts";
+import { seededRandom } from "./support/samples.ts";
+
+/** The real client, each room call held 30 ms and counted while in flight. */
+class CountingApi extends BilibiliApi {
+  inFlight = 0;
+  mostInFlight = 0;
+
+  async #counted<T>(call: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    this.mostInFlight = Math.max(this.mostInFlight, this.inFlight);
+    try {
+      await sleep(30);
+      return await call();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  override roomInit(id: number, options?: { signal?: AbortSignal }): Promise<RoomInit> {
+    return this.#counted(() => super.roomInit(id, options));
+  }
+
+  override getDanmuInfo(roomId: number, options?: { signal?: AbortSignal }): Promise<DanmuInfo> {
+    return this.#counted(() => super.getDanmuInfo(roomId, options));
+  }
+}
+
+Deno.test("Supervisor sets up at most setupConcurrency rooms at once, each giving its slot back once accepted", async () => {
+  await using sim = await startSimulator({ seed: "ramp", rooms: 12, rate: 1, log: () => {} });
+  const rooms = liveRooms(sim);
+  assert.ok(rooms.length >= 8, `${rooms.length} live rooms`);
+  const clock = systemClock;
+  const api = new CountingApi({
+    apiBase: sim.api,
+    clock,
+    limiter: new RateLimiter({ perSecond: 0, clock }),
+  });
+  const supervisor = new Supervisor({
+    clock,
+    log: () => {},
+    silence: false,
+    setupConcurrency: 3,
+    deps: {
+      api,
+      clock,
+      random: seededRandom(3),
+      transport: "tcp",
+      startGate: new RateLimiter({ perSecond: 0, clock }),
+      slots: new ConnectionSlots(100),
+      emit: () => {},
+      keepRaw: false,
+      heartbeatIntervalMs: 30_000,
+      authTimeoutMs: 5000,
+      drainMs: 0,
+      backoff: { baseMs: 50, maxMs: 100 },
+      log: () => {},
+    },
+  });
+  const stop = new AbortController();
+  for (const room of rooms) supervisor.add(room);
+  const running = supervisor.run(stop.signal);
+  try {
+    await waitFor(
+      () => supervisor.status().byState.live === rooms.length,
+      "every room live (slots are given back at the auth reply)",
+    );
+  } finally {
+    stop.abort();
+    await running;
+  }
+  assert.ok(api.mostInFlight >= 2, `the rooms overlapped at all: ${api.mostInFlight}`);
+  assert.ok(api.mostInFlight <= 3, `${api.mostInFlight} room calls in flight at once`);
+});
