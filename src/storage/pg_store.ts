@@ -1,0 +1,403 @@
+/**
+ * The PostgreSQL sink (npm:postgres): the tables of rows.ts rendered by pg_schema.ts, one
+ * transaction per `write`, the same unique keys and `ON CONFLICT` clauses as SQLite, so the
+ * same batches give the same rows in either store — also when two collectors write overlapping
+ * batches into one database. Rows reach the server by COPY into a temporary staging table and
+ * one `INSERT … SELECT … ON CONFLICT` per table (the default; docs/postgres.md "Write path" has
+ * the figures), or by multi-row `INSERT … VALUES` statements (`method: "insert"`).
+ */
+import type postgres from "postgres";
+import type { SQLInputValue } from "node:sqlite";
+import { StorageError } from "../errors.ts";
+import type { CollectedEvent, CollectedEventType } from "../normalize/events.ts";
+import { formatLogLine, type LogSink } from "../util/log.ts";
+import { describeDatabase } from "./database_url.ts";
+import { pgConnect } from "./pg_connect.ts";
+import { pgError } from "./pg_errors.ts";
+import { openPgSchema, pgColumnDefinition, pgOnConflict } from "./pg_schema.ts";
+import { ROW_SPECS, type RowSpec, rowSpecOf, TABLE_NAMES, type TableName } from "./rows.ts";
+import { emptyWriteCounts, type TableCounts, type WriteCounts } from "./sqlite_store.ts";
+
+/** How rows go to the server. */
+export type PgWriteMethod = "copy" | "insert";
+
+/** How a PgStore is opened. */
+export interface PgStoreOptions {
+  /** Where the store's log lines go (the schema upgrade it made). @default {no logging} */
+  log?: LogSink;
+  /** COPY into a staging table, or multi-row INSERT statements. @default {"copy"} */
+  method?: PgWriteMethod;
+  /** Connections the store may open. @default {2} */
+  poolSize?: number;
+}
+
+/** PostgreSQL's limit of bind parameters in one statement. */
+const MAX_PARAMETERS = 65535;
+
+/** Bytes of COPY text sent to the server in one chunk. */
+const COPY_CHUNK_CHARS = 1 << 20;
+
+/** How one table's rows are written: its INSERT head and conflict clause, its key columns. */
+interface TablePlan {
+  readonly table: TableName;
+  readonly columns: readonly string[];
+  readonly values: readonly ((event: CollectedEvent) => SQLInputValue)[];
+  /** `ON CONFLICT …` for PostgreSQL, or "". */
+  readonly onConflict: string;
+  /**
+   * Column positions of each unique key (unique indexes, the primary key): two rows sharing a
+   * key must not be in one statement (PostgreSQL refuses `DO UPDATE` of one row twice).
+   */
+  readonly keys: readonly (readonly number[])[];
+  /** The staging table COPY writes into. */
+  readonly stage: string;
+  /** `CREATE TEMP TABLE IF NOT EXISTS` of the staging table. */
+  readonly createStage: string;
+}
+
+function tablePlan(spec: RowSpec<never>): TablePlan {
+  const columns = spec.columns.map((c) => c.name);
+  const position = (name: string) => columns.indexOf(name);
+  const keys = [
+    ...spec.columns.filter((c) => c.primaryKey).map((c) => [position(c.name)]),
+    ...spec.indexes.filter((i) => i.unique).map((i) => i.columns.map(position)),
+  ];
+  const stage = `danmaku_stage_${spec.table}`;
+  const stageColumns = [
+    "seq INTEGER NOT NULL",
+    "round INTEGER NOT NULL",
+    ...spec.columns.map((c) =>
+      pgColumnDefinition({ ...c, primaryKey: undefined, nullable: true, defaultSql: undefined })
+    ),
+  ];
+  return {
+    table: spec.table as TableName,
+    columns,
+    values: (spec as RowSpec<CollectedEvent>).columns.map((c) => c.value),
+    onConflict: spec.onConflict ? pgOnConflict(spec.onConflict) : "",
+    keys,
+    stage,
+    createStage: `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${
+      stageColumns.join(", ")
+    }) ON COMMIT DELETE ROWS`,
+  };
+}
+
+const PLANS: ReadonlyMap<CollectedEventType, TablePlan> = new Map(
+  (Object.keys(ROW_SPECS) as CollectedEventType[]).map((type) => [
+    type,
+    tablePlan(rowSpecOf(type) as RowSpec<never>),
+  ]),
+);
+
+/** One table's rows of a batch, in event order, and the round each goes in. */
+interface TableRows {
+  readonly plan: TablePlan;
+  readonly rows: SQLInputValue[][];
+  /** rounds[i]: 0 unless row i shares a key with an earlier row (then one past that row's). */
+  readonly rounds: number[];
+  /** Highest round + 1. */
+  roundCount: number;
+}
+
+/** PostgreSQL text cannot hold U+0000 (SQLite can): it is stored as U+FFFD. */
+function pgValue(value: SQLInputValue): SQLInputValue {
+  return typeof value === "string" && value.includes("\0")
+    ? value.replaceAll("\0", "\uFFFD")
+    : value;
+}
+
+/**
+ * The batch grouped by table, with rounds: rows sharing a unique key go in successive rounds,
+ * so each statement holds a key at most once and the rounds in order give what SQLite's one
+ * upsert after another gives. A key with a NULL never conflicts (NULLs are distinct).
+ */
+function groupRows(events: readonly CollectedEvent[]): TableRows[] {
+  const byType = new Map<CollectedEventType, TableRows>();
+  const lastRound = new Map<TablePlan, Map<string, number>[]>();
+  for (const event of events) {
+    let group = byType.get(event.type);
+    if (group === undefined) {
+      const plan = PLANS.get(event.type);
+      if (plan === undefined) throw new TypeError(`Unknown event type "${event.type}"`);
+      group = { plan, rows: [], rounds: [], roundCount: 1 };
+      byType.set(event.type, group);
+      lastRound.set(plan, plan.keys.map(() => new Map()));
+    }
+    const { plan } = group;
+    const row = plan.values.map((value) => pgValue(value(event)));
+    let round = 0;
+    const seen = lastRound.get(plan)!;
+    const keys: (string | undefined)[] = plan.keys.map((positions) => {
+      if (positions.some((p) => row[p] === null)) return undefined;
+      return positions.length === 1
+        ? String(row[positions[0]])
+        : positions.map((p) => String(row[p])).join("\u0001");
+    });
+    keys.forEach((key, k) => {
+      const earlier = key === undefined ? undefined : seen[k].get(key);
+      if (earlier !== undefined && earlier + 1 > round) round = earlier + 1;
+    });
+    keys.forEach((key, k) => key !== undefined && seen[k].set(key, round));
+    group.rows.push(row);
+    group.rounds.push(round);
+    if (round + 1 > group.roundCount) group.roundCount = round + 1;
+  }
+  // Tables in one fixed order (the row table's): two nodes writing overlapping batches take
+  // their row locks table by table in the same order.
+  return [...PLANS.keys()].flatMap((type) => byType.get(type) ?? []);
+}
+
+/** One value in COPY's text format. */
+function copyField(value: SQLInputValue): string {
+  if (value === null || value === undefined) return "\\N";
+  if (typeof value === "string") {
+    return /[\\\n\r\t]/.test(value)
+      ? value.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c as keyof typeof COPY_ESCAPES])
+      : value;
+  }
+  if (value instanceof Uint8Array) {
+    return "\\\\x" + Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return String(value);
+}
+
+const COPY_ESCAPES = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" } as const;
+
+/** A transaction of npm:postgres. */
+type Tx = postgres.TransactionSql;
+
+/** A danmaku database on a PostgreSQL server: `write` batches; `close` when done. */
+export class PgStore implements AsyncDisposable {
+  /** The database as it may be shown (`describeDatabase`: no password). */
+  readonly description: string;
+  /** The schema upgrade this open made (versions from and to), else undefined. */
+  upgrade: { from: number; to: number } | undefined;
+  /** How rows go to the server. */
+  readonly method: PgWriteMethod;
+  readonly #url: string;
+  #sql: postgres.Sql | undefined;
+
+  private constructor(url: string, sql: postgres.Sql, method: PgWriteMethod) {
+    this.#url = url;
+    this.#sql = sql;
+    this.method = method;
+    this.description = describeDatabase(url);
+  }
+
+  /**
+   * Connects to the database at `url`, creates the schema in an empty one and upgrades an
+   * older one (once, however many stores open it at the same time). Throws a one-line
+   * StorageError without the password: `unreachable` (no server), `auth` (credentials
+   * refused), `missing` (no such database), `schema` (not a danmaku database, a newer version).
+   */
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const sql = pgConnect(url, { max: options.poolSize });
+    const store = new PgStore(url, sql, options.method ?? "copy");
+    try {
+      store.upgrade = await openPgSchema(sql, url);
+    } catch (error) {
+      await sql.end({ timeout: 1 }).catch(() => {});
+      throw pgError(`Cannot open database "${store.description}"`, error, url);
+    }
+    if (store.upgrade) {
+      options.log?.(formatLogLine("info", "upgraded the database schema", {
+        db: store.description,
+        ...store.upgrade,
+      }));
+    }
+    return store;
+  }
+
+  /** Whether `close` has not been called yet. */
+  get isOpen(): boolean {
+    return this.#sql !== undefined;
+  }
+
+  /**
+   * Writes a batch in one transaction and returns what changed (as SqliteStore.write counts
+   * it). On any failure nothing is committed and a StorageError says why (`unreachable` while
+   * the server is down or restarting: worth retrying); `events` is untouched.
+   */
+  async write(events: readonly CollectedEvent[]): Promise<WriteCounts> {
+    const sql = this.#requireOpen("write");
+    const counts = emptyWriteCounts();
+    if (events.length === 0) return counts;
+    let step = "group the batch";
+    try {
+      const groups = groupRows(events);
+      step = "begin a transaction";
+      await sql.begin(async (tx) => {
+        for (const group of groups) {
+          step = `${this.method === "copy" ? "copy" : "insert"} rows into ${group.plan.table}`;
+          if (this.method === "copy") await copyRows(tx, group, counts);
+          else await insertRows(tx, group, counts);
+        }
+        step = "commit";
+      });
+    } catch (error) {
+      throw pgError(
+        `Cannot write ${events.length} events to "${this.description}"`,
+        error,
+        this.#url,
+        step,
+      );
+    }
+    return counts;
+  }
+
+  /** Row counts of every table. */
+  async countRows(): Promise<TableCounts> {
+    const sql = this.#requireOpen("count the rows of");
+    try {
+      const [row] = await sql.unsafe<Record<string, string>[]>(
+        `SELECT ${TABLE_NAMES.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(", ")}`,
+      );
+      const counts = {} as TableCounts;
+      for (const table of TABLE_NAMES) counts[table] = Number(row[table]);
+      return counts;
+    } catch (error) {
+      throw pgError(`Cannot count the rows of "${this.description}"`, error, this.#url);
+    }
+  }
+
+  /** Closes every connection (waiting up to 5 s for running queries); later calls do nothing. */
+  async close(): Promise<void> {
+    const sql = this.#sql;
+    if (sql === undefined) return;
+    this.#sql = undefined;
+    await sql.end({ timeout: 5 });
+  }
+
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #requireOpen(action: string): postgres.Sql {
+    if (this.#sql === undefined) {
+      throw new StorageError(
+        `Cannot ${action} "${this.description}": the store is closed`,
+        "other",
+      );
+    }
+    return this.#sql;
+  }
+}
+
+/** Adds a statement's affected rows (inserted or updated) and the rest as unchanged. */
+function count(counts: WriteCounts, table: TableName, rows: number, affected: number): void {
+  counts[table] += affected;
+  counts.unchanged += rows - affected;
+}
+
+/** Multi-row `INSERT … VALUES` of each round, as many rows per statement as parameters allow. */
+async function insertRows(tx: Tx, group: TableRows, counts: WriteCounts): Promise<void> {
+  const { plan } = group;
+  const width = plan.columns.length;
+  const perStatement = Math.floor(MAX_PARAMETERS / width);
+  const head = `INSERT INTO ${plan.table} (${plan.columns.join(", ")}) VALUES `;
+  const tail = plan.onConflict ? ` ${plan.onConflict}` : "";
+  for (let round = 0; round < group.roundCount; round++) {
+    const rows = group.roundCount === 1
+      ? group.rows
+      : group.rows.filter((_, i) => group.rounds[i] === round);
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const chunk = rows.slice(start, start + perStatement);
+      const params: SQLInputValue[] = [];
+      const tuples: string[] = [];
+      for (const row of chunk) {
+        const first = params.length;
+        tuples.push(`(${row.map((_, c) => `$${first + c + 1}`).join(",")})`);
+        for (const value of row) params.push(value);
+      }
+      const result = await tx.unsafe(
+        head + tuples.join(",") + tail,
+        params as postgres.ParameterOrJSON<never>[],
+      );
+      count(counts, plan.table, chunk.length, result.count);
+    }
+  }
+}
+
+/**
+ * A table without a unique key: COPY straight into it. Else COPY of the whole group into the
+ * staging table, then one `INSERT … SELECT … ON CONFLICT` per round.
+ */
+async function copyRows(tx: Tx, group: TableRows, counts: WriteCounts): Promise<void> {
+  const { plan } = group;
+  if (plan.keys.length === 0) {
+    await copyText(tx, `COPY ${plan.table} (${plan.columns.join(", ")}) FROM STDIN`, group, false);
+    count(counts, plan.table, group.rows.length, group.rows.length);
+    return;
+  }
+  await tx.unsafe(plan.createStage);
+  await copyText(
+    tx,
+    `COPY ${plan.stage} (seq, round, ${plan.columns.join(", ")}) FROM STDIN`,
+    group,
+    true,
+  );
+  const columns = plan.columns.join(", ");
+  const perRound = new Array<number>(group.roundCount).fill(0);
+  for (const round of group.rounds) perRound[round]++;
+  for (let round = 0; round < group.roundCount; round++) {
+    const result = await tx.unsafe(
+      `INSERT INTO ${plan.table} (${columns}) SELECT ${columns} FROM ${plan.stage}${
+        group.roundCount === 1 ? "" : ` WHERE round = ${round}`
+      } ORDER BY seq${plan.onConflict ? ` ${plan.onConflict}` : ""}`,
+    );
+    count(counts, plan.table, perRound[round], result.count);
+  }
+}
+
+/** Runs `copy` (a `COPY … FROM STDIN`) with the group's rows in text format, rounds first when asked. */
+async function copyText(tx: Tx, copy: string, group: TableRows, withRound: boolean) {
+  const query = tx.unsafe(copy);
+  // npm:postgres 3.4.9 resolves a COPY query with its stream once the server accepts the COPY;
+  // an error the server reports later (a bad row, the connection lost) only reaches the
+  // query's `reject`, which no promise listens to any more, and the stream never finishes.
+  // Catching it here turns a hang into the server's own words.
+  const internals = query as unknown as { reject: (error: unknown) => void };
+  const reject = internals.reject;
+  let failed: (error: unknown) => void = () => {};
+  const failure = new Promise<never>((_, rejectFailure) => failed = rejectFailure);
+  failure.catch(() => {});
+  internals.reject = (error) => {
+    failed(error);
+    reject(error);
+  };
+  const stream = await Promise.race([query.writable(), failure]);
+  let finished = false;
+  const done = new Promise<void>((resolve, rejectDone) => {
+    stream.once("finish", () => (finished = true, resolve()));
+    stream.once("error", rejectDone);
+    stream.once("close", () => {
+      if (!finished) {
+        rejectDone(
+          Object.assign(new Error("the COPY stream closed before the server confirmed it"), {
+            code: "CONNECTION_CLOSED",
+          }),
+        );
+      }
+    });
+  });
+  done.catch(() => {});
+  const settled = Promise.race([done, failure]);
+  let text = "";
+  for (let i = 0; i < group.rows.length; i++) {
+    if (withRound) text += `${i}\t${group.rounds[i]}\t`;
+    text += `${group.rows[i].map(copyField).join("\t")}\n`;
+    if (text.length >= COPY_CHUNK_CHARS) {
+      if (!stream.write(text)) {
+        await Promise.race([
+          new Promise<void>((resolve) => stream.once("drain", resolve)),
+          settled,
+        ]);
+      }
+      text = "";
+    }
+  }
+  stream.end(text);
+  await settled;
+}
