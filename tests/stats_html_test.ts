@@ -297,7 +297,7 @@ Deno.test("stats --html writes a page that fetches nothing: inline CSS and SVG, 
 Deno.test("stats --html refuses - and an unwritable file, naming the flag", async () => {
   await withFixtureDb(async (db, dir) => {
     for (const bad of ["-", ""]) {
-      assert.throws(() => statsReport(["--db", db, "--html", bad]), (e: unknown) => {
+      await assert.rejects(() => statsReport(["--db", db, "--html", bad]), (e: unknown) => {
         assert.ok(e instanceof ConfigError);
         assert.match(e.message, /^Cannot parse --html "-?": expected a file name/);
         return true;

@@ -6,6 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { displayWidth } from "../src/util/flags.ts";
 import { buildV1Database } from "./fixtures/v1_database/build.ts";
 import { SqliteStore } from "../src/storage/sqlite_store.ts";
+import { compareCodePoints, PhraseCounter } from "../src/analysis/phrases.ts";
 import { danmaku, ROOM_A, ROOM_B, T0, withFixtureDb } from "./support/export_fixture.ts";
 
 const MIN = 60_000;
@@ -26,8 +27,8 @@ function captured(): { stdout: LineWriter; text: () => string } {
 }
 
 Deno.test("stats counts every kind per room and sums value in CNY", async () => {
-  await withFixtureDb((db) => {
-    const { report } = statsReport(["--db", db]);
+  await withFixtureDb(async (db) => {
+    const { report } = await statsReport(["--db", db]);
     assert.deepEqual(report.rooms.map((r) => r.roomId), [ROOM_A, ROOM_B]);
     const [a, b] = report.rooms;
     // Raw table counts: the 6 lottery danmaku and the deleted super chat count here.
@@ -69,8 +70,8 @@ Deno.test("stats counts every kind per room and sums value in CNY", async () => 
 });
 
 Deno.test("stats measures danmaku density per minute", async () => {
-  await withFixtureDb((db) => {
-    const a = statsReport(["--db", db, "--room", String(ROOM_A)]).report.rooms[0];
+  await withFixtureDb(async (db) => {
+    const a = (await statsReport(["--db", db, "--room", String(ROOM_A)])).report.rooms[0];
     // 20 danmaku 25 s apart fill minutes with 3, 2, 3, 2, … ; 201 danmaku over minutes 0–117.
     assert.equal(a.density.minutes, 118);
     assert.equal(a.density.meanPerMinute, 201 / 118);
@@ -83,8 +84,9 @@ Deno.test("stats measures danmaku density per minute", async () => {
 });
 
 Deno.test("stats lists top senders without masked uid 0 and top normalized phrases", async () => {
-  await withFixtureDb((db) => {
-    const a = statsReport(["--db", db, "--room", String(ROOM_A), "--top", "3"]).report.rooms[0];
+  await withFixtureDb(async (db) => {
+    const a =
+      (await statsReport(["--db", db, "--room", String(ROOM_A), "--top", "3"])).report.rooms[0];
     assert.deepEqual(a.topSenders, [
       { uid: 8, uname: "Bob", count: 135 },
       { uid: 7, uname: "小明", count: 46 },
@@ -99,8 +101,8 @@ Deno.test("stats lists top senders without masked uid 0 and top normalized phras
 });
 
 Deno.test("stats leaves lottery danmaku out of density, senders, phrases and masked counts and counts them apart", async () => {
-  await withFixtureDb((db) => {
-    const { report } = statsReport(["--db", db, "--room", String(ROOM_A), "--top", "20"]);
+  await withFixtureDb(async (db) => {
+    const { report } = await statsReport(["--db", db, "--room", String(ROOM_A), "--top", "20"]);
     assert.equal(report.includeLottery, false);
     const a = report.rooms[0];
     assert.equal(a.lotteryDanmaku, 6);
@@ -122,9 +124,9 @@ Deno.test("stats leaves lottery danmaku out of density, senders, phrases and mas
 });
 
 Deno.test("stats --include-lottery keeps lottery danmaku in density, senders, phrases and masked counts", async () => {
-  await withFixtureDb((db) => {
+  await withFixtureDb(async (db) => {
     const args = ["--db", db, "--room", String(ROOM_A), "--top", "3"];
-    const { report } = statsReport([...args, "--include-lottery"]);
+    const { report } = await statsReport([...args, "--include-lottery"]);
     assert.equal(report.includeLottery, true);
     const a = report.rooms[0];
     assert.equal(a.lotteryDanmaku, 6);
@@ -146,17 +148,17 @@ Deno.test("stats --include-lottery keeps lottery danmaku in density, senders, ph
       { phrase: "冲冲冲", count: 6 },
     ]);
     // Throttling judges delivery: it counts every danmaku received either way.
-    assert.deepEqual(a.throttling, statsReport(args).report.rooms[0].throttling);
+    assert.deepEqual(a.throttling, (await statsReport(args)).report.rooms[0].throttling);
   });
 });
 
 Deno.test("stats leaves a deleted super chat out of the value, also when the deletion came after the range", async () => {
-  await withFixtureDb((db) => {
-    const all = statsReport(["--db", db, "--room", String(ROOM_A)]).report.rooms[0];
+  await withFixtureDb(async (db) => {
+    const all = (await statsReport(["--db", db, "--room", String(ROOM_A)])).report.rooms[0];
     assert.deepEqual(all.valueCny, { gifts: 53, superChats: 30, guardBuys: 198, total: 281 });
     assert.deepEqual(all.deletedSuperChats, { count: 1, valueCny: 50 });
     // Super chat 2 started at +45 min; its deletion was received at +46 min, after --until.
-    const range = statsReport([
+    const range = (await statsReport([
       "--db",
       db,
       "--room",
@@ -165,7 +167,7 @@ Deno.test("stats leaves a deleted super chat out of the value, also when the del
       String(T0 + 44 * MIN),
       "--until",
       String(T0 + 46 * MIN),
-    ]).report.rooms[0];
+    ])).report.rooms[0];
     assert.equal(range.counts.super_chats, 1);
     assert.deepEqual(range.valueCny, { gifts: 0, superChats: 0, guardBuys: 0, total: 0 });
     assert.deepEqual(range.deletedSuperChats, { count: 1, valueCny: 50 });
@@ -261,11 +263,11 @@ Deno.test("stats reads a schema-version-1 database: every danmaku typed by a vie
         expected.set(Number(row.room_id), { ...e, cny: Number(row.cny) });
       }
     }
-    const { report } = statsReport(["--db", db, "--include-lottery"]);
+    const { report } = await statsReport(["--db", db, "--include-lottery"]);
     const rooms = report.rooms.filter((r) => expected.has(r.roomId));
     assert.equal(rooms.length, expected.size);
     assert.ok(rooms.some((r) => r.counts.danmaku > 0 && r.valueCny.superChats > 0));
-    const plain = statsReport(["--db", db]).report.rooms;
+    const plain = (await statsReport(["--db", db])).report.rooms;
     for (const r of rooms) {
       const e = expected.get(r.roomId)!;
       assert.equal(r.counts.danmaku, e.danmaku);
@@ -281,8 +283,8 @@ Deno.test("stats reads a schema-version-1 database: every danmaku typed by a vie
 });
 
 Deno.test("stats finds collection gaps and suspected throttling from sessions", async () => {
-  await withFixtureDb((db) => {
-    const [a, b] = statsReport(["--db", db]).report.rooms;
+  await withFixtureDb(async (db) => {
+    const [a, b] = (await statsReport(["--db", db])).report.rooms;
     assert.deepEqual(a.sessions, {
       count: 2,
       unterminated: 0,
@@ -304,10 +306,10 @@ Deno.test("stats finds collection gaps and suspected throttling from sessions", 
     assert.equal(b.throttling.suspected, false);
     // A longer --min-gap hides the 2-minute gap; a range clips the span.
     assert.deepEqual(
-      statsReport(["--db", db, "--min-gap", "3m"]).report.rooms[0].sessions.gaps,
+      (await statsReport(["--db", db, "--min-gap", "3m"])).report.rooms[0].sessions.gaps,
       [],
     );
-    const clipped = statsReport([
+    const clipped = (await statsReport([
       "--db",
       db,
       "--room",
@@ -316,7 +318,7 @@ Deno.test("stats finds collection gaps and suspected throttling from sessions", 
       String(T0 + 30 * MIN),
       "--until",
       String(T0 + 90 * MIN),
-    ]).report.rooms[0];
+    ])).report.rooms[0];
     assert.equal(clipped.sessions.spanMs, 60 * MIN);
     assert.equal(clipped.sessions.coveredMs, 58 * MIN);
     // Windows 3–5 and 7–8, plus the 6 lottery danmaku of window 6 (counts are raw).
@@ -367,7 +369,7 @@ Deno.test("stats rejects a missing database without creating it, and bad flags b
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/none.db`;
-    assert.throws(() => statsReport(["--db", path]), (e: unknown) => {
+    await assert.rejects(() => statsReport(["--db", path]), (e: unknown) => {
       assert.ok(e instanceof StorageError);
       assert.equal(e.message, `Cannot open database "${path}": no such file`);
       return true;
@@ -376,7 +378,7 @@ Deno.test("stats rejects a missing database without creating it, and bad flags b
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-  await withFixtureDb((db) => {
+  await withFixtureDb(async (db) => {
     const cases: [string[], RegExp][] = [
       [["--format", "csv"], /^Cannot parse --format "csv": expected table or json$/],
       [["--since", "noon"], /^Cannot parse --since "noon"/],
@@ -384,7 +386,7 @@ Deno.test("stats rejects a missing database without creating it, and bad flags b
       [["--top", "2000"], /^Cannot parse --top "2000": expected an integer from 0 to 1000$/],
     ];
     for (const [args, message] of cases) {
-      assert.throws(() => statsReport(["--db", db, ...args]), (e: unknown) => {
+      await assert.rejects(() => statsReport(["--db", db, ...args]), (e: unknown) => {
         assert.ok(e instanceof ConfigError);
         assert.match(e.message, message);
         return true;
@@ -413,4 +415,37 @@ Deno.test("main.ts stats prints json and exits 1 for a missing database", async 
       /error: Cannot open database ".*nope.db": no such file/,
     );
   });
+});
+
+Deno.test("PhraseCounter merges variants of a phrase and orders ties by code point, as SQLite's BINARY does", () => {
+  const phrases = new PhraseCounter();
+  for (
+    const [text, n] of [
+      ["😀", 2],
+      ["\uE000", 2],
+      ["Ｈｅｌｌｏ  World", 1],
+      [" hello world ", 2],
+      ["哈哈哈哈哈", 3],
+      ["   ", 9],
+      ["b", 2],
+    ] as const
+  ) phrases.add(text, n);
+  assert.deepEqual(phrases.top(10), [
+    { phrase: "hello world", count: 3 },
+    { phrase: "哈哈哈", count: 3 },
+    { phrase: "b", count: 2 },
+    { phrase: "\uE000", count: 2 },
+    { phrase: "😀", count: 2 },
+  ]);
+  assert.deepEqual(phrases.top(2).map((p) => p.phrase), ["hello world", "哈哈哈"]);
+  assert.deepEqual(phrases.top(0), []);
+  // The order of UTF-8 bytes, which is what SQLite compares.
+  const words = ["\uE000", "😀", "\uFFFD", "z", "", "ä", "𝟘", "\uD7FF"];
+  const bytes = (s: string) => [...new TextEncoder().encode(s)];
+  const byBytes = words.toSorted((a, b) => {
+    const [x, y] = [bytes(a), bytes(b)];
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  });
+  assert.deepEqual(words.toSorted(compareCodePoints), byBytes);
 });

@@ -1,14 +1,15 @@
 /**
  * Reads a danmaku database into per-room statistics (`main.ts stats`): counts by kind,
  * danmaku density, top senders and phrases, value in CNY, collection gaps and suspected
- * throttling. Aggregation happens in SQLite (GROUP BY), so memory does not grow with rows.
+ * throttling. Aggregation happens in the database (GROUP BY; SQLite or PostgreSQL, the same
+ * queries through storage/read_store.ts), so memory does not grow with rows; phrases are
+ * normalized here, once per distinct text the database groups, and counted per room.
  *
  * Danmaku a lottery sent in viewers' names (`lottery_type <> 0`: 天选时刻 keywords, 节奏风暴) are
  * counted apart and left out of density, senders, phrases and the masked count unless
  * `includeLottery`; throttling counts every danmaku received, since it judges delivery. A super
  * chat whose `sc_id` the room later deleted (`super_chat_deletions`) is no revenue.
  */
-import type { SQLOutputValue } from "node:sqlite";
 import {
   EXPORT_KINDS,
   EXPORT_TABLES,
@@ -16,7 +17,7 @@ import {
   type RowFilter,
   whereClause,
 } from "../export/export_tables.ts";
-import type { SqliteStore } from "../storage/sqlite_store.ts";
+import type { ReadRow, ReadStore, ReadValue } from "../storage/read_store.ts";
 import {
   clipIntervals,
   coverageGaps,
@@ -26,7 +27,7 @@ import {
   type SessionSpan,
 } from "./coverage.ts";
 import { type Density, densitySummary, type MinuteCount } from "./density.ts";
-import { normalizePhrase } from "./phrases.ts";
+import { PhraseCounter } from "./phrases.ts";
 import {
   detectThrottling,
   knownOffline,
@@ -106,9 +107,10 @@ export interface StatsReport {
   rooms: RoomStats[];
 }
 
-const num = (v: SQLOutputValue | undefined): number => typeof v === "number" ? v : 0;
-const numOrNull = (v: SQLOutputValue | undefined): number | null =>
-  typeof v === "number" ? v : null;
+const num = (v: ReadValue | undefined): number =>
+  typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : 0;
+const numOrNull = (v: ReadValue | undefined): number | null =>
+  typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : null;
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** `where` (a WHERE clause or "") narrowed by `condition`. */
@@ -124,15 +126,18 @@ function emptyCounts(): Record<ExportKind, number> {
   return Object.fromEntries(EXPORT_KINDS.map((k) => [k, 0])) as Record<ExportKind, number>;
 }
 
-/** Computes the report; rooms are `filter.rooms`, else every room with rows or sessions. */
-export function computeStats(store: SqliteStore, options: StatsOptions): StatsReport {
+/** `condition` counted: portable, where SQLite alone would sum a boolean. */
+const countIf = (condition: string): string => `sum(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
+
+/**
+ * Computes the report; rooms are `filter.rooms`, else every room with rows or sessions. The
+ * same from SQLite and PostgreSQL: text orders by code point, ties by id.
+ */
+export async function computeStats(store: ReadStore, options: StatsOptions): Promise<StatsReport> {
   const { filter } = options;
+  const { binaryOrder } = store.dialect;
   // Danmaku typed by viewers, or every danmaku with includeLottery.
-  const typed = options.includeLottery ? "1" : "lottery_type = 0";
-  store.defineFunction(
-    "normalize_phrase",
-    (text) => typeof text === "string" ? normalizePhrase(text) : null,
-  );
+  const typed = options.includeLottery ? "TRUE" : "lottery_type = 0";
   const rooms = new Map<number, RoomStats>();
   const room = (id: number): RoomStats => {
     let r = rooms.get(id);
@@ -149,14 +154,14 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
     const table = EXPORT_TABLES[kind];
     const where = whereClause(table.timeSql, filter);
     const masked = kind === "danmaku"
-      ? `, sum(uid = 0 AND ${typed}) AS masked, sum(lottery_type <> 0) AS lottery`
+      ? `, ${countIf(`uid = 0 AND ${typed}`)} AS masked, ${countIf("lottery_type <> 0")} AS lottery`
       : "";
     for (
-      const row of store.query(
+      const row of await store.query(
         `SELECT room_id, count(*) AS n, min(${table.timeSql}) AS first, max(${table.timeSql}) AS last,
           max(received_at_ms) AS received${masked}
         FROM ${kind}${where.sql} GROUP BY room_id`,
-        ...where.params,
+        where.params,
       )
     ) {
       const r = room(num(row.room_id));
@@ -176,10 +181,10 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
     ? ` WHERE room_id IN (${filter.rooms.map(() => "?").join(", ")})`
     : "";
   for (
-    const row of store.query(
+    const row of await store.query(
       `SELECT room_id, started_at_ms, ended_at_ms FROM sessions${roomFilter}
-      ORDER BY room_id, started_at_ms`,
-      ...(filter.rooms ?? []),
+      ORDER BY room_id, started_at_ms, ${binaryOrder("session_id")}`,
+      filter.rooms ?? [],
     )
   ) {
     const id = num(row.room_id);
@@ -194,9 +199,9 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
 
   const liveChanges = new Map<number, LiveChange[]>();
   for (
-    const row of store.query(
+    const row of await store.query(
       `SELECT room_id, coalesce(ts_ms, received_at_ms) AS t, kind FROM room_events
-      WHERE kind IN ('live', 'preparing') ORDER BY room_id, t`,
+      WHERE kind IN ('live', 'preparing') ORDER BY room_id, t, id`,
     )
   ) {
     const id = num(row.room_id);
@@ -208,19 +213,19 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
   const danmaku = EXPORT_TABLES.danmaku;
   const dWhere = whereClause(danmaku.timeSql, { ...filter, rooms: [...rooms.keys()] });
   const perMinute = groupByRoom(
-    store.query(
+    await store.query(
       `SELECT room_id, ${danmaku.timeSql} / 60000 AS m, count(*) AS n
       FROM danmaku${and(dWhere.sql, typed)} GROUP BY room_id, m ORDER BY room_id, m`,
-      ...dWhere.params,
+      dWhere.params,
     ),
     (row): MinuteCount => [num(row.m) * 60_000, num(row.n)],
   );
   const windowMs = THROTTLE_RULE.windowMs;
   const perWindow = groupByRoom(
-    store.query(
+    await store.query(
       `SELECT room_id, received_at_ms / ${windowMs} AS w, count(*) AS n FROM danmaku${dWhere.sql}
       GROUP BY room_id, w ORDER BY room_id, w`,
-      ...dWhere.params,
+      dWhere.params,
     ),
     (row): MinuteCount => [num(row.w) * windowMs, num(row.n)],
   );
@@ -234,12 +239,12 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
   ) {
     const where = whereClause(EXPORT_TABLES[kind].timeSql, filter);
     const from = kind === "super_chats"
-      ? `(SELECT *, ${DELETED_SQL} AS deleted FROM super_chats${where.sql})`
+      ? `(SELECT *, ${DELETED_SQL} AS deleted FROM super_chats${where.sql}) AS sc`
       : `${kind}${where.sql}`;
     for (
-      const row of store.query(
+      const row of await store.query(
         `SELECT room_id, ${sumSql} AS cny FROM ${from} GROUP BY room_id`,
-        ...where.params,
+        where.params,
       )
     ) {
       const v = values.get(num(row.room_id)) ?? {};
@@ -258,13 +263,13 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
     const time = EXPORT_TABLES[kind].timeSql;
     const where = whereClause(time, filter);
     const from = kind === "super_chats"
-      ? `(SELECT *, ${DELETED_SQL} AS deleted FROM super_chats${where.sql})`
+      ? `(SELECT *, ${DELETED_SQL} AS deleted FROM super_chats${where.sql}) AS sc`
       : `${kind}${where.sql}`;
     for (
-      const row of store.query(
+      const row of await store.query(
         `SELECT room_id, ${time} / 60000 AS m, ${sumSql} AS cny FROM ${from}
-        GROUP BY room_id, m HAVING cny > 0`,
-        ...where.params,
+        GROUP BY room_id, m HAVING ${sumSql} > 0`,
+        where.params,
       )
     ) {
       const byMinute = valueMinutes.get(num(row.room_id)) ?? new Map();
@@ -278,42 +283,52 @@ export function computeStats(store: SqliteStore, options: StatsOptions): StatsRe
   const scWhere = whereClause(EXPORT_TABLES.super_chats.timeSql, filter);
   const deleted = new Map<number, RoomStats["deletedSuperChats"]>();
   for (
-    const row of store.query(
+    const row of await store.query(
       `SELECT room_id, count(*) AS n, sum(price_cny) AS cny
       FROM super_chats${and(scWhere.sql, DELETED_SQL)} GROUP BY room_id`,
-      ...scWhere.params,
+      scWhere.params,
     )
   ) deleted.set(num(row.room_id), { count: num(row.n), valueCny: round3(num(row.cny)) });
 
   for (const r of rooms.values()) {
-    const info = store.query("SELECT uname, title FROM rooms WHERE room_id = ?", r.roomId)[0];
+    const [info] = await store.query("SELECT uname, title FROM rooms WHERE room_id = ?", [
+      r.roomId,
+    ]);
     r.anchor = typeof info?.uname === "string" ? info.uname : null;
     r.title = typeof info?.title === "string" ? info.title : null;
     const minutes = perMinute.get(r.roomId) ?? [];
     r.density = { ...densitySummary(minutes), perMinute: minutes };
     const one = whereClause(danmaku.timeSql, { ...filter, rooms: [r.roomId] });
-    r.topSenders = store.query(
-      `SELECT uid, uname, count(*) AS n, max(id) FROM danmaku${and(one.sql, typed)}
-      AND uid <> 0 GROUP BY uid ORDER BY n DESC, uid LIMIT ?`,
-      ...one.params,
-      options.top,
-    ).map((row) => ({ uid: num(row.uid), uname: String(row.uname), count: num(row.n) }));
-    r.topMaskedSenders = store.query(
-      `SELECT user_hash, uname, count(*) AS n, max(id) FROM danmaku${and(one.sql, typed)}
-      AND uid = 0 AND user_hash IS NOT NULL GROUP BY user_hash ORDER BY n DESC, user_hash LIMIT ?`,
-      ...one.params,
-      options.top,
-    ).map((row) => ({
+    const typedHere = and(one.sql, typed);
+    r.topSenders = (await store.query(
+      topBy("uid", `${typedHere} AND uid <> 0`, (sql) => sql),
+      [...one.params, options.top],
+    )).map((row) => ({ uid: num(row.uid), uname: String(row.uname), count: num(row.n) }));
+    r.topMaskedSenders = (await store.query(
+      topBy(
+        "user_hash",
+        `${typedHere} AND uid = 0 AND user_hash IS NOT NULL`,
+        binaryOrder,
+      ),
+      [...one.params, options.top],
+    )).map((row) => ({
       userHash: String(row.user_hash),
       uname: String(row.uname),
       count: num(row.n),
     }));
-    r.topPhrases = store.query(
-      `SELECT normalize_phrase(text) AS p, count(*) AS n FROM danmaku${and(one.sql, typed)}
-      GROUP BY p HAVING p <> '' ORDER BY n DESC, p LIMIT ?`,
-      ...one.params,
-      options.top,
-    ).map((row) => ({ phrase: String(row.p), count: num(row.n) }));
+    r.topPhrases = [];
+    if (options.top > 0) {
+      const phrases = new PhraseCounter();
+      for await (
+        const batch of store.batches(
+          `SELECT text, count(*) AS n FROM danmaku${typedHere} GROUP BY text`,
+          one.params,
+        )
+      ) {
+        for (const [text, n] of batch) phrases.add(String(text), num(n));
+      }
+      r.topPhrases = phrases.top(options.top);
+    }
     const v = values.get(r.roomId) ?? {};
     r.valueCny = {
       gifts: round3(v.gifts ?? 0),
@@ -393,9 +408,22 @@ function collection(
   r.throttling = detectThrottling(rate);
 }
 
+/**
+ * The top senders by `key` among danmaku matching `where` (a WHERE clause; its parameters,
+ * then the LIMIT): `key`, the name on the sender's latest danmaku, and the count, most first,
+ * ties by the key as `order` sorts it (text in code point order). One query for both engines:
+ * SQLite alone could take the name as a bare column beside `max(id)`.
+ */
+function topBy(key: string, where: string, order: (sql: string) => string): string {
+  return `SELECT g.${key} AS ${key}, d.uname AS uname, g.n AS n FROM (
+      SELECT ${key}, count(*) AS n, max(id) AS last_id FROM danmaku${where}
+      GROUP BY ${key} ORDER BY n DESC, ${order(key)} LIMIT ?
+    ) AS g JOIN danmaku AS d ON d.id = g.last_id ORDER BY g.n DESC, ${order(`g.${key}`)}`;
+}
+
 function groupByRoom<T>(
-  rows: Record<string, SQLOutputValue>[],
-  map: (row: Record<string, SQLOutputValue>) => T,
+  rows: ReadRow[],
+  map: (row: ReadRow) => T,
 ): Map<number, T[]> {
   const out = new Map<number, T[]>();
   for (const row of rows) {

@@ -1,9 +1,10 @@
 /**
- * `main.ts export`: parses the flags, opens the database read-only and hands both to the export
- * engine (export/exporter.ts), then logs what each output received.
+ * `main.ts export`: parses the flags, opens the database (SQLite file or PostgreSQL URL)
+ * read-only and hands both to the export engine (export/exporter.ts), then logs what each
+ * output received.
  */
 import { ConfigError } from "../errors.ts";
-import { logSchemaUpgrade, SqliteStore } from "../storage/sqlite_store.ts";
+import { openReadStore } from "../storage/read_store.ts";
 import { EXPORT_KINDS, type ExportKind } from "../export/export_tables.ts";
 import {
   EXPORT_FORMATS,
@@ -89,7 +90,7 @@ export function parseExportConfig(args: string[]): ExportConfig {
   const { values } = parseCommandArgs(EXPORT_COMMAND, args);
   if (values.db === undefined || values.db === "") {
     throw new ConfigError(
-      `Cannot export: --db FILE is required; run "main.ts export --help" for the flags`,
+      `Cannot export: --db FILE|URL is required; run "main.ts export --help" for the flags`,
     );
   }
   const format = (values.format ?? "csv") as ExportFormat;
@@ -141,15 +142,14 @@ export function parseExportConfig(args: string[]): ExportConfig {
 }
 
 /** Runs the export command; ConfigError for bad flags, StorageError for the database. */
-export function runExport(
+export async function runExport(
   args: string[],
   io: { stdout: SyncWriter; log: (line: string) => void },
 ): Promise<ExportedFile[]> {
   const config = parseExportConfig(args);
-  using store = SqliteStore.openExisting(config.dbPath, { readOnly: true });
   const log = fieldLogger(io.log);
-  logSchemaUpgrade(store, log);
-  const files = exportRows(store, config, io.stdout);
+  await using store = await openReadStore(config.dbPath, { log });
+  const files = await exportRows(store, config, io.stdout);
   for (const file of files) {
     log.info("exported", {
       kind: file.kind,
@@ -159,5 +159,5 @@ export function runExport(
       hashed_uids: config.hasher ? true : undefined,
     });
   }
-  return Promise.resolve(files);
+  return files;
 }

@@ -1,7 +1,11 @@
-/** `main.ts stats`: per-room statistics of a danmaku database, as a table or JSON. */
+/**
+ * `main.ts stats`: per-room statistics of a danmaku database (SQLite file or PostgreSQL URL),
+ * as a table, JSON or an HTML report.
+ */
 import { STATS_DEFAULTS } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
-import { logSchemaUpgrade, SqliteStore } from "../storage/sqlite_store.ts";
+import { describeDatabase } from "../storage/database_url.ts";
+import { openReadStore } from "../storage/read_store.ts";
 import { computeStats, type StatsReport } from "../analysis/room_stats.ts";
 import { statsTable } from "../analysis/stats_table.ts";
 import { statsHtml } from "../analysis/html_report.ts";
@@ -86,14 +90,16 @@ are no revenue.`,
  * Parses stats flags and computes the report; ConfigError / StorageError on bad input. An
  * upgrade of an older database on the way is logged to `log`.
  */
-export function statsReport(
+export async function statsReport(
   args: string[],
   log: (line: string) => void = () => {},
-): { report: StatsReport; format: "table" | "json"; html: string | undefined; db: string } {
+): Promise<
+  { report: StatsReport; format: "table" | "json"; html: string | undefined; db: string }
+> {
   const { values } = parseCommandArgs(STATS_COMMAND, args);
   if (values.db === undefined || values.db === "") {
     throw new ConfigError(
-      `Cannot compute stats: --db FILE is required; run "main.ts stats --help" for the flags`,
+      `Cannot compute stats: --db FILE|URL is required; run "main.ts stats --help" for the flags`,
     );
   }
   const format = values.format;
@@ -108,9 +114,8 @@ export function statsReport(
   const top = values.top;
   const minGapMs = values["min-gap"];
   const includeLottery = values["include-lottery"];
-  using store = SqliteStore.openExisting(values.db, { readOnly: true });
-  logSchemaUpgrade(store, fieldLogger(log));
-  const report = computeStats(store, {
+  await using store = await openReadStore(values.db, { log: fieldLogger(log) });
+  const report = await computeStats(store, {
     filter: { rooms, sinceMs, untilMs },
     top,
     minGapMs,
@@ -141,15 +146,17 @@ function writeWhole(path: string, bytes: Uint8Array): void {
 }
 
 /** Runs the stats command, printing the report to `stdout` or writing it to `--html FILE`. */
-export function runStats(
+export async function runStats(
   args: string[],
   io: { stdout: LineWriter; log: (line: string) => void; nowMs?: () => number },
 ): Promise<StatsReport> {
-  const { report, format, html, db } = statsReport(args, io.log);
+  const { report, format, html, db } = await statsReport(args, io.log);
   if (html !== undefined) {
+    // The file name, or the database name of a URL (never its password or parameters).
+    const shown = describeDatabase(db);
     const page = new TextEncoder().encode(statsHtml(report, {
       generatedAtMs: (io.nowMs ?? Date.now)(),
-      source: db.slice(db.lastIndexOf("/") + 1),
+      source: shown.slice(shown.lastIndexOf("/") + 1),
     }));
     writeWhole(html, page);
     fieldLogger(io.log).info("wrote stats report", {
@@ -157,10 +164,10 @@ export function runStats(
       rooms: report.rooms.length,
       bytes: page.length,
     });
-    return Promise.resolve(report);
+    return report;
   }
   if (format === "json") io.stdout.writeLine(JSON.stringify(report, null, 2));
   else for (const line of statsTable(report)) io.stdout.writeLine(line);
   io.stdout.flush();
-  return Promise.resolve(report);
+  return report;
 }

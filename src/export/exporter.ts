@@ -1,11 +1,11 @@
 /**
  * The export engine behind `main.ts export`: streams rows of a danmaku database to CSV, JSONL,
- * Parquet or 录播姬 XML (docs/export.md). Rows are read one at a time and written in 1 MB
- * chunks (Parquet: one row group at a time), so memory stays flat whatever the size of the
- * database.
+ * Parquet or 录播姬 XML (docs/export.md), from SQLite or PostgreSQL alike (storage/read_store.ts).
+ * Rows are read a batch at a time and written in 1 MB chunks (Parquet: one row group at a
+ * time), so memory stays flat whatever the size of the database.
  */
 import { ConfigError } from "../errors.ts";
-import type { SqliteStore } from "../storage/sqlite_store.ts";
+import type { ReadStore } from "../storage/read_store.ts";
 import type { SyncWriter } from "../util/line_writer.ts";
 import { ChunkWriter } from "./chunk_writer.ts";
 import { UTF8_BOM } from "./csv.ts";
@@ -16,7 +16,7 @@ import {
   exportQuery,
   type RowFilter,
 } from "./export_tables.ts";
-import { writeParquet } from "./parquet_export.ts";
+import { writeParquetBatches } from "./parquet_export.ts";
 import { writeRecorderXml } from "./recorder_export.ts";
 import { csvHeader, rowEncoder } from "./row_encoder.ts";
 import type { UidHasher } from "./uid_hasher.ts";
@@ -56,20 +56,18 @@ export interface ExportedFile {
  * output received. ConfigError for an output that cannot be written, Parquet to stdout or an XML
  * export without exactly one room; StorageError when reading fails.
  */
-export function exportRows(
-  store: SqliteStore,
+export async function exportRows(
+  store: ReadStore,
   options: ExportOptions,
   stdout: SyncWriter,
-): ExportedFile[] {
+): Promise<ExportedFile[]> {
   if (options.format === "xml") {
     return [
-      withOutput(
+      await withOutput(
         options.out,
         "xml",
         stdout,
-        text((out, file) => {
-          writeRecorderXml(store, options, out, file);
-        }),
+        text((out, file) => writeRecorderXml(store, options, out, file)),
       ),
     ];
   }
@@ -82,7 +80,7 @@ export function exportRows(
       : text((out, file) => writeRows(store, options, kind, out, file));
   if (!options.all) {
     const kind = options.kinds[0];
-    return [withOutput(options.out, kind, stdout, rows(kind))];
+    return [await withOutput(options.out, kind, stdout, rows(kind))];
   }
   try {
     Deno.mkdirSync(options.out, { recursive: true });
@@ -92,19 +90,23 @@ export function exportRows(
       { cause: error },
     );
   }
-  return options.kinds.map((kind) =>
-    withOutput(`${options.out}/${kind}.${options.format}`, kind, stdout, rows(kind))
-  );
+  const files: ExportedFile[] = [];
+  for (const kind of options.kinds) {
+    files.push(
+      await withOutput(`${options.out}/${kind}.${options.format}`, kind, stdout, rows(kind)),
+    );
+  }
+  return files;
 }
 
 /** Writes one output's bytes and counts its rows in `file.rows`. */
-type WriteOutput = (out: SyncWriter, file: ExportedFile) => void;
+type WriteOutput = (out: SyncWriter, file: ExportedFile) => Promise<void>;
 
 /** A text writer behind a ChunkWriter, flushed when `write` is done. */
-function text(write: (out: ChunkWriter, file: ExportedFile) => void): WriteOutput {
-  return (sink, file) => {
+function text(write: (out: ChunkWriter, file: ExportedFile) => Promise<void>): WriteOutput {
+  return async (sink, file) => {
     const out = new ChunkWriter(sink);
-    write(out, file);
+    await write(out, file);
     out.flush();
   };
 }
@@ -113,16 +115,16 @@ function text(write: (out: ChunkWriter, file: ExportedFile) => void): WriteOutpu
  * Runs `write` against stdout ("-") or a file written as `path.partial` and renamed when
  * complete, so an interrupted export never leaves a truncated file under the real name.
  */
-function withOutput(
+async function withOutput(
   path: string,
   kind: ExportedFile["kind"],
   stdout: SyncWriter,
   write: WriteOutput,
-): ExportedFile {
+): Promise<ExportedFile> {
   const file: ExportedFile = { kind, path, rows: 0 };
   if (path === "-") {
     try {
-      write(stdout, file);
+      await write(stdout, file);
     } catch (error) {
       // A reader such as `head` closed the pipe: it has what it wanted.
       if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
@@ -140,7 +142,7 @@ function withOutput(
   }
   let done = false;
   try {
-    write(handle, file);
+    await write(handle, file);
     handle.close();
     Deno.renameSync(partial, path);
     done = true;
@@ -158,37 +160,42 @@ function withOutput(
 }
 
 /** Writes one kind as CSV (header first) or JSONL, counting rows in `file.rows`. */
-function writeRows(
-  store: SqliteStore,
+async function writeRows(
+  store: ReadStore,
   options: ExportOptions,
   kind: ExportKind,
   out: ChunkWriter,
   file: ExportedFile,
-): void {
+): Promise<void> {
   const table = EXPORT_TABLES[kind];
   const format = options.format === "jsonl" ? "jsonl" : "csv";
   if (format === "csv") out.write((options.bom ? UTF8_BOM : "") + csvHeader(table));
   const encode = rowEncoder(table, format, options.hasher);
-  const check = bigUidQuery(table, options.filter);
-  const [[bigUids]] = store.iterateArrays(check.sql, ...check.params);
-  const { sql, params } = exportQuery(table, options.filter, { bigIntegersAsText: bigUids === 1 });
-  for (const row of store.iterateArrays(sql, ...params)) {
-    out.write(encode(row));
-    file.rows++;
+  // SQLite cannot hand a uid beyond ±2^53 to a reader of numbers: select those as text.
+  let bigIntegersAsText = false;
+  if (store.dialect.bigIntegersAsText) {
+    const check = bigUidQuery(table, options.filter);
+    const [found] = await store.query(check.sql, check.params);
+    bigIntegersAsText = Object.values(found)[0] === 1;
+  }
+  const { sql, params } = exportQuery(table, options.filter, { bigIntegersAsText });
+  for await (const batch of store.batches(sql, params)) {
+    for (const row of batch) out.write(encode(row));
+    file.rows += batch.length;
   }
 }
 
 /** Writes one kind as Parquet, INTEGERs read as bigints so that ids and uids stay exact. */
-function writeParquetRows(
-  store: SqliteStore,
+async function writeParquetRows(
+  store: ReadStore,
   options: ExportOptions,
   kind: ExportKind,
   out: SyncWriter,
   file: ExportedFile,
-): void {
+): Promise<void> {
   const table = EXPORT_TABLES[kind];
   const { sql, params } = exportQuery(table, options.filter);
-  file.rows = writeParquet(store.iterateBigIntArrays(sql, ...params), table, out, {
+  file.rows = await writeParquetBatches(store.batches(sql, params, { bigInts: true }), table, out, {
     hasher: options.hasher,
   });
 }

@@ -5,8 +5,8 @@
  * written, and the next one starts afresh, so memory is bounded by one row group whatever the
  * size of the database. docs/export.md explains the types and the choice of library.
  */
-import type { SQLOutputValue } from "node:sqlite";
 import { ByteWriter, type ColumnSource, ParquetWriter } from "hyparquet-writer";
+import type { ReadValue } from "../storage/read_store.ts";
 import type { SyncWriter } from "../util/line_writer.ts";
 import type { ColumnRole, ExportTable } from "./export_tables.ts";
 import { type ParquetColumn, parquetColumns, parquetSchema } from "./parquet_schema.ts";
@@ -59,7 +59,7 @@ class SinkWriter extends ByteWriter {
 /** One column of the row group being filled, held in typed arrays rather than JS values. */
 interface ColumnBuffer {
   /** Adds one stored value. */
-  push(value: SQLOutputValue): void;
+  push(value: ReadValue): void;
   /** The values gathered, as the encoder takes them; empties the buffer. */
   take(): DecodedValues;
 }
@@ -79,7 +79,7 @@ class Int64Buffer implements ColumnBuffer {
     this.#nulls = new Uint8Array(rows);
   }
 
-  push(value: SQLOutputValue): void {
+  push(value: ReadValue): void {
     if (value === null) this.#nulls[this.#n] = nullFor(this.#column);
     else this.#values[this.#n] = integerOf(this.#column, value);
     this.#n++;
@@ -110,7 +110,7 @@ class DoubleBuffer implements ColumnBuffer {
     this.#nulls = new Uint8Array(rows);
   }
 
-  push(value: SQLOutputValue): void {
+  push(value: ReadValue): void {
     if (value === null) this.#nulls[this.#n] = nullFor(this.#column);
     else this.#values[this.#n] = Number(value);
     this.#n++;
@@ -138,20 +138,20 @@ class StringBuffer implements ColumnBuffer {
   #ends: Int32Array;
   #at = 0;
   #n = 0;
-  #convert: (value: SQLOutputValue) => string | null;
+  #convert: (value: ReadValue) => string | null;
   #column: ParquetColumn;
 
   constructor(
     column: ParquetColumn,
     rows: number,
-    convert: (value: SQLOutputValue) => string | null,
+    convert: (value: ReadValue) => string | null,
   ) {
     this.#column = column;
     this.#ends = new Int32Array(rows);
     this.#convert = convert;
   }
 
-  push(value: SQLOutputValue): void {
+  push(value: ReadValue): void {
     const text = this.#convert(value);
     if (text === null) {
       nullFor(this.#column);
@@ -191,7 +191,7 @@ class StringBuffer implements ColumnBuffer {
   }
 }
 
-function stringOf(value: SQLOutputValue): string | null {
+function stringOf(value: ReadValue): string | null {
   if (value === null || typeof value === "string") return value;
   if (value instanceof Uint8Array) throw new TypeError("Cannot write a BLOB as Parquet text");
   return String(value);
@@ -229,7 +229,7 @@ function nullFor(column: ParquetColumn): 1 {
   throw new TypeError(`Cannot write NULL to Parquet column "${column.name}": it is REQUIRED`);
 }
 
-function integerOf(column: ParquetColumn, value: SQLOutputValue): bigint {
+function integerOf(column: ParquetColumn, value: ReadValue): bigint {
   if (typeof value === "bigint") return value;
   if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
   throw new TypeError(
@@ -238,61 +238,107 @@ function integerOf(column: ParquetColumn, value: SQLOutputValue): bigint {
 }
 
 /**
- * Writes `rows` (arrays in the column order of `table`, INTEGERs as bigints, as
- * `SqliteStore.iterateBigIntArrays()` yields them) to `out` as one Parquet file. Returns the
- * number of rows written.
+ * One Parquet file being written: rows are pushed one at a time into the current row group,
+ * which is encoded and written out whenever it is full; `finish` writes the last group and the
+ * footer.
+ */
+class ParquetFileWriter {
+  #writer: ParquetWriter;
+  #buffers: ColumnBuffer[];
+  #columnData: ColumnSource[];
+  /** The column whose values the encoder holds now. */
+  #taken: { current?: { index: number; data: ColumnSource["data"] } } = {};
+  #groupRows: number;
+  #inGroup = 0;
+  /** Rows pushed so far. */
+  rows = 0;
+
+  constructor(table: ExportTable, out: SyncWriter, options: ParquetWriteOptions) {
+    const { hasher, rowGroupRows = PARQUET_ROW_GROUP_ROWS } = options;
+    if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) {
+      throw new RangeError(
+        `Cannot use ${rowGroupRows} rows per row group: expected an integer ≥ 1`,
+      );
+    }
+    this.#groupRows = rowGroupRows;
+    const columns = parquetColumns(table, hasher !== undefined);
+    const buffers = columns.map((c, i) =>
+      columnBuffer(c, table.columns[i].role, hasher, rowGroupRows)
+    );
+    this.#buffers = buffers;
+    this.#writer = new ParquetWriter({
+      writer: new SinkWriter(out),
+      schema: parquetSchema(columns),
+      codec: "SNAPPY",
+      createdBy: CREATED_BY,
+    });
+    // Each column's values are taken from its buffer when the encoder reaches that column and
+    // dropped when it moves to the next, so one column's arrays are alive at a time, not all 25.
+    // hyparquet-writer 0.17.0 reads column 0's data first (the row count), then each column in
+    // order; a second take() of a column would come back empty and fail loudly on the length.
+    const taken = this.#taken;
+    this.#columnData = columns.map((c, i): ColumnSource => ({
+      name: c.name,
+      get data() {
+        if (taken.current?.index !== i) taken.current = { index: i, data: buffers[i].take() };
+        return taken.current.data;
+      },
+      // Min/max of text would pin each group's whole byte buffer until the footer is written
+      // (and free text is of little use for skipping row groups): numbers and times only.
+      statistics: c.type !== "STRING",
+    }));
+  }
+
+  /** Adds one row (values in the column order of the table). */
+  push(row: readonly ReadValue[]): void {
+    const buffers = this.#buffers;
+    for (let i = 0; i < buffers.length; i++) buffers[i].push(row[i]);
+    this.rows++;
+    if (++this.#inGroup === this.#groupRows) this.#writeGroup();
+  }
+
+  /** Writes the last row group and the footer; returns the number of rows. */
+  finish(): number {
+    if (this.#inGroup > 0) this.#writeGroup();
+    synchronous(this.#writer.finish());
+    return this.rows;
+  }
+
+  #writeGroup(): void {
+    synchronous(this.#writer.write({ columnData: this.#columnData, rowGroupSize: this.#inGroup }));
+    this.#taken.current = undefined;
+    this.#inGroup = 0;
+  }
+}
+
+/**
+ * Writes `rows` (arrays in the column order of `table`; INTEGERs as numbers or bigints) to
+ * `out` as one Parquet file. Returns the number of rows written.
  */
 export function writeParquet(
-  rows: Iterable<readonly SQLOutputValue[]>,
+  rows: Iterable<readonly ReadValue[]>,
   table: ExportTable,
   out: SyncWriter,
   options: ParquetWriteOptions = {},
 ): number {
-  const { hasher, rowGroupRows = PARQUET_ROW_GROUP_ROWS } = options;
-  if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) {
-    throw new RangeError(`Cannot use ${rowGroupRows} rows per row group: expected an integer ≥ 1`);
-  }
-  const columns = parquetColumns(table, hasher !== undefined);
-  const buffers = columns.map((c, i) =>
-    columnBuffer(c, table.columns[i].role, hasher, rowGroupRows)
-  );
-  const n = columns.length;
-  const writer = new ParquetWriter({
-    writer: new SinkWriter(out),
-    schema: parquetSchema(columns),
-    codec: "SNAPPY",
-    createdBy: CREATED_BY,
-  });
-  let inGroup = 0;
-  let total = 0;
-  // Each column's values are taken from its buffer when the encoder reaches that column and
-  // dropped when it moves to the next, so one column's arrays are alive at a time, not all 25.
-  // hyparquet-writer 0.17.0 reads column 0's data first (the row count), then each column in
-  // order; a second take() of a column would come back empty and fail loudly on the length.
-  let current: { index: number; data: ColumnSource["data"] } | undefined;
-  const columnData: ColumnSource[] = columns.map((c, i) => ({
-    name: c.name,
-    get data() {
-      if (current?.index !== i) current = { index: i, data: buffers[i].take() };
-      return current.data;
-    },
-    // Min/max of text would pin each group's whole byte buffer until the footer is written
-    // (and free text is of little use for skipping row groups): numbers and times only.
-    statistics: c.type !== "STRING",
-  }));
-  const writeGroup = () => {
-    synchronous(writer.write({ columnData, rowGroupSize: inGroup }));
-    current = undefined;
-    inGroup = 0;
-  };
-  for (const row of rows) {
-    for (let i = 0; i < n; i++) buffers[i].push(row[i]);
-    total++;
-    if (++inGroup === rowGroupRows) writeGroup();
-  }
-  if (inGroup > 0) writeGroup();
-  synchronous(writer.finish());
-  return total;
+  const file = new ParquetFileWriter(table, out, options);
+  for (const row of rows) file.push(row);
+  return file.finish();
+}
+
+/**
+ * As {@linkcode writeParquet}, for rows that arrive in batches (`ReadStore.batches`): one
+ * await per batch. Returns the number of rows written.
+ */
+export async function writeParquetBatches(
+  batches: AsyncIterable<readonly (readonly ReadValue[])[]>,
+  table: ExportTable,
+  out: SyncWriter,
+  options: ParquetWriteOptions = {},
+): Promise<number> {
+  const file = new ParquetFileWriter(table, out, options);
+  for await (const batch of batches) for (const row of batch) file.push(row);
+  return file.finish();
 }
 
 /** hyparquet-writer returns a promise only when its sink's flush does; SinkWriter's never does. */

@@ -1,11 +1,10 @@
 /**
  * `export --format xml`: one room's danmaku, gifts, super chats and guards as one 录播姬
- * (BililiveRecorder) XML document, merged by time. Each kind is streamed in time order and the
- * streams are merged, so memory stays flat.
+ * (BililiveRecorder) XML document, merged by time. Each kind is streamed in time order, a batch
+ * at a time, and the streams are merged, so memory stays flat.
  */
-import type { SQLOutputValue } from "node:sqlite";
 import { ConfigError } from "../errors.ts";
-import type { SqliteStore } from "../storage/sqlite_store.ts";
+import type { ReadStore, ReadValue } from "../storage/read_store.ts";
 import type { ChunkWriter } from "./chunk_writer.ts";
 import { EXPORT_TABLES, type ExportKind, type RowFilter, whereClause } from "./export_tables.ts";
 import {
@@ -31,7 +30,7 @@ export interface XmlExportOptions {
 }
 
 /** A row as the renderers read it: time, uid and name, then the kind's own columns. */
-type XmlRow = SQLOutputValue[];
+type XmlRow = ReadValue[];
 
 /** The sender of a row, as written (uids hashed and names dropped under `--hash-uids`). */
 interface Sender {
@@ -77,38 +76,48 @@ const XML_ELEMENTS: Readonly<
   },
 };
 
-function num(value: SQLOutputValue | undefined): number | null {
+function num(value: ReadValue | undefined): number | null {
   return typeof value === "number" ? value : null;
 }
 
-function textOrNull(value: SQLOutputValue | undefined): string | null {
+function textOrNull(value: ReadValue | undefined): string | null {
   return typeof value === "string" ? value : null;
 }
 
-/** One kind's rows in time order, and the next one not yet written. */
+/** One kind's rows in time order: the batch being written and the next row in it. */
 interface XmlSource {
-  rows: Iterator<XmlRow>;
+  batches: AsyncIterator<XmlRow[]>;
   render: (who: Sender, row: XmlRow, startMs: number) => string;
-  head: XmlRow | undefined;
+  batch: XmlRow[];
+  at: number;
+}
+
+/** The next row of `source`, reading its next batch when this one is done; undefined at the end. */
+async function head(source: XmlSource): Promise<XmlRow | undefined> {
+  if (source.at < source.batch.length) return source.batch[source.at];
+  const step = await source.batches.next();
+  source.batch = step.done ? [] : step.value;
+  source.at = 0;
+  return source.batch[0];
 }
 
 /**
  * Writes the XML document of `options` to `out`, counting elements in `counter.rows`. Times
  * are seconds from `--since`, else from the first row. ConfigError unless exactly one room.
  */
-export function writeRecorderXml(
-  store: SqliteStore,
+export async function writeRecorderXml(
+  store: ReadStore,
   options: XmlExportOptions,
   out: ChunkWriter,
   counter: { rows: number },
-): void {
-  const roomId = xmlRoom(store, options);
+): Promise<void> {
+  const roomId = await xmlRoom(store, options);
   const filter: RowFilter = { ...options.filter, rooms: [roomId] };
-  const startMs = options.filter.sinceMs ?? firstTime(store, options.kinds, filter) ?? 0;
-  const room = store.query(
+  const startMs = options.filter.sinceMs ?? await firstTime(store, options.kinds, filter) ?? 0;
+  const [room] = await store.query(
     `SELECT short_id, uname, title, area_name, parent_area_name FROM rooms WHERE room_id = ?`,
-    roomId,
-  )[0];
+    [roomId],
+  );
   out.write(recorderXmlHeader({
     roomId,
     shortId: num(room?.short_id),
@@ -121,40 +130,47 @@ export function writeRecorderXml(
   const hasher = options.hasher;
   const sender = (r: XmlRow): Sender => ({
     timeMs: r[0] as number,
-    uid: hasher && typeof r[1] === "number" ? hasher.hash(r[1]) : String(r[1]),
+    uid: hasher && (typeof r[1] === "number" || typeof r[1] === "bigint")
+      ? hasher.hash(r[1])
+      : String(r[1]),
     uname: hasher ? "" : String(r[2] ?? ""),
   });
   const sources: XmlSource[] = options.kinds.map((kind) => {
     const table = EXPORT_TABLES[kind];
     const where = whereClause(table.timeSql, filter);
     const element = XML_ELEMENTS[kind];
-    const rows = store.iterateArrays(
+    const batches = store.batches(
       `SELECT ${table.timeSql} AS t, uid, uname, ${element.select} FROM ${kind}${where.sql}
         ORDER BY t, id`,
-      ...where.params,
-    );
-    const first = rows.next();
-    return { rows, render: element.render, head: first.done ? undefined : first.value };
+      where.params,
+    )[Symbol.asyncIterator]();
+    return { batches, render: element.render, batch: [], at: 0 };
   });
-  // Merge the kinds by time (ties: danmaku, gifts, super chats, guards).
-  for (;;) {
-    let next: XmlSource | undefined;
-    for (const source of sources) {
-      if (source.head && (!next || (source.head[0] as number) < (next.head![0] as number))) {
-        next = source;
+  try {
+    const heads = await Promise.all(sources.map(head));
+    // Merge the kinds by time (ties: danmaku, gifts, super chats, guards).
+    for (;;) {
+      let next = -1;
+      for (let i = 0; i < sources.length; i++) {
+        const row = heads[i];
+        if (row && (next < 0 || (row[0] as number) < (heads[next]![0] as number))) next = i;
       }
+      if (next < 0) break;
+      const source = sources[next];
+      const row = heads[next]!;
+      out.write(source.render(sender(row), row, startMs));
+      counter.rows++;
+      source.at++;
+      heads[next] = await head(source);
     }
-    if (!next) break;
-    out.write(next.render(sender(next.head!), next.head!, startMs));
-    counter.rows++;
-    const step = next.rows.next();
-    next.head = step.done ? undefined : step.value;
+  } finally {
+    await Promise.all(sources.map((source) => source.batches.return?.()));
   }
   out.write(RECORDER_XML_FOOTER);
 }
 
 /** The one room an XML export is about: `--room ID`, or the only room with matching rows. */
-function xmlRoom(store: SqliteStore, options: XmlExportOptions): number {
+async function xmlRoom(store: ReadStore, options: XmlExportOptions): Promise<number> {
   const rooms = options.filter.rooms;
   if (rooms !== undefined) {
     if (rooms.length !== 1) {
@@ -170,7 +186,10 @@ function xmlRoom(store: SqliteStore, options: XmlExportOptions): number {
   for (const kind of options.kinds) {
     const where = whereClause(EXPORT_TABLES[kind].timeSql, options.filter);
     for (
-      const row of store.query(`SELECT DISTINCT room_id FROM ${kind}${where.sql}`, ...where.params)
+      const row of await store.query(
+        `SELECT DISTINCT room_id FROM ${kind}${where.sql}`,
+        where.params,
+      )
     ) {
       found.add(Number(row.room_id));
     }
@@ -179,7 +198,7 @@ function xmlRoom(store: SqliteStore, options: XmlExportOptions): number {
     const list = [...found].sort((a, b) => a - b);
     throw new ConfigError(
       found.size === 0
-        ? `Cannot export xml: no rows match in "${store.path}"; check --since/--until`
+        ? `Cannot export xml: no rows match in "${store.description}"; check --since/--until`
         : `Cannot export xml: 录播姬 XML holds one room, but ${found.size} rooms have rows (${
           list.slice(0, 10).join(", ")
         }${found.size > 10 ? ", …" : ""}); pick one with --room ID`,
@@ -189,19 +208,20 @@ function xmlRoom(store: SqliteStore, options: XmlExportOptions): number {
 }
 
 /** The earliest row time of `kinds` under `filter`, unix ms. */
-function firstTime(
-  store: SqliteStore,
+async function firstTime(
+  store: ReadStore,
   kinds: readonly ExportKind[],
   filter: RowFilter,
-): number | undefined {
+): Promise<number | undefined> {
   let first: number | undefined;
   for (const kind of kinds) {
     const table = EXPORT_TABLES[kind];
     const where = whereClause(table.timeSql, filter);
-    const value = store.query(
+    const [row] = await store.query(
       `SELECT min(${table.timeSql}) AS t FROM ${kind}${where.sql}`,
-      ...where.params,
-    )[0]?.t;
+      where.params,
+    );
+    const value = row?.t;
     if (typeof value === "number" && (first === undefined || value < first)) first = value;
   }
   return first;

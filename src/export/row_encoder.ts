@@ -1,5 +1,5 @@
 /** Turns rows of an export query (arrays in column order) into CSV records or JSON lines. */
-import type { SQLOutputValue } from "node:sqlite";
+import type { ReadValue } from "../storage/read_store.ts";
 import { CSV_EOL, csvField, csvRecord } from "./csv.ts";
 import { type ExportColumn, type ExportTable, isStoredInteger } from "./export_tables.ts";
 import { isoTime } from "./time_flag.ts";
@@ -11,9 +11,9 @@ export type CellValue = string | number | null;
 /** Text formats of `export`. */
 export type RowFormat = "csv" | "jsonl";
 
-type Convert = (value: SQLOutputValue) => CellValue;
+type Convert = (value: ReadValue) => CellValue;
 
-function scalar(value: SQLOutputValue): CellValue {
+function scalar(value: ReadValue): CellValue {
   if (value === null || typeof value === "string" || typeof value === "number") return value;
   if (typeof value === "bigint") return value.toString();
   return Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -24,9 +24,10 @@ function converter(column: ExportColumn, hasher: UidHasher | undefined): Convert
   if (hasher === undefined) return scalar;
   if (column.role === "private") return () => null;
   if (column.role === "uid") {
-    // Beyond 2^53 a uid arrives as its decimal text (exportQuery): hash the same integer.
+    // Beyond 2^53 a uid arrives as a bigint, or from SQLite as its decimal text (exportQuery):
+    // hash the same integer.
     return (v) =>
-      typeof v === "number"
+      typeof v === "number" || typeof v === "bigint"
         ? hasher.hash(v)
         : typeof v === "string"
         ? hasher.hash(BigInt(v))
@@ -45,7 +46,7 @@ export function rowEncoder(
   table: ExportTable,
   format: RowFormat,
   hasher?: UidHasher,
-): (row: readonly SQLOutputValue[]) => string {
+): (row: readonly ReadValue[]) => string {
   const converts = table.columns.map((c) => converter(c, hasher));
   const n = converts.length;
   if (format === "csv") {
