@@ -24,8 +24,9 @@ import type { SyncWriter } from "../util/line_writer.ts";
 const EXPORT_FLAGS = {
   db: flag.string({
     name: "db",
-    arg: "FILE",
-    help: "database to read (required; never created; opened read-only)",
+    arg: "FILE|URL",
+    help:
+      "SQLite file or postgres://user:password@host:port/dbname to read (required; never created; opened read-only)",
   }),
   kind: flag.string({
     name: "kind",
@@ -73,7 +74,7 @@ const EXPORT_FLAGS = {
 /** The export command: usage, help and flags. */
 export const EXPORT_COMMAND: CommandSpec<typeof EXPORT_FLAGS> = {
   name: "export",
-  usage: ["main.ts export --db FILE [flags]", "deno task export --db FILE [flags]"],
+  usage: ["main.ts export --db FILE|URL [flags]", "deno task export --db FILE|URL [flags]"],
   summary: "export rows to CSV, JSONL, Parquet or 录播姬 XML (deno task export)",
   description: `Streams rows of a danmaku database to CSV, JSONL, Parquet or 录播姬
 (BililiveRecorder) XML. Columns and types of every kind: docs/export.md.`,

@@ -19,8 +19,9 @@ import type { LineWriter } from "../util/line_writer.ts";
 const STATS_FLAGS = {
   db: flag.string({
     name: "db",
-    arg: "FILE",
-    help: "database to read (required; never created; opened read-only)",
+    arg: "FILE|URL",
+    help:
+      "SQLite file or postgres://user:password@host:port/dbname to read (required; never created; opened read-only)",
   }),
   room: flag.string({
     name: "room",
@@ -72,7 +73,7 @@ const STATS_FLAGS = {
 /** The stats command: usage, help and flags. */
 export const STATS_COMMAND: CommandSpec<typeof STATS_FLAGS> = {
   name: "stats",
-  usage: ["main.ts stats --db FILE [flags]", "deno task stats --db FILE [flags]"],
+  usage: ["main.ts stats --db FILE|URL [flags]", "deno task stats --db FILE|URL [flags]"],
   summary: "per-room counts, density, top senders, value, gaps, throttling",
   description: `Per-room statistics of a danmaku database (rules: docs/export.md):
 counts by kind; danmaku per minute (mean, peak; the series in json); top senders and
