@@ -36,7 +36,11 @@ export const READ_BATCH_ROWS = 512;
 
 /** Options of {@linkcode ReadStore.batches}. */
 export interface BatchOptions {
-  /** Read every integer as a bigint (Parquet INT64); else a number when exact. @default {false} */
+  /**
+   * SQLite: read every INTEGER as a bigint (for Parquet INT64, exact beyond 2^53). PostgreSQL
+   * reads integers as numbers when exact and as bigints beyond, with or without this; the
+   * Parquet writer takes both. @default {false}
+   */
   bigInts?: boolean;
   /** Rows per batch. @default {READ_BATCH_ROWS} */
   rows?: number;
