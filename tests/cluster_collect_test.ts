@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { LeaseManager } from "../src/cluster/lease_manager.ts";
 import { type CollectorSummary, runCollector } from "../src/collector/collector.ts";
+import { saveUnwritten } from "../src/collector/unwritten_file.ts";
+import type { CollectedEvent } from "../src/normalize/events.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { MemoryTruth } from "../src/simulator/truth_log.ts";
 import { systemClock } from "../src/util/clock.ts";
@@ -255,4 +257,35 @@ Deno.test({
     stderr:
       'error: Cannot use --replicas with --db "x.db": room leases need a shared PostgreSQL database (--db postgres://user@host:port/dbname)',
   });
+});
+
+Deno.test("saveUnwritten() for a postgres --db writes danmaku-unwritten-<node>-<ms>.jsonl in the current folder, no URL in the name", async () => {
+  const dir = await Deno.makeTempDir();
+  const before = Deno.cwd();
+  try {
+    Deno.chdir(dir);
+    const log: string[] = [];
+    const event = {
+      type: "audience",
+      roomId: 7,
+      receivedAtMs: 1,
+      cmd: "WATCHED_CHANGE",
+      kind: "watched",
+      value: 3,
+      tsMs: null,
+    } as unknown as CollectedEvent;
+    const path = saveUnwritten(
+      "postgres://u:pw-42@127.0.0.1:5432/db",
+      [event],
+      1234,
+      (line) => log.push(line),
+      "node-a",
+    );
+    assert.equal(path, "danmaku-unwritten-node-a-1234.jsonl");
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/${path}`)), event);
+    assert.ok(!log.join("\n").includes("pw-42"));
+  } finally {
+    Deno.chdir(before);
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -225,7 +225,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "--replicas 2 gives each room two different nodes, and never two slots to one node",
+  name:
+    "--replicas 2 gives each room two different nodes, and never two slots to one node, also after one leaves",
   ignore: withoutPostgres,
 }, async () => {
   await using db = await testDatabase();
@@ -246,8 +247,19 @@ Deno.test({
       assert.ok(nodes.find((n) => n.manager.nodeId === of[0].node_id)?.manager.holdsPrimary(room));
       assert.ok(!nodes.find((n) => n.manager.nodeId === of[1].node_id)?.manager.holdsPrimary(room));
     }
+    // One node leaves: the two others take its slots, still never both slots of one room.
+    await nodes[2].stop();
+    await waitFor(
+      () => nodes.slice(0, 2).every((node) => node.rooms.running.size === 6),
+      "both remaining nodes on every room",
+    );
+    const after = await leaseRows(db.url);
+    for (const room of range(1, 6)) {
+      const of = after.filter((row) => row.room_id === room);
+      assert.deepEqual(new Set(of.map((row) => row.node_id)), new Set(["a", "b"]), `room ${room}`);
+    }
   } finally {
-    await stopAll(nodes);
+    await stopAll(nodes.slice(0, 2));
   }
 });
 
