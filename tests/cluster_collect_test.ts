@@ -111,7 +111,7 @@ Deno.test({
   const rooms = liveRooms(sim);
   // Capacity 6 each: neither node can take all 10 rooms.
   const nodes = ["one", "two"].map((id) =>
-    startNode(db.url, sim.api, id, rooms, ["--max-connections", "6"])
+    startNode(db.url, sim.api, id, rooms, ["--max-connections", "6", "--status-interval", "200ms"])
   );
   let stopped = false;
   try {
@@ -149,7 +149,7 @@ Deno.test({
       const text = node.log.join("\n");
       assert.ok(!text.includes(db.password), `no password in ${node.id}'s log`);
       assert.match(text, /msg="collecting" .*db=postgres:\/\/postgres@127\.0\.0\.1:\d+\/t_\w+ /);
-      assert.match(text, new RegExp(`node=${node.id}`));
+      assert.match(text, new RegExp(`msg=status .* node=${node.id} leases=[1-6] primary=[1-6] `));
     }
   } finally {
     if (!stopped) await Promise.allSettled(nodes.map((node) => node.stop()));

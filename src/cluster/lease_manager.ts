@@ -46,9 +46,15 @@ export interface LeaseManagerOptions {
    * that discover (--top, --follow-new). Runs while this node holds the discovery lease.
    */
   discover?: (signal: AbortSignal, wanted: WantedRooms) => Promise<void>;
-  /** Wait after registering before the first claim, so nodes started together see each other. @default {min(1 s, ttl/3)} */
+  /**
+   * Wait after registering before the first claim, so nodes started together see each other.
+   * @default {min(1 s, ttl/3)}
+   */
   settleMs?: number;
-  /** Release every lease when `run` ends (false only in tests that play a killed node). @default {true} */
+  /**
+   * Release every lease when `run` ends (false only in tests that play a killed node).
+   * @default {true}
+   */
   releaseOnStop?: boolean;
   /** Shown in cluster_nodes. @default {Deno.hostname() and Deno.pid} */
   host?: string;
@@ -74,6 +80,12 @@ export class LeaseManager implements AsyncDisposable {
   readonly #log: Logger;
   readonly #session = crypto.randomUUID();
   readonly #ttlMs: number;
+  /** The ttl in seconds, as SQL intervals take it. */
+  readonly #ttlS: number;
+  /** `now() + ttl` as an SQL fragment. */
+  #until() {
+    return this.#sql`now() + make_interval(secs => ${this.#ttlS}::float8)`;
+  }
   readonly #replicas: number;
   /** Held rooms → slot. */
   readonly #held = new Map<number, number>();
@@ -101,6 +113,7 @@ export class LeaseManager implements AsyncDisposable {
     this.#sql = sql;
     this.#log = fieldLogger(options.log);
     this.#ttlMs = options.ttlMs;
+    this.#ttlS = options.ttlMs / 1000;
     this.#replicas = options.replicas ?? 1;
     this.#renewedAt = registeredAt;
     this.description = describeDatabase(options.url);
@@ -232,7 +245,12 @@ export class LeaseManager implements AsyncDisposable {
         await Promise.race([pending, clock.sleep(2000, timeout.signal)]);
         timeout.abort();
       }
-      if (this.#options.releaseOnStop ?? true) await this.#release();
+      if (this.#options.releaseOnStop ?? true) {
+        // Bounded too: with the server gone the leases expire by themselves.
+        const timeout = new AbortController();
+        await Promise.race([this.#release(), clock.sleep(3000, timeout.signal)]);
+        timeout.abort();
+      }
       await Promise.all(this.#removals);
     }
   }
@@ -254,9 +272,7 @@ export class LeaseManager implements AsyncDisposable {
     const pid = this.#options.pid ?? Deno.pid;
     const rows = await this.#sql`
       INSERT INTO cluster_nodes (node_id, session, host, pid, capacity, expires_at)
-      VALUES (${nodeId}, ${this.#session}, ${host}, ${pid}, ${capacity}, now() + make_interval(secs => ${
-      this.#ttlMs / 1000
-    }::float8))
+      VALUES (${nodeId}, ${this.#session}, ${host}, ${pid}, ${capacity}, ${this.#until()})
       ON CONFLICT (node_id) DO UPDATE SET session = excluded.session, host = excluded.host,
         pid = excluded.pid, capacity = excluded.capacity, started_at = now(),
         heartbeat_at = now(), expires_at = excluded.expires_at
@@ -266,12 +282,11 @@ export class LeaseManager implements AsyncDisposable {
     const [other] = await this.#sql<{ host: string; pid: string; left_s: number }[]>`
       SELECT host, pid::text, ceil(extract(epoch FROM expires_at - now()))::float8 AS left_s
       FROM cluster_nodes WHERE node_id = ${nodeId}`;
+    const where = `host ${other?.host ?? "?"}, pid ${other?.pid ?? "?"}, expires in ${
+      other?.left_s ?? "?"
+    } s unless it renews`;
     throw new ConfigError(
-      `Cannot start node "${nodeId}": a live node with this --node-id is registered in "${this.description}" (host ${
-        other?.host ?? "?"
-      }, pid ${other?.pid ?? "?"}, expires in ${
-        other?.left_s ?? "?"
-      } s unless it renews); give each collector its own --node-id`,
+      `Cannot start node "${nodeId}": a live node with this --node-id is registered in "${this.description}" (${where}); give each collector its own --node-id`,
     );
   }
 
@@ -280,9 +295,7 @@ export class LeaseManager implements AsyncDisposable {
     const { nodeId, capacity } = this.#options;
     const session = this.#session;
     const node = await this.#sql`
-      UPDATE cluster_nodes SET heartbeat_at = now(), expires_at = now() + make_interval(secs => ${
-      this.#ttlMs / 1000
-    }::float8),
+      UPDATE cluster_nodes SET heartbeat_at = now(), expires_at = ${this.#until()},
         capacity = ${capacity}
       WHERE node_id = ${nodeId} AND session = ${session} RETURNING 1`;
     if (node.length === 0) {
@@ -290,9 +303,7 @@ export class LeaseManager implements AsyncDisposable {
       const again = await this.#sql`
         INSERT INTO cluster_nodes (node_id, session, host, pid, capacity, expires_at)
         VALUES (${nodeId}, ${session}, ${this.#options.host ?? hostName()},
-          ${this.#options.pid ?? Deno.pid}, ${capacity}, now() + make_interval(secs => ${
-        this.#ttlMs / 1000
-      }::float8))
+          ${this.#options.pid ?? Deno.pid}, ${capacity}, ${this.#until()})
         ON CONFLICT (node_id) DO UPDATE SET session = excluded.session,
           heartbeat_at = now(), expires_at = excluded.expires_at
         WHERE cluster_nodes.expires_at < now() RETURNING 1`;
@@ -303,9 +314,7 @@ export class LeaseManager implements AsyncDisposable {
       }
     }
     const renewed = await this.#sql<SlotRow[]>`
-      UPDATE cluster_leases SET expires_at = now() + make_interval(secs => ${
-      this.#ttlMs / 1000
-    }::float8)
+      UPDATE cluster_leases SET expires_at = ${this.#until()}
       WHERE node_id = ${nodeId} AND session = ${session}
       RETURNING room_id::text, slot`;
     this.#renewedAt = sentAt;
@@ -379,9 +388,7 @@ export class LeaseManager implements AsyncDisposable {
       return [
         ...await tx<SlotRow[]>`
         UPDATE cluster_leases SET node_id = ${nodeId}, session = ${session},
-          acquired_at = now(), expires_at = now() + make_interval(secs => ${
-          this.#ttlMs / 1000
-        }::float8)
+          acquired_at = now(), expires_at = ${this.#until()}
         WHERE slot = 0 AND room_id = ANY(${ids}::bigint[]) RETURNING room_id::text, slot`,
       ];
     });
@@ -434,9 +441,7 @@ export class LeaseManager implements AsyncDisposable {
       return [
         ...await tx<SlotRow[]>`
         UPDATE cluster_leases l SET node_id = ${nodeId}, session = ${session},
-          acquired_at = now(), expires_at = now() + make_interval(secs => ${
-          this.#ttlMs / 1000
-        }::float8)
+          acquired_at = now(), expires_at = ${this.#until()}
         FROM unnest(${rooms}::bigint[], ${slots}::int[]) AS c(room_id, slot)
         WHERE l.room_id = c.room_id AND l.slot = c.slot
         RETURNING l.room_id::text, l.slot`,
@@ -459,9 +464,7 @@ export class LeaseManager implements AsyncDisposable {
     if (!discover) return;
     const rows = await this.#sql`
       INSERT INTO cluster_singletons (name, node_id, session, expires_at)
-      VALUES (${DISCOVERY}, ${nodeId}, ${this.#session}, now() + make_interval(secs => ${
-      this.#ttlMs / 1000
-    }::float8))
+      VALUES (${DISCOVERY}, ${nodeId}, ${this.#session}, ${this.#until()})
       ON CONFLICT (name) DO UPDATE SET node_id = excluded.node_id, session = excluded.session,
         expires_at = excluded.expires_at
       WHERE cluster_singletons.expires_at < now()

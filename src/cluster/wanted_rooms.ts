@@ -55,7 +55,8 @@ export async function upsertWantedRooms(
       ON CONFLICT (room_id, slot) DO NOTHING`;
     await tx`
       DELETE FROM cluster_leases l USING cluster_rooms r
-      WHERE l.room_id = r.room_id AND r.room_id = ANY(${idText}::bigint[]) AND l.slot >= r.replicas`;
+      WHERE l.room_id = r.room_id AND r.room_id = ANY(${idText}::bigint[])
+        AND l.slot >= r.replicas`;
   });
 }
 

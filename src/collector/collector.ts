@@ -25,7 +25,7 @@ import { storedByEveryHolder } from "../storage/rows.ts";
 import { logSchemaUpgrade, SqliteStore } from "../storage/sqlite_store.ts";
 import type { Clock } from "../util/clock.ts";
 import { formatMegabytes } from "../util/byte_size.ts";
-import { fieldLogger, type Logger } from "../util/log.ts";
+import { fieldLogger, formatLogValue, type Logger } from "../util/log.ts";
 import { RateLimiter } from "../util/rate_limiter.ts";
 import type { RoomSet } from "../discovery/room_set.ts";
 import type { CollectConfig } from "./config.ts";
@@ -312,7 +312,7 @@ export async function runCollector(
       leases ? leases.run(stop.signal) : discovery?.run(stop.signal),
       supervisor.run(stop.signal).finally(() => roomsClosed.abort()),
       flusher.run(roomsClosed.signal),
-      reportStatus(reporter, config, deps, roomsClosed.signal),
+      reportStatus(reporter, config, deps, roomsClosed.signal, leases),
     ];
     if (config.durationMs !== undefined) {
       tasks.push(clock.sleep(config.durationMs, stop.signal).then(() => stop.abort()));
@@ -410,6 +410,7 @@ async function reportStatus(
   config: Readonly<CollectConfig>,
   deps: CollectorDeps,
   signal: AbortSignal,
+  leases?: LeaseManager,
 ): Promise<void> {
   const interval = deps.statusLine ? 1000 : config.statusIntervalMs;
   while (!signal.aborted) {
@@ -417,8 +418,24 @@ async function reportStatus(
     if (signal.aborted) break;
     const line = reporter.line(deps.clock.now(), { compact: deps.statusLine !== undefined });
     if (deps.statusLine) deps.statusLine(line);
-    else deps.log(`level=info msg=status ${line}`); // the line is made of fields already
+    else {
+      // The line is made of fields already; a cluster node adds its leases.
+      const cluster = leases ? ` ${formatLeases(leases)}` : "";
+      deps.log(`level=info msg=status ${line}${cluster}`);
+    }
   }
+}
+
+/** A node's leases as status fields: `node=a leases=12 primary=10 discovery=true lost=0`. */
+function formatLeases(leases: LeaseManager): string {
+  const primary = [...leases.held.values()].filter((slot) => slot === 0).length;
+  return Object.entries({
+    node: leases.nodeId,
+    leases: leases.held.size,
+    primary,
+    discovery: leases.holdsDiscovery,
+    lost: leases.lost,
+  }).map(([key, value]) => `${key}=${formatLogValue(value)}`).join(" ");
 }
 
 /**
