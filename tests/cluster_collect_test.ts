@@ -157,6 +157,48 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "collect --top on two nodes: one node discovers, the wanted set holds the top rooms and the nodes split them",
+  ignore: withoutPostgres,
+}, async () => {
+  await using db = await testDatabase();
+  await using sim = await startSimulator({ rooms: 30, seed: 37, rate: 5, log: () => {} });
+  const top = sim.world.rooms.filter((r) => r.live)
+    .sort((a, b) => b.popularity - a.popularity || a.roomId - b.roomId).slice(0, 6);
+  const nodes = ["first", "second"].map((id) =>
+    startNode(db.url, sim.api, id, [], ["--top", "6", "--no-follow-new"])
+  );
+  let stopped = false;
+  try {
+    await waitFor(
+      () => nodes.reduce((sum, node) => sum + node.held().size, 0) === 6,
+      "the 6 top rooms held",
+    );
+    const [one, two] = nodes.map((node) => new Set(node.held().keys()));
+    assert.deepEqual([...one].filter((room) => two.has(room)), [], "no room on both nodes");
+    assert.ok(one.size > 0 && two.size > 0, `both nodes hold rooms (${one.size}, ${two.size})`);
+    assert.deepEqual(new Set([...one, ...two]), new Set(top.map((room) => room.roomId)));
+    await Promise.all(nodes.map((node) => node.stop()));
+    stopped = true;
+    const discovered = nodes.filter((node) =>
+      node.log.some((line) => line.includes('msg="top rooms added"'))
+    );
+    assert.equal(discovered.length, 1, "the room lists were read by one node");
+    const wanted = await select<{ room_id: string; popularity: string; source: string }>(
+      db.url,
+      "SELECT room_id, popularity, source FROM cluster_rooms ORDER BY room_id",
+    );
+    assert.deepEqual(
+      wanted.map((row) => [Number(row.room_id), Number(row.popularity), row.source]),
+      top.map((room) => [room.roomId, room.popularity, "discovery"])
+        .sort((a, b) => Number(a[0]) - Number(b[0])),
+    );
+  } finally {
+    if (!stopped) await Promise.allSettled(nodes.map((node) => node.stop()));
+  }
+});
+
+Deno.test({
   name: "with --replicas 2 every room runs on both nodes and each message is stored once",
   ignore: withoutPostgres,
 }, async () => {
