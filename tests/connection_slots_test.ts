@@ -117,3 +117,18 @@ Deno.test("ConnectionSlots ignores an abort that comes after the slot was grante
   assert.equal(slots.inUse, 1);
   assert.equal(slots.waiting, 0);
 });
+
+Deno.test("ConnectionSlots counts the slots granted and calls onIdle when the last one comes back with nobody waiting", async () => {
+  const slots = new ConnectionSlots(1);
+  let idle = 0;
+  slots.onIdle = () => idle++;
+  await slots.acquire();
+  const waiter = track(slots);
+  slots.release(); // handed to the waiter: not idle
+  await waiter.done;
+  assert.equal(idle, 0);
+  assert.equal(slots.granted, 2);
+  slots.release();
+  assert.equal(idle, 1);
+  assert.equal(slots.inUse, 0);
+});

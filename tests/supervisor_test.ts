@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BilibiliApi, type DanmuInfo, type RoomInit } from "../src/bilibili/api_client.ts";
 import { ConnectionSlots } from "../src/collector/connection_slots.ts";
+import { fullGc } from "../src/collector/ramp_gc.ts";
 import { Supervisor } from "../src/collector/supervisor.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { systemClock } from "../src/util/clock.ts";
@@ -78,4 +79,59 @@ Deno.test("Supervisor sets up at most setupConcurrency rooms at once, each givin
   }
   assert.ok(api.mostInFlight >= 2, `the rooms overlapped at all: ${api.mostInFlight}`);
   assert.ok(api.mostInFlight <= 3, `${api.mostInFlight} room calls in flight at once`);
+});
+
+Deno.test("Supervisor runs one full GC once a ramp of rampGc.minSetups room setups has been idle for delayMs, and none for fewer", async () => {
+  await using sim = await startSimulator({ seed: "ramp-gc", rooms: 8, rate: 1, log: () => {} });
+  const rooms = liveRooms(sim);
+  const clock = systemClock;
+  const gcs: number[] = [];
+  const supervisor = new Supervisor({
+    clock,
+    log: () => {},
+    silence: false,
+    setupConcurrency: 2,
+    rampGc: { minSetups: rooms.length, delayMs: 100, collect: () => gcs.push(Date.now()) },
+    deps: {
+      api: new BilibiliApi({
+        apiBase: sim.api,
+        clock,
+        limiter: new RateLimiter({ perSecond: 0, clock }),
+      }),
+      clock,
+      random: seededRandom(3),
+      transport: "tcp",
+      startGate: new RateLimiter({ perSecond: 0, clock }),
+      slots: new ConnectionSlots(100),
+      emit: () => {},
+      keepRaw: false,
+      heartbeatIntervalMs: 30_000,
+      authTimeoutMs: 5000,
+      drainMs: 0,
+      backoff: { baseMs: 50, maxMs: 100 },
+      log: () => {},
+    },
+  });
+  const stop = new AbortController();
+  for (const room of rooms.slice(0, -1)) supervisor.add(room);
+  const running = supervisor.run(stop.signal);
+  try {
+    await waitFor(() => supervisor.status().byState.live === rooms.length - 1, "7 rooms live");
+    await sleep(300);
+    assert.deepEqual(gcs, [], "7 setups are below minSetups: no GC");
+    const lastAddedAt = Date.now();
+    supervisor.add(rooms.at(-1)!);
+    await waitFor(() => supervisor.rampGcs === 1, "one GC after the 8th setup");
+    await sleep(300);
+    assert.equal(gcs.length, 1, "one GC per ramp");
+    assert.ok(gcs[0] - lastAddedAt >= 100, "not before the setups were idle for delayMs");
+    assert.equal(supervisor.status().byState.live, rooms.length);
+  } finally {
+    stop.abort();
+    await running;
+  }
+});
+
+Deno.test("fullGc() runs a full collection in this runtime", () => {
+  assert.equal(fullGc(), true);
 });

@@ -113,6 +113,52 @@ function summarize(json: string): Map<string, Group> {
   return groups;
 }
 
+/** A node of V8's sampling heap profile. */
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+/**
+ * Bytes allocated during the ramp (collected or not) per room, by allocating function, and by
+ * the first frame of ours (src/) on the stack.
+ */
+function printAllocations(head: SamplingNode, rooms: number, top: number): void {
+  const byFunction = new Map<string, number>();
+  const byOurs = new Map<string, number>();
+  let total = 0;
+  const walk = (node: SamplingNode, ours: string | undefined) => {
+    const frame = node.callFrame;
+    const where = `${frame.functionName || "(anonymous)"} ${
+      frame.url.replace(/^.*\/(src|ext|node|scripts)\//, "$1/")
+    }:${frame.lineNumber + 1}`;
+    const mine = frame.url.includes("/src/") ? where : ours;
+    if (node.selfSize > 0) {
+      total += node.selfSize;
+      byFunction.set(where, (byFunction.get(where) ?? 0) + node.selfSize);
+      const key = mine ?? "(no frame of ours)";
+      byOurs.set(key, (byOurs.get(key) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) walk(child, mine);
+  };
+  walk(head, undefined);
+  console.log(
+    `rooms ${rooms}: allocated during the ramp ${(total / 1024 / rooms).toFixed(1)} KB/room`,
+  );
+  for (
+    const [title, map] of [["allocating function", byFunction], [
+      "innermost frame of ours",
+      byOurs,
+    ]] as const
+  ) {
+    console.log(`  KB/room  by ${title}`);
+    for (const [key, bytes] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      console.log(`  ${(bytes / 1024 / rooms).toFixed(2).padStart(7)}  ${key}`);
+    }
+  }
+}
+
 interface Measure {
   rooms: number;
   rssKb: number;
@@ -143,7 +189,7 @@ async function measure(rooms: number, port: number, rates: string[]): Promise<Me
       args: [
         "run",
         "-A",
-        `--inspect=127.0.0.1:${port}`,
+        values.sample ? `--inspect-wait=127.0.0.1:${port}` : `--inspect=127.0.0.1:${port}`,
         ...taskV8Flags("start"),
         "main.ts",
         "collect",
@@ -170,7 +216,18 @@ async function measure(rooms: number, port: number, rates: string[]): Promise<Me
         for (const match of chunk.matchAll(/msg=status.*?\blive=(\d+)/g)) live = Number(match[1]);
       }
     })();
+    let sampler: Inspector | undefined;
     try {
+      if (values.sample) {
+        sampler = await Inspector.open(port);
+        await sampler.call("HeapProfiler.enable");
+        await sampler.call("HeapProfiler.startSampling", {
+          samplingInterval: 1024,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        });
+        await sampler.call("Runtime.runIfWaitingForDebugger");
+      }
       const startedAt = performance.now();
       const deadline = startedAt + 120_000;
       while (live < rooms && performance.now() < deadline) await sleep(100);
@@ -178,6 +235,14 @@ async function measure(rooms: number, port: number, rates: string[]): Promise<Me
       if (live < rooms) throw new Error(`only ${live} of ${rooms} rooms live`);
       const liveAt = performance.now();
       await sleep(2000);
+      if (sampler) {
+        const { profile } = await sampler.call("HeapProfiler.stopSampling") as {
+          profile: { head: SamplingNode };
+        };
+        sampler[Symbol.dispose]();
+        sampler = undefined;
+        printAllocations(profile.head, rooms, Number(values.top));
+      }
       const before = await usage(child.pid);
       const timeline = [`${before.rssMb.toFixed(0)} MB at 2 s`];
       for (const at of (values.timeline ?? "").split(",").filter(Boolean).map(Number)) {
@@ -186,11 +251,28 @@ async function measure(rooms: number, port: number, rates: string[]): Promise<Me
       }
       console.log(`rooms ${rooms}: live after ${rampMs} ms; RSS ${timeline.join(", ")}`);
       using inspector = await Inspector.open(port);
+      const heapBefore = await inspector.call("Runtime.getHeapUsage") as {
+        usedSize: number;
+        totalSize: number;
+      };
+      console.log(
+        `rooms ${rooms}: before GC heap used ${(heapBefore.usedSize / 2 ** 20).toFixed(1)} MB of ${
+          (heapBefore.totalSize / 2 ** 20).toFixed(1)
+        } MB`,
+      );
       await inspector.call("HeapProfiler.enable");
       await inspector.call("HeapProfiler.collectGarbage");
       await sleep(500);
       const after = await usage(child.pid);
-      const heap = await inspector.call("Runtime.getHeapUsage") as { usedSize: number };
+      const heap = await inspector.call("Runtime.getHeapUsage") as {
+        usedSize: number;
+        totalSize: number;
+      };
+      console.log(
+        `rooms ${rooms}: after GC heap used ${(heap.usedSize / 2 ** 20).toFixed(1)} MB of ${
+          (heap.totalSize / 2 ** 20).toFixed(1)
+        } MB`,
+      );
       const groups = await inspector.snapshot();
       return {
         rooms,
@@ -200,6 +282,7 @@ async function measure(rooms: number, port: number, rates: string[]): Promise<Me
         groups,
       };
     } finally {
+      sampler?.[Symbol.dispose]();
       child.kill("SIGINT");
       await child.status;
       await reading;
@@ -219,6 +302,8 @@ const { values } = parseArgs({
     port: { type: "string", default: "9339" },
     "api-rate": { type: "string", default: "2000" },
     "connect-rate": { type: "string", default: "1000" },
+    /** Also profile allocations (V8's sampling heap profiler) from start until 2 s after live. */
+    sample: { type: "boolean", default: false },
     /** Extra RSS samples, seconds after every room is live: `5,10,20`. */
     timeline: { type: "string" },
   },

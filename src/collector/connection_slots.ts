@@ -5,6 +5,10 @@ export class ConnectionSlots {
   readonly limit: number;
   #inUse = 0;
   #waiters: Array<() => void> = [];
+  /** Slots granted so far. */
+  granted = 0;
+  /** Called when the last slot is given back and nobody waits. */
+  onIdle?: () => void;
 
   constructor(limit: number) {
     this.limit = limit;
@@ -25,12 +29,14 @@ export class ConnectionSlots {
     if (signal?.aborted) return Promise.resolve(false);
     if (this.#inUse < this.limit) {
       this.#inUse++;
+      this.granted++;
       return Promise.resolve(true);
     }
     return new Promise((resolve) => {
       const grant = () => {
         signal?.removeEventListener("abort", cancel);
         this.#inUse++;
+        this.granted++;
         resolve(true);
       };
       const cancel = () => {
@@ -47,5 +53,6 @@ export class ConnectionSlots {
     this.#inUse = Math.max(0, this.#inUse - 1);
     const next = this.#waiters.shift();
     next?.();
+    if (this.#inUse === 0 && this.#waiters.length === 0) this.onIdle?.();
   }
 }

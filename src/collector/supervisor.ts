@@ -6,7 +6,8 @@
  */
 import type { Clock } from "../util/clock.ts";
 import type { RoomSession } from "../room/room_session.ts";
-import { TimerQueue } from "../room/timer_queue.ts";
+import { type TimerEntry, TimerQueue } from "../room/timer_queue.ts";
+import { fullGc } from "./ramp_gc.ts";
 import { ConnectionSlots } from "./connection_slots.ts";
 import { type KnownRoom, type RoomState, RoomWorker, type RoomWorkerDeps } from "./room_worker.ts";
 import { fieldLogger } from "../util/log.ts";
@@ -42,6 +43,12 @@ export interface SupervisorOptions {
    * {@linkcode RoomWorkerDeps.setup}). @default {SETUP_CONCURRENCY}
    */
   setupConcurrency?: number;
+  /**
+   * One full GC once a ramp of at least `minSetups` room setups has been idle for `delayMs`
+   * (src/collector/ramp_gc.ts); false turns it off. `collect` replaces the GC (tests).
+   * @default {RAMP_GC}
+   */
+  rampGc?: Partial<RampGcRule> | false;
 }
 
 /**
@@ -49,6 +56,22 @@ export interface SupervisorOptions {
  * unbounded burst grew RSS by ≈ 75 KB per room that no GC returned within 20 s.
  */
 export const SETUP_CONCURRENCY = 32;
+
+/** When the supervisor runs a full GC after a connection ramp (src/collector/ramp_gc.ts). */
+export interface RampGcRule {
+  /** Rooms set up since the last collection that make a ramp worth one. */
+  minSetups: number;
+  /** How long the setups must have stayed idle, ms. */
+  delayMs: number;
+  /** Runs the collection. @default {fullGc} */
+  collect: () => void;
+}
+
+/** Defaults of {@linkcode SupervisorOptions.rampGc}. */
+export const RAMP_GC: Readonly<Omit<RampGcRule, "collect">> = Object.freeze({
+  minSetups: 200,
+  delayMs: 500,
+});
 
 /** Default of {@linkcode SupervisorOptions.silentAfterAuthMs}. */
 export const SILENT_AFTER_AUTH_MS = 15_000;
@@ -91,10 +114,17 @@ export class Supervisor implements AsyncDisposable {
   readonly #deps: RoomWorkerDeps;
   /** One timer for every connection's heartbeat, auth deadline and drain checks. */
   readonly #timers: TimerQueue;
+  /** Rooms setting up (first API call to auth reply), at most `setupConcurrency`. */
+  readonly #setup: ConnectionSlots;
+  #setupsAtGc = 0;
+  #rampTimer?: TimerEntry;
+  /** Full GCs run after connection ramps. */
+  rampGcs = 0;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
     this.#timers = new TimerQueue(options.clock);
+    this.#setup = new ConnectionSlots(options.setupConcurrency ?? SETUP_CONCURRENCY);
     const silence = options.silence === false ? undefined : new SilenceWatch(options.silence);
     this.silence = silence;
     const { emit } = options.deps;
@@ -107,9 +137,27 @@ export class Supervisor implements AsyncDisposable {
         }
         : emit,
       timers: options.deps.timers ?? this.#timers,
-      setup: options.deps.setup ??
-        new ConnectionSlots(options.setupConcurrency ?? SETUP_CONCURRENCY),
+      setup: options.deps.setup ?? this.#setup,
     };
+    if (!options.deps.setup && options.rampGc !== false) {
+      const rule: RampGcRule = { ...RAMP_GC, collect: fullGc, ...options.rampGc };
+      this.#setup.onIdle = () => this.#afterRamp(rule);
+    }
+  }
+
+  /** Once setups have been idle for `delayMs` after a ramp, one full GC. */
+  #afterRamp(rule: RampGcRule): void {
+    if (this.#setup.granted - this.#setupsAtGc < rule.minSetups || this.#stop.signal.aborted) {
+      return;
+    }
+    this.#rampTimer?.cancel();
+    this.#rampTimer = this.#timers.at(this.#options.clock.now() + rule.delayMs, () => {
+      this.#rampTimer = undefined;
+      if (this.#setup.inUse > 0 || this.#stop.signal.aborted) return; // another ramp: wait for it
+      this.#setupsAtGc = this.#setup.granted;
+      this.rampGcs++;
+      rule.collect();
+    });
   }
 
   /** Starts collecting `roomId` (short ids are resolved); false if it is already collected. */
@@ -248,6 +296,7 @@ export class Supervisor implements AsyncDisposable {
     this.#stop.abort();
     for (const entry of this.#entries.values()) entry.controller.abort();
     await Promise.all([...this.#entries.values()].map((entry) => entry.done));
+    this.#rampTimer?.cancel();
     this.#timers[Symbol.dispose](); // empty by now: every session cancelled its entries
   }
 
