@@ -6,7 +6,7 @@
  */
 import { BENCH_COMMAND, type SuiteName } from "./bench/command.ts";
 import { PEER_PACKAGE, preparePeer } from "./bench/peer.ts";
-import { collectSuite } from "./bench/collect_suite.ts";
+import { collectSuite, idleSuite } from "./bench/collect_suite.ts";
 import { decodeSuite, type SuiteOptions } from "./bench/decode_suite.ts";
 import { exportSuite } from "./bench/export_suite.ts";
 import { simulatorSuite } from "./bench/simulator_suite.ts";
@@ -18,6 +18,7 @@ const SUITES: Record<SuiteName, Suite> = {
   decode: decodeSuite,
   simulator: simulatorSuite,
   collect: collectSuite,
+  idle: idleSuite,
   export: exportSuite,
 };
 

@@ -3,7 +3,7 @@
  * subprocess) stores into SQLite. Measures sustained stored msg/s, messages lost against the
  * truth file, CPU and RSS of the collector. The peer (bilibili-live-ws `LiveTCP` in Node, no
  * storage) receives the same rooms from a simulator started with the same flags, alternating
- * with ours. Then RSS per idle room at K rooms, ours and the peer's.
+ * with ours. The idle suite (also here): RSS per idle room at K rooms, ours and the peer's.
  */
 import { DatabaseSync } from "node:sqlite";
 import { type Peer, PeerProcess, preparePeer } from "./peer.ts";
@@ -32,11 +32,22 @@ interface CollectorProcess {
   stop(): Promise<Deno.CommandStatus>;
 }
 
+/** The pace the collect suite connects at: as fast as the simulator answers. */
+const FAST_RATES = { apiRate: 2000, connectRate: 1000 };
+
+/**
+ * The pace of the idle suite: 10,000 rooms (two API calls each) live within 60 s. For the real
+ * site, one IP at this pace would be banned (HTTP 412) within seconds; a whole-site collector
+ * spreads it over addresses, or sets --api-rate 5 --connect-rate 5 and waits.
+ */
+export const IDLE_RATES = { apiRate: 400, connectRate: 200 };
+
 function startCollector(
   sim: Child,
   dbPath: string,
   roomsFile: string,
   extra: string[] = [],
+  rates = FAST_RATES,
 ): CollectorProcess {
   const process = new Deno.Command(Deno.execPath(), {
     args: [
@@ -52,9 +63,9 @@ function startCollector(
       "--rooms-file",
       roomsFile,
       "--api-rate",
-      "2000",
+      String(rates.apiRate),
       "--connect-rate",
-      "1000",
+      String(rates.connectRate),
       "--max-connections",
       "100000",
       "--flush-interval",
@@ -335,12 +346,15 @@ async function throughput(
   }
 }
 
-/** RSS (KB) of ours, then of the peer, holding `rooms` idle rooms of one simulator. */
+/**
+ * RSS (KB) of ours, then of the peer, holding `rooms` idle rooms of one simulator, and the
+ * seconds ours took from start until every room was live.
+ */
 async function idleRound(
   options: SuiteOptions,
   peer: Peer | undefined,
   rooms: number,
-): Promise<{ ours: number; peer?: number }> {
+): Promise<{ ours: number; peer?: number; liveSeconds: number }> {
   const dir = await Deno.makeTempDir({ prefix: "bench-idle-" });
   const sim = await startChild([
     "--rooms",
@@ -358,25 +372,31 @@ async function idleRound(
     await sleep(500); // every room goes live within the first ticks
     const ids = await roomIds(sim.api, rooms);
     await Deno.writeTextFile(`${dir}/rooms.txt`, ids.join("\n"));
-    const collector = startCollector(sim, `${dir}/idle.db`, `${dir}/rooms.txt`);
-    const deadline = performance.now() + 120_000;
+    const startedAt = performance.now();
+    const collector = startCollector(sim, `${dir}/idle.db`, `${dir}/rooms.txt`, [], IDLE_RATES);
+    const deadline = startedAt + 120_000;
     while ((collector.status.live ?? 0) < ids.length && performance.now() < deadline) {
-      await sleep(250);
+      await sleep(100);
     }
+    const liveSeconds = Math.round((performance.now() - startedAt) / 100) / 10;
     await sleep(2000); // settle after the connection burst
     const ours = await usage(collector.process.pid);
     const live = collector.status.live ?? 0;
     await collector.stop();
-    options.log(`idle: ours rooms=${rooms} live=${live} rss_mb=${ours.rssMb.toFixed(1)}`);
+    options.log(
+      `idle: ours rooms=${rooms} live=${live} after ${liveSeconds} s, rss_mb=${
+        ours.rssMb.toFixed(1)
+      }`,
+    );
     if (live < ids.length) throw new Error(`only ${live} of ${ids.length} rooms connected`);
-    if (!peer) return { ours: ours.rssMb * 1024 };
+    if (!peer) return { ours: ours.rssMb * 1024, liveSeconds };
 
     await using client = await startPeerRooms(peer, sim, ids, dir);
     while ((await client.ask("report")).heartbeats < ids.length) await sleep(250);
     await sleep(2000); // settle, as for ours
     const theirs = await usage(client.process.pid);
     options.log(`idle: peer rooms=${rooms} rss_mb=${theirs.rssMb.toFixed(1)}`);
-    return { ours: ours.rssMb * 1024, peer: theirs.rssMb * 1024 };
+    return { ours: ours.rssMb * 1024, peer: theirs.rssMb * 1024, liveSeconds };
   } finally {
     await sim.stop().catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -395,7 +415,7 @@ function medianPoint(rounds: Record<string, number>[]): Record<string, number> {
 
 /**
  * Runs the collect suite, ours and the peer alternating at each sweep point; `quick` uses one
- * round of one sweep point and 1,000 idle rooms (full: three rounds of two points, 5,000 rooms).
+ * round of one sweep point (full: three rounds of two points).
  */
 export async function collectSuite(options: SuiteOptions): Promise<Record<string, number>> {
   const peer = await preparePeer(options.log);
@@ -422,13 +442,28 @@ export async function collectSuite(options: SuiteOptions): Promise<Record<string
     results["collect.lost_total"] = (results["collect.lost_total"] ?? 0) +
       ours.reduce((sum, r) => sum + r["collect.lost"], 0);
   }
+  return results;
+}
+
+/** Idle levels: `--quick` measures 1,000 rooms; the full run 1,000, 5,000 and 10,000. */
+export const IDLE_LEVELS = { quick: [1000], full: [1000, 5000, 10_000] };
+
+/**
+ * Idle suite: RSS per idle room, ours and the peer's, each level against one simulator (ours
+ * first, then the peer), as (RSS at K − RSS at 10) / (K − 10), and how long ours took until
+ * every room was live at {@linkcode IDLE_RATES}.
+ */
+export async function idleSuite(options: SuiteOptions): Promise<Record<string, number>> {
+  const peer = await preparePeer(options.log);
+  const results: Record<string, number> = {};
   const baseline = await idleRound(options, peer, 10);
-  for (const rooms of options.quick ? [1000] : [1000, 5000]) {
+  for (const rooms of options.quick ? IDLE_LEVELS.quick : IDLE_LEVELS.full) {
     const at = await idleRound(options, peer, rooms);
     const perRoom = (kb: number, base: number) => Math.round((kb - base) / (rooms - 10) * 10) / 10;
     results["idle.rooms"] = rooms;
     results[`idle.ours_rss_kb_per_room_at_${rooms}`] = perRoom(at.ours, baseline.ours);
     results["idle.ours_rss_kb_per_room"] = perRoom(at.ours, baseline.ours);
+    results[`idle.ours_live_s_at_${rooms}`] = at.liveSeconds;
     if (at.peer !== undefined && baseline.peer !== undefined) {
       results[`idle.peer_rss_kb_per_room_at_${rooms}`] = perRoom(at.peer, baseline.peer);
       results["idle.peer_rss_kb_per_room"] = perRoom(at.peer, baseline.peer);

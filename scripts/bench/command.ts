@@ -3,7 +3,7 @@ import { ConfigError } from "../../src/errors.ts";
 import { type CommandSpec, flag, orList } from "../../src/util/flags.ts";
 
 /** The benchmark suites, in the order they run. */
-export const SUITE_NAMES = ["decode", "simulator", "collect", "export"] as const;
+export const SUITE_NAMES = ["decode", "simulator", "collect", "idle", "export"] as const;
 
 /** One suite's name. */
 export type SuiteName = typeof SUITE_NAMES[number];
