@@ -34,33 +34,81 @@ export interface PgStoreOptions {
 /** PostgreSQL's limit of bind parameters in one statement. */
 const MAX_PARAMETERS = 65535;
 
-/** Bytes of COPY text sent to the server in one chunk. */
-const COPY_CHUNK_CHARS = 1 << 20;
+/**
+ * Characters of COPY text sent to the server in one chunk: small enough that the server parses
+ * and inserts one chunk while the next is built.
+ */
+const COPY_CHUNK_CHARS = 1 << 16;
+
+/**
+ * Writes of a table that go through the staging table after its direct COPY met an existing
+ * key (a replay, or another node's copy of the same rows), before trying direct again.
+ */
+const STAGED_AFTER_CONFLICT = 16;
+
+/** One event's column value. */
+type ColumnValue = (event: CollectedEvent) => SQLInputValue;
 
 /** How one table's rows are written: its INSERT head and conflict clause, its key columns. */
 interface TablePlan {
   readonly table: TableName;
   readonly columns: readonly string[];
-  readonly values: readonly ((event: CollectedEvent) => SQLInputValue)[];
+  readonly values: readonly ColumnValue[];
+  /** An event as one line of COPY text (no newline), columns in table order. */
+  readonly line: (event: CollectedEvent) => string;
   /** `ON CONFLICT …` for PostgreSQL, or "". */
   readonly onConflict: string;
   /**
-   * Column positions of each unique key (unique indexes, the primary key): two rows sharing a
-   * key must not be in one statement (PostgreSQL refuses `DO UPDATE` of one row twice).
+   * The values of each unique key (unique indexes, the primary key): two rows sharing a key
+   * must not be in one statement (PostgreSQL refuses `DO UPDATE` of one row twice).
    */
-  readonly keys: readonly (readonly number[])[];
+  readonly keys: readonly (readonly ColumnValue[])[];
   /** The staging table COPY writes into. */
   readonly stage: string;
   /** `CREATE TEMP TABLE IF NOT EXISTS` of the staging table. */
   readonly createStage: string;
 }
 
-function tablePlan(spec: RowSpec<never>): TablePlan {
+const COPY_ESCAPES: Readonly<Record<string, string>> = {
+  "\\": "\\\\",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  // PostgreSQL text cannot hold U+0000 (SQLite can): it is stored as U+FFFD.
+  "\0": "\uFFFD",
+};
+const COPY_SPECIAL = /[\\\n\r\t\0]/;
+const COPY_SPECIALS = /[\\\n\r\t\0]/g;
+
+/** A TEXT value in COPY's text format. */
+function textField(value: SQLInputValue): string {
+  if (value === null || value === undefined) return "\\N";
+  const text = String(value);
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]) : text;
+}
+
+/** A number in COPY's text format. */
+function numberField(value: SQLInputValue): string {
+  return value === null || value === undefined ? "\\N" : String(value);
+}
+
+/**
+ * The COPY line of a table, with the column reads written out (as SqliteStore's binders):
+ * `numberField(v[0](e)) + "\t" + textField(v[1](e)) + …`. Against mapping an array and joining
+ * it, this halves the client's share of a COPY write.
+ */
+function lineOf(spec: RowSpec<CollectedEvent>): (event: CollectedEvent) => string {
+  const parts = spec.columns.map((c, i) => `${c.sqlType === "TEXT" ? "t" : "n"}(v[${i}](e))`);
+  const make = new Function("v", "t", "n", `return (e) => ${parts.join(' + "\\t" + ')};`);
+  return make(spec.columns.map((c) => c.value), textField, numberField);
+}
+
+function tablePlan(spec: RowSpec<CollectedEvent>): TablePlan {
   const columns = spec.columns.map((c) => c.name);
-  const position = (name: string) => columns.indexOf(name);
+  const valueOf = (name: string) => spec.columns.find((c) => c.name === name)!.value;
   const keys = [
-    ...spec.columns.filter((c) => c.primaryKey).map((c) => [position(c.name)]),
-    ...spec.indexes.filter((i) => i.unique).map((i) => i.columns.map(position)),
+    ...spec.columns.filter((c) => c.primaryKey).map((c) => [c.value]),
+    ...spec.indexes.filter((i) => i.unique).map((i) => i.columns.map(valueOf)),
   ];
   const stage = `danmaku_stage_${spec.table}`;
   const stageColumns = [
@@ -73,7 +121,8 @@ function tablePlan(spec: RowSpec<never>): TablePlan {
   return {
     table: spec.table as TableName,
     columns,
-    values: (spec as RowSpec<CollectedEvent>).columns.map((c) => c.value),
+    values: spec.columns.map((c) => c.value),
+    line: lineOf(spec),
     onConflict: spec.onConflict ? pgOnConflict(spec.onConflict) : "",
     keys,
     stage,
@@ -86,25 +135,18 @@ function tablePlan(spec: RowSpec<never>): TablePlan {
 const PLANS: ReadonlyMap<CollectedEventType, TablePlan> = new Map(
   (Object.keys(ROW_SPECS) as CollectedEventType[]).map((type) => [
     type,
-    tablePlan(rowSpecOf(type) as RowSpec<never>),
+    tablePlan(rowSpecOf(type)),
   ]),
 );
 
-/** One table's rows of a batch, in event order, and the round each goes in. */
+/** One table's events of a batch, in batch order, and the round each goes in. */
 interface TableRows {
   readonly plan: TablePlan;
-  readonly rows: SQLInputValue[][];
-  /** rounds[i]: 0 unless row i shares a key with an earlier row (then one past that row's). */
+  readonly events: CollectedEvent[];
+  /** rounds[i]: 0 unless event i shares a key with an earlier one (then one past its round). */
   readonly rounds: number[];
   /** Highest round + 1. */
   roundCount: number;
-}
-
-/** PostgreSQL text cannot hold U+0000 (SQLite can): it is stored as U+FFFD. */
-function pgValue(value: SQLInputValue): SQLInputValue {
-  return typeof value === "string" && value.includes("\0")
-    ? value.replaceAll("\0", "\uFFFD")
-    : value;
 }
 
 /**
@@ -120,26 +162,30 @@ function groupRows(events: readonly CollectedEvent[]): TableRows[] {
     if (group === undefined) {
       const plan = PLANS.get(event.type);
       if (plan === undefined) throw new TypeError(`Unknown event type "${event.type}"`);
-      group = { plan, rows: [], rounds: [], roundCount: 1 };
+      group = { plan, events: [], rounds: [], roundCount: 1 };
       byType.set(event.type, group);
       lastRound.set(plan, plan.keys.map(() => new Map()));
     }
     const { plan } = group;
-    const row = plan.values.map((value) => pgValue(value(event)));
     let round = 0;
-    const seen = lastRound.get(plan)!;
-    const keys: (string | undefined)[] = plan.keys.map((positions) => {
-      if (positions.some((p) => row[p] === null)) return undefined;
-      return positions.length === 1
-        ? String(row[positions[0]])
-        : positions.map((p) => String(row[p])).join("\u0001");
-    });
-    keys.forEach((key, k) => {
-      const earlier = key === undefined ? undefined : seen[k].get(key);
-      if (earlier !== undefined && earlier + 1 > round) round = earlier + 1;
-    });
-    keys.forEach((key, k) => key !== undefined && seen[k].set(key, round));
-    group.rows.push(row);
+    if (plan.keys.length > 0) {
+      const seen = lastRound.get(plan)!;
+      const keys = plan.keys.map((key) => {
+        let text = "";
+        for (const value of key) {
+          const v = value(event);
+          if (v === null) return undefined;
+          text += `${v}\u0001`;
+        }
+        return text;
+      });
+      keys.forEach((key, k) => {
+        const earlier = key === undefined ? undefined : seen[k].get(key);
+        if (earlier !== undefined && earlier + 1 > round) round = earlier + 1;
+      });
+      keys.forEach((key, k) => key !== undefined && seen[k].set(key, round));
+    }
+    group.events.push(event);
     group.rounds.push(round);
     if (round + 1 > group.roundCount) group.roundCount = round + 1;
   }
@@ -147,22 +193,6 @@ function groupRows(events: readonly CollectedEvent[]): TableRows[] {
   // their row locks table by table in the same order.
   return [...PLANS.keys()].flatMap((type) => byType.get(type) ?? []);
 }
-
-/** One value in COPY's text format. */
-function copyField(value: SQLInputValue): string {
-  if (value === null || value === undefined) return "\\N";
-  if (typeof value === "string") {
-    return /[\\\n\r\t]/.test(value)
-      ? value.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c as keyof typeof COPY_ESCAPES])
-      : value;
-  }
-  if (value instanceof Uint8Array) {
-    return "\\\\x" + Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-  return String(value);
-}
-
-const COPY_ESCAPES = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" } as const;
 
 /** A transaction of npm:postgres. */
 type Tx = postgres.TransactionSql;
@@ -177,6 +207,7 @@ export class PgStore implements AsyncDisposable {
   readonly method: PgWriteMethod;
   readonly #url: string;
   #sql: postgres.Sql | undefined;
+  readonly #staged: StagedWrites = new Map();
 
   private constructor(url: string, sql: postgres.Sql, method: PgWriteMethod) {
     this.#url = url;
@@ -230,7 +261,7 @@ export class PgStore implements AsyncDisposable {
       await sql.begin(async (tx) => {
         for (const group of groups) {
           step = `${this.method === "copy" ? "copy" : "insert"} rows into ${group.plan.table}`;
-          if (this.method === "copy") await copyRows(tx, group, counts);
+          if (this.method === "copy") await copyRows(tx, group, counts, this.#staged);
           else await insertRows(tx, group, counts);
         }
         step = "commit";
@@ -291,6 +322,14 @@ function count(counts: WriteCounts, table: TableName, rows: number, affected: nu
   counts.unchanged += rows - affected;
 }
 
+/** A row's values for a bind parameter list (U+0000 as U+FFFD, as COPY stores it). */
+function rowValues(plan: TablePlan, event: CollectedEvent): SQLInputValue[] {
+  return plan.values.map((value) => {
+    const v = value(event);
+    return typeof v === "string" && v.includes("\0") ? v.replaceAll("\0", "\uFFFD") : v;
+  });
+}
+
 /** Multi-row `INSERT … VALUES` of each round, as many rows per statement as parameters allow. */
 async function insertRows(tx: Tx, group: TableRows, counts: WriteCounts): Promise<void> {
   const { plan } = group;
@@ -299,17 +338,17 @@ async function insertRows(tx: Tx, group: TableRows, counts: WriteCounts): Promis
   const head = `INSERT INTO ${plan.table} (${plan.columns.join(", ")}) VALUES `;
   const tail = plan.onConflict ? ` ${plan.onConflict}` : "";
   for (let round = 0; round < group.roundCount; round++) {
-    const rows = group.roundCount === 1
-      ? group.rows
-      : group.rows.filter((_, i) => group.rounds[i] === round);
-    for (let start = 0; start < rows.length; start += perStatement) {
-      const chunk = rows.slice(start, start + perStatement);
+    const events = group.roundCount === 1
+      ? group.events
+      : group.events.filter((_, i) => group.rounds[i] === round);
+    for (let start = 0; start < events.length; start += perStatement) {
+      const chunk = events.slice(start, start + perStatement);
       const params: SQLInputValue[] = [];
       const tuples: string[] = [];
-      for (const row of chunk) {
+      for (const event of chunk) {
         const first = params.length;
-        tuples.push(`(${row.map((_, c) => `$${first + c + 1}`).join(",")})`);
-        for (const value of row) params.push(value);
+        tuples.push(`(${plan.columns.map((_, c) => `$${first + c + 1}`).join(",")})`);
+        for (const value of rowValues(plan, event)) params.push(value);
       }
       const result = await tx.unsafe(
         head + tuples.join(",") + tail,
@@ -320,19 +359,71 @@ async function insertRows(tx: Tx, group: TableRows, counts: WriteCounts): Promis
   }
 }
 
+/** Per table, how many more writes go through the staging table before trying direct COPY. */
+type StagedWrites = Map<TableName, number>;
+
 /**
- * A table without a unique key: COPY straight into it. Else COPY of the whole group into the
- * staging table, then one `INSERT … SELECT … ON CONFLICT` per round.
+ * A table without a unique key: COPY straight into it. A keyed table: the first row of each key
+ * (round 0) COPY straight in too, under a savepoint, and only the later rows of a key (twins
+ * that update it) through the staging table. If a row meets an existing key (23505: a replayed
+ * batch, another node's copy of the same message), back to the savepoint and the whole group
+ * through the staging table, which the next writes of the table take directly for a while.
  */
-async function copyRows(tx: Tx, group: TableRows, counts: WriteCounts): Promise<void> {
+async function copyRows(
+  tx: Tx,
+  group: TableRows,
+  counts: WriteCounts,
+  staged: StagedWrites,
+): Promise<void> {
   const { plan } = group;
+  const n = group.events.length;
+  const direct = `COPY ${plan.table} (${plan.columns.join(", ")}) FROM STDIN`;
   if (plan.keys.length === 0) {
-    await copyText(tx, `COPY ${plan.table} (${plan.columns.join(", ")}) FROM STDIN`, group, false);
-    count(counts, plan.table, group.rows.length, group.rows.length);
+    await copyLines(tx, direct, group, false);
+    count(counts, plan.table, n, n);
     return;
   }
+  let rest = group;
+  const waiting = staged.get(plan.table) ?? 0;
+  if (waiting === 0) {
+    // Round 0 holds the first row of every key in the batch; later rounds update those rows.
+    const first = group.roundCount === 1 ? group : subset(group, 0);
+    await tx.unsafe("SAVEPOINT danmaku_direct_copy");
+    try {
+      await copyLines(tx, direct, first, false);
+      await tx.unsafe("RELEASE SAVEPOINT danmaku_direct_copy");
+      count(counts, plan.table, first.events.length, first.events.length);
+      if (group.roundCount === 1) return;
+      rest = subset(group, 1);
+    } catch (error) {
+      if (errorCode(error) !== "23505") throw error;
+      await tx.unsafe("ROLLBACK TO SAVEPOINT danmaku_direct_copy");
+      staged.set(plan.table, STAGED_AFTER_CONFLICT);
+    }
+  } else {
+    staged.set(plan.table, waiting - 1);
+  }
+  await stageRows(tx, rest, counts);
+}
+
+/** The events of `group` from round `from` on, their rounds counted from there. */
+function subset(group: TableRows, from: number): TableRows {
+  const events: CollectedEvent[] = [];
+  const rounds: number[] = [];
+  group.rounds.forEach((round, i) => {
+    if (from === 0 ? round === 0 : round >= from) {
+      events.push(group.events[i]);
+      rounds.push(round - from);
+    }
+  });
+  return { plan: group.plan, events, rounds, roundCount: from === 0 ? 1 : group.roundCount - from };
+}
+
+/** COPY of `group` into the staging table, then one `INSERT … SELECT … ON CONFLICT` per round. */
+async function stageRows(tx: Tx, group: TableRows, counts: WriteCounts): Promise<void> {
+  const { plan } = group;
   await tx.unsafe(plan.createStage);
-  await copyText(
+  await copyLines(
     tx,
     `COPY ${plan.stage} (seq, round, ${plan.columns.join(", ")}) FROM STDIN`,
     group,
@@ -351,13 +442,24 @@ async function copyRows(tx: Tx, group: TableRows, counts: WriteCounts): Promise<
   }
 }
 
-/** Runs `copy` (a `COPY … FROM STDIN`) with the group's rows in text format, rounds first when asked. */
-async function copyText(tx: Tx, copy: string, group: TableRows, withRound: boolean) {
+/** The SQLSTATE (or connection code) of an error from npm:postgres, if any. */
+function errorCode(error: unknown): string | undefined {
+  const code = typeof error === "object" && error !== null && "code" in error
+    ? error.code
+    : undefined;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * Runs `copy` (a `COPY … FROM STDIN`) with the group's rows in text format, each led by its
+ * position and round when `staging`.
+ */
+async function copyLines(tx: Tx, copy: string, group: TableRows, staging: boolean) {
   const query = tx.unsafe(copy);
   // npm:postgres 3.4.9 resolves a COPY query with its stream once the server accepts the COPY;
-  // an error the server reports later (a bad row, the connection lost) only reaches the
-  // query's `reject`, which no promise listens to any more, and the stream never finishes.
-  // Catching it here turns a hang into the server's own words.
+  // an error the server reports later (a bad row, a duplicate key, the connection lost) only
+  // reaches the query's `reject`, which no promise listens to any more, and the stream never
+  // finishes. Catching it here turns a hang into the server's own words.
   const internals = query as unknown as { reject: (error: unknown) => void };
   const reject = internals.reject;
   let failed: (error: unknown) => void = () => {};
@@ -384,10 +486,10 @@ async function copyText(tx: Tx, copy: string, group: TableRows, withRound: boole
   });
   done.catch(() => {});
   const settled = Promise.race([done, failure]);
+  const { events, rounds, plan } = group;
   let text = "";
-  for (let i = 0; i < group.rows.length; i++) {
-    if (withRound) text += `${i}\t${group.rounds[i]}\t`;
-    text += `${group.rows[i].map(copyField).join("\t")}\n`;
+  for (let i = 0; i < events.length; i++) {
+    text += staging ? `${i}\t${rounds[i]}\t${plan.line(events[i])}\n` : `${plan.line(events[i])}\n`;
     if (text.length >= COPY_CHUNK_CHARS) {
       if (!stream.write(text)) {
         await Promise.race([
