@@ -9,6 +9,7 @@ import { PEER_PACKAGE, preparePeer } from "./bench/peer.ts";
 import { collectSuite, idleSuite } from "./bench/collect_suite.ts";
 import { decodeSuite, type SuiteOptions } from "./bench/decode_suite.ts";
 import { exportSuite } from "./bench/export_suite.ts";
+import { postgresSuite } from "./bench/postgres_suite.ts";
 import { simulatorSuite } from "./bench/simulator_suite.ts";
 import { scriptArgs } from "./script_args.ts";
 
@@ -20,6 +21,7 @@ const SUITES: Record<SuiteName, Suite> = {
   collect: collectSuite,
   idle: idleSuite,
   export: exportSuite,
+  postgres: postgresSuite,
 };
 
 const values = scriptArgs(BENCH_COMMAND, Deno.args);

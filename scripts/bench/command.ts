@@ -3,7 +3,14 @@ import { ConfigError } from "../../src/errors.ts";
 import { type CommandSpec, flag, orList } from "../../src/util/flags.ts";
 
 /** The benchmark suites, in the order they run. */
-export const SUITE_NAMES = ["decode", "simulator", "collect", "idle", "export"] as const;
+export const SUITE_NAMES = [
+  "decode",
+  "simulator",
+  "collect",
+  "idle",
+  "export",
+  "postgres",
+] as const;
 
 /** One suite's name. */
 export type SuiteName = typeof SUITE_NAMES[number];
