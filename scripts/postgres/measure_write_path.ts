@@ -5,7 +5,10 @@
  * database each. Prints rows/s per method. docs/postgres.md "Write path" holds the figures.
  *
  *     deno run -A scripts/postgres/measure_write_path.ts [--events 200000] [--batch 20000]
- *       [--rounds 3] [--url postgres://…]   (default: a throwaway cluster of its own)
+ *       [--rounds 3] [--durable] [--url postgres://…]
+ *
+ * Without --url it starts a throwaway cluster of its own (fsync off, as for tests; --durable:
+ * fsync, synchronous_commit and full_page_writes on, as a real server has them).
  */
 import { parseArgs } from "node:util";
 import type { CollectedEvent } from "../../src/normalize/events.ts";
@@ -58,6 +61,7 @@ if (import.meta.main) {
       batch: { type: "string", default: "20000" },
       rounds: { type: "string", default: "3" },
       url: { type: "string" },
+      durable: { type: "boolean", default: false },
     },
   });
   const events = simulatedEvents(Number(values.events));
@@ -67,7 +71,13 @@ if (import.meta.main) {
   console.log(
     `events=${events.length} batch=${batch} mix=${JSON.stringify(Object.fromEntries(mix))}`,
   );
-  const cluster = values.url ? undefined : await startThrowawayCluster();
+  // The throwaway cluster turns fsync, synchronous_commit and full_page_writes off (tests);
+  // --durable measures with PostgreSQL's defaults for them.
+  const cluster = values.url ? undefined : await startThrowawayCluster({
+    settings: values.durable
+      ? { fsync: "on", synchronous_commit: "on", full_page_writes: "on" }
+      : {},
+  });
   const server = values.url ?? cluster!.url;
   const best = new Map<string, number>();
   try {
