@@ -34,6 +34,9 @@ export const POSTGRES_DIALECT: SqlDialect = {
  */
 const POOL_SIZE = 6;
 
+/** Rows per cursor fetch (one network round trip each) unless asked otherwise. */
+export const PG_BATCH_ROWS = 512;
+
 /** Longest wait for a connection, in seconds. */
 const CONNECT_TIMEOUT_S = 10;
 
@@ -144,7 +147,7 @@ export class PgReader implements ReadStore {
     params: readonly ReadParam[] = [],
     options: BatchOptions = {},
   ): AsyncGenerator<ReadValue[][]> {
-    const size = batchRows(options.rows);
+    const size = batchRows(options.rows ?? PG_BATCH_ROWS);
     const cursor = this.#sql.unsafe(numberPlaceholders(sql), [...params]).values().cursor(size);
     const batches = cursor[Symbol.asyncIterator]();
     try {

@@ -31,8 +31,12 @@ export interface SqlDialect {
   binaryOrder(sql: string): string;
 }
 
-/** Rows per batch of `batches` unless asked otherwise. */
-export const READ_BATCH_ROWS = 512;
+/**
+ * Rows per batch of a SQLite `batches` unless asked otherwise: the rows are at hand already, and
+ * a small batch leaves few of them alive when the young generation is collected
+ * (`--max-semi-space-size=2`; batches of 512 measured 4–11 % slower on a loaded box).
+ */
+export const SQLITE_BATCH_ROWS = 64;
 
 /** Options of {@linkcode ReadStore.batches}. */
 export interface BatchOptions {
@@ -42,7 +46,7 @@ export interface BatchOptions {
    * Parquet writer takes both. @default {false}
    */
   bigInts?: boolean;
-  /** Rows per batch. @default {READ_BATCH_ROWS} */
+  /** Rows per batch. @default {SQLITE_BATCH_ROWS} for SQLite, PG_BATCH_ROWS for PostgreSQL */
   rows?: number;
 }
 
@@ -99,7 +103,7 @@ export class SqliteReadStore implements ReadStore {
     params: readonly ReadParam[] = [],
     options: BatchOptions = {},
   ): AsyncGenerator<ReadValue[][]> {
-    const size = batchRows(options.rows);
+    const size = batchRows(options.rows ?? SQLITE_BATCH_ROWS);
     const rows = options.bigInts
       ? this.#store.iterateBigIntArrays(sql, ...params)
       : this.#store.iterateArrays(sql, ...params);
@@ -128,13 +132,12 @@ export class SqliteReadStore implements ReadStore {
   }
 }
 
-/** `rows` checked: a whole number ≥ 1, READ_BATCH_ROWS when undefined. */
-export function batchRows(rows: number | undefined): number {
-  const size = rows ?? READ_BATCH_ROWS;
-  if (!Number.isInteger(size) || size < 1) {
-    throw new RangeError(`Cannot read ${size} rows per batch: expected an integer ≥ 1`);
+/** `rows` checked: a whole number ≥ 1. */
+export function batchRows(rows: number): number {
+  if (!Number.isInteger(rows) || rows < 1) {
+    throw new RangeError(`Cannot read ${rows} rows per batch: expected an integer ≥ 1`);
   }
-  return size;
+  return rows;
 }
 
 /** Options of {@linkcode openReadStore}. */
