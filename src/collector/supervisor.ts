@@ -180,14 +180,16 @@ export class Supervisor implements AsyncDisposable {
       return true;
     };
     if (known) this.#realIds.set(known.roomId, roomId);
-    entry.done = worker.run(signal, claim).catch((error) => {
+    // One `then` (not catch + finally): it stays pending as long as the room is collected.
+    entry.done = worker.run(signal, claim).then(() => {
+      entry.finished = true;
+    }, (error) => {
+      entry.finished = true;
       worker.lastProblem = `crashed: ${(error as Error).message}`;
       fieldLogger(this.#options.log).error("room worker crashed", {
         room: worker.realId ?? roomId,
         detail: worker.lastProblem,
       });
-    }).finally(() => {
-      entry.finished = true;
     });
     this.#entries.set(roomId, entry);
   }

@@ -225,11 +225,13 @@ export class RoomSession {
     });
   }
 
-  async #read(): Promise<void> {
+  /** The reader: one pending read at a time, decoding into `#onMessage`; settles at its end. */
+  #read(): Promise<void> {
     const { transport, clock } = this.#options;
+    const gate = this.#options.beforeRead;
+    let receiving: Promise<void>;
     try {
-      const gate = this.#options.beforeRead;
-      await transport.receive(
+      receiving = transport.receive(
         (message) => this.#onMessage(message),
         (count) => {
           this.bytes += count;
@@ -250,30 +252,31 @@ export class RoomSession {
           });
         }),
       );
-      if (this.#draining) {
-        this.stop("stopped", "stopped by the collector after the server closed the connection");
-      } else if (!this.authenticated) {
-        this.stop(
-          "auth_failed",
-          "the server closed the connection before accepting the auth packet",
-        );
-      } else this.stop("closed_by_server", "the server closed the connection");
     } catch (error) {
-      const name = (error as Error).name;
-      // While draining, the server may close mid-packet: every whole packet was already handed on.
-      if (this.#draining) {
-        this.stop(
-          "stopped",
-          `stopped by the collector; the drain ended with: ${(error as Error).message}`,
-        );
-        return;
-      }
-      this.stop(
-        name === "ProtocolError" ? "protocol_error" : "socket_error",
-        (error as Error).message,
-        error,
-      );
+      receiving = Promise.reject(error);
     }
+    // Settled with `then` rather than awaited: a suspended async function per room costs a
+    // generator and its register file for as long as the connection lives.
+    return receiving.then(() => this.#readEnded(), (error) => this.#readFailed(error));
+  }
+
+  #readEnded(): void {
+    if (this.#draining) {
+      this.stop("stopped", "stopped by the collector after the server closed the connection");
+    } else if (!this.authenticated) {
+      this.stop("auth_failed", "the server closed the connection before accepting the auth packet");
+    } else this.stop("closed_by_server", "the server closed the connection");
+  }
+
+  #readFailed(error: unknown): void {
+    const message = (error as Error).message;
+    // While draining, the server may close mid-packet: every whole packet was already handed on.
+    if (this.#draining) {
+      this.stop("stopped", `stopped by the collector; the drain ended with: ${message}`);
+      return;
+    }
+    const name = (error as Error).name;
+    this.stop(name === "ProtocolError" ? "protocol_error" : "socket_error", message, error);
   }
 
   #onMessage(message: ServerMessage): void {

@@ -92,31 +92,51 @@ async function connectTcp(options: ConnectOptions): Promise<DanmakuTransport> {
     conn = await Deno.connect({ hostname: host, port, transport: "tcp", signal: deadline.signal });
   }
   conn.setNoDelay(true);
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
+  return new TcpTransport(conn, `${host}:${port}`);
+}
+
+/** A raw TCP connection (a class: its methods are shared, not five closures per room). */
+class TcpTransport implements DanmakuTransport {
+  readonly address: string;
+  readonly #conn: Deno.TcpConn;
+  #closed = false;
+
+  constructor(conn: Deno.TcpConn, address: string) {
+    this.#conn = conn;
+    this.address = address;
+  }
+
+  receive(
+    onMessage: MessageSink,
+    onBytes: (count: number) => void,
+    beforeRead?: () => Promise<void> | undefined,
+  ): Promise<void> {
+    return receivePackets(this.#conn, () => this.#closed, onMessage, onBytes, beforeRead);
+  }
+
+  async send(packet: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < packet.length) written += await this.#conn.write(packet.subarray(written));
+  }
+
+  finish(): void {
+    // A peer that is gone already: nothing to drain.
+    if (!this.#closed) this.#conn.closeWrite().catch(() => {});
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     try {
-      conn.close();
+      this.#conn.close();
     } catch {
       // already closed by the peer
     }
-  };
-  return {
-    address: `${host}:${port}`,
-    receive(onMessage, onBytes, beforeRead) {
-      return receivePackets(conn, () => closed, onMessage, onBytes, beforeRead);
-    },
-    async send(packet) {
-      let written = 0;
-      while (written < packet.length) written += await conn.write(packet.subarray(written));
-    },
-    finish() {
-      if (!closed) conn.closeWrite().catch(() => {}); // a peer that is gone already: nothing to drain
-    },
-    close,
-    [Symbol.dispose]: close,
-  };
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }
 
 async function connectWebSocket(options: ConnectOptions): Promise<DanmakuTransport> {
@@ -155,22 +175,21 @@ async function connectWebSocket(options: ConnectOptions): Promise<DanmakuTranspo
 
 /**
  * Reads `source` until it ends, decoding packets into `onMessage`. Our own close() ends a
- * pending read with BadResource/Interrupted: once `isClosed()`, that is a clean end.
+ * pending read with BadResource/Interrupted: once `isClosed()`, that is a clean end. (A promise
+ * chain, not an async function: it stays pending as long as the connection lives.)
  */
-async function receivePackets(
+function receivePackets(
   source: Parameters<typeof readPackets>[0],
   isClosed: () => boolean,
   onMessage: MessageSink,
   onBytes: (count: number) => void,
   beforeRead: (() => Promise<void> | undefined) | undefined,
 ): Promise<void> {
-  try {
-    await readPackets(source, (packet, offset) => decodePacket(packet, onMessage, offset), {
-      onRead: onBytes,
-      beforeRead,
-      idleBufferSize: IDLE_READ_BUFFER_SIZE, // a quiet room holds 512 bytes, a busy one reads 4 KB
-    });
-  } catch (error) {
+  return readPackets(source, (packet, offset) => decodePacket(packet, onMessage, offset), {
+    onRead: onBytes,
+    beforeRead,
+    idleBufferSize: IDLE_READ_BUFFER_SIZE, // a quiet room holds 512 bytes, a busy one reads 4 KB
+  }).catch((error) => {
     if (
       isClosed() &&
       (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted)
@@ -178,5 +197,5 @@ async function receivePackets(
       return;
     }
     throw error;
-  }
+  });
 }
