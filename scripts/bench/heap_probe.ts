@@ -85,10 +85,22 @@ class Inspector implements Disposable {
 /** Groups a snapshot's nodes by `type:name` (objects by constructor, closures by function). */
 function summarize(json: string): Map<string, Group> {
   const snapshot = JSON.parse(json) as {
-    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    snapshot: {
+      meta: {
+        node_fields: string[];
+        node_types: [string[]];
+        edge_fields: string[];
+        edge_types: [string[]];
+      };
+    };
     nodes: number[];
+    edges: number[];
     strings: string[];
   };
+  const edgeWidth = snapshot.snapshot.meta.edge_fields.length;
+  const edgeTypes = snapshot.snapshot.meta.edge_types[0];
+  const edgeCountAt = snapshot.snapshot.meta.node_fields.indexOf("edge_count");
+  let edgeIndex = 0;
   const fields = snapshot.snapshot.meta.node_fields;
   const types = snapshot.snapshot.meta.node_types[0];
   const width = fields.length;
@@ -104,6 +116,19 @@ function summarize(json: string): Map<string, Group> {
       : strings[nodes[i + nameAt]];
     if (type === "code") name = "(code)";
     if (type === "array" || type === "hidden") name = name.replace(/\d+/g, "#");
+    const edgeCount = nodes[i + edgeCountAt];
+    if (type === "object" && name === "Object") {
+      // Plain objects by their property names, to tell which literal they are.
+      const keys: string[] = [];
+      for (let e = 0; e < edgeCount; e++) {
+        const at = edgeIndex + e * edgeWidth;
+        if (edgeTypes[snapshot.edges[at]] === "property") {
+          keys.push(strings[snapshot.edges[at + 1]]);
+        }
+      }
+      name = `{${keys.slice(0, 5).join(",")}}`;
+    }
+    edgeIndex += edgeCount * edgeWidth;
     const key = `${type}:${name.slice(0, 60)}`;
     const group = groups.get(key) ?? { count: 0, bytes: 0 };
     group.count++;
