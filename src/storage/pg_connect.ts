@@ -22,31 +22,18 @@ interface SocketTarget {
   readonly path?: string | false;
 }
 
-/** A connected TCP (or unix) socket with TCP_NODELAY on; rejects with the socket's error. */
-function connectSocket(target: SocketTarget, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = target.path
-      ? net.connect(target.path)
-      : net.connect(target.port[0] ?? 5432, target.host[0] ?? "localhost");
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(Object.assign(new Error(`connect timed out after ${timeoutMs} ms`), {
-        code: "CONNECT_TIMEOUT",
-      }));
-    }, timeoutMs);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeListener("error", onError);
-      if (!target.path) socket.setNoDelay(true);
-      resolve(socket);
-    });
-    const onError = (error: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(error);
-    };
-    socket.once("error", onError);
-  });
+/**
+ * A TCP (or unix) socket, connecting, with TCP_NODELAY on once connected. Returned at once and
+ * never rejected: npm:postgres handles its `error` and `close` events (a connect refused while
+ * the server is down) and retries on the next query. A factory that rejects leaves the pool's
+ * connection half-open for good, and once every connection failed so, every later query waits
+ * forever, also after the server is back (tests/pg_restart_test.ts).
+ */
+function connectSocket(target: SocketTarget): net.Socket {
+  if (target.path) return net.connect(target.path);
+  const socket = net.connect(target.port[0] ?? 5432, target.host[0] ?? "localhost");
+  socket.once("connect", () => socket.setNoDelay(true));
+  return socket;
 }
 
 /** A pool for the database at `url` (connections open on first use). */
@@ -57,7 +44,7 @@ export function pgConnect(url: string, options: PgConnectOptions = {}): postgres
     onnotice: () => {},
     connect_timeout: timeoutS,
     connection: { application_name: "danmaku" },
-    socket: (target: SocketTarget) => connectSocket(target, timeoutS * 1000),
+    socket: (target: SocketTarget) => connectSocket(target),
   };
   return postgres(url, settings as postgres.Options<Record<string, postgres.PostgresType>>);
 }
