@@ -25,13 +25,19 @@ export interface Subprocess {
 /** When set, each subprocess's output is also appended to `<dir>/<name>.log` (debugging). */
 const LOG_DIR = Deno.env.get("DANMAKU_HARNESS_LOG_DIR");
 
-function spawn(name: string, args: string[], onLine?: (line: string) => void): Subprocess {
+function spawn(
+  name: string,
+  args: string[],
+  onLine?: (line: string) => void,
+  env?: Record<string, string>,
+): Subprocess {
   const logFile = LOG_DIR === undefined
     ? undefined
     : Deno.openSync(`${LOG_DIR}/${name}.log`, { append: true, create: true });
   const process = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -79,6 +85,25 @@ function spawn(name: string, args: string[], onLine?: (line: string) => void): S
       }
     },
   };
+}
+
+/**
+ * SIGINT (the node writes what it holds and releases its leases), then SIGKILL if it has not
+ * exited within `timeoutMs`. Returns its exit status and whether it had to be killed.
+ */
+export async function stopGracefully(
+  child: Subprocess,
+  timeoutMs = 30_000,
+): Promise<{ status: Deno.CommandStatus; killed: boolean }> {
+  child.kill("SIGINT");
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  const status = await child.exited;
+  clearTimeout(timer);
+  return { status, killed };
 }
 
 /** The simulator in a subprocess. */
@@ -234,7 +259,10 @@ export function nodeArgs(options: NodeOptions): string[] {
 
 /** Starts `main.ts collect` as one node of the cluster. */
 export function startNode(options: NodeOptions): NodeProcess {
-  return { ...spawn(`node-${options.id}`, nodeArgs(options)), id: options.id };
+  return {
+    ...spawn(`node-${options.id}`, nodeArgs(options), undefined, options.env),
+    id: options.id,
+  };
 }
 
 /** One live lease: a slot of a room held by a node, times on the server's clock (ms). */
