@@ -395,14 +395,28 @@ Deno.test({
 
 Deno.test({
   name:
-    "PgStore.write() while the server is stopped fails as unreachable, writes nothing, and the same batch goes in once it is back",
+    "PgStore.write() while the server is stopped fails as unreachable, writes nothing, and the same batch goes in once it is back; after a restart the next write goes in",
   ignore: withoutPostgres,
   async fn() {
     await using cluster = await privateCluster();
     const url = await cluster.createDatabase("restart");
-    const events = simulatedEvents(4000, "restart");
+    const events = simulatedEvents(6000, "restart");
     const first = events.slice(0, 2000);
-    const batch = events.slice(2000);
+    const batch = events.slice(2000, 4000);
+    const third = events.slice(4000);
+    /** The flusher's retry: the same events until the server takes them ("unreachable" till then). */
+    const writeUntilStored = async (events: CollectedEvent[]) => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          return await store.write(events);
+        } catch (error) {
+          assert.ok(error instanceof StorageError && error.reason === "unreachable", String(error));
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    };
     await using store = await PgStore.open(url);
     await store.write(first);
     const before = await store.countRows();
@@ -415,21 +429,13 @@ Deno.test({
         /^Cannot write 2000 events to "postgres:\/\/postgres@127\.0\.0\.1:\d+\/restart": .*the server is unreachable/,
       ));
     await cluster.startServer();
-    // The flusher's retry: the same events until the server takes them (it may still be
-    // starting up: "unreachable" again until then).
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await store.write(batch);
-        break;
-      } catch (error) {
-        assert.ok(error instanceof StorageError && error.reason === "unreachable", String(error));
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    await writeUntilStored(batch);
+    // pg_ctl restart terminates the pool's idle connections ("terminating connection due to
+    // administrator command"); the next write reconnects.
+    await cluster.restart();
+    await writeUntilStored(third);
     const after = await store.countRows();
-    const expected = await sqliteRowsOf([first, batch]);
+    const expected = await sqliteRowsOf([first, batch, third]);
     for (const table of TABLE_NAMES) {
       assert.equal(after[table], expected[table].length, table);
       assert.ok(after[table] >= before[table]);
