@@ -2,13 +2,21 @@
 import { COMMANDS } from "../src/cli/commands.ts";
 import { type CommandSpec, usageText } from "../src/util/flags.ts";
 import { BENCH_COMMAND } from "./bench/command.ts";
+import { CLUSTER_DEMO_COMMAND } from "./cluster_demo/command.ts";
+import { PG_COMMAND } from "./postgres/pg_command.ts";
 import { SOAK_COMMAND } from "./soak/command.ts";
 
 /** Where the generated file lives, relative to the repository root. */
 export const FLAGS_DOC_PATH = "docs/flags.md";
 
 /** The commands of main.ts, then the scripts. */
-const DOCUMENTED: readonly CommandSpec[] = [...COMMANDS, BENCH_COMMAND, SOAK_COMMAND];
+const DOCUMENTED: readonly CommandSpec[] = [
+  ...COMMANDS,
+  BENCH_COMMAND,
+  SOAK_COMMAND,
+  PG_COMMAND,
+  CLUSTER_DEMO_COMMAND,
+];
 
 /** The text of docs/flags.md: each command's `--help`, from the same declarations. */
 export function flagsMarkdown(): string {
