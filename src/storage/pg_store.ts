@@ -2,9 +2,10 @@
  * The PostgreSQL sink (npm:postgres): the tables of rows.ts rendered by pg_schema.ts, one
  * transaction per `write`, the same unique keys and `ON CONFLICT` clauses as SQLite, so the
  * same batches give the same rows in either store — also when two collectors write overlapping
- * batches into one database. Rows reach the server by COPY into a temporary staging table and
- * one `INSERT … SELECT … ON CONFLICT` per table (the default; docs/postgres.md "Write path" has
- * the figures), or by multi-row `INSERT … VALUES` statements (`method: "insert"`).
+ * batches into one database. Rows reach the server by COPY (the default): straight into the
+ * table where no stored row can share a key, else into a temporary staging table and from there
+ * by `INSERT … SELECT … ON CONFLICT`; or by multi-row `INSERT … VALUES … ON CONFLICT` statements
+ * (`method: "insert"`, 3–4× slower; docs/postgres.md "Write path" has the figures).
  */
 import type postgres from "postgres";
 import type { SQLInputValue } from "node:sqlite";
@@ -25,7 +26,7 @@ export type PgWriteMethod = "copy" | "insert";
 export interface PgStoreOptions {
   /** Where the store's log lines go (the schema upgrade it made). @default {no logging} */
   log?: LogSink;
-  /** COPY into a staging table, or multi-row INSERT statements. @default {"copy"} */
+  /** COPY (straight in, or through a staging table), or multi-row INSERT statements. @default {"copy"} */
   method?: PgWriteMethod;
   /** Connections the store may open. @default {2} */
   poolSize?: number;
