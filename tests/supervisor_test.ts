@@ -34,7 +34,7 @@ class CountingApi extends BilibiliApi {
   }
 }
 
-Deno.test("Supervisor sets up at most setupConcurrency rooms at once, each giving its slot back once accepted", async () => {
+Deno.test("Supervisor sets up at most setupConcurrency rooms at once, each giving its slot back once connected", async () => {
   await using sim = await startSimulator({ seed: "ramp", rooms: 12, rate: 1, log: () => {} });
   const rooms = liveRooms(sim);
   assert.ok(rooms.length >= 8, `${rooms.length} live rooms`);
@@ -71,7 +71,7 @@ Deno.test("Supervisor sets up at most setupConcurrency rooms at once, each givin
   try {
     await waitFor(
       () => supervisor.status().byState.live === rooms.length,
-      "every room live (slots are given back at the auth reply)",
+      "every room live (slots are given back once connected)",
     );
   } finally {
     stop.abort();

@@ -73,9 +73,10 @@ export interface RoomWorkerDeps {
   timers?: TimerQueue;
   /**
    * Bounds how many rooms set up at once: a room holds a slot from its first API call until
-   * its server accepts the auth packet (or the attempt ends), so a burst of thousands of rooms
-   * keeps only a few requests and half-open connections alive at a time (their garbage dies
-   * young instead of growing the heap). @default {unbounded}
+   * its connection is open (or the attempt ends), so a burst of thousands of rooms keeps only
+   * a few requests alive at a time (their garbage dies young instead of growing the heap). The
+   * auth reply is not waited for: a busy server answering slowly must not hold up the others.
+   * @default {unbounded}
    */
   setup?: ConnectionSlots;
 }
@@ -207,7 +208,7 @@ export class RoomWorker {
     return true;
   }
 
-  /** Gives the setup slot back (authenticated, waiting out a backoff, or ending). */
+  /** Gives the setup slot back (connected, waiting out a backoff, or ending). */
   #endSetup(): void {
     if (!this.#settingUp) return;
     this.#settingUp = false;
@@ -443,6 +444,7 @@ export class RoomWorker {
         return outcome;
       }
       this.#connected = true;
+      this.#endSetup();
       this.sessions++;
       session(undefined, transport.address);
       const context: NormalizeContext = {
@@ -483,7 +485,6 @@ export class RoomWorker {
         onMessage,
         onAuthenticated: () => {
           this.state = "live";
-          this.#endSetup();
         },
         beforeRead: deps.beforeRead,
         signal,
