@@ -299,6 +299,93 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a node that joins later gets its share: rooms are handed over, started there before they stop here, never primary on both",
+  ignore: withoutPostgres,
+}, async () => {
+  await using db = await testDatabase();
+  const [first] = await startTogether(db.url, ["first"]);
+  await first.manager.want(range(1, 8).map((roomId) => ({ roomId })));
+  await waitFor(() => first.rooms.running.size === 8, "the first node to hold every room");
+  const events: string[] = [];
+  const track = (node: TestNode) => {
+    const { add, remove } = node.rooms;
+    node.rooms.add = (roomId) => {
+      events.push(`${node.manager.nodeId} add ${roomId}`);
+      return add.call(node.rooms, roomId);
+    };
+    node.rooms.remove = (roomId) => {
+      events.push(`${node.manager.nodeId} remove ${roomId}`);
+      return remove.call(node.rooms, roomId);
+    };
+  };
+  track(first);
+  const [later] = await startTogether(db.url, ["later"]);
+  track(later);
+  const nodes = [first, later];
+  let bothPrimary = 0;
+  try {
+    await waitFor(
+      () => {
+        for (const room of range(1, 8)) {
+          if (nodes.every((node) => node.manager.holdsPrimary(room))) bothPrimary++;
+        }
+        return nodes.every((node) => node.rooms.running.size === 4) &&
+          holders(nodes).size === 8;
+      },
+      "an even split after the handover",
+      10 * TTL_MS,
+    );
+    assert.equal(bothPrimary, 0, "no room stored its primary tables on both nodes");
+    const moved = [...later.rooms.running];
+    for (const room of moved) {
+      const added = events.indexOf(`later add ${room}`);
+      const removed = events.indexOf(`first remove ${room}`);
+      assert.ok(added >= 0 && removed > added, `room ${room}: ${events.join(", ")}`);
+    }
+    assert.equal(first.manager.handedOver, 4);
+    assert.equal(first.manager.lost, 0);
+    assert.ok(moved.every((room) => later.manager.holdsPrimary(room)));
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
+Deno.test({
+  name:
+    "a slot only nodes at their share can take (the node below it holds the room) is taken after one renewal interval",
+  ignore: withoutPostgres,
+}, async () => {
+  await using db = await testDatabase();
+  const options = { replicas: 2 };
+  const [a] = await startTogether(db.url, ["a"], options);
+  await a.manager.want(range(1, 4).map((roomId) => ({ roomId })));
+  await waitFor(() => a.rooms.running.size === 4, "a on slot 0 of rooms 1-4");
+  const [c] = await startTogether(db.url, ["c"], options);
+  await waitFor(() => c.rooms.running.size === 4, "c on slot 1 of rooms 1-4");
+  const [b] = await startTogether(db.url, ["b"], options);
+  const nodes = [a, b, c];
+  try {
+    await b.manager.want([{ roomId: 5 }, { roomId: 6 }]);
+    // b (share 4) takes slot 0 of rooms 5 and 6 but cannot take their slot 1; a and c are at
+    // their share of 4 and take those slots once they stayed free for a whole interval.
+    await waitFor(
+      () => [...holders(nodes).values()].filter((by) => by.length === 2).length === 6,
+      "every room on two nodes",
+      10 * TTL_MS,
+    );
+    const rows = await leaseRows(db.url);
+    assert.ok(rows.every((row) => row.node_id !== null), "every slot held");
+    for (const room of range(1, 6)) {
+      const of = rows.filter((row) => row.room_id === room);
+      assert.notEqual(of[0].node_id, of[1].node_id, `room ${room} on two different nodes`);
+    }
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
+Deno.test({
   name: "a second live node with the same --node-id is refused with one line",
   ignore: withoutPostgres,
 }, async () => {

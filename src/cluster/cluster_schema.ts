@@ -41,6 +41,7 @@ export const CLUSTER_DDL: readonly string[] = [
     session TEXT,
     acquired_at TIMESTAMPTZ,
     expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
+    yielding BOOLEAN NOT NULL DEFAULT false,
     PRIMARY KEY (room_id, slot)
   )`,
   `CREATE INDEX IF NOT EXISTS cluster_leases_node ON cluster_leases (node_id)`,

@@ -67,6 +67,19 @@ interface SlotRow {
   slot: number;
 }
 
+/** What one claim transaction did. */
+interface ClaimResult {
+  /** Offers of this node nobody took, withdrawn. */
+  withdrawn: readonly SlotRow[];
+  /** Live nodes seen. */
+  live: number;
+  claimed: readonly SlotRow[];
+  offered: readonly SlotRow[];
+}
+
+/** Least time a handed-over room keeps running after its new holder claimed it. */
+const HANDOVER_OVERLAP_MS = 2000;
+
 /** Name of the discovery lease in cluster_singletons. */
 const DISCOVERY = "discovery";
 
@@ -89,8 +102,14 @@ export class LeaseManager implements AsyncDisposable {
   readonly #replicas: number;
   /** Held rooms → slot. */
   readonly #held = new Map<number, number>();
-  /** Rooms held at slot 0, plus the real ids they resolved to. */
+  /** Rooms held at slot 0 and not being handed over, plus the real ids they resolved to. */
   readonly #primary = new Set<number>();
+  /** Held room → the real id it resolved to (a short id in --rooms). */
+  readonly #aliases = new Map<number, number>();
+  /** Rooms this node offered to a node below its share (handed over once that node claims). */
+  readonly #yielding = new Set<number>();
+  /** Live nodes at the last claim (this one included). */
+  #liveNodes = 1;
   readonly #removals = new Set<Promise<unknown>>();
   /** Clock time the last successful renewal was sent. */
   #renewedAt: number;
@@ -101,10 +120,14 @@ export class LeaseManager implements AsyncDisposable {
   #rooms: RoomHolder | undefined;
   #discover: LeaseManagerOptions["discover"];
   #closed = false;
+  /** Aborted when `run` ends (delayed removals end with it: the supervisor stops every room). */
+  readonly #stopping = new AbortController();
   /** Renewals done, for status and tests. */
   renewals = 0;
   /** Leases lost to another node or a hand edit. */
   lost = 0;
+  /** Leases handed over to a node below its share. */
+  handedOver = 0;
   /** Description of the database, safe to show. */
   readonly description: string;
 
@@ -194,7 +217,9 @@ export class LeaseManager implements AsyncDisposable {
 
   /** Records that held room `wantedId` resolved to `realId` (a short id in --rooms). */
   noteRealId(wantedId: number, realId: number): void {
-    if (wantedId !== realId && this.#held.get(wantedId) === 0) this.#primary.add(realId);
+    if (wantedId === realId || !this.#held.has(wantedId)) return;
+    this.#aliases.set(wantedId, realId);
+    if (this.#primary.has(wantedId)) this.#primary.add(realId);
   }
 
   /** Puts rooms into the wanted set with this node's --replicas. */
@@ -238,6 +263,7 @@ export class LeaseManager implements AsyncDisposable {
         if (left > 0) await clock.sleep(left, signal);
       }
     } finally {
+      this.#stopping.abort();
       await this.#stopDiscovery();
       // A renewal stuck on a dead server must not hold up the stop for long.
       if (pending) {
@@ -337,9 +363,16 @@ export class LeaseManager implements AsyncDisposable {
     const now = new Map(rows.map((row) => [Number(row.room_id), row.slot]));
     for (const [roomId, slot] of this.#held) {
       if (now.has(roomId)) continue;
-      this.lost++;
-      this.#log.warn("lease lost: the room stops on this node", { room: roomId, slot });
-      this.#drop(roomId);
+      if (this.#yielding.has(roomId)) {
+        this.handedOver++;
+        this.#log.info("handed the room over to a node below its share", { room: roomId, slot });
+        // Its new holder is connecting now: keep reading until it surely is (no gap).
+        this.#drop(roomId, Math.max(HANDOVER_OVERLAP_MS, this.#ttlMs / 3));
+      } else {
+        this.lost++;
+        this.#log.warn("lease lost: the room stops on this node", { room: roomId, slot });
+        this.#drop(roomId);
+      }
     }
     this.#hold(now);
   }
@@ -349,16 +382,38 @@ export class LeaseManager implements AsyncDisposable {
     for (const [roomId, slot] of slots) {
       const had = this.#held.has(roomId);
       this.#held.set(roomId, slot);
-      if (slot === 0) this.#primary.add(roomId);
-      else this.#primary.delete(roomId);
+      this.#setPrimary(roomId, slot === 0 && !this.#yielding.has(roomId));
       if (!had) this.#holder().add(roomId);
     }
   }
 
-  #drop(roomId: number): void {
+  /** Whether the primary tables of `roomId` (and its real id) are stored here. */
+  #setPrimary(roomId: number, primary: boolean): void {
+    const alias = this.#aliases.get(roomId);
+    for (const id of alias === undefined ? [roomId] : [roomId, alias]) {
+      if (primary) this.#primary.add(id);
+      else this.#primary.delete(id);
+    }
+  }
+
+  /** Forgets a held room and stops it, after `afterMs` unless it is held again by then. */
+  #drop(roomId: number, afterMs = 0): void {
     this.#held.delete(roomId);
-    this.#primary.delete(roomId);
-    this.#track(this.#holder().remove(roomId));
+    this.#setPrimary(roomId, false);
+    this.#aliases.delete(roomId);
+    this.#yielding.delete(roomId);
+    const holder = this.#holder();
+    if (afterMs <= 0) {
+      this.#track(holder.remove(roomId));
+      return;
+    }
+    this.#track(
+      this.#options.clock.sleep(afterMs, this.#stopping.signal).then(() => {
+        if (!this.#held.has(roomId) && !this.#stopping.signal.aborted) {
+          return holder.remove(roomId);
+        }
+      }),
+    );
   }
 
   /** Keeps `work` until it settles, so `run` waits for it before returning. */
@@ -383,7 +438,7 @@ export class LeaseManager implements AsyncDisposable {
       const ids = rows.map((row) => row.room_id);
       await tx`
         UPDATE cluster_leases SET node_id = NULL, session = NULL, acquired_at = NULL,
-          expires_at = '-infinity'
+          expires_at = now(), yielding = false
         WHERE node_id = ${nodeId} AND session = ${session} AND room_id = ANY(${ids}::bigint[])`;
       return [
         ...await tx<SlotRow[]>`
@@ -393,6 +448,7 @@ export class LeaseManager implements AsyncDisposable {
       ];
     });
     for (const row of moved) {
+      this.#yielding.delete(Number(row.room_id));
       this.#log.info("moved to slot 0 of a room whose first holder left", {
         room: Number(row.room_id),
       });
@@ -400,61 +456,152 @@ export class LeaseManager implements AsyncDisposable {
     this.#hold(new Map(moved.map((row) => [Number(row.room_id), 0])));
   }
 
-  /** Claims free or expired slots, up to this node's fair share and free capacity. */
+  /**
+   * Claims free, expired or offered slots, up to this node's fair share and free capacity; a
+   * node above its share while others are below it offers them the difference (they claim it
+   * at their next renewal, and this node stops those rooms at its own: the rooms overlap
+   * instead of pausing). Offers not taken by then are withdrawn.
+   */
   async #claim(): Promise<void> {
     const { nodeId, capacity } = this.#options;
     const session = this.#session;
-    const claimed: readonly SlotRow[] = await this.#sql.begin(async (tx): Promise<SlotRow[]> => {
-      const nodes = await tx<{ node_id: string; capacity: number }[]>`
-        SELECT node_id, capacity::float8 AS capacity FROM cluster_nodes WHERE expires_at > now()`;
-      const live = Math.max(1, nodes.length);
-      const [wanted] = await tx<{ rooms: number; slots: number }[]>`
-        SELECT count(*)::float8 AS rooms,
-          coalesce(sum(least(replicas, ${live})), 0)::float8 AS slots
-        FROM cluster_rooms`;
-      const capacities = nodes.map((node) => Math.min(node.capacity, wanted.rooms));
+    const result = await this.#sql.begin(async (tx): Promise<ClaimResult> => {
+      const withdrawn = await tx<SlotRow[]>`
+        UPDATE cluster_leases SET yielding = false
+        WHERE node_id = ${nodeId} AND session = ${session} AND yielding
+        RETURNING room_id::text, slot`;
+      const nodes = await tx<{ node_id: string; capacity: number; held: number }[]>`
+        SELECT n.node_id, n.capacity::float8 AS capacity, (SELECT count(*) FROM cluster_leases l
+          WHERE l.node_id = n.node_id AND l.expires_at > now())::float8 AS held
+        FROM cluster_nodes n WHERE n.expires_at > now()`;
       if (!nodes.some((node) => node.node_id === nodeId)) {
-        capacities.push(Math.min(capacity, wanted.rooms));
+        nodes.push({ node_id: nodeId, capacity, held: this.#held.size });
       }
-      const share = Math.min(capacity, fairShare(wanted.slots, capacities));
+      const [wanted] = await tx<{ rooms: number; slots: number; free: number }[]>`
+        SELECT count(DISTINCT r.room_id)::float8 AS rooms,
+          (SELECT coalesce(sum(least(replicas, ${nodes.length})), 0) FROM cluster_rooms)::float8
+            AS slots,
+          count(l.room_id) FILTER (WHERE (l.node_id IS NULL OR l.expires_at < now())
+            AND l.slot < least(r.replicas, ${nodes.length}))::float8 AS free
+        FROM cluster_rooms r LEFT JOIN cluster_leases l ON l.room_id = r.room_id`;
+      const share = fairShare(
+        wanted.slots,
+        nodes.map((node) => Math.min(node.capacity, wanted.rooms)),
+      );
+      const targetOf = (node: { capacity: number }) => Math.min(node.capacity, share);
       const want = Math.min(capacity, share) - this.#held.size;
-      if (want <= 0) return [];
-      // The lowest free slot of each room this node holds nothing of; only the rows taken are
-      // locked (LIMIT above the lock), rows another claimer holds are skipped.
-      const candidates = await tx<SlotRow[]>`
-        SELECT l.room_id::text, l.slot FROM cluster_leases l
-        JOIN cluster_rooms r ON r.room_id = l.room_id
-        WHERE (l.room_id, l.slot) IN (
-            SELECT DISTINCT ON (f.room_id) f.room_id, f.slot FROM cluster_leases f
-            JOIN cluster_rooms fr ON fr.room_id = f.room_id
-            WHERE (f.node_id IS NULL OR f.expires_at < now()) AND f.slot < fr.replicas
-              AND NOT EXISTS (SELECT 1 FROM cluster_leases m WHERE m.room_id = f.room_id
-                AND m.node_id = ${nodeId} AND m.session = ${session})
-            ORDER BY f.room_id, f.slot)
-          AND (l.node_id IS NULL OR l.expires_at < now())
-        ORDER BY l.slot, (r.source = 'rooms') DESC, r.popularity DESC, l.room_id
-        LIMIT ${Math.min(MAX_CLAIM, want)}
-        FOR UPDATE OF l SKIP LOCKED`;
-      const rooms = candidates.map((row) => row.room_id);
-      const slots = candidates.map((row) => row.slot);
-      if (rooms.length === 0) return [];
-      return [
-        ...await tx<SlotRow[]>`
-        UPDATE cluster_leases l SET node_id = ${nodeId}, session = ${session},
+      if (want < 0) {
+        const deficit = nodes.reduce(
+          (sum, node) =>
+            node.node_id === nodeId ? sum : sum + Math.max(0, targetOf(node) - node.held),
+          0,
+        );
+        const offer = Math.min(-want, deficit - wanted.free);
+        if (offer <= 0) return { withdrawn, live: nodes.length, claimed: [], offered: [] };
+        const offered = await tx<SlotRow[]>`
+          UPDATE cluster_leases l SET yielding = true
+          FROM (SELECT m.room_id, m.slot FROM cluster_leases m
+            JOIN cluster_rooms r ON r.room_id = m.room_id
+            WHERE m.node_id = ${nodeId} AND m.session = ${session}
+              -- Only rooms no other node holds a slot of: any node below its share can take it.
+              AND NOT EXISTS (SELECT 1 FROM cluster_leases o
+                WHERE o.room_id = m.room_id AND o.slot <> m.slot AND o.node_id <> ${nodeId}
+                  AND o.expires_at > now())
+            ORDER BY m.slot DESC, (r.source = 'rooms'), r.popularity, m.room_id DESC
+            LIMIT ${offer}) AS o
+          WHERE l.room_id = o.room_id AND l.slot = o.slot
+          RETURNING l.room_id::text, l.slot`;
+        return { withdrawn, live: nodes.length, claimed: [], offered: [...offered] };
+      }
+      // Up to the share: any free or offered slot. Beyond it, up to the capacity: slots left
+      // free for a whole renewal interval, which the nodes below their share did not take (a
+      // room they already hold a slot of, say).
+      const fair = await this.#candidates(tx, want, false, []);
+      const rest = capacity - this.#held.size - fair.length;
+      const stale = rest <= 0 ? [] : await this.#candidates(
+        tx,
+        rest,
+        true,
+        fair.map((row) => row.room_id),
+      );
+      const candidates = [...fair, ...stale];
+      if (candidates.length === 0) {
+        return { withdrawn, live: nodes.length, claimed: [], offered: [] };
+      }
+      const claimed = await tx<SlotRow[]>`
+        UPDATE cluster_leases l SET node_id = ${nodeId}, session = ${session}, yielding = false,
           acquired_at = now(), expires_at = ${this.#until()}
-        FROM unnest(${rooms}::bigint[], ${slots}::int[]) AS c(room_id, slot)
+        FROM unnest(${candidates.map((row) => row.room_id)}::bigint[],
+          ${candidates.map((row) => row.slot)}::int[]) AS c(room_id, slot)
         WHERE l.room_id = c.room_id AND l.slot = c.slot
-        RETURNING l.room_id::text, l.slot`,
-      ];
+        RETURNING l.room_id::text, l.slot`;
+      return { withdrawn, live: nodes.length, claimed: [...claimed], offered: [] };
     });
-    if (claimed.length > 0) {
-      this.#log.info("claimed room leases", {
+    this.#liveNodes = result.live;
+    for (const row of result.withdrawn) {
+      const roomId = Number(row.room_id);
+      this.#yielding.delete(roomId);
+      if (this.#held.get(roomId) === row.slot) this.#setPrimary(roomId, row.slot === 0);
+    }
+    if (result.offered.length > 0) {
+      this.#log.info("offering room leases to nodes below their share", {
         node: nodeId,
-        claimed: claimed.length,
-        held: this.#held.size + claimed.length,
+        offered: result.offered.length,
+        held: this.#held.size,
       });
     }
-    this.#hold(new Map(claimed.map((row) => [Number(row.room_id), row.slot])));
+    for (const row of result.offered) {
+      // Its next holder stores the room's primary tables from its claim on: not both at once.
+      this.#yielding.add(Number(row.room_id));
+      this.#setPrimary(Number(row.room_id), false);
+    }
+    if (result.claimed.length > 0) {
+      this.#log.info("claimed room leases", {
+        node: nodeId,
+        claimed: result.claimed.length,
+        held: this.#held.size + result.claimed.length,
+      });
+    }
+    this.#hold(new Map(result.claimed.map((row) => [Number(row.room_id), row.slot])));
+  }
+
+  /**
+   * Locks up to `limit` slots this node may claim, the lowest free slot of each room it holds
+   * nothing of (slot 0 of every room first, explicit rooms, then the most popular): any free or
+   * offered slot, or (`stale`) only slots free for a whole renewal interval; never a room in
+   * `except`. Only the rows returned are locked (LIMIT above the lock); rows another claimer
+   * holds are skipped.
+   */
+  async #candidates(
+    tx: postgres.TransactionSql,
+    limit: number,
+    stale: boolean,
+    except: readonly string[],
+  ): Promise<SlotRow[]> {
+    if (limit <= 0) return [];
+    const { nodeId } = this.#options;
+    const session = this.#session;
+    const staleAfter = this.#ttlS / 3;
+    return [
+      ...await tx<SlotRow[]>`
+      SELECT l.room_id::text, l.slot FROM cluster_leases l
+      JOIN cluster_rooms r ON r.room_id = l.room_id
+      WHERE (l.room_id, l.slot) IN (
+          SELECT DISTINCT ON (f.room_id) f.room_id, f.slot FROM cluster_leases f
+          JOIN cluster_rooms fr ON fr.room_id = f.room_id
+          WHERE (f.node_id IS NULL OR f.expires_at < now() OR f.yielding)
+            AND f.slot < fr.replicas
+            AND NOT EXISTS (SELECT 1 FROM cluster_leases m WHERE m.room_id = f.room_id
+              AND m.node_id = ${nodeId} AND m.session = ${session})
+          ORDER BY f.room_id, f.slot)
+        AND (l.node_id IS NULL OR l.expires_at < now() OR l.yielding)
+        AND (${stale}::boolean IS FALSE OR (NOT l.yielding
+          AND l.expires_at < now() - make_interval(secs => ${staleAfter}::float8)))
+        AND NOT (l.room_id = ANY(${except as string[]}::bigint[]))
+      ORDER BY l.yielding, l.slot, (r.source = 'rooms') DESC, r.popularity DESC, l.room_id
+      LIMIT ${Math.min(MAX_CLAIM, limit)}
+      FOR UPDATE OF l SKIP LOCKED`,
+    ];
   }
 
   /** Takes or renews the discovery lease (nodes that discover), starting or stopping discovery. */
@@ -539,7 +686,10 @@ export class LeaseManager implements AsyncDisposable {
     );
   }
 
-  /** Frees every lease of this node and deregisters it (one try; they expire anyway). */
+  /**
+   * Frees every lease of this node and deregisters it (one try; they expire anyway). With other
+   * nodes alive, the draining rooms stop storing their primary tables here.
+   */
   async #release(): Promise<void> {
     const { nodeId } = this.#options;
     const session = this.#session;
@@ -547,11 +697,16 @@ export class LeaseManager implements AsyncDisposable {
       await this.#sql.begin(async (tx) => {
         await tx`
           UPDATE cluster_leases SET node_id = NULL, session = NULL, acquired_at = NULL,
-            expires_at = '-infinity'
+            expires_at = now(), yielding = false
           WHERE node_id = ${nodeId} AND session = ${session}`;
         await tx`DELETE FROM cluster_singletons WHERE node_id = ${nodeId} AND session = ${session}`;
         await tx`DELETE FROM cluster_nodes WHERE node_id = ${nodeId} AND session = ${session}`;
       });
+      // Other nodes may take the rooms while these connections drain: from now on they store
+      // the primary tables, and this node only what every holder stores (merged by its key).
+      if (this.#liveNodes > 1) {
+        for (const roomId of this.#held.keys()) this.#setPrimary(roomId, false);
+      }
       this.#log.info("released every lease", { node: nodeId, rooms: this.#held.size });
     } catch (error) {
       this.#log.warn("Cannot release the leases: they expire by themselves", {

@@ -1,7 +1,8 @@
 /**
  * The wanted set: the rooms the cluster should collect (`cluster_rooms`), each with one lease
- * row per replica slot in `cluster_leases` (free rows name no node), so that nodes claim slots
- * by locking existing rows (`FOR UPDATE SKIP LOCKED`). `WantedRooms` is the RoomSet discovery
+ * row per replica slot in `cluster_leases` (free rows name no node; their `expires_at` says
+ * since when they are free), so that nodes claim slots by locking existing rows
+ * (`FOR UPDATE SKIP LOCKED`). `WantedRooms` is the RoomSet discovery
  * writes through on the node that holds the discovery lease.
  */
 import type postgres from "postgres";
@@ -48,8 +49,8 @@ export async function upsertWantedRooms(
           ELSE cluster_rooms.popularity END,
         source = CASE WHEN excluded.source = 'rooms' THEN 'rooms' ELSE cluster_rooms.source END`;
     await tx`
-      INSERT INTO cluster_leases (room_id, slot)
-      SELECT r.room_id, s.slot FROM cluster_rooms r
+      INSERT INTO cluster_leases (room_id, slot, expires_at)
+      SELECT r.room_id, s.slot, now() FROM cluster_rooms r
       CROSS JOIN LATERAL generate_series(0, r.replicas - 1) AS s(slot)
       WHERE r.room_id = ANY(${idText}::bigint[])
       ON CONFLICT (room_id, slot) DO NOTHING`;
