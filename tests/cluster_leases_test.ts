@@ -403,6 +403,29 @@ Deno.test({
 });
 
 Deno.test({
+  name: "registering forgets nodes whose registration expired a day ago, and only those",
+  ignore: withoutPostgres,
+}, async () => {
+  await using db = await testDatabase();
+  await using _first = await startNode(db.url, "first");
+  await execute(
+    db.url,
+    `INSERT INTO cluster_nodes (node_id, session, host, pid, capacity, expires_at) VALUES
+      ('gone', 's', 'h', 1, 1, now() - interval '25 hours'),
+      ('recent', 's', 'h', 2, 1, now() - interval '1 hour')`,
+  );
+  await using _second = await startNode(db.url, "second");
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    const ids = (await sql<{ node_id: string }[]>`SELECT node_id FROM cluster_nodes ORDER BY 1`)
+      .map((row) => row.node_id);
+    assert.deepEqual(ids, ["first", "recent", "second"]);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test({
   name: "a lease row edited by hand to another node makes the room stop on this one",
   ignore: withoutPostgres,
 }, async () => {

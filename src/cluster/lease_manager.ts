@@ -77,6 +77,9 @@ interface ClaimResult {
   offered: readonly SlotRow[];
 }
 
+/** Registrations expired this long ago are deleted when a node registers. */
+const FORGET_NODES_S = 86_400;
+
 /** Least time a handed-over room keeps running after its new holder claimed it. */
 const HANDOVER_OVERLAP_MS = 2000;
 
@@ -304,7 +307,12 @@ export class LeaseManager implements AsyncDisposable {
         heartbeat_at = now(), expires_at = excluded.expires_at
       WHERE cluster_nodes.expires_at < now()
       RETURNING 1`;
-    if (rows.length > 0) return;
+    if (rows.length > 0) {
+      // Nodes gone for a day (killed, or default ids with a pid that will not come back).
+      await this.#sql`
+        DELETE FROM cluster_nodes WHERE expires_at < now() - make_interval(secs => ${FORGET_NODES_S})`;
+      return;
+    }
     const [other] = await this.#sql<{ host: string; pid: string; left_s: number }[]>`
       SELECT host, pid::text, ceil(extract(epoch FROM expires_at - now()))::float8 AS left_s
       FROM cluster_nodes WHERE node_id = ${nodeId}`;
