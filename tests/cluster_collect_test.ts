@@ -273,14 +273,14 @@ async function collect(...args: string[]) {
 
 Deno.test({
   name:
-    "main.ts collect refuses a wrong password, a live duplicate --node-id and cluster flags with SQLite in one line, exit 2",
+    "main.ts collect refuses a wrong password (exit 1), a live duplicate --node-id and cluster flags with SQLite (exit 2) in one line",
   ignore: withoutPostgres,
 }, async () => {
   await using db = await testDatabase();
   const wrong = new URL(db.url);
   wrong.password = "not-the-Secret-42";
   const badLogin = await collect("--db", wrong.toString(), "--rooms", "1", "--duration", "5s");
-  assert.equal(badLogin.code, 2, badLogin.stderr);
+  assert.equal(badLogin.code, 1, badLogin.stderr);
   assert.equal(badLogin.stderr.split("\n").length, 1, badLogin.stderr);
   assert.match(
     badLogin.stderr,

@@ -374,7 +374,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "a PostgreSQL database that is empty, not ours or newer is refused in one line, exit 2, without its password",
+    "a PostgreSQL database that is empty, not ours or newer is refused in one line, exit 1 as a SQLite file is, without its password",
   ignore: withoutPostgres,
 }, async () => {
   await using pg = await testDatabase();
@@ -413,7 +413,7 @@ Deno.test({
       const reason = words || "its schema version 99 is newer than version";
       for (const command of [["export", "--format", "csv"], ["stats"]]) {
         const { code, out } = await run([command[0], "--db", pg.url, ...command.slice(1)]);
-        assert.equal(code, 2, out);
+        assert.equal(code, 1, out);
         assert.equal(out.split("\n").filter((l) => l !== "").length, 1, out);
         assert.ok(
           out.startsWith(`error: Cannot open database "${shown}": ${reason}`),

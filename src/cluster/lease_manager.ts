@@ -164,8 +164,9 @@ export class LeaseManager implements AsyncDisposable {
 
   /**
    * Connects, creates the cluster tables if needed and registers the node. Throws a
-   * ConfigError (one line, the database described without its password) when the server cannot
-   * be reached or refuses the login, the database is not ours, or a live node has this id.
+   * StorageError (one line, the database described without its password) when the server cannot
+   * be reached or refuses the login or the database is not ours; a ConfigError when a live node
+   * has this id.
    */
   static async open(options: LeaseManagerOptions): Promise<LeaseManager> {
     const description = describeDatabase(options.url);
@@ -184,12 +185,12 @@ export class LeaseManager implements AsyncDisposable {
       return manager;
     } catch (error) {
       await sql.end({ timeout: 1 }).catch(() => {});
-      if (error instanceof ConfigError) throw error;
-      if (error instanceof StorageError) throw new ConfigError(error.message, { cause: error });
-      throw new ConfigError(
+      if (error instanceof ConfigError || error instanceof StorageError) throw error;
+      throw new StorageError(
         `Cannot register node "${options.nodeId}" in "${description}": ${
           pgMessage(error, options.url)
         }`,
+        describePgFailure(error).reason,
         { cause: error },
       );
     }
@@ -230,10 +231,11 @@ export class LeaseManager implements AsyncDisposable {
     try {
       await upsertWantedRooms(this.#sql, rooms, { replicas: this.#replicas, source });
     } catch (error) {
-      throw new ConfigError(
+      throw new StorageError(
         `Cannot add rooms to the wanted set in "${this.description}": ${
           pgMessage(error, this.#options.url)
         }`,
+        describePgFailure(error).reason,
         { cause: error },
       );
     }

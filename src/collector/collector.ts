@@ -16,7 +16,6 @@ import { LiveWebId } from "../bilibili/live_page.ts";
 import { LeaseManager } from "../cluster/lease_manager.ts";
 import type { WantedRooms } from "../cluster/wanted_rooms.ts";
 import { RoomDiscovery } from "../discovery/room_discovery.ts";
-import { ConfigError, StorageError } from "../errors.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import { type ConnectOptions, type DanmakuTransport, readCaFile } from "../room/transport.ts";
 import { describeDatabase, isPostgresUrl } from "../storage/database_url.ts";
@@ -373,8 +372,8 @@ export async function runCollector(
 
 /**
  * With a postgres:// --db: registers this node, creating the cluster tables if needed. A
- * server that cannot be reached, refused credentials, a foreign database or a live node of the
- * same --node-id is a ConfigError (one line, exit 2).
+ * server that cannot be reached, refused credentials or a foreign database is a StorageError
+ * (one line, exit 1); a live node of the same --node-id is a ConfigError (one line, exit 2).
  */
 async function joinCluster(
   config: Readonly<CollectConfig>,
@@ -439,8 +438,9 @@ function formatLeases(leases: LeaseManager): string {
 }
 
 /**
- * Opens the database, saying so when an older schema was upgraded on the way. A PostgreSQL
- * server that cannot be reached or refuses us at start is a ConfigError: one line, exit 2.
+ * Opens the database, saying so when an older schema was upgraded on the way. A database that
+ * cannot be opened (a PostgreSQL server unreachable or refusing us, a foreign database) is a
+ * StorageError: one line, exit 1, as with a SQLite file.
  */
 async function openDatabase(
   db: string,
@@ -448,12 +448,7 @@ async function openDatabase(
   logger: Logger,
 ): Promise<ClosableSink> {
   if (isPostgresUrl(db)) {
-    try {
-      return await PgStore.open(db, { log });
-    } catch (error) {
-      if (error instanceof StorageError) throw new ConfigError(error.message, { cause: error });
-      throw error;
-    }
+    return await PgStore.open(db, { log });
   }
   const store = SqliteStore.open(db);
   logSchemaUpgrade(store, logger);

@@ -7,7 +7,6 @@
  * compare equal to what SQLite returns.
  */
 import postgres from "postgres";
-import { ConfigError, StorageError } from "../errors.ts";
 import { describeDatabase } from "./database_url.ts";
 import { pgError } from "./pg_errors.ts";
 import { openPgSchema } from "./pg_schema.ts";
@@ -97,8 +96,8 @@ export class PgReader implements ReadStore {
 
   /**
    * Connects to the database at `url` and checks it is a danmaku database of the schema
-   * version this program reads. StorageError when the server cannot be reached or refuses the
-   * login; ConfigError (`--db` names the wrong database: exit 2) when it is empty, not ours, of
+   * version this program reads. StorageError (one line, exit 1, as for a SQLite file) when the
+   * server cannot be reached or refuses the login, and when the database is empty, not ours, of
    * a newer schema version or lacks tables.
    */
   static async open(url: string): Promise<PgReader> {
@@ -125,9 +124,6 @@ export class PgReader implements ReadStore {
       await openPgSchema(sql as unknown as postgres.Sql, url, { readOnly: true });
     } catch (error) {
       await reader.close();
-      if (error instanceof StorageError && error.reason === "schema") {
-        throw new ConfigError(error.message, { cause: error });
-      }
       throw pgError(`Cannot open database "${description}"`, error, url);
     }
     return reader;
