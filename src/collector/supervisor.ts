@@ -54,11 +54,11 @@ export interface SupervisorOptions {
 /**
  * Default of {@linkcode SupervisorOptions.setupConcurrency}. Measured at 1,000 idle rooms, before
  * the ramp GC: an unbounded burst grew RSS by ≈ 75 KB per room that no GC returned within 20 s;
- * 32 at a time, 44 KB. With the ramp GC, 256 measures the same (≈ 20 KB), and 32 starved a ramp
- * of busy rooms: the first 32 rooms' messages kept the others' setups waiting (100 rooms at
- * 2,000 msg/s each: 75 live after 10 s, against all 100 within 2 s at 256).
+ * 32 at a time, 44 KB. With the ramp GC, at 10,000 rooms: 32 → 15.9 KB per room, 256 → 20.4 KB
+ * (the wider burst left ≈ 80 MB of empty heap that the ramp GC did not give back). A ramp of very
+ * busy rooms is slower at 32: the first rooms' messages slow the others' setups.
  */
-export const SETUP_CONCURRENCY = 256;
+export const SETUP_CONCURRENCY = 32;
 
 /** When the supervisor runs a full GC after a connection ramp (src/collector/ramp_gc.ts). */
 export interface RampGcRule {
