@@ -96,6 +96,7 @@ async function demo(options: DemoOptions, signal: AbortSignal): Promise<void> {
       api: sim.api,
       rooms,
       maxConnections: capacity,
+      cwd: dir,
       leaseTtlMs: options.leaseTtl,
       flushIntervalMs: options.flushInterval,
     }));

@@ -90,6 +90,7 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
         api: sim.api,
         rooms,
         maxConnections: scenario.maxConnections,
+        cwd: dir,
         leaseTtlMs: TTL_MS,
         replicas: scenario.replicas,
         flushIntervalMs: FLUSH_MS,

@@ -48,6 +48,7 @@ Deno.test({
       api: sim.api,
       rooms,
       maxConnections: 100,
+      cwd: dir,
       leaseTtlMs: 30_000,
       flushIntervalMs: 200,
     });

@@ -225,6 +225,7 @@ async function failoverOnce(
         api: sim.api,
         rooms,
         maxConnections: rooms.length,
+        cwd: dir,
         leaseTtlMs: ttlMs,
         flushIntervalMs: 1000,
       }));

@@ -4,6 +4,7 @@
  * postgres://… --node-id …`) as subprocesses, the leases as PostgreSQL sees them, and the
  * simulator's truth file read back.
  */
+import { fileURLToPath as fromFileUrl } from "node:url";
 import postgres from "postgres";
 import { roomIds, ROOT } from "../bench/processes.ts";
 
@@ -30,13 +31,14 @@ function spawn(
   args: string[],
   onLine?: (line: string) => void,
   env?: Record<string, string>,
+  cwd: string | URL = ROOT,
 ): Subprocess {
   const logFile = LOG_DIR === undefined
     ? undefined
     : Deno.openSync(`${LOG_DIR}/${name}.log`, { append: true, create: true });
   const process = new Deno.Command(Deno.execPath(), {
     args,
-    cwd: ROOT,
+    cwd,
     env,
     stdin: "null",
     stdout: "piped",
@@ -213,6 +215,11 @@ export interface NodeOptions {
   extra?: readonly string[];
   /** Environment of the node (e.g. PGPASSWORD). */
   env?: Record<string, string>;
+  /**
+   * Working folder of the node, where a node that cannot write its queue at stop saves it.
+   * @default {the repository}
+   */
+  cwd?: string;
 }
 
 /** A collector node in a subprocess. */
@@ -225,7 +232,9 @@ export function nodeArgs(options: NodeOptions): string[] {
   return [
     "run",
     "-A",
-    "main.ts",
+    "--config",
+    fromFileUrl(new URL("deno.json", ROOT)),
+    fromFileUrl(new URL("main.ts", ROOT)),
     "collect",
     "--db",
     options.db,
@@ -260,7 +269,7 @@ export function nodeArgs(options: NodeOptions): string[] {
 /** Starts `main.ts collect` as one node of the cluster. */
 export function startNode(options: NodeOptions): NodeProcess {
   return {
-    ...spawn(`node-${options.id}`, nodeArgs(options), undefined, options.env),
+    ...spawn(`node-${options.id}`, nodeArgs(options), undefined, options.env, options.cwd),
     id: options.id,
   };
 }
