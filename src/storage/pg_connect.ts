@@ -46,5 +46,61 @@ export function pgConnect(url: string, options: PgConnectOptions = {}): postgres
     connection: { application_name: "danmaku" },
     socket: (target: SocketTarget) => connectSocket(target),
   };
-  return postgres(url, settings as postgres.Options<Record<string, postgres.PostgresType>>);
+  return withSafeBegin(
+    postgres(url, settings as postgres.Options<Record<string, postgres.PostgresType>>),
+  );
+}
+
+/**
+ * Makes `sql.begin` safe against a connection lost mid-transaction. npm:postgres 3.4.9 answers a
+ * failed transaction with ROLLBACK on the same connection; when that connection was just closed
+ * (its socket set to null), the ROLLBACK's write runs from setImmediate and throws an uncaught
+ * TypeError ("reading 'write'") that ends the process — a collector died that way when
+ * PostgreSQL restarted during a write. So when a query of the transaction failed because the
+ * connection is gone, the callback never settles: no ROLLBACK or COMMIT is sent, and `begin`
+ * rejects all the same, with the connection's close (the server rolls the transaction back).
+ */
+export function withSafeBegin(sql: postgres.Sql): postgres.Sql {
+  const begin = sql.begin.bind(sql) as (
+    fn: (tx: postgres.TransactionSql) => Promise<unknown>,
+  ) => Promise<unknown>;
+  const safe = (
+    first: string | ((tx: postgres.TransactionSql) => unknown),
+    second?: (tx: postgres.TransactionSql) => unknown,
+  ): Promise<unknown> => {
+    const fn = typeof first === "function" ? first : second!;
+    const guarded = async (tx: postgres.TransactionSql) => {
+      try {
+        return await fn(tx);
+      } catch (error) {
+        if (connectionClosed(error)) await new Promise<never>(() => {});
+        throw error;
+      }
+    };
+    return typeof first === "string"
+      ? (sql.begin as unknown as (o: string, f: typeof guarded) => Promise<unknown>)
+        .call(sql, first, guarded)
+      : begin(guarded);
+  };
+  sql.begin = safe as postgres.Sql["begin"];
+  return sql;
+}
+
+/** Codes after which npm:postgres has closed (or the server is closing) the connection. */
+const CLOSED_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "ECONNRESET",
+  "EPIPE",
+]);
+
+/** Whether `error` means the transaction's connection is closed or being closed by the server. */
+function connectionClosed(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string") return false;
+  // 08: connection exception; 57P01-57P03: the server shuts down or is not accepting.
+  return CLOSED_CODES.has(code) || code.startsWith("08") ||
+    ["57P01", "57P02", "57P03"].includes(code);
 }
