@@ -337,6 +337,26 @@ async function statsOutput(db: string, args: string[], dir: string): Promise<str
 }
 
 Deno.test({
+  name: "stats and export of a database with no rows yet say so, from PostgreSQL as from SQLite",
+  ignore: withoutPostgres,
+}, async () => {
+  // No rows: the room list is empty, which PostgreSQL, unlike SQLite, refuses as `IN ()`.
+  await withTwins(async ({ sqlite, pg, dir }) => {
+    for (const args of [[], ["--format", "json"], ["--html"]]) {
+      const fromSqlite = await statsOutput(sqlite, args, dir);
+      assert.equal(await statsOutput(pg.url, args, dir), fromSqlite, `stats ${args.join(" ")}`);
+    }
+    assert.match(await statsOutput(pg.url, [], dir), /no rows match/);
+    const csv = ["--format", "csv", "--kind", "danmaku"];
+    assertSameBytes(
+      await exportBytes(["--db", pg.url, ...csv]),
+      await exportBytes(["--db", sqlite, ...csv]),
+      "csv of an empty table",
+    );
+  }, { events: [] });
+});
+
+Deno.test({
   name: "stats prints the same table, JSON and HTML report from PostgreSQL as from SQLite",
   ignore: withoutPostgres,
 }, async () => {

@@ -14,6 +14,7 @@ import {
   EXPORT_KINDS,
   EXPORT_TABLES,
   type ExportKind,
+  roomIdIn,
   type RowFilter,
   whereClause,
 } from "../export/export_tables.ts";
@@ -177,9 +178,7 @@ export async function computeStats(store: ReadStore, options: StatsOptions): Pro
   }
 
   const sessionsByRoom = new Map<number, SessionSpan[]>();
-  const roomFilter = filter.rooms
-    ? ` WHERE room_id IN (${filter.rooms.map(() => "?").join(", ")})`
-    : "";
+  const roomFilter = filter.rooms ? ` WHERE ${roomIdIn(filter.rooms)}` : "";
   for (
     const row of await store.query(
       `SELECT room_id, started_at_ms, ended_at_ms FROM sessions${roomFilter}

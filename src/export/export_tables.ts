@@ -86,6 +86,14 @@ export interface RowFilter {
   untilMs: number | undefined;
 }
 
+/**
+ * `room_id IN (?, …)` with one placeholder per room; no room at all is `1 = 0`, since
+ * PostgreSQL (unlike SQLite) refuses an empty `IN ()`.
+ */
+export function roomIdIn(rooms: readonly number[]): string {
+  return rooms.length === 0 ? "1 = 0" : `room_id IN (${rooms.map(() => "?").join(", ")})`;
+}
+
 /** A WHERE clause (or "") and its parameters for `filter` on a table whose time is `timeSql`. */
 export function whereClause(
   timeSql: string,
@@ -94,7 +102,7 @@ export function whereClause(
   const parts: string[] = [];
   const params: number[] = [];
   if (filter.rooms !== undefined) {
-    parts.push(`room_id IN (${filter.rooms.map(() => "?").join(", ")})`);
+    parts.push(roomIdIn(filter.rooms));
     params.push(...filter.rooms);
   }
   if (filter.sinceMs !== undefined) {
