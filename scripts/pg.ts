@@ -110,22 +110,31 @@ async function ensureDatabase(cluster: ThrowawayCluster, name: string): Promise<
   }
 }
 
-/** What to do with the cluster, within 80 columns. */
+/**
+ * What to do with the cluster, within 80 columns. The examples pass the password in
+ * PGPASSWORD, not in the URL: `deno task` echoes its command line to stderr, so a URL with a
+ * password would end up in every captured log.
+ */
 function banner(cluster: ThrowawayCluster, url: string, keep: boolean): string {
+  const parsed = new URL(url);
+  const password = decodeURIComponent(parsed.password);
+  parsed.password = "";
   return [
     `PostgreSQL is running on 127.0.0.1:${cluster.port}.`,
     `Data: ${cluster.dataDir}`,
     keep ? "(kept on stop; start it again with the same --data)" : "(removed on stop)",
     "",
-    "The URL, for --db of every collector, export and stats:",
+    "For --db of every collector, export and stats (the password in PGPASSWORD,",
+    "so that it never shows in a command line or a log):",
     "",
-    `  ${url}`,
+    `  export PGPASSWORD=${password}`,
+    `  DB=${parsed}`,
     "",
     "For example, two nodes sharing the rooms:",
     "",
-    "  npx -y deno@2.9.6 task start --rooms 76,21452505 --node-id a --db URL",
-    "  npx -y deno@2.9.6 task start --rooms 76,21452505 --node-id b --db URL",
-    "  npx -y deno@2.9.6 task stats --db URL",
+    '  npx -y deno@2.9.6 task start --rooms 76,21452505 --node-id a --db "$DB"',
+    '  npx -y deno@2.9.6 task start --rooms 76,21452505 --node-id b --db "$DB"',
+    '  npx -y deno@2.9.6 task stats --db "$DB"',
     "",
     `Ctrl+C stops the server${keep ? "" : " and removes its data"}.`,
   ].join("\n");
