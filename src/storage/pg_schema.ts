@@ -21,7 +21,7 @@ import {
   type RowSpec,
   type SqlType,
 } from "./rows.ts";
-import { SCHEMA_VERSION } from "./schema.ts";
+import { type DdlDialect, migrationSql, SCHEMA_VERSION, schemaSql } from "./schema.ts";
 
 /** A connection pool or a transaction of npm:postgres: what the functions here query through. */
 export type PgQueryable = postgres.Sql | postgres.TransactionSql;
@@ -80,11 +80,15 @@ export function pgCreateStatements(spec: RowSpec<never>, version: number): strin
   ];
 }
 
+/** PostgreSQL's DDL: BIGINT and DOUBLE PRECISION, identity ids, BRIN on arrival times. */
+export const PG_DDL: DdlDialect = {
+  createStatements: pgCreateStatements,
+  columnDefinition: pgColumnDefinition,
+};
+
 /** DDL of schema version `version` for PostgreSQL, without `danmaku_meta`. */
 export function pgSchemaSql(version: number = SCHEMA_VERSION): string {
-  return SPECS.flatMap((spec) => pgCreateStatements(spec, version))
-    .map((statement) => `${statement};\n`)
-    .join("");
+  return schemaSql(version, PG_DDL);
 }
 
 /**
@@ -92,22 +96,7 @@ export function pgSchemaSql(version: number = SCHEMA_VERSION): string {
  * columns and indexes that came in `version`; no statement rewrites or drops a row).
  */
 export function pgMigrationSql(version: number): string {
-  const statements: string[] = [];
-  for (const spec of SPECS) {
-    if (spec.since === version) {
-      statements.push(...pgCreateStatements(spec, version));
-    } else if (existsAt(spec.since, version - 1)) {
-      for (const column of spec.columns) {
-        if (column.since === version) {
-          statements.push(`ALTER TABLE ${spec.table} ADD COLUMN ${pgColumnDefinition(column)}`);
-        }
-      }
-      for (const index of spec.indexes) {
-        if (index.since === version) statements.push(indexStatement(spec.table, index));
-      }
-    }
-  }
-  return statements.map((statement) => `${statement};\n`).join("");
+  return migrationSql(version, PG_DDL);
 }
 
 /**

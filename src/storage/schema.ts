@@ -7,6 +7,7 @@
  */
 import {
   columnDefinition,
+  type ColumnSpec,
   createStatements,
   existsAt,
   indexStatement,
@@ -24,11 +25,24 @@ export const APPLICATION_ID = 0x42444d4b;
 
 const SPECS: readonly RowSpec<never>[] = Object.values(ROW_SPECS);
 
+/** How one engine writes a table and a column (SQLite here, PostgreSQL in pg_schema.ts). */
+export interface DdlDialect {
+  /** CREATE TABLE and CREATE INDEX of one spec at `version` (none when the table is newer). */
+  createStatements(spec: RowSpec<never>, version: number): string[];
+  /** A column as CREATE TABLE and ALTER TABLE … ADD COLUMN write it. */
+  columnDefinition(column: ColumnSpec<never>): string;
+}
+
+/** SQLite's DDL. */
+export const SQLITE_DDL: DdlDialect = { createStatements, columnDefinition };
+
+function script(statements: readonly string[]): string {
+  return statements.map((statement) => `${statement};\n`).join("");
+}
+
 /** DDL of schema version `version` (run in one transaction on an empty database). */
-export function schemaSql(version: number = SCHEMA_VERSION): string {
-  return SPECS.flatMap((spec) => createStatements(spec, version))
-    .map((statement) => `${statement};\n`)
-    .join("");
+export function schemaSql(version: number = SCHEMA_VERSION, dialect = SQLITE_DDL): string {
+  return script(SPECS.flatMap((spec) => dialect.createStatements(spec, version)));
 }
 
 /** DDL of the current schema version. */
@@ -39,15 +53,17 @@ export const SCHEMA_SQL: string = schemaSql();
  * `version` (with their indexes), then the columns and indexes that came in `version` added to
  * older tables. No statement rewrites or drops a row.
  */
-export function migrationSql(version: number): string {
+export function migrationSql(version: number, dialect = SQLITE_DDL): string {
   const statements: string[] = [];
   for (const spec of SPECS) {
     if (spec.since === version) {
-      statements.push(...createStatements(spec, version));
+      statements.push(...dialect.createStatements(spec, version));
     } else if (existsAt(spec.since, version - 1)) {
       for (const column of spec.columns) {
         if (column.since === version) {
-          statements.push(`ALTER TABLE ${spec.table} ADD COLUMN ${columnDefinition(column)}`);
+          statements.push(
+            `ALTER TABLE ${spec.table} ADD COLUMN ${dialect.columnDefinition(column)}`,
+          );
         }
       }
       for (const index of spec.indexes) {
@@ -55,5 +71,5 @@ export function migrationSql(version: number): string {
       }
     }
   }
-  return statements.map((statement) => `${statement};\n`).join("");
+  return script(statements);
 }
