@@ -551,3 +551,21 @@ Deno.test("RoomSessions given one TimerQueue keep their heartbeats and auth dead
   assert.equal(timers.size, 0, "a stopped session leaves nothing in the queue");
   assert.equal(clock.sleepers, 0);
 });
+
+Deno.test("RoomSession.paused is true while its reader waits at the gate, and resumedAt says when it went on", async () => {
+  const gate = Promise.withResolvers<void>();
+  const { clock, transport, session, outcome } = start({ beforeRead: () => gate.promise });
+  await settle();
+  transport.deliver(authReply(0));
+  assert.equal(session.paused, false);
+  assert.equal(session.resumedAt, undefined);
+  const paused = transport.askToRead();
+  assert.equal(session.paused, true, "the supervisor must not judge it silent meanwhile");
+  await clock.advance(20_000);
+  gate.resolve();
+  await paused;
+  assert.equal(session.paused, false);
+  assert.equal(session.resumedAt, clock.now());
+  session.stop("stopped", "test over");
+  await outcome;
+});

@@ -91,7 +91,12 @@ Deno.test("Supervisor runs one full GC once a ramp of rampGc.minSetups room setu
     log: () => {},
     silence: false,
     setupConcurrency: 2,
-    rampGc: { minSetups: rooms.length, delayMs: 100, collect: () => gcs.push(Date.now()) },
+    rampGc: {
+      minSetups: rooms.length,
+      delayMs: 100,
+      followUpMs: 0,
+      collect: () => gcs.push(Date.now()),
+    },
     deps: {
       api: new BilibiliApi({
         apiBase: sim.api,

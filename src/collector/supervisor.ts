@@ -52,13 +52,15 @@ export interface SupervisorOptions {
 }
 
 /**
- * Default of {@linkcode SupervisorOptions.setupConcurrency}. Measured at 1,000 idle rooms, before
- * the ramp GC: an unbounded burst grew RSS by ≈ 75 KB per room that no GC returned within 20 s;
- * 32 at a time, 44 KB. With the ramp GC, at 10,000 rooms: 32 → 15.9 KB per room, 256 → 20.4 KB
- * (the wider burst left ≈ 80 MB of empty heap that the ramp GC did not give back). A ramp of very
- * busy rooms is slower at 32: the first rooms' messages slow the others' setups.
+ * Default of {@linkcode SupervisorOptions.setupConcurrency}. Measured before the ramp GC at 1,000
+ * idle rooms: an unbounded burst grew RSS by ≈ 75 KB per room that no GC returned within 20 s; 32
+ * at a time, 44 KB. With the ramp GC, at 10,000 idle rooms (± 3 KB between runs): 32 → 15.0 and
+ * 15.9 KB per room, 128 → 21.2, 256 → 18.6 and 20.4. But 32 starves a ramp of very busy rooms:
+ * the first rooms' messages slow the others' setups (the collect suite's 100 rooms at 2,000 msg/s
+ * each: 20 of 100 live after 120 s), so the default keeps ramps of a few hundred rooms unbounded.
+ * On the real site `--api-rate 1` paces setups far below either bound.
  */
-export const SETUP_CONCURRENCY = 32;
+export const SETUP_CONCURRENCY = 256;
 
 /** When the supervisor runs a full GC after a connection ramp (src/collector/ramp_gc.ts). */
 export interface RampGcRule {
@@ -66,6 +68,12 @@ export interface RampGcRule {
   minSetups: number;
   /** How long the setups must have stayed idle, ms. */
   delayMs: number;
+  /**
+   * A second collection this long after the first, ms (0: none): what the ramp still held at
+   * the first one (connections waiting for their auth reply, events waiting for a flush) has died
+   * by then, and its half-empty pages are compacted.
+   */
+  followUpMs: number;
   /** Runs the collection. @default {fullGc} */
   collect: () => void;
 }
@@ -74,6 +82,7 @@ export interface RampGcRule {
 export const RAMP_GC: Readonly<Omit<RampGcRule, "collect">> = Object.freeze({
   minSetups: 200,
   delayMs: 500,
+  followUpMs: 2000,
 });
 
 /** Default of {@linkcode SupervisorOptions.silentAfterAuthMs}. */
@@ -160,6 +169,11 @@ export class Supervisor implements AsyncDisposable {
       this.#setupsAtGc = this.#setup.granted;
       this.rampGcs++;
       rule.collect();
+      if (rule.followUpMs <= 0) return;
+      this.#rampTimer = this.#timers.at(this.#options.clock.now() + rule.followUpMs, () => {
+        this.#rampTimer = undefined;
+        if (this.#setup.inUse === 0 && !this.#stop.signal.aborted) rule.collect();
+      });
     });
   }
 
@@ -256,11 +270,14 @@ export class Supervisor implements AsyncDisposable {
   /** False once an accepted session has stayed silent past the bound. */
   #heardSinceAuth(session: RoomSession, now: number): boolean {
     if (session.messages > 0 || session.heartbeatReplies > 0) return true;
+    // A reader waiting at the gate (the queue is full) cannot hear anything: the silence counts
+    // from when it went on reading, not from the auth reply.
+    if (session.paused) return true;
     const bound = Math.min(
       this.#options.silentAfterAuthMs ?? SILENT_AFTER_AUTH_MS,
       this.#options.watchdogMs ?? COLLECT_DEFAULTS.watchdogMs,
     );
-    return now - session.authenticatedAt! <= bound;
+    return now - Math.max(session.authenticatedAt!, session.resumedAt ?? 0) <= bound;
   }
 
   /** Feeds the silence watch a worker's count and replaces its connection when it says so. */

@@ -92,6 +92,8 @@ export class RoomSession {
   #draining = false;
   /** Reading waits for the queue to drain (backpressure). */
   #paused = false;
+  /** Clock time the reader last went on after waiting at the gate. */
+  resumedAt?: number;
   #end?: { reason: SessionEndReason; detail: string; error?: unknown };
   /** Settles when the session ends; made only for a reader paused at the gate. */
   #stopped?: PromiseWithResolvers<void>;
@@ -113,6 +115,11 @@ export class RoomSession {
     this.#options = options;
     this.#timers = options.timers ?? new TimerQueue(options.clock);
     this.lastActivityAt = options.clock.now();
+  }
+
+  /** Whether the reader waits at the gate (the queue is full): the socket is not being read. */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** Ends the session with `reason` (first reason wins) and closes the transport. */
@@ -248,7 +255,7 @@ export class RoomSession {
           if (this.#end) this.#stopped.resolve();
           return Promise.race([pause, this.#stopped.promise]).then(() => {
             this.#paused = false;
-            this.lastActivityAt = clock.now();
+            this.lastActivityAt = this.resumedAt = clock.now();
           });
         }),
       );
