@@ -114,7 +114,7 @@ function summarize(json: string): Map<string, Group> {
     let name = type === "string" || type === "concatenated string" || type === "sliced string"
       ? "(strings)"
       : strings[nodes[i + nameAt]];
-    if (type === "code") name = "(code)";
+    if (type === "code") name = `(code) ${name}`;
     if (type === "array" || type === "hidden") name = name.replace(/\d+/g, "#");
     const edgeCount = nodes[i + edgeCountAt];
     if (type === "object" && name === "Object") {
