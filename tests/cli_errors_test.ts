@@ -101,7 +101,7 @@ Deno.test("main.ts accepts one leading -- before the flags, as deno task passes 
   assert.equal(decode.stdout.trim().split("\n").length, 8);
   const help = await main(["--", "stats", "--", "--help"]);
   assert.equal(help.code, 0, help.stderr);
-  assert.match(help.stdout, /^Usage: main\.ts stats --db FILE \[flags\]/);
+  assert.match(help.stdout, /^Usage: main\.ts stats --db FILE\|URL \[flags\]/);
 });
 
 Deno.test("deno task export -- --db FILE reads --db as a flag", async () => {
@@ -117,7 +117,10 @@ Deno.test("deno task export -- --db FILE reads --db as a flag", async () => {
 
 Deno.test("every usage error of main.ts is one line ending in exit 2", async () => {
   const cases: [string[], RegExp][] = [
-    [["collect", "--db"], /^error: Cannot parse collect flags: '--db' needs a value: --db FILE$/],
+    [
+      ["collect", "--db"],
+      /^error: Cannot parse collect flags: '--db' needs a value: --db FILE\|URL$/,
+    ],
     [
       ["collect", "--keep-raw=yes"],
       /^error: Cannot parse collect flags: '--keep-raw' takes no value; run "main\.ts collect --help"/,
