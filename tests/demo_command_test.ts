@@ -27,3 +27,20 @@ Deno.test("main.ts demo collects from the simulator and lists every table's rows
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("main.ts demo refuses a postgres:// --db in one line, exit 2, without the password", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "demo", "--db", "postgres://u:Demo-Secret-9@127.0.0.1:1/x"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const err = new TextDecoder().decode(stderr);
+  assert.equal(code, 2, err);
+  assert.equal(new TextDecoder().decode(stdout), "");
+  assert.equal(
+    err,
+    'error: Cannot run the demo into "postgres://u@127.0.0.1:1/x": it shows a SQLite file; for PostgreSQL run deno task cluster-demo\n',
+  );
+});

@@ -6,6 +6,8 @@ import { DatabaseSync } from "node:sqlite";
 import { runCollector } from "../collector/collector.ts";
 import { parseCollectArgs } from "../collector/config.ts";
 import { DEMO_DEFAULTS as D } from "../defaults.ts";
+import { ConfigError } from "../errors.ts";
+import { describeDatabase, isPostgresUrl } from "../storage/database_url.ts";
 import { startSimulator } from "../simulator/simulator.ts";
 import { TABLE_NAMES } from "../storage/schema.ts";
 import { systemClock } from "../util/clock.ts";
@@ -65,6 +67,13 @@ export async function runDemo(
   },
 ): Promise<number> {
   const { rooms: roomCount, durationMs, dbPath } = parseCommandArgs(DEMO_COMMAND, args).values;
+  if (isPostgresUrl(dbPath)) {
+    throw new ConfigError(
+      `Cannot run the demo into "${
+        describeDatabase(dbPath)
+      }": it shows a SQLite file; for PostgreSQL run deno task cluster-demo`,
+    );
+  }
   const existed = await Deno.stat(dbPath).then(() => true, () => false);
   const out = (line = "") => io.stdout.writeLine(line);
   try {
