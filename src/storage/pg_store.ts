@@ -2,10 +2,11 @@
  * The PostgreSQL sink (npm:postgres): the tables of rows.ts rendered by pg_schema.ts, one
  * transaction per `write`, the same unique keys and `ON CONFLICT` clauses as SQLite, so the
  * same batches give the same rows in either store — also when two collectors write overlapping
- * batches into one database. Rows reach the server by COPY (the default): straight into the
- * table where no stored row can share a key, else into a temporary staging table and from there
- * by `INSERT … SELECT … ON CONFLICT`; or by multi-row `INSERT … VALUES … ON CONFLICT` statements
- * (`method: "insert"`, 3–4× slower; docs/postgres.md "Write path" has the figures).
+ * batches into one database. Rows reach the server by binary COPY (the default; pg_copy.ts):
+ * straight into the table where no stored row can share a key, else into a temporary staging
+ * table and from there by `INSERT … SELECT … ON CONFLICT`; or by multi-row `INSERT … VALUES …
+ * ON CONFLICT` statements (`method: "insert"`, 3–4× slower; docs/postgres.md "Write path" has
+ * the figures).
  */
 import type postgres from "postgres";
 import type { SQLInputValue } from "node:sqlite";
@@ -15,6 +16,7 @@ import { formatLogLine, type LogSink } from "../util/log.ts";
 import { describeDatabase } from "./database_url.ts";
 import { pgConnect } from "./pg_connect.ts";
 import { pgError } from "./pg_errors.ts";
+import { CopyWriter, type RowWriter, rowWriter } from "./pg_copy.ts";
 import { openPgSchema, pgColumnDefinition, pgOnConflict } from "./pg_schema.ts";
 import { ROW_SPECS, type RowSpec, rowSpecOf, TABLE_NAMES, type TableName } from "./rows.ts";
 import { emptyWriteCounts, type TableCounts, type WriteCounts } from "./sqlite_store.ts";
@@ -36,10 +38,10 @@ export interface PgStoreOptions {
 const MAX_PARAMETERS = 65535;
 
 /**
- * Characters of COPY text sent to the server in one chunk: small enough that the server parses
- * and inserts one chunk while the next is built.
+ * Bytes of COPY data sent to the server in one chunk: small enough that the server parses and
+ * inserts one chunk while the next is built.
  */
-const COPY_CHUNK_CHARS = 1 << 16;
+const COPY_CHUNK_BYTES = 1 << 16;
 
 /**
  * Writes of a table that go through the staging table after its direct COPY met an existing
@@ -55,8 +57,10 @@ interface TablePlan {
   readonly table: TableName;
   readonly columns: readonly string[];
   readonly values: readonly ColumnValue[];
-  /** An event as one line of COPY text (no newline), columns in table order. */
-  readonly line: (event: CollectedEvent) => string;
+  /** An event as a row of binary COPY, columns in table order. */
+  readonly row: RowWriter<CollectedEvent>;
+  /** An event as a row of the staging table: its position and round, then its columns. */
+  readonly stagedRow: RowWriter<CollectedEvent>;
   /** `ON CONFLICT …` for PostgreSQL, or "". */
   readonly onConflict: string;
   /**
@@ -66,44 +70,15 @@ interface TablePlan {
   readonly keyCount: number;
   /** Writes an event's keys into `out` (`undefined` for a key with a NULL, which never conflicts). */
   readonly keysOf: (event: CollectedEvent, out: (string | number | undefined)[]) => void;
+  /**
+   * The table keeps one row per entity by its primary key (rooms, sessions): most batches update
+   * a stored row, so its rows always go through the staging table.
+   */
+  readonly entity: boolean;
   /** The staging table COPY writes into. */
   readonly stage: string;
   /** `CREATE TEMP TABLE IF NOT EXISTS` of the staging table. */
   readonly createStage: string;
-}
-
-const COPY_ESCAPES: Readonly<Record<string, string>> = {
-  "\\": "\\\\",
-  "\n": "\\n",
-  "\r": "\\r",
-  "\t": "\\t",
-  // PostgreSQL text cannot hold U+0000 (SQLite can): it is stored as U+FFFD.
-  "\0": "\uFFFD",
-};
-const COPY_SPECIAL = /[\\\n\r\t\0]/;
-const COPY_SPECIALS = /[\\\n\r\t\0]/g;
-
-/** A TEXT value in COPY's text format. */
-function textField(value: SQLInputValue): string {
-  if (value === null || value === undefined) return "\\N";
-  const text = String(value);
-  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]) : text;
-}
-
-/** A number in COPY's text format. */
-function numberField(value: SQLInputValue): string {
-  return value === null || value === undefined ? "\\N" : String(value);
-}
-
-/**
- * The COPY line of a table, with the column reads written out (as SqliteStore's binders):
- * `numberField(v[0](e)) + "\t" + textField(v[1](e)) + …`. Against mapping an array and joining
- * it, this halves the client's share of a COPY write.
- */
-function lineOf(spec: RowSpec<CollectedEvent>): (event: CollectedEvent) => string {
-  const parts = spec.columns.map((c, i) => `${c.sqlType === "TEXT" ? "t" : "n"}(v[${i}](e))`);
-  const make = new Function("v", "t", "n", `return (e) => ${parts.join(' + "\\t" + ')};`);
-  return make(spec.columns.map((c) => c.value), textField, numberField);
 }
 
 /**
@@ -145,10 +120,12 @@ function tablePlan(spec: RowSpec<CollectedEvent>): TablePlan {
     table: spec.table as TableName,
     columns,
     values: spec.columns.map((c) => c.value),
-    line: lineOf(spec),
+    row: rowWriter(spec.columns, false),
+    stagedRow: rowWriter(spec.columns, true),
     onConflict: spec.onConflict ? pgOnConflict(spec.onConflict) : "",
     keyCount: keys.length,
     keysOf: keysOf(spec, keys),
+    entity: spec.columns.some((c) => c.primaryKey),
     stage,
     createStage: `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${
       stageColumns.join(", ")
@@ -162,6 +139,20 @@ const PLANS: ReadonlyMap<CollectedEventType, TablePlan> = new Map(
     tablePlan(rowSpecOf(type)),
   ]),
 );
+
+/**
+ * The order tables are written in: the keyed ones first, danmaku (most of the rows) last of
+ * them, then the keyless ones (which never conflict). A direct COPY that meets a stored key
+ * rolls the transaction back and `write` runs it again, so what comes before it is written
+ * twice: with this order little.
+ */
+const WRITE_ORDER: readonly CollectedEventType[] = [...PLANS.keys()].sort((a, b) =>
+  writeRank(PLANS.get(a)!) - writeRank(PLANS.get(b)!)
+);
+
+function writeRank(plan: TablePlan): number {
+  return plan.keyCount === 0 ? 2 : plan.table === "danmaku" ? 1 : 0;
+}
 
 /** One table's events of a batch, in batch order, and the round each goes in. */
 interface TableRows {
@@ -213,9 +204,9 @@ function groupRows(events: readonly CollectedEvent[]): TableRows[] {
     group.rounds.push(round);
     if (round >= group.roundCount) group.roundCount = round + 1;
   }
-  // Tables in one fixed order (the row table's): two nodes writing overlapping batches take
-  // their row locks table by table in the same order.
-  return [...PLANS.keys()].flatMap((type) => byType.get(type) ?? []);
+  // Tables in one fixed order (WRITE_ORDER): two nodes writing overlapping batches take their
+  // row locks table by table in the same order.
+  return WRITE_ORDER.flatMap((type) => byType.get(type) ?? []);
 }
 
 /** A transaction of npm:postgres. */
@@ -281,24 +272,63 @@ export class PgStore implements AsyncDisposable {
     let step = "group the batch";
     try {
       const groups = groupRows(events);
-      step = "begin a transaction";
-      await sql.begin(async (tx) => {
-        for (const group of groups) {
-          step = `${this.method === "copy" ? "copy" : "insert"} rows into ${group.plan.table}`;
-          if (this.method === "copy") await copyRows(tx, group, counts, this.#staged);
-          else await insertRows(tx, group, counts);
+      const staged = this.method === "copy" ? this.#stagedTables(groups) : new Set<TableName>();
+      for (;;) {
+        const tally = emptyWriteCounts();
+        try {
+          step = "begin a transaction";
+          await sql.begin(async (tx) => {
+            const copies = this.method === "copy" ? groups.map((g) => copiesOf(g, staged)) : [];
+            for (const [k, group] of groups.entries()) {
+              const { table } = group.plan;
+              step = `${this.method === "copy" ? "copy" : "insert"} rows into ${table}`;
+              if (this.method === "copy") {
+                // While the server takes this table's rows, the next table's are encoded.
+                const next = copies[k + 1]?.[0];
+                await copyRows(tx, copies[k], tally, () => next && encodeRows(next));
+              } else {
+                await insertRows(tx, group, tally);
+              }
+            }
+            step = "commit";
+          });
+          Object.assign(counts, tally);
+          break;
+        } catch (error) {
+          if (!(error instanceof DirectConflict) || staged.has(error.table)) throw error;
+          // A key already stored (a replay, another node's copy of the same broadcast): the
+          // transaction is rolled back; again with that table through the staging table, which
+          // its next writes take directly for a while. (At most once per keyed table.)
+          staged.add(error.table);
+          this.#staged.set(error.table, STAGED_AFTER_CONFLICT);
         }
-        step = "commit";
-      });
+      }
     } catch (error) {
       throw pgError(
         `Cannot write ${events.length} events to "${this.description}"`,
-        error,
+        error instanceof DirectConflict ? error.cause : error,
         this.#url,
         step,
       );
     }
     return counts;
+  }
+
+  /** The keyed tables of the batch that go through the staging table this time (counted down). */
+  #stagedTables(groups: readonly TableRows[]): Set<TableName> {
+    const staged = new Set<TableName>();
+    for (const { plan } of groups) {
+      if (plan.keyCount === 0) continue;
+      if (plan.entity) {
+        staged.add(plan.table);
+        continue;
+      }
+      const waiting = this.#staged.get(plan.table) ?? 0;
+      if (waiting === 0) continue;
+      staged.add(plan.table);
+      this.#staged.set(plan.table, waiting - 1);
+    }
+    return staged;
   }
 
   /** Row counts of every table. */
@@ -386,48 +416,84 @@ async function insertRows(tx: Tx, group: TableRows, counts: WriteCounts): Promis
 /** Per table, how many more writes go through the staging table before trying direct COPY. */
 type StagedWrites = Map<TableName, number>;
 
+/** A direct COPY met a key already stored (SQLSTATE 23505, in `cause`). */
+class DirectConflict extends Error {
+  /** The table of the COPY. */
+  readonly table: TableName;
+  constructor(table: TableName, cause: unknown) {
+    super(`A row copied into ${table} has a key already stored`, { cause });
+    this.name = "DirectConflict";
+    this.table = table;
+  }
+}
+
+/** One COPY of a table's rows: straight into the table, or into its staging table. */
+interface CopyStep {
+  readonly rows: TableRows;
+  readonly staging: boolean;
+  /** The rows in binary COPY, once encoded. */
+  chunks?: Uint8Array[];
+}
+
 /**
- * A table without a unique key: COPY straight into it. A keyed table: the first row of each key
- * (round 0) COPY straight in too, under a savepoint, and only the later rows of a key (twins
- * that update it) through the staging table. If a row meets an existing key (23505: a replayed
- * batch, another node's copy of the same message), back to the savepoint and the whole group
- * through the staging table, which the next writes of the table take directly for a while.
+ * The COPYs of a table. Without a unique key: straight into it. A keyed table: the first row
+ * of each key (round 0) straight in too, and only the later rows of a key (twins that update
+ * it) through the staging table; or, when the table is `staged`, every row through the staging
+ * table. A row of a direct COPY that meets a stored key (23505: a replayed batch, another
+ * node's copy of the same message) fails the transaction with a DirectConflict, and `write`
+ * runs it again with the table staged. (No savepoint around the direct COPY: one costs two
+ * round trips and a subtransaction per table and write; a conflict is rare, and then the
+ * staging table is used for the next writes of the table.)
  */
+function copiesOf(group: TableRows, staged: ReadonlySet<TableName>): CopyStep[] {
+  const { plan } = group;
+  if (plan.keyCount > 0 && (staged.has(plan.table) || plan.entity)) {
+    return [{ rows: group, staging: true }];
+  }
+  if (group.roundCount === 1) return [{ rows: group, staging: false }];
+  // Round 0 holds the first row of every key in the batch; later rounds update those rows.
+  return [{ rows: subset(group, 0), staging: false }, { rows: subset(group, 1), staging: true }];
+}
+
+/** Runs the COPYs of one table (`afterSend` once the first one's rows are all sent). */
 async function copyRows(
   tx: Tx,
-  group: TableRows,
+  steps: readonly CopyStep[],
   counts: WriteCounts,
-  staged: StagedWrites,
+  afterSend: () => void,
 ): Promise<void> {
-  const { plan } = group;
-  const n = group.events.length;
-  const direct = `COPY ${plan.table} (${plan.columns.join(", ")}) FROM STDIN`;
-  if (plan.keyCount === 0) {
-    await copyLines(tx, direct, group, false);
-    count(counts, plan.table, n, n);
-    return;
-  }
-  let rest = group;
-  const waiting = staged.get(plan.table) ?? 0;
-  if (waiting === 0) {
-    // Round 0 holds the first row of every key in the batch; later rounds update those rows.
-    const first = group.roundCount === 1 ? group : subset(group, 0);
-    await tx.unsafe("SAVEPOINT danmaku_direct_copy");
-    try {
-      await copyLines(tx, direct, first, false);
-      await tx.unsafe("RELEASE SAVEPOINT danmaku_direct_copy");
-      count(counts, plan.table, first.events.length, first.events.length);
-      if (group.roundCount === 1) return;
-      rest = subset(group, 1);
-    } catch (error) {
-      if (errorCode(error) !== "23505") throw error;
-      await tx.unsafe("ROLLBACK TO SAVEPOINT danmaku_direct_copy");
-      staged.set(plan.table, STAGED_AFTER_CONFLICT);
+  for (const [i, step] of steps.entries()) {
+    const { plan, events } = step.rows;
+    const then = i === 0 ? afterSend : () => {};
+    if (step.staging) {
+      await stageRows(tx, step, counts, then);
+      continue;
     }
-  } else {
-    staged.set(plan.table, waiting - 1);
+    const direct = `COPY ${plan.table} (${plan.columns.join(", ")}) FROM STDIN (FORMAT binary)`;
+    try {
+      await copyLines(tx, direct, step, then);
+    } catch (error) {
+      throw errorCode(error) === "23505" && plan.keyCount > 0
+        ? new DirectConflict(plan.table, error)
+        : error;
+    }
+    count(counts, plan.table, events.length, events.length);
   }
-  await stageRows(tx, rest, counts);
+}
+
+/** Encodes a step's rows in binary COPY (once). */
+function encodeRows(step: CopyStep): void {
+  if (step.chunks) return;
+  const { events, rounds, plan } = step.rows;
+  const out = new CopyWriter(COPY_CHUNK_BYTES);
+  const row = step.staging ? plan.stagedRow : plan.row;
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < events.length; i++) {
+    row(events[i], out, i, rounds[i]);
+    if (out.full) chunks.push(out.take());
+  }
+  chunks.push(out.finish());
+  step.chunks = chunks;
 }
 
 /** The events of `group` from round `from` on, their rounds counted from there. */
@@ -443,26 +509,44 @@ function subset(group: TableRows, from: number): TableRows {
   return { plan: group.plan, events, rounds, roundCount: from === 0 ? 1 : group.roundCount - from };
 }
 
-/** COPY of `group` into the staging table, then one `INSERT … SELECT … ON CONFLICT` per round. */
-async function stageRows(tx: Tx, group: TableRows, counts: WriteCounts): Promise<void> {
+/**
+ * COPY of `group` into the staging table, then one `INSERT … SELECT … ON CONFLICT` per round
+ * (the statements sent without waiting for each other's answer: one round trip for them all).
+ */
+async function stageRows(
+  tx: Tx,
+  step: CopyStep,
+  counts: WriteCounts,
+  afterSend: () => void,
+): Promise<void> {
+  const group = step.rows;
   const { plan } = group;
-  await tx.unsafe(plan.createStage);
+  const created = tx.unsafe(plan.createStage);
+  created.catch(() => {});
   await copyLines(
     tx,
-    `COPY ${plan.stage} (seq, round, ${plan.columns.join(", ")}) FROM STDIN`,
-    group,
-    true,
-  );
+    `COPY ${plan.stage} (seq, round, ${plan.columns.join(", ")}) FROM STDIN (FORMAT binary)`,
+    step,
+    afterSend,
+  ).catch(async (error) => {
+    await created; // the first failure is the one to report
+    throw error;
+  });
   const columns = plan.columns.join(", ");
   const perRound = new Array<number>(group.roundCount).fill(0);
   for (const round of group.rounds) perRound[round]++;
+  const inserts = [];
   for (let round = 0; round < group.roundCount; round++) {
-    const result = await tx.unsafe(
+    const insert = tx.unsafe(
       `INSERT INTO ${plan.table} (${columns}) SELECT ${columns} FROM ${plan.stage}${
         group.roundCount === 1 ? "" : ` WHERE round = ${round}`
       } ORDER BY seq${plan.onConflict ? ` ${plan.onConflict}` : ""}`,
     );
-    count(counts, plan.table, perRound[round], result.count);
+    insert.catch(() => {});
+    inserts.push(insert);
+  }
+  for (let round = 0; round < group.roundCount; round++) {
+    count(counts, plan.table, perRound[round], (await inserts[round]).count);
   }
 }
 
@@ -475,10 +559,10 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /**
- * Runs `copy` (a `COPY … FROM STDIN`) with the group's rows in text format, each led by its
- * position and round when `staging`.
+ * Runs `copy` (a `COPY … FROM STDIN (FORMAT binary)`) with the group's rows in binary format,
+ * each led by its position and round when `staging`.
  */
-async function copyLines(tx: Tx, copy: string, group: TableRows, staging: boolean) {
+async function copyLines(tx: Tx, copy: string, step: CopyStep, afterSend: () => void) {
   const query = tx.unsafe(copy);
   // npm:postgres 3.4.9 resolves a COPY query with its stream once the server accepts the COPY;
   // an error the server reports later (a bad row, a duplicate key, the connection lost) only
@@ -510,20 +594,38 @@ async function copyLines(tx: Tx, copy: string, group: TableRows, staging: boolea
   });
   done.catch(() => {});
   const settled = Promise.race([done, failure]);
-  const { events, rounds, plan } = group;
-  let text = "";
-  for (let i = 0; i < events.length; i++) {
-    text += staging ? `${i}\t${rounds[i]}\t${plan.line(events[i])}\n` : `${plan.line(events[i])}\n`;
-    if (text.length >= COPY_CHUNK_CHARS) {
-      if (!stream.write(text)) {
-        await Promise.race([
-          new Promise<void>((resolve) => stream.once("drain", resolve)),
-          settled,
-        ]);
+  const chunks = step.chunks;
+  if (chunks) {
+    for (let i = 0; i < chunks.length - 1; i++) stream.write(chunks[i]);
+    stream.end(chunks[chunks.length - 1]);
+  } else {
+    // Encoded as it goes: the server takes one chunk while the next is built.
+    const { events, rounds, plan } = step.rows;
+    const out = new CopyWriter(COPY_CHUNK_BYTES);
+    const row = step.staging ? plan.stagedRow : plan.row;
+    try {
+      for (let i = 0; i < events.length; i++) {
+        row(events[i], out, i, rounds[i]);
+        if (out.full && !stream.write(out.take())) {
+          await Promise.race([
+            new Promise<void>((resolve) => stream.once("drain", resolve)),
+            settled,
+          ]);
+        }
       }
-      text = "";
+    } catch (error) {
+      // A value the column cannot hold: CopyFail ends the COPY (the transaction fails with it).
+      stream.destroy(error instanceof Error ? error : new Error(String(error)));
+      await settled.catch(() => {});
+      throw error;
     }
+    stream.end(out.finish());
   }
-  stream.end(text);
+  step.chunks = undefined;
+  try {
+    afterSend();
+  } catch {
+    // The next table's rows are encoded again, and fail, when its turn comes.
+  }
   await settled;
 }
