@@ -85,13 +85,17 @@ export class CopyWriter {
     } else if (value === null || value === undefined) {
       view.setInt32(pos, -1);
       this.#pos = pos + 4;
-    } else if (typeof value === "bigint") {
+    } else if (typeof value === "bigint" && BigInt.asIntN(64, value) === value) {
       view.setInt32(pos, 8);
       view.setBigInt64(pos + 4, value);
       this.#pos = pos + 12;
     } else if (typeof value === "string" && /^-?\d{1,19}$/.test(value)) {
+      const big = BigInt(value);
+      if (BigInt.asIntN(64, big) !== big) {
+        throw new TypeError(`Cannot store ${value} in a BIGINT column`);
+      }
       view.setInt32(pos, 8);
-      view.setBigInt64(pos + 4, BigInt(value));
+      view.setBigInt64(pos + 4, big);
       this.#pos = pos + 12;
     } else {
       throw new TypeError(`Cannot store ${String(value).slice(0, 40)} in a BIGINT column`);
