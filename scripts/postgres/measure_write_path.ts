@@ -1,5 +1,5 @@
 /**
- * Measures PgStore's two write paths (COPY into a staging table + INSERT … SELECT, and
+ * Measures PgStore's two write paths (binary COPY, straight in or through a staging table, and
  * multi-row INSERT … VALUES) and SqliteStore on the same batches: events of the simulator's
  * mix, normalized as the collector does, written in flushes of `--batch` events into a fresh
  * database each. Prints rows/s per method. docs/postgres.md "Write path" holds the figures.
