@@ -75,15 +75,7 @@ export function decodePacket(packet: Uint8Array, emit: MessageSink, streamOffset
     );
   }
   const budget = { remaining: MAX_DECOMPRESSED_BYTES };
-  decodeOne(
-    packet,
-    0,
-    header,
-    emit,
-    { offset: streamOffset, label: `byte ${streamOffset}` },
-    0,
-    budget,
-  );
+  decodeOne(packet, 0, header, emit, new Location(streamOffset), 0, budget);
 }
 
 /**
@@ -102,7 +94,7 @@ export function checkedHeader(
   offset: number,
   streamOffset: number,
 ): PacketHeader {
-  return checkedHeaderAt(bytes, offset, { offset: streamOffset, label: `byte ${streamOffset}` });
+  return checkedHeaderAt(bytes, offset, new Location(streamOffset));
 }
 
 function checkedHeaderAt(bytes: Uint8Array, offset: number, at: Location): PacketHeader {
@@ -138,10 +130,20 @@ export function headerProblem(header: PacketHeader): string | undefined {
 
 type WalkMode = "bundle" | "frame";
 
-/** Where a packet sits: the stream offset errors carry, and the words that name it. */
-interface Location {
-  offset: number;
-  label: string;
+/**
+ * Where a packet sits: the stream offset errors carry, and (for a packet inside a bundle) its
+ * offset in the decompressed bytes. The words naming it are made only for an error: building
+ * them for every packet was a string allocation per message.
+ */
+class Location {
+  constructor(readonly offset: number, readonly inner = -1) {}
+
+  /** `byte 120`, or `byte 120 (inner byte 48)` inside a bundle. */
+  get label(): string {
+    return this.inner < 0
+      ? `byte ${this.offset}`
+      : `byte ${this.offset} (inner byte ${this.inner})`;
+  }
 }
 
 function walkPackets(
@@ -154,9 +156,9 @@ function walkPackets(
 ): void {
   let offset = 0;
   while (offset < bytes.length) {
-    const at: Location = mode === "frame"
-      ? { offset: baseOffset + offset, label: `byte ${baseOffset + offset}` }
-      : { offset: baseOffset, label: `byte ${baseOffset} (inner byte ${offset})` };
+    const at = mode === "frame"
+      ? new Location(baseOffset + offset)
+      : new Location(baseOffset, offset);
     const header = checkedHeaderAt(bytes, offset, at);
     if (header.packetLength > bytes.length - offset) {
       throw new ProtocolError(
