@@ -1,5 +1,5 @@
 /** The base64 protobuf `pb` payloads of the *_V2 cmds (docs/protocol.md §4.12). */
-import { ProtoMessage } from "../protocol/protobuf.ts";
+import { ProtoMessage, WireType } from "../protocol/protobuf.ts";
 import { asObject, asString, type JsonObject } from "../util/json_guards.ts";
 
 /** Longest base64 `pb` accepted; real payloads are well under 4 KB. */
@@ -17,26 +17,18 @@ export function readPbPayload(data: JsonObject | undefined): ProtoMessage | unde
   return new ProtoMessage(Uint8Array.fromBase64(pb));
 }
 
-const utf8 = new TextDecoder();
-
 /** A field read as text whether it was sent as a string or a varint; null when absent. */
 export function protoText(message: ProtoMessage, field: number): string | null {
-  const fields = message.fields;
-  for (let i = fields.length - 1; i >= 0; i--) {
-    const f = fields[i];
-    if (f.field !== field) continue;
-    if (f.wire === 2) return f.value.length === 0 ? null : utf8.decode(f.value);
-    return String(f.value);
+  const wire = message.wireOf(field);
+  if (wire < 0) return null;
+  if (wire === WireType.len) {
+    const text = message.string(field);
+    return text === "" ? null : text;
   }
-  return null;
+  return wire === WireType.fixed32 ? String(message.number(field)) : String(message.bigint(field));
 }
 
 /** The first `max` occurrences of a repeated nested message, decoded; later ones are skipped. */
 export function protoMessages(message: ProtoMessage, field: number, max: number): ProtoMessage[] {
-  const out: ProtoMessage[] = [];
-  for (const f of message.fields) {
-    if (out.length >= max) break;
-    if (f.field === field && f.wire === 2) out.push(new ProtoMessage(f.value));
-  }
-  return out;
+  return message.messages(field, max);
 }

@@ -18,11 +18,15 @@ export type ProtoField =
 /** Most fields one message may hold; real messages have a few dozen. */
 export const MAX_PROTO_FIELDS = 10_000;
 
+/** The offset after the varint {@linkcode readVarint} read last (saves a tuple per varint). */
+let varintEnd = 0;
+
 /**
- * Reads one varint at `offset` of `bytes`: the value (exact, masked to 64 bits) and the offset
- * after it. Plain numbers while the value fits in 2^49; BigInt only for longer varints.
+ * Reads one varint at `offset` of `bytes`: returns the value (exact, masked to 64 bits) and
+ * leaves the offset after it in `varintEnd`. Plain numbers while the value fits in 2^49;
+ * BigInt only for longer varints.
  */
-function readVarint(bytes: Uint8Array, offset: number): [number | bigint, number] {
+function readVarint(bytes: Uint8Array, offset: number): number | bigint {
   let result = 0;
   let scale = 1;
   for (let i = 0; i < 7; i++) {
@@ -31,7 +35,10 @@ function readVarint(bytes: Uint8Array, offset: number): [number | bigint, number
     }
     const byte = bytes[offset++];
     result += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) return [result, offset];
+    if ((byte & 0x80) === 0) {
+      varintEnd = offset;
+      return result;
+    }
     scale *= 128;
   }
   // Beyond 49 bits: continue exactly with BigInt (uint64 such as nanosecond trigger times).
@@ -42,7 +49,10 @@ function readVarint(bytes: Uint8Array, offset: number): [number | bigint, number
     }
     const byte = bytes[offset++];
     big |= BigInt(byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return [big & 0xffff_ffff_ffff_ffffn, offset];
+    if ((byte & 0x80) === 0) {
+      varintEnd = offset;
+      return big & 0xffff_ffff_ffff_ffffn;
+    }
   }
   throw new ProtocolError("Cannot read protobuf: varint longer than 10 bytes", offset);
 }
@@ -58,17 +68,32 @@ function fixedView(bytes: Uint8Array, offset: number, size: 4 | 8, at: number): 
   return new DataView(bytes.buffer, bytes.byteOffset + offset, size);
 }
 
-/** Reads every top-level field of `bytes`; throws ProtocolError on malformed input. */
-export function readProtoFields(bytes: Uint8Array): ProtoField[] {
-  const fields: ProtoField[] = [];
+/** Numbers per field in a {@linkcode FieldIndex}: field number, wire type, two values. */
+const SLOT = 4;
+
+/**
+ * The top-level fields of one message without an object per field: per field, its number,
+ * its wire type and two numbers — a varint's value (-1 when it needed a BigInt, kept in `big`),
+ * a fixed32's value, or a length-delimited field's start and end. fixed64 values are in `big`.
+ */
+interface FieldIndex {
+  slots: number[];
+  /** BigInt values by slot position, for varints beyond 2^49 and every fixed64. */
+  big: Map<number, bigint> | undefined;
+}
+
+/** Indexes every top-level field of `bytes`; throws ProtocolError on malformed input. */
+function indexFields(bytes: Uint8Array): FieldIndex {
+  const slots: number[] = [];
+  let big: Map<number, bigint> | undefined;
   let offset = 0;
   while (offset < bytes.length) {
-    if (fields.length >= MAX_PROTO_FIELDS) {
+    if (slots.length >= MAX_PROTO_FIELDS * SLOT) {
       throw new ProtocolError(`Cannot read protobuf: more than ${MAX_PROTO_FIELDS} fields`, offset);
     }
     const at = offset;
-    const [key, afterKey] = readVarint(bytes, offset);
-    offset = afterKey;
+    const key = readVarint(bytes, offset);
+    offset = varintEnd;
     const field = typeof key === "number" ? Math.floor(key / 8) : Number(key >> 3n);
     const wire = typeof key === "number" ? key % 8 : Number(key & 7n);
     if (field === 0) {
@@ -76,18 +101,27 @@ export function readProtoFields(bytes: Uint8Array): ProtoField[] {
     }
     switch (wire) {
       case WireType.varint: {
-        const [value, end] = readVarint(bytes, offset);
-        offset = end;
-        fields.push({ field, wire, value: typeof value === "number" ? BigInt(value) : value });
+        const value = readVarint(bytes, offset);
+        offset = varintEnd;
+        if (typeof value === "number") slots.push(field, wire, value, 0);
+        else {
+          (big ??= new Map()).set(slots.length, value);
+          slots.push(field, wire, -1, 0);
+        }
         break;
       }
       case WireType.fixed64: {
-        fields.push({ field, wire, value: fixedView(bytes, offset, 8, at).getBigUint64(0, true) });
+        (big ??= new Map()).set(
+          slots.length,
+          fixedView(bytes, offset, 8, at).getBigUint64(0, true),
+        );
+        slots.push(field, wire, -1, 0);
         offset += 8;
         break;
       }
       case WireType.len: {
-        const [length, start] = readVarint(bytes, offset);
+        const length = readVarint(bytes, offset);
+        const start = varintEnd;
         if (typeof length !== "number" || length > bytes.length - start) {
           throw new ProtocolError(
             `Cannot read protobuf at byte ${at}: length ${length} runs past the end`,
@@ -95,12 +129,12 @@ export function readProtoFields(bytes: Uint8Array): ProtoField[] {
           );
         }
         const end = start + length;
-        fields.push({ field, wire, value: bytes.subarray(start, end) });
+        slots.push(field, wire, start, end);
         offset = end;
         break;
       }
       case WireType.fixed32: {
-        fields.push({ field, wire, value: fixedView(bytes, offset, 4, at).getUint32(0, true) });
+        slots.push(field, wire, fixedView(bytes, offset, 4, at).getUint32(0, true), 0);
         offset += 4;
         break;
       }
@@ -111,54 +145,115 @@ export function readProtoFields(bytes: Uint8Array): ProtoField[] {
         );
     }
   }
-  return fields;
+  return { slots, big };
+}
+
+/** Reads every top-level field of `bytes`; throws ProtocolError on malformed input. */
+export function readProtoFields(bytes: Uint8Array): ProtoField[] {
+  return new ProtoMessage(bytes).fields;
 }
 
 const utf8Decoder = new TextDecoder();
 
-/** Convenient typed access to one message's fields by number (last value wins, as in protobuf). */
+/**
+ * Convenient typed access to one message's fields by number (last value wins, as in protobuf).
+ * The fields are indexed once, without an object, a BigInt or a subarray per field: those are
+ * made only for the fields read.
+ */
 export class ProtoMessage {
-  readonly fields: ProtoField[];
+  readonly #bytes: Uint8Array;
+  readonly #slots: number[];
+  readonly #big: Map<number, bigint> | undefined;
+  #fields: ProtoField[] | undefined;
+
   constructor(bytes: Uint8Array) {
-    this.fields = readProtoFields(bytes);
+    this.#bytes = bytes;
+    const { slots, big } = indexFields(bytes);
+    this.#slots = slots;
+    this.#big = big;
   }
 
-  #last(field: number): ProtoField | undefined {
-    for (let i = this.fields.length - 1; i >= 0; i--) {
-      if (this.fields[i].field === field) return this.fields[i];
+  /** Every top-level field as read from the wire, in order (made on first use). */
+  get fields(): ProtoField[] {
+    if (this.#fields !== undefined) return this.#fields;
+    const fields: ProtoField[] = [];
+    for (let i = 0; i < this.#slots.length; i += SLOT) {
+      const field = this.#slots[i];
+      const wire = this.#slots[i + 1];
+      if (wire === WireType.len) fields.push({ field, wire, value: this.#bytesAt(i) });
+      else if (wire === WireType.fixed32) fields.push({ field, wire, value: this.#slots[i + 2] });
+      else fields.push({ field, wire: wire as 0 | 1, value: this.#bigintAt(i) });
     }
-    return undefined;
+    this.#fields = fields;
+    return fields;
+  }
+
+  /** The slot position of the last occurrence of `field`, or -1. */
+  #last(field: number): number {
+    for (let i = this.#slots.length - SLOT; i >= 0; i -= SLOT) {
+      if (this.#slots[i] === field) return i;
+    }
+    return -1;
+  }
+
+  #bytesAt(i: number): Uint8Array {
+    return this.#bytes.subarray(this.#slots[i + 2], this.#slots[i + 3]);
+  }
+
+  /** A varint or fixed64 at slot position `i` as a bigint. */
+  #bigintAt(i: number): bigint {
+    const value = this.#slots[i + 2];
+    return value >= 0 ? BigInt(value) : this.#big!.get(i)!;
   }
 
   /** A varint as a number (exact up to 2^53); 0 when absent, as protobuf defaults. */
   number(field: number): number {
-    const f = this.#last(field);
-    return f && (f.wire === 0 || f.wire === 1) ? Number(f.value) : f?.wire === 5 ? f.value : 0;
+    const i = this.#last(field);
+    if (i < 0) return 0;
+    const wire = this.#slots[i + 1];
+    if (wire === WireType.fixed32) return this.#slots[i + 2];
+    if (wire === WireType.len) return 0;
+    const value = this.#slots[i + 2];
+    return value >= 0 ? value : Number(this.#big!.get(i)!);
   }
 
   /** A varint as a bigint (for uint64 such as nanosecond trigger times); 0n when absent. */
   bigint(field: number): bigint {
-    const f = this.#last(field);
-    return f && (f.wire === 0 || f.wire === 1) ? f.value : 0n;
+    const i = this.#last(field);
+    if (i < 0) return 0n;
+    const wire = this.#slots[i + 1];
+    return wire === WireType.varint || wire === WireType.fixed64 ? this.#bigintAt(i) : 0n;
   }
 
   /** A UTF-8 string; "" when absent. */
   string(field: number): string {
-    const f = this.#last(field);
-    return f?.wire === 2 ? utf8Decoder.decode(f.value) : "";
+    const i = this.#last(field);
+    return i >= 0 && this.#slots[i + 1] === WireType.len
+      ? utf8Decoder.decode(this.#bytesAt(i))
+      : "";
   }
 
   /** A nested message, or undefined when absent. */
   message(field: number): ProtoMessage | undefined {
-    const f = this.#last(field);
-    return f?.wire === 2 ? new ProtoMessage(f.value) : undefined;
+    const i = this.#last(field);
+    return i >= 0 && this.#slots[i + 1] === WireType.len
+      ? new ProtoMessage(this.#bytesAt(i))
+      : undefined;
   }
 
-  /** Every occurrence of a repeated nested message. */
-  messages(field: number): ProtoMessage[] {
+  /** The wire type of the last occurrence of `field`, or -1 when absent. */
+  wireOf(field: number): number {
+    const i = this.#last(field);
+    return i < 0 ? -1 : this.#slots[i + 1];
+  }
+
+  /** Every occurrence of a repeated nested message (the first `max` of them). */
+  messages(field: number, max = Infinity): ProtoMessage[] {
     const out: ProtoMessage[] = [];
-    for (const f of this.fields) {
-      if (f.field === field && f.wire === 2) out.push(new ProtoMessage(f.value));
+    for (let i = 0; i < this.#slots.length && out.length < max; i += SLOT) {
+      if (this.#slots[i] === field && this.#slots[i + 1] === WireType.len) {
+        out.push(new ProtoMessage(this.#bytesAt(i)));
+      }
     }
     return out;
   }
@@ -166,11 +261,14 @@ export class ProtoMessage {
   /** A repeated varint field, packed or not. */
   numbers(field: number): number[] {
     const out: number[] = [];
-    for (const f of this.fields) {
-      if (f.field !== field) continue;
-      if (f.wire === 0) out.push(Number(f.value));
-      else if (f.wire === 2) {
-        for (const v of readPackedVarints(f.value)) out.push(v);
+    for (let i = 0; i < this.#slots.length; i += SLOT) {
+      if (this.#slots[i] !== field) continue;
+      const wire = this.#slots[i + 1];
+      if (wire === WireType.varint) {
+        const value = this.#slots[i + 2];
+        out.push(value >= 0 ? value : Number(this.#big!.get(i)!));
+      } else if (wire === WireType.len) {
+        for (const v of readPackedVarints(this.#bytesAt(i))) out.push(v);
       }
     }
     return out;
