@@ -40,11 +40,12 @@ interface TestNode extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-async function startNode(
+/** Opens a lease manager for a test node (not yet running), with a log it keeps. */
+async function openNode(
   url: string,
   nodeId: string,
-  options: Partial<LeaseManagerOptions> = {},
-): Promise<TestNode> {
+  options: Partial<LeaseManagerOptions>,
+): Promise<{ manager: LeaseManager; rooms: FakeRooms; log: string[] }> {
   const rooms = new FakeRooms();
   const log: string[] = [];
   const manager = await LeaseManager.open({
@@ -58,6 +59,15 @@ async function startNode(
     settleMs: 0,
     ...options,
   });
+  return { manager, rooms, log };
+}
+
+async function startNode(
+  url: string,
+  nodeId: string,
+  options: Partial<LeaseManagerOptions> = {},
+): Promise<TestNode> {
+  const { manager, rooms, log } = await openNode(url, nodeId, options);
   return runNode(manager, rooms, log);
 }
 
@@ -79,22 +89,7 @@ async function startTogether(
   options: Partial<LeaseManagerOptions> = {},
 ): Promise<TestNode[]> {
   const opened = [];
-  for (const nodeId of ids) {
-    const rooms = new FakeRooms();
-    const log: string[] = [];
-    const manager = await LeaseManager.open({
-      url,
-      nodeId,
-      ttlMs: TTL_MS,
-      capacity: 100,
-      rooms,
-      clock: systemClock,
-      log: (line) => log.push(line),
-      settleMs: 0,
-      ...options,
-    });
-    opened.push({ manager, rooms, log });
-  }
+  for (const nodeId of ids) opened.push(await openNode(url, nodeId, options));
   return opened.map(({ manager, rooms, log }) => runNode(manager, rooms, log));
 }
 

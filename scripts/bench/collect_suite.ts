@@ -43,6 +43,21 @@ const FAST_RATES = { apiRate: 2000, connectRate: 1000 };
  */
 export const IDLE_RATES = { apiRate: 500, connectRate: 250 };
 
+/**
+ * The simulator of the idle measures (this suite and scripts/bench/heap_probe.ts), after
+ * `--rooms`: every room live and all but silent.
+ */
+export const IDLE_SIMULATOR_ARGS: readonly string[] = [
+  "--rate",
+  "0.001",
+  "--seed",
+  "bench-idle",
+  "--live-minutes",
+  "100000",
+  "--offline-minutes",
+  "0.01",
+];
+
 function startCollector(
   sim: Child,
   dbPath: string,
@@ -357,18 +372,7 @@ async function idleRound(
   rooms: number,
 ): Promise<{ ours: number; peer?: number; liveSeconds: number }> {
   const dir = await Deno.makeTempDir({ prefix: "bench-idle-" });
-  const sim = await startChild([
-    "--rooms",
-    String(rooms),
-    "--rate",
-    "0.001",
-    "--seed",
-    "bench-idle",
-    "--live-minutes",
-    "100000",
-    "--offline-minutes",
-    "0.01",
-  ]);
+  const sim = await startChild(["--rooms", String(rooms), ...IDLE_SIMULATOR_ARGS]);
   try {
     await sleep(500); // every room goes live within the first ticks
     const ids = await roomIds(sim.api, rooms);

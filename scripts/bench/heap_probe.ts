@@ -9,6 +9,7 @@
  * by node type and constructor name. A tool for issue 14's measurements, not a test.
  */
 import { parseArgs } from "node:util";
+import { IDLE_SIMULATOR_ARGS } from "./collect_suite.ts";
 import { roomIds, ROOT, sleep, startChild, taskV8Flags, usage } from "./processes.ts";
 
 /** One row of a heap snapshot summary: node type + name, how many, bytes. */
@@ -193,18 +194,7 @@ interface Measure {
 }
 
 async function measure(rooms: number, port: number, rates: string[]): Promise<Measure> {
-  const sim = await startChild([
-    "--rooms",
-    String(rooms),
-    "--rate",
-    "0.001",
-    "--seed",
-    "bench-idle",
-    "--live-minutes",
-    "100000",
-    "--offline-minutes",
-    "0.01",
-  ]);
+  const sim = await startChild(["--rooms", String(rooms), ...IDLE_SIMULATOR_ARGS]);
   const dir = await Deno.makeTempDir({ prefix: "heap-probe-" });
   try {
     await sleep(500);
