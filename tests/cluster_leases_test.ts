@@ -150,9 +150,12 @@ Deno.test({
   const nodes = await startTogether(db.url, ["a", "b", "c"]);
   try {
     await nodes[0].manager.want(range(1, 12).map((roomId) => ({ roomId })));
-    await waitFor(() => holders(nodes).size === 12, "all 12 rooms to be held");
+    // On a loaded box a node may renew late, and a slot free for a whole interval is claimed
+    // beyond the share (rooms are never left unheld); the offers then even the split out.
+    const even = () =>
+      holders(nodes).size === 12 && nodes.every((node) => node.rooms.running.size === 4);
+    await waitFor(even, "the 12 rooms held 4, 4 and 4");
     for (const [room, by] of holders(nodes)) assert.equal(by.length, 1, `room ${room}: ${by}`);
-    assert.deepEqual(nodes.map((node) => node.rooms.running.size), [4, 4, 4]);
     const rows = await leaseRows(db.url);
     assert.equal(rows.length, 12);
     for (const row of rows) {
