@@ -12,7 +12,7 @@
 import postgres from "postgres";
 import { ConfigError, StorageError } from "../errors.ts";
 import { describeDatabase } from "../storage/database_url.ts";
-import { withSafeBegin } from "../storage/pg_connect.ts";
+import { pgConnect } from "../storage/pg_connect.ts";
 import { describePgFailure, withoutPassword } from "../storage/pg_errors.ts";
 import type { Clock } from "../util/clock.ts";
 import { fieldLogger, type Logger, type LogSink } from "../util/log.ts";
@@ -171,14 +171,11 @@ export class LeaseManager implements AsyncDisposable {
    */
   static async open(options: LeaseManagerOptions): Promise<LeaseManager> {
     const description = describeDatabase(options.url);
-    // withSafeBegin: no ROLLBACK on a connection lost mid-transaction (it crashed the process).
-    const sql = withSafeBegin(postgres(options.url, {
+    const sql = pgConnect(options.url, {
       max: 2,
-      onnotice: () => {},
-      connect_timeout: Math.max(2, Math.ceil(options.ttlMs / 3000)),
-      idle_timeout: 0,
-      connection: { application_name: `danmaku-leases ${options.nodeId}`.slice(0, 63) },
-    }));
+      connectTimeoutS: Math.max(2, Math.ceil(options.ttlMs / 3000)),
+      applicationName: `danmaku-leases ${options.nodeId}`,
+    });
     try {
       await ensureClusterSchema(sql, options.url);
       const startedAt = options.clock.now();

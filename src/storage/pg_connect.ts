@@ -2,7 +2,9 @@
  * A connection pool of npm:postgres with the project's settings: TCP_NODELAY sockets (with
  * Nagle's algorithm a COPY's last data message and CopyDone waited for a delayed ACK: ~90 ms
  * per COPY on loopback instead of ~5), notices dropped (never printed to stdout), a connect
- * timeout, and `application_name` = `danmaku` so the server's views name us.
+ * timeout, `application_name` (`danmaku` unless told) so the server's views name us, and the
+ * two workarounds below for npm:postgres 3.4.9 when the server goes away. Every pool of the
+ * project (store, reader, lease manager) is made here.
  */
 import net from "node:net";
 import postgres from "postgres";
@@ -13,6 +15,14 @@ export interface PgConnectOptions {
   max?: number;
   /** Longest a connection attempt may take, in seconds. @default {10} */
   connectTimeoutS?: number;
+  /** Seconds after which an idle connection is closed (0: never). @default {0} */
+  idleTimeoutS?: number;
+  /** `application_name` the server shows for these connections. @default {"danmaku"} */
+  applicationName?: string;
+  /** Every transaction of the session read-only (`default_transaction_read_only`). */
+  readOnly?: boolean;
+  /** Parsers for server types (npm:postgres `types`), e.g. int8 as exact numbers. */
+  types?: Record<string, postgres.PostgresType>;
 }
 
 /** What npm:postgres hands a `socket` factory (its parsed URL). */
@@ -43,7 +53,13 @@ export function pgConnect(url: string, options: PgConnectOptions = {}): postgres
     max: Math.max(1, Math.trunc(options.max ?? 2)),
     onnotice: () => {},
     connect_timeout: timeoutS,
-    connection: { application_name: "danmaku" },
+    idle_timeout: options.idleTimeoutS ?? 0,
+    connection: {
+      // The server cuts it at 63 bytes anyway.
+      application_name: (options.applicationName ?? "danmaku").slice(0, 63),
+      ...(options.readOnly ? { default_transaction_read_only: true } : {}),
+    },
+    types: options.types,
     socket: (target: SocketTarget) => connectSocket(target),
   };
   return withSafeBegin(

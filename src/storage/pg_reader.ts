@@ -8,6 +8,7 @@
  */
 import postgres from "postgres";
 import { describeDatabase } from "./database_url.ts";
+import { pgConnect } from "./pg_connect.ts";
 import { pgError } from "./pg_errors.ts";
 import { openPgSchema } from "./pg_schema.ts";
 import {
@@ -104,14 +105,11 @@ export class PgReader implements ReadStore {
     const description = describeDatabase(url);
     let sql: postgres.Sql<Record<string, never>>;
     try {
-      sql = postgres(url, {
+      sql = pgConnect(url, {
         max: POOL_SIZE,
-        connect_timeout: CONNECT_TIMEOUT_S,
-        onnotice: () => {},
-        connection: {
-          application_name: "danmaku-collector read",
-          default_transaction_read_only: true,
-        },
+        connectTimeoutS: CONNECT_TIMEOUT_S,
+        applicationName: "danmaku-collector read",
+        readOnly: true,
         types: TYPES,
       }) as unknown as postgres.Sql<Record<string, never>>;
     } catch (error) {
