@@ -363,14 +363,63 @@ async function throughput(
 }
 
 /**
- * RSS (KB) of ours, then of the peer, holding `rooms` idle rooms of one simulator, and the
- * seconds ours took from start until every room was live.
+ * How the idle suite waits before it reads RSS, the same for ours and the peer: sampled every
+ * second from the moment every room is live (ours: the status line; the peer: a heartbeat reply
+ * from every room), it is read once it has made no new low (by more than 0.5 MB) for 5 s, and not
+ * before 10 s: past the collector's ramp GC and its follow-up (≈ 2.5 s after the last setup) and
+ * Node's own idle-time GCs. A collector runs for weeks: the figure is the steady state, not the
+ * ramp's tail. At most 30 s.
+ */
+export const IDLE_SETTLE = { minMs: 10_000, quietMs: 5_000, maxMs: 30_000, epsilonMb: 0.5 };
+
+/** RSS of `pid` once it stopped falling ({@linkcode IDLE_SETTLE}), and 2 s after the start. */
+async function settledRss(
+  pid: number,
+): Promise<{ rssMb: number; at2sMb: number; minMb: number; seconds: number }> {
+  const start = performance.now();
+  let low = Infinity;
+  let lowAt = start;
+  let minMb = Infinity;
+  let at2sMb = 0;
+  for (let second = 0;; second++) {
+    await sleep(Math.max(0, start + second * 1000 - performance.now()));
+    const { rssMb } = await usage(pid);
+    const elapsed = performance.now() - start;
+    if (second === 2) at2sMb = rssMb;
+    minMb = Math.min(minMb, rssMb);
+    if (rssMb < low - IDLE_SETTLE.epsilonMb) {
+      low = rssMb;
+      lowAt = performance.now();
+    }
+    const quiet = performance.now() - lowAt >= IDLE_SETTLE.quietMs;
+    if (elapsed >= IDLE_SETTLE.maxMs || (elapsed >= IDLE_SETTLE.minMs && quiet)) {
+      return { rssMb, at2sMb, minMb, seconds: Math.round(elapsed / 1000) };
+    }
+  }
+}
+
+/** RSS (KB) of one process once settled, and 2 s after every room was live (the old reading). */
+interface IdleRss {
+  kb: number;
+  at2sKb: number;
+}
+
+function describe(settled: Awaited<ReturnType<typeof settledRss>>): string {
+  return `rss_mb=${settled.rssMb.toFixed(1)} (settled after ${settled.seconds} s; at 2 s ${
+    settled.at2sMb.toFixed(1)
+  }, lowest ${settled.minMb.toFixed(1)})`;
+}
+
+/**
+ * RSS of ours, then of the peer, holding `rooms` idle rooms of one simulator, read the same way
+ * for both ({@linkcode IDLE_SETTLE}), and the seconds ours took from start until every room was
+ * live.
  */
 async function idleRound(
   options: SuiteOptions,
   peer: Peer | undefined,
   rooms: number,
-): Promise<{ ours: number; peer?: number; liveSeconds: number }> {
+): Promise<{ ours: IdleRss; peer?: IdleRss; liveSeconds: number }> {
   const dir = await Deno.makeTempDir({ prefix: "bench-idle-" });
   const sim = await startChild(["--rooms", String(rooms), ...IDLE_SIMULATOR_ARGS]);
   try {
@@ -384,24 +433,25 @@ async function idleRound(
       await sleep(100);
     }
     const liveSeconds = Math.round((performance.now() - startedAt) / 100) / 10;
-    await sleep(2000); // settle after the connection burst
-    const ours = await usage(collector.process.pid);
+    const settled = await settledRss(collector.process.pid);
     const live = collector.status.live ?? 0;
     await collector.stop();
     options.log(
-      `idle: ours rooms=${rooms} live=${live} after ${liveSeconds} s, rss_mb=${
-        ours.rssMb.toFixed(1)
-      }`,
+      `idle: ours rooms=${rooms} live=${live} after ${liveSeconds} s, ${describe(settled)}`,
     );
     if (live < ids.length) throw new Error(`only ${live} of ${ids.length} rooms connected`);
-    if (!peer) return { ours: ours.rssMb * 1024, liveSeconds };
+    const ours = { kb: settled.rssMb * 1024, at2sKb: settled.at2sMb * 1024 };
+    if (!peer) return { ours, liveSeconds };
 
     await using client = await startPeerRooms(peer, sim, ids, dir);
     while ((await client.ask("report")).heartbeats < ids.length) await sleep(250);
-    await sleep(2000); // settle, as for ours
-    const theirs = await usage(client.process.pid);
-    options.log(`idle: peer rooms=${rooms} rss_mb=${theirs.rssMb.toFixed(1)}`);
-    return { ours: ours.rssMb * 1024, peer: theirs.rssMb * 1024, liveSeconds };
+    const theirs = await settledRss(client.process.pid); // as for ours
+    options.log(`idle: peer rooms=${rooms} ${describe(theirs)}`);
+    return {
+      ours,
+      peer: { kb: theirs.rssMb * 1024, at2sKb: theirs.at2sMb * 1024 },
+      liveSeconds,
+    };
   } finally {
     await sim.stop().catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -455,23 +505,36 @@ export const IDLE_LEVELS = { quick: [1000], full: [1000, 5000, 10_000] };
 
 /**
  * Idle suite: RSS per idle room, ours and the peer's, each level against one simulator (ours
- * first, then the peer), as (RSS at K − RSS at 10) / (K − 10), and how long ours took until
- * every room was live at {@linkcode IDLE_RATES}.
+ * first, then the peer), as (RSS at K − RSS at 10) / (K − 10) once RSS settled
+ * ({@linkcode IDLE_SETTLE}; `…_2s_…`: read 2 s after every room was live, as before 2026-12-02),
+ * and how long ours took until every room was live at {@linkcode IDLE_RATES}. `levels` replaces
+ * {@linkcode IDLE_LEVELS} (experiments).
  */
-export async function idleSuite(options: SuiteOptions): Promise<Record<string, number>> {
+export async function idleSuite(
+  options: SuiteOptions,
+  levels: readonly number[] = options.quick ? IDLE_LEVELS.quick : IDLE_LEVELS.full,
+): Promise<Record<string, number>> {
   const peer = await preparePeer(options.log);
   const results: Record<string, number> = {};
   const baseline = await idleRound(options, peer, 10);
-  for (const rooms of options.quick ? IDLE_LEVELS.quick : IDLE_LEVELS.full) {
+  for (const rooms of levels) {
     const at = await idleRound(options, peer, rooms);
     const perRoom = (kb: number, base: number) => Math.round((kb - base) / (rooms - 10) * 10) / 10;
     results["idle.rooms"] = rooms;
-    results[`idle.ours_rss_kb_per_room_at_${rooms}`] = perRoom(at.ours, baseline.ours);
-    results["idle.ours_rss_kb_per_room"] = perRoom(at.ours, baseline.ours);
+    results[`idle.ours_rss_kb_per_room_at_${rooms}`] = perRoom(at.ours.kb, baseline.ours.kb);
+    results["idle.ours_rss_kb_per_room"] = perRoom(at.ours.kb, baseline.ours.kb);
+    results[`idle.ours_rss_kb_per_room_2s_at_${rooms}`] = perRoom(
+      at.ours.at2sKb,
+      baseline.ours.at2sKb,
+    );
     results[`idle.ours_live_s_at_${rooms}`] = at.liveSeconds;
-    if (at.peer !== undefined && baseline.peer !== undefined) {
-      results[`idle.peer_rss_kb_per_room_at_${rooms}`] = perRoom(at.peer, baseline.peer);
-      results["idle.peer_rss_kb_per_room"] = perRoom(at.peer, baseline.peer);
+    if (at.peer && baseline.peer) {
+      results[`idle.peer_rss_kb_per_room_at_${rooms}`] = perRoom(at.peer.kb, baseline.peer.kb);
+      results["idle.peer_rss_kb_per_room"] = perRoom(at.peer.kb, baseline.peer.kb);
+      results[`idle.peer_rss_kb_per_room_2s_at_${rooms}`] = perRoom(
+        at.peer.at2sKb,
+        baseline.peer.at2sKb,
+      );
     }
   }
   return results;
