@@ -7,6 +7,12 @@
  * V8 runs a full GC only through `gc()`, which `--expose-gc` adds to new contexts: the flag is
  * set at run time and the function taken from a fresh context, once per process. Measured at
  * 10,000 idle rooms: 20 KB of RSS per room before, 16 KB after such a collection.
+ *
+ * After the GC, glibc's `malloc_trim(0)` ({@linkcode trimNativeHeap}): the ramp's native buffers
+ * (HTTP bodies, TLS-less sockets' op buffers, decompression state) are freed by then, but glibc
+ * returns free memory in the middle of its heaps to the system only when asked. Measured at
+ * 10,000 idle rooms (idle suite, settled RSS): 5–9 MB less right after each call, 14.4–14.6 KB
+ * per room against 15.2–16.5 without.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -25,6 +31,56 @@ export function fullGc(): boolean {
       collect = () => gc({ type: "major", execution: "sync", flavor: "last-resort" });
     }
     collect();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The collection the supervisor runs after a ramp: {@linkcode fullGc}, then {@linkcode trimNativeHeap}. */
+export function rampCollect(): void {
+  fullGc();
+  trimNativeHeap();
+}
+
+/** Where {@linkcode trimNativeHeap} finds `malloc_trim`; tests replace it. */
+export interface NativeHeap {
+  /** `Deno.build.os`. */
+  os: string;
+  /** Whether FFI may be used: never a permission prompt from a GC. */
+  ffiGranted(): boolean;
+  /** Opens libc's `malloc_trim`; throws where there is none (musl, no FFI in the runtime). */
+  open(): { trim(pad: number): number; close(): void };
+}
+
+/** This process: glibc's `libc.so.6` through Deno's FFI. */
+export const DENO_NATIVE_HEAP: NativeHeap = {
+  os: Deno.build.os,
+  ffiGranted: () => Deno.permissions.querySync({ name: "ffi" }).state === "granted",
+  open() {
+    const lib = Deno.dlopen("libc.so.6", {
+      malloc_trim: { parameters: ["usize"], result: "i32" },
+    });
+    return { trim: (pad) => lib.symbols.malloc_trim(BigInt(pad)), close: () => lib.close() };
+  },
+};
+
+/**
+ * Asks glibc to give freed malloc memory back to the system (`malloc_trim(0)`: every arena, free
+ * pages in the middle of a heap too). Only on Linux with FFI permission (`deno task start` runs
+ * with `-A`); anywhere else, without the permission, or without glibc (musl has no `libc.so.6`)
+ * it does nothing and returns false. The library is opened and closed per call (libc is loaded
+ * already: a reference count), so nothing stays open between ramps.
+ */
+export function trimNativeHeap(native: NativeHeap = DENO_NATIVE_HEAP): boolean {
+  try {
+    if (native.os !== "linux" || !native.ffiGranted()) return false;
+    const libc = native.open();
+    try {
+      libc.trim(0);
+    } finally {
+      libc.close();
+    }
     return true;
   } catch {
     return false;
