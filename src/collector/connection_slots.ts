@@ -1,5 +1,19 @@
 /** A counting semaphore for danmaku connections: the per-IP cap shared by every room. */
 
+/**
+ * Default of `SupervisorOptions.setupConcurrency` and `--setup-concurrency`: rooms setting up at
+ * once (first API call until the danmaku connection is open). Measured before the ramp GC at 1,000
+ * idle rooms: an unbounded burst grew RSS by ≈ 75 KB per room that no GC returned within 20 s; 32
+ * at a time, 44 KB. With the ramp GC, its follow-up and the malloc trim, RSS once settled at 1,000
+ * / 5,000 / 10,000 idle rooms (KB per room, ± 1): 256 → 18.1 / 15.6 / 14.8, 64 → 18.8 / 14.7 /
+ * 14.2, 32 → 19.2 / 14.9 / 14.4 — the same within noise; a narrower window only lowers the ramp's
+ * peak. But a narrower window fails a ramp of very busy rooms: the collect suite's 100 rooms at
+ * 2,000 msg/s each (simulator writing its truth file) had 1 (32) and 0 (64) of 100 live after
+ * 120 s, all 100 at 256. So the default keeps ramps of a few hundred rooms unbounded. On the real
+ * site `--api-rate 1` paces setups far below either bound.
+ */
+export const SETUP_CONCURRENCY = 256;
+
 /** At most `limit` holders at once; waiters are served in order. */
 export class ConnectionSlots {
   readonly limit: number;

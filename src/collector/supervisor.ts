@@ -7,8 +7,8 @@
 import type { Clock } from "../util/clock.ts";
 import type { RoomSession } from "../room/room_session.ts";
 import { type TimerEntry, TimerQueue } from "../room/timer_queue.ts";
-import { fullGc } from "./ramp_gc.ts";
-import { ConnectionSlots } from "./connection_slots.ts";
+import { rampCollect } from "./ramp_gc.ts";
+import { ConnectionSlots, SETUP_CONCURRENCY } from "./connection_slots.ts";
 import { type KnownRoom, type RoomState, RoomWorker, type RoomWorkerDeps } from "./room_worker.ts";
 import { fieldLogger } from "../util/log.ts";
 import { COLLECT_DEFAULTS } from "../defaults.ts";
@@ -51,17 +51,6 @@ export interface SupervisorOptions {
   rampGc?: Partial<RampGcRule> | false;
 }
 
-/**
- * Default of {@linkcode SupervisorOptions.setupConcurrency}. Measured before the ramp GC at 1,000
- * idle rooms: an unbounded burst grew RSS by ≈ 75 KB per room that no GC returned within 20 s; 32
- * at a time, 44 KB. With the ramp GC, at 10,000 idle rooms (± 3 KB between runs): 32 → 15.0 and
- * 15.9 KB per room, 128 → 21.2, 256 → 18.6 and 20.4. But 32 starves a ramp of very busy rooms:
- * the first rooms' messages slow the others' setups (the collect suite's 100 rooms at 2,000 msg/s
- * each: 20 of 100 live after 120 s), so the default keeps ramps of a few hundred rooms unbounded.
- * On the real site `--api-rate 1` paces setups far below either bound.
- */
-export const SETUP_CONCURRENCY = 256;
-
 /** When the supervisor runs a full GC after a connection ramp (src/collector/ramp_gc.ts). */
 export interface RampGcRule {
   /** Rooms set up since the last collection that make a ramp worth one. */
@@ -74,7 +63,7 @@ export interface RampGcRule {
    * by then, and its half-empty pages are compacted.
    */
   followUpMs: number;
-  /** Runs the collection. @default {fullGc} */
+  /** Runs the collection. @default {rampCollect} */
   collect: () => void;
 }
 
@@ -152,7 +141,7 @@ export class Supervisor implements AsyncDisposable {
       setup: options.deps.setup ?? this.#setup,
     };
     if (!options.deps.setup && options.rampGc !== false) {
-      const rule: RampGcRule = { ...RAMP_GC, collect: fullGc, ...options.rampGc };
+      const rule: RampGcRule = { ...RAMP_GC, collect: rampCollect, ...options.rampGc };
       this.#setup.onIdle = () => this.#afterRamp(rule);
     }
   }
