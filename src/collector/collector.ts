@@ -193,6 +193,7 @@ export async function runCollector(
       log,
       sweepIntervalMs: config.sweepIntervalMs,
       watchdogMs: config.watchdogMs,
+      setupConcurrency: config.setupConcurrency,
       silence: config.silenceWatch &&
         { windowMs: config.silenceWindowMs, cooldownMs: config.silenceCooldownMs },
       deps: {

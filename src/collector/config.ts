@@ -4,6 +4,7 @@ import { ConfigError } from "../errors.ts";
 import type { TransportMode } from "../room/transport.ts";
 import { parseByteSize } from "../util/byte_size.ts";
 import { describeDatabase, isPostgresUrl } from "../storage/database_url.ts";
+import { SETUP_CONCURRENCY } from "./connection_slots.ts";
 import { SILENCE_RULE } from "./silence_watch.ts";
 import { type CommandSpec, flag, parseCommandArgs } from "../util/flags.ts";
 
@@ -77,6 +78,8 @@ export interface CollectConfig {
   connectRatePerSecond: number;
   /** Cap on concurrent danmaku connections from this process. */
   maxConnections: number;
+  /** Rooms setting up at once (first API call until the danmaku connection is open). */
+  setupConcurrency: number;
   /** Largest reconnect backoff. */
   maxBackoffMs: number;
   /** Stop by itself after this long. */
@@ -425,6 +428,16 @@ const COLLECT_FLAGS = {
     name: "max-connections",
     default: D.maxConnections,
     help: "concurrent danmaku connections at most",
+    group: CONNECTIONS,
+    min: 1,
+    max: 1e6,
+    integer: true,
+  }),
+  setupConcurrency: flag.number({
+    name: "setup-concurrency",
+    default: SETUP_CONCURRENCY,
+    help: "rooms setting up at once (API calls until the connection is open); fewer lower the " +
+      "memory peak of a connection ramp",
     group: CONNECTIONS,
     min: 1,
     max: 1e6,
