@@ -372,10 +372,14 @@ async function throughput(
  */
 export const IDLE_SETTLE = { minMs: 10_000, quietMs: 5_000, maxMs: 30_000, epsilonMb: 0.5 };
 
-/** RSS of `pid` once it stopped falling ({@linkcode IDLE_SETTLE}), and 2 s after the start. */
+/**
+ * RSS of `pid` once it stopped falling ({@linkcode IDLE_SETTLE}), its file-backed part then (the
+ * runtime's binary and libraries paged in: code, shared with other processes), and RSS 2 s after
+ * the start.
+ */
 async function settledRss(
   pid: number,
-): Promise<{ rssMb: number; at2sMb: number; minMb: number; seconds: number }> {
+): Promise<{ rssMb: number; fileMb: number; at2sMb: number; minMb: number; seconds: number }> {
   const start = performance.now();
   let low = Infinity;
   let lowAt = start;
@@ -393,21 +397,37 @@ async function settledRss(
     }
     const quiet = performance.now() - lowAt >= IDLE_SETTLE.quietMs;
     if (elapsed >= IDLE_SETTLE.maxMs || (elapsed >= IDLE_SETTLE.minMs && quiet)) {
-      return { rssMb, at2sMb, minMb, seconds: Math.round(elapsed / 1000) };
+      const status = await Deno.readTextFile(`/proc/${pid}/status`);
+      const fileMb = Number(/RssFile:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+      return { rssMb, fileMb, at2sMb, minMb, seconds: Math.round(elapsed / 1000) };
     }
   }
 }
 
-/** RSS (KB) of one process once settled, and 2 s after every room was live (the old reading). */
+/**
+ * RSS (KB) of one process once settled, its part not backed by files (RssAnon + RssShmem), and
+ * RSS 2 s after every room was live (the old reading).
+ */
 interface IdleRss {
   kb: number;
+  anonKb: number;
   at2sKb: number;
 }
 
 function describe(settled: Awaited<ReturnType<typeof settledRss>>): string {
-  return `rss_mb=${settled.rssMb.toFixed(1)} (settled after ${settled.seconds} s; at 2 s ${
-    settled.at2sMb.toFixed(1)
-  }, lowest ${settled.minMb.toFixed(1)})`;
+  return `rss_mb=${settled.rssMb.toFixed(1)} (file-backed ${
+    settled.fileMb.toFixed(1)
+  }; settled after ${settled.seconds} s; at 2 s ${settled.at2sMb.toFixed(1)}, lowest ${
+    settled.minMb.toFixed(1)
+  })`;
+}
+
+function idleRss(settled: Awaited<ReturnType<typeof settledRss>>): IdleRss {
+  return {
+    kb: settled.rssMb * 1024,
+    anonKb: (settled.rssMb - settled.fileMb) * 1024,
+    at2sKb: settled.at2sMb * 1024,
+  };
 }
 
 /**
@@ -440,7 +460,7 @@ async function idleRound(
       `idle: ours rooms=${rooms} live=${live} after ${liveSeconds} s, ${describe(settled)}`,
     );
     if (live < ids.length) throw new Error(`only ${live} of ${ids.length} rooms connected`);
-    const ours = { kb: settled.rssMb * 1024, at2sKb: settled.at2sMb * 1024 };
+    const ours = idleRss(settled);
     if (!peer) return { ours, liveSeconds };
 
     await using client = await startPeerRooms(peer, sim, ids, dir);
@@ -449,7 +469,7 @@ async function idleRound(
     options.log(`idle: peer rooms=${rooms} ${describe(theirs)}`);
     return {
       ours,
-      peer: { kb: theirs.rssMb * 1024, at2sKb: theirs.at2sMb * 1024 },
+      peer: idleRss(theirs),
       liveSeconds,
     };
   } finally {
@@ -506,7 +526,8 @@ export const IDLE_LEVELS = { quick: [1000], full: [1000, 5000, 10_000] };
 /**
  * Idle suite: RSS per idle room, ours and the peer's, each level against one simulator (ours
  * first, then the peer), as (RSS at K − RSS at 10) / (K − 10) once RSS settled
- * ({@linkcode IDLE_SETTLE}; `…_2s_…`: read 2 s after every room was live, as before 2026-12-02),
+ * ({@linkcode IDLE_SETTLE}; `…_2s_…`: read 2 s after every room was live, as before 2026-12-02;
+ * `…_anon_…`: without file-backed pages, i.e. without the code a bigger run pages in),
  * and how long ours took until every room was live at {@linkcode IDLE_RATES}. `levels` replaces
  * {@linkcode IDLE_LEVELS} (experiments).
  */
@@ -527,10 +548,18 @@ export async function idleSuite(
       at.ours.at2sKb,
       baseline.ours.at2sKb,
     );
+    results[`idle.ours_anon_kb_per_room_at_${rooms}`] = perRoom(
+      at.ours.anonKb,
+      baseline.ours.anonKb,
+    );
     results[`idle.ours_live_s_at_${rooms}`] = at.liveSeconds;
     if (at.peer && baseline.peer) {
       results[`idle.peer_rss_kb_per_room_at_${rooms}`] = perRoom(at.peer.kb, baseline.peer.kb);
       results["idle.peer_rss_kb_per_room"] = perRoom(at.peer.kb, baseline.peer.kb);
+      results[`idle.peer_anon_kb_per_room_at_${rooms}`] = perRoom(
+        at.peer.anonKb,
+        baseline.peer.anonKb,
+      );
       results[`idle.peer_rss_kb_per_room_2s_at_${rooms}`] = perRoom(
         at.peer.at2sKb,
         baseline.peer.at2sKb,
