@@ -8,11 +8,11 @@
  * set at run time and the function taken from a fresh context, once per process. Measured at
  * 10,000 idle rooms: 20 KB of RSS per room before, 16 KB after such a collection.
  *
- * After the GC, glibc's `malloc_trim(0)` ({@linkcode trimNativeHeap}): the ramp's native buffers
- * (HTTP bodies, TLS-less sockets' op buffers, decompression state) are freed by then, but glibc
- * returns free memory in the middle of its heaps to the system only when asked. Measured at
- * 10,000 idle rooms (idle suite, settled RSS): 5–9 MB less right after each call, 14.4–14.6 KB
- * per room against 15.2–16.5 without.
+ * After the GC, glibc's `malloc_trim(0)` ({@linkcode trimNativeHeap}): the GC has just released
+ * the ramp's native memory (array-buffer backing stores, HTTP bodies, decompression state) to
+ * malloc, and glibc returns free memory in the middle of its heaps to the system only when asked.
+ * Measured at 10,000 idle rooms: 5–9 MB less RSS right after each call; once settled, back to
+ * back with and without it, 14.8 and 14.5 KB per room against 16.0 and 15.1 (docs/benchmarks.md).
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
