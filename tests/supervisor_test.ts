@@ -81,6 +81,81 @@ Deno.test("Supervisor sets up at most setupConcurrency rooms at once, each givin
   assert.ok(api.mostInFlight <= 3, `${api.mostInFlight} room calls in flight at once`);
 });
 
+Deno.test("Supervisor brings rooms live while busy rooms hold the read gate closed: a reader waits at the gate only once its auth reply came", async () => {
+  await using sim = await startSimulator({ seed: "busy-ramp", rooms: 6, rate: 50, log: () => {} });
+  const rooms = liveRooms(sim);
+  const clock = systemClock;
+  // The read gate of a full queue: it closes at the first message (the busy rooms filled the
+  // queue) and stays closed until the end, as it did through the collect suite's 32-wide ramp.
+  // Every room after the first asks for its token only then: it connects behind a closed gate.
+  let full = false;
+  const closed = Promise.withResolvers<void>();
+  const gate = Promise.withResolvers<void>();
+  let tokens = 0;
+  class LateApi extends BilibiliApi {
+    override async getDanmuInfo(
+      roomId: number,
+      options?: { signal?: AbortSignal },
+    ): Promise<DanmuInfo> {
+      if (tokens++ > 0) await closed.promise;
+      return await super.getDanmuInfo(roomId, options);
+    }
+  }
+  const supervisor = new Supervisor({
+    clock,
+    log: () => {},
+    silence: false,
+    setupConcurrency: 2,
+    deps: {
+      api: new LateApi({
+        apiBase: sim.api,
+        clock,
+        limiter: new RateLimiter({ perSecond: 0, clock }),
+      }),
+      clock,
+      random: seededRandom(3),
+      transport: "tcp",
+      startGate: new RateLimiter({ perSecond: 0, clock }),
+      slots: new ConnectionSlots(100),
+      emit: (event) => {
+        if (event.type === "room" || event.type === "session" || full) return;
+        full = true;
+        closed.resolve();
+      },
+      keepRaw: false,
+      heartbeatIntervalMs: 30_000,
+      authTimeoutMs: 60_000,
+      drainMs: 0,
+      backoff: { baseMs: 50, maxMs: 100 },
+      log: () => {},
+      beforeRead: () => full ? gate.promise : undefined,
+    },
+  });
+  const stop = new AbortController();
+  for (const room of rooms) supervisor.add(room);
+  const running = supervisor.run(stop.signal);
+  const heldBeforeAuth = () =>
+    supervisor.workers().filter((w) => w.session?.paused && !w.session.authenticated).length;
+  try {
+    await waitFor(
+      () => supervisor.status().byState.live === rooms.length || heldBeforeAuth() > 0,
+      "every room live, or a reader held at the gate before its auth reply",
+    );
+    assert.ok(full, "the gate closed during the ramp");
+    assert.equal(heldBeforeAuth(), 0, "readers held at the gate before their auth reply");
+    assert.equal(supervisor.status().byState.live, rooms.length);
+    await waitFor(
+      () => supervisor.workers().every((w) => w.session?.paused),
+      "every reader waiting at the closed gate once authenticated",
+    );
+  } finally {
+    stop.abort();
+    closed.resolve();
+    await running;
+    gate.resolve();
+  }
+});
+
 Deno.test("Supervisor runs one full GC once a ramp of rampGc.minSetups room setups has been idle for delayMs, and none for fewer", async () => {
   await using sim = await startSimulator({ seed: "ramp-gc", rooms: 8, rate: 1, log: () => {} });
   const rooms = liveRooms(sim);

@@ -54,7 +54,10 @@ export interface RoomSessionOptions {
   onMessage: (message: ServerMessage) => void;
   /** Called once when the server accepted the auth packet. */
   onAuthenticated?: () => void;
-  /** Pauses reading while it returns a promise (backpressure from a full queue). */
+  /**
+   * Pauses reading while it returns a promise (backpressure from a full queue); asked only once
+   * the server accepted the auth packet, so a new connection always reads its auth reply.
+   */
   beforeRead?: () => Promise<void> | undefined;
   /**
    * Stopping drains: reading goes on until the server closes, no bytes came for
@@ -247,6 +250,10 @@ export class RoomSession {
         // A pause is ours, not the server's silence: it must not look dead to the watchdog, nor
         // quiet to a drain (the bytes wait in the kernel).
         gate && (() => {
+          // Until the server accepted us, the only bytes due are its auth reply: a reader held
+          // at a gate that busy rooms keep closed would never see it, and the auth deadline
+          // would end the connection again and again while the busy rooms go on.
+          if (!this.authenticated) return undefined;
           const pause = gate();
           if (!pause) return undefined;
           this.#paused = true;
