@@ -289,12 +289,11 @@ async function throughput(
     const deadline = performance.now() + 120_000;
     while ((collector.status.live ?? 0) < ids.length) {
       if (performance.now() > deadline) {
+        const live = collector.status.live ?? 0; // read before stopping: its last line says 0
         await collector.stop();
         const simStatus = await Promise.race([sim.process.status, sleep(0)]);
         throw new Error(
-          `Cannot start the collect point: ${
-            collector.status.live ?? 0
-          } of ${ids.length} rooms live after 120 s (simulator ${
+          `Cannot start the collect point: ${live} of ${ids.length} rooms live after 120 s (simulator ${
             simStatus ? `exited with ${simStatus.code}` : "running"
           })`,
         );
