@@ -399,6 +399,47 @@ Deno.test("SqliteStore.write() of a replayed batch adds no duplicate danmaku, gi
   });
 });
 
+Deno.test("SqliteStore.write() counts each table's rows exactly when tables interleave and keys repeat in and across batches", async () => {
+  await withTempDir((dir) => {
+    using store = SqliteStore.open(`${dir}/counts.db`);
+    const [d0, d1, d2] = danmakuBatch(3);
+    const v1 = normalizeBody(JSON.parse(sampleText("send_gift_2023")));
+    const v2 = normalizeBody({
+      cmd: "SEND_GIFT_V2",
+      data: {
+        pb: new ProtoWriter().varint(1, 510149209).bytes(
+          10,
+          new ProtoWriter().varint(1, 31036).bytes(2, "小花花").varint(3, 1).varint(5, 100)
+            .varint(7, 100).bytes(8, "gold").bytes(9, "1673622464121900003").varint(10, 1673622464),
+        ).finish().toBase64(),
+      },
+    });
+    assert.equal(v1.length + v2.length, 2);
+    const expected = (counts: Partial<ReturnType<typeof emptyWriteCounts>>) => ({
+      ...emptyWriteCounts(),
+      ...counts,
+    });
+    // d0 twice and SEND_GIFT twice inside one batch, tables taking turns: the second d0 and the
+    // second SEND_GIFT change nothing, the first SEND_GIFT completes the V2 row (a change).
+    const first = store.write([
+      d0,
+      ...v2,
+      session(),
+      d0,
+      ...v1,
+      d1,
+      ...v1,
+      session({ endedAtMs: AT + 5, reason: "closed" }),
+    ]);
+    assert.deepEqual({ ...first }, expected({ danmaku: 2, gifts: 2, sessions: 2, unchanged: 2 }));
+    // Across batches: d0, both gifts and the ended session again; only d2 is new.
+    const second = store.write([...v1, d0, d2, ...v2]);
+    assert.deepEqual({ ...second }, expected({ danmaku: 1, unchanged: 3 }));
+    const stored = store.countRows();
+    assert.deepEqual([stored.danmaku, stored.gifts, stored.sessions], [3, 1, 1]);
+  });
+});
+
 Deno.test("SqliteStore.write() keeps one row per danmaku without msg_id by its server time, sender and text", async () => {
   await withTempDir((dir) => {
     using store = SqliteStore.open(`${dir}/nomsgid.db`);

@@ -137,6 +137,8 @@ export class SqliteStore implements Disposable {
   upgrade: { from: number; to: number } | undefined;
   #db: DatabaseSync | undefined;
   #writers: Map<CollectedEventType, RowWriter> | undefined;
+  /** `SELECT total_changes()`: rows changed on this connection so far. */
+  #totalChanges: StatementSync | undefined;
 
   private constructor(path: string, db: DatabaseSync, readOnly: boolean) {
     this.path = path;
@@ -219,6 +221,7 @@ export class SqliteStore implements Disposable {
     if (!this.readOnly) db.exec("PRAGMA synchronous = NORMAL");
     if (!this.readOnly) db.exec(`PRAGMA cache_size = -${WRITE_CACHE_KIB}`);
     this.#writers = prepareWriters(db);
+    this.#totalChanges = db.prepare("SELECT total_changes() AS n");
   }
 
   /**
@@ -337,20 +340,43 @@ export class SqliteStore implements Disposable {
   write(events: readonly CollectedEvent[]): WriteCounts {
     const db = this.#requireOpen("write");
     const writers = this.#writers!;
+    const totalChanges = this.#totalChanges!;
     const counts = emptyWriteCounts();
     if (events.length === 0) return counts;
+    // Tables in the order their first event comes: each table's events are inserted together,
+    // in batch order (tables are independent of each other), so the rows one table changed are
+    // the connection's change count after them less before them.
+    const tables: RowWriter[] = [];
     // -1: BEGIN, events.length: COMMIT, else the index of the event being written.
     let at = -1;
     try {
       db.exec("BEGIN IMMEDIATE");
-      for (at = 0; at < events.length; at++) {
-        const event = events[at];
-        const writer = writers.get(event.type);
-        if (writer === undefined) throw new TypeError(`Unknown event type "${event.type}"`);
-        writeEvent(writer, event, counts);
+      for (let i = 0; i < events.length; i++) {
+        const writer = writers.get(events[i].type);
+        if (writer === undefined) {
+          at = i;
+          throw new TypeError(`Unknown event type "${events[i].type}"`);
+        }
+        if (writer.pending.length === 0) tables.push(writer);
+        writer.pending.push(i);
       }
+      for (const writer of tables) {
+        const { pending, statement, values, bind } = writer;
+        const before = changesSoFar(totalChanges);
+        for (let k = 0; k < pending.length; k++) {
+          at = pending[k];
+          bind(statement, values, events[at]);
+        }
+        // Each event changes one row or none (a conflict that did nothing).
+        const changed = changesSoFar(totalChanges) - before;
+        counts[writer.table] += changed;
+        counts.unchanged += pending.length - changed;
+        pending.length = 0;
+      }
+      at = events.length;
       db.exec("COMMIT");
     } catch (error) {
+      for (const writer of tables) writer.pending.length = 0;
       const step = at < 0
         ? "begin a transaction"
         : at >= events.length
@@ -459,6 +485,7 @@ export class SqliteStore implements Disposable {
     if (db === undefined) return;
     this.#db = undefined;
     this.#writers = undefined;
+    this.#totalChanges = undefined;
     db.close();
   }
 
@@ -483,31 +510,41 @@ function pragmaNumber(db: DatabaseSync, name: string): number {
 /** Reads one column's value from an event. */
 type ColumnValue = (event: CollectedEvent) => SQLInputValue;
 
-/** Runs a prepared INSERT with the values of one event; returns the rows it changed. */
+/** Runs a prepared INSERT with the values of one event. */
 type Bind = (
   statement: StatementSync,
   values: readonly ColumnValue[],
   event: CollectedEvent,
-) => number | bigint;
+) => void;
 
-/** The prepared INSERT of one event type, its column values in order, and its binder. */
+/**
+ * The prepared INSERT of one event type, its column values in order, its binder, and the
+ * indexes of the events of a batch being written.
+ */
 interface RowWriter {
   table: TableName;
   statement: StatementSync;
   values: readonly ColumnValue[];
   bind: Bind;
+  pending: number[];
 }
 
 /**
- * A binder for `n` columns: `statement.run(values[0](event), …, values[n - 1](event))` with the
- * arguments written out. Filling an array and spreading it into `run` cost about 250 ns an
+ * A binder for `n` columns: `statement.get(values[0](event), …, values[n - 1](event))` with the
+ * arguments written out. Filling an array and spreading it into the call cost about 250 ns an
  * event against 40 ns for this (some 7 % of a whole write); the generated text holds nothing
- * but indices.
+ * but indices. `get` and not `run`: `run` builds a result (changes, last row id) for every row,
+ * ≈ 0.7–1.4 µs a row more here; `write` counts the changes once per table instead.
  */
 function binder(n: number): Bind {
   const args = Array.from({ length: n }, (_, i) => `v[${i}](e)`).join(", ");
-  const run = new Function("s", "v", "e", `return s.run(${args}).changes;`);
+  const run = new Function("s", "v", "e", `s.get(${args});`);
   return run as Bind;
+}
+
+/** Rows changed on the connection so far, from a prepared `SELECT total_changes() AS n`. */
+function changesSoFar(totalChanges: StatementSync): number {
+  return Number(totalChanges.get()?.n ?? 0);
 }
 
 function prepareWriters(db: DatabaseSync): Map<CollectedEventType, RowWriter> {
@@ -520,12 +557,8 @@ function prepareWriters(db: DatabaseSync): Map<CollectedEventType, RowWriter> {
       values: spec.columns.map((c) => c.value),
       // One binder per table, so each call site in it sees one table's columns.
       bind: binder(spec.columns.length),
+      pending: [],
     });
   }
   return writers;
-}
-
-function writeEvent(writer: RowWriter, event: CollectedEvent, counts: WriteCounts): void {
-  if (writer.bind(writer.statement, writer.values, event)) counts[writer.table]++;
-  else counts.unchanged++;
 }
