@@ -267,3 +267,37 @@ Deno.test("Flusher.flush() writes a backlog of whole chunks without letting read
   assert.deepEqual(sink.batches.map((b) => b.length), [10, 10, 10, 5]);
   assert.equal(writtenWhenReadersRan, 30, "readers ran only once less than a chunk was left");
 });
+
+Deno.test("Flusher.flush() lets readers in after every chunk while yieldBetweenChunks() says a connection is setting up", async () => {
+  const queue = new EventQueue();
+  const sink = new FakeSink();
+  let settingUp = true;
+  const flusher = new Flusher({
+    queue,
+    sink,
+    clock: new ManualClock(),
+    log: () => {},
+    chunkSize: 10,
+    yieldBetweenChunks: () => settingUp,
+  });
+  for (let i = 0; i < 45; i++) queue.push(audience(i));
+  const writtenWhenReadersRan: number[] = [];
+  // A reader's turn (e.g. the auth reply of a connection setting up); the second one finds the
+  // connection live, so the flusher goes back to writing whole chunks without a break.
+  setTimeout(() => {
+    writtenWhenReadersRan.push(sink.written.length);
+    setTimeout(() => {
+      writtenWhenReadersRan.push(sink.written.length);
+      settingUp = false;
+      setTimeout(() => writtenWhenReadersRan.push(sink.written.length), 0);
+    }, 0);
+  }, 0);
+  assert.equal(await flusher.flush(), true);
+  assert.deepEqual(sink.batches.map((b) => b.length), [10, 10, 10, 10, 5]);
+  assert.deepEqual(
+    writtenWhenReadersRan,
+    [10, 20, 40],
+    "readers ran after chunks 1 and 2, then at the end",
+  );
+  assert.equal(sink.written.length, 45);
+});

@@ -177,6 +177,7 @@ export async function runCollector(
       intervalMs: config.flushIntervalMs,
       log,
       onProgress: () => gate.update(),
+      yieldBetweenChunks: (): boolean => supervisor.connecting() > 0,
     });
     const gate = new ReadGate(
       queue,

@@ -30,6 +30,12 @@ export interface FlusherOptions {
   log: (line: string) => void;
   /** Called after every chunk written and every failed write (the read gate re-checks). */
   onProgress?: () => void;
+  /**
+   * While it returns true, the event loop runs between every two chunks of a backlog, not only
+   * before the last one: a connection waiting for its auth reply (the server closes it unless
+   * op 7 came within 5 s) must not wait out a backlog of many chunks. @default {never}
+   */
+  yieldBetweenChunks?: () => boolean;
 }
 
 /** Moves events from the queue to the sink on a timer. */
@@ -115,8 +121,8 @@ export class Flusher {
       this.#options.onProgress?.();
       // Readers run only between the last chunks: while a whole chunk or more is waiting, the
       // backlog stays in the kernel's socket buffers instead of growing the heap (bounded memory
-      // when storage is slower than the rooms).
-      if (remaining > 0 && remaining < chunkSize) {
+      // when storage is slower than the rooms). Connections setting up are served in between.
+      if (remaining > 0 && (remaining < chunkSize || this.#options.yieldBetweenChunks?.())) {
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
     }

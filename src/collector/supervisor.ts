@@ -311,6 +311,13 @@ export class Supervisor implements AsyncDisposable {
     this.#timers[Symbol.dispose](); // empty by now: every session cancelled its entries
   }
 
+  /** Rooms opening a connection or waiting for its auth reply (state `connecting`). */
+  connecting(): number {
+    let count = 0;
+    for (const { worker } of this.#entries.values()) if (worker.state === "connecting") count++;
+    return count;
+  }
+
   /** Counts by state. */
   status(): SupervisorStatus {
     const byState: Record<RoomState, number> = {
