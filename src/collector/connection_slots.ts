@@ -7,10 +7,12 @@
  * at a time, 44 KB. With the ramp GC, its follow-up and the malloc trim, RSS once settled at 1,000
  * / 5,000 / 10,000 idle rooms (KB per room, ± 1): 256 → 18.1 / 15.6 / 14.8, 64 → 18.8 / 14.7 /
  * 14.2, 32 → 19.2 / 14.9 / 14.4 — the same within noise; a narrower window only lowers the ramp's
- * peak. But a narrower window fails a ramp of very busy rooms: the collect suite's 100 rooms at
- * 2,000 msg/s each (simulator writing its truth file) had 1 (32) and 0 (64) of 100 live after
- * 120 s, all 100 at 256. So the default keeps ramps of a few hundred rooms unbounded. On the real
- * site `--api-rate 1` paces setups far below either bound.
+ * peak. A narrower window makes a ramp of very busy rooms long: in the collect suite (100 rooms at
+ * 2,000 msg/s each against a saturated simulator) rooms that connect after the first ones flood
+ * the queue go live late (2026-12-02, after the auth reply was exempted from the read gate and the
+ * flusher yields while rooms connect: 32 → all live after 42 and 65 s in two runs, with 152,036
+ * and 12,011 messages lost; 64 → 7.6 s, 0 lost; 256 → 1.4 s, 0 lost). So the default keeps ramps of a few hundred rooms
+ * unbounded. On the real site `--api-rate 1` paces setups far below either bound.
  */
 export const SETUP_CONCURRENCY = 256;
 
