@@ -77,12 +77,6 @@ export interface RoomSessionOptions {
 /** A drain ends once the socket has been silent this long: the kernel's buffer is empty. */
 export const DRAIN_QUIET_MS = 200;
 
-/**
- * An auth deadline that fires this late was held up by a busy event loop: it is checked again this
- * much later, after the reader has had its turn.
- */
-export const AUTH_DEADLINE_LATE_MS = 250;
-
 /** The op-2 packet, the same bytes for every session (transports never write into it). */
 const HEARTBEAT_PACKET = encodeHeartbeatPacket();
 
@@ -195,7 +189,10 @@ export class RoomSession {
         await transport.send(encodeAuthPacket(this.#options.auth));
         if (!this.#end && !this.authenticated) {
           const ms = this.#options.authTimeoutMs ?? COLLECT_DEFAULTS.authTimeoutMs;
-          this.#armAuthDeadline(this.#options.clock.now() + ms, ms);
+          this.#authTimer = this.#timers.at(this.#options.clock.now() + ms, () => {
+            this.#authTimer = undefined;
+            if (!this.authenticated) this.stop("auth_timeout", `no auth reply within ${ms} ms`);
+          });
         }
       } catch (error) {
         this.stop(
@@ -219,24 +216,6 @@ export class RoomSession {
       heartbeatReplies: this.heartbeatReplies,
       authAnswered: this.#authAnswered,
     };
-  }
-
-  /**
-   * Ends the session unless the auth reply came by `at`. A deadline noticed late (the event loop
-   * was busy, e.g. writing a backlog) is looked at again once the reader had its turn: the reply
-   * may be waiting unread in the socket, and closing then loses what the server already sent.
-   */
-  #armAuthDeadline(at: number, ms: number): void {
-    this.#authTimer = this.#timers.at(at, () => {
-      this.#authTimer = undefined;
-      if (this.authenticated || this.#end) return;
-      const now = this.#options.clock.now();
-      if (now - at >= AUTH_DEADLINE_LATE_MS) {
-        this.#armAuthDeadline(now + AUTH_DEADLINE_LATE_MS, ms);
-        return;
-      }
-      this.stop("auth_timeout", `no auth reply within ${ms} ms`);
-    });
   }
 
   /** Sends a heartbeat now and schedules the next one once it is written. */
