@@ -437,7 +437,8 @@ const COLLECT_FLAGS = {
     name: "setup-concurrency",
     default: SETUP_CONCURRENCY,
     help: "rooms setting up at once (API calls until the connection is open); fewer lower the " +
-      "memory peak of a connection ramp",
+      "memory peak of a connection ramp (below 64 a ramp of very busy rooms is slow; see " +
+      "docs/benchmarks.md)",
     group: CONNECTIONS,
     min: 1,
     max: 1e6,
