@@ -541,28 +541,14 @@ export async function idleSuite(
     const at = await idleRound(options, peer, rooms);
     const perRoom = (kb: number, base: number) => Math.round((kb - base) / (rooms - 10) * 10) / 10;
     results["idle.rooms"] = rooms;
-    results[`idle.ours_rss_kb_per_room_at_${rooms}`] = perRoom(at.ours.kb, baseline.ours.kb);
-    results["idle.ours_rss_kb_per_room"] = perRoom(at.ours.kb, baseline.ours.kb);
-    results[`idle.ours_rss_kb_per_room_2s_at_${rooms}`] = perRoom(
-      at.ours.at2sKb,
-      baseline.ours.at2sKb,
-    );
-    results[`idle.ours_anon_kb_per_room_at_${rooms}`] = perRoom(
-      at.ours.anonKb,
-      baseline.ours.anonKb,
-    );
     results[`idle.ours_live_s_at_${rooms}`] = at.liveSeconds;
-    if (at.peer && baseline.peer) {
-      results[`idle.peer_rss_kb_per_room_at_${rooms}`] = perRoom(at.peer.kb, baseline.peer.kb);
-      results["idle.peer_rss_kb_per_room"] = perRoom(at.peer.kb, baseline.peer.kb);
-      results[`idle.peer_anon_kb_per_room_at_${rooms}`] = perRoom(
-        at.peer.anonKb,
-        baseline.peer.anonKb,
-      );
-      results[`idle.peer_rss_kb_per_room_2s_at_${rooms}`] = perRoom(
-        at.peer.at2sKb,
-        baseline.peer.at2sKb,
-      );
+    const sides = [["ours", at.ours, baseline.ours], ["peer", at.peer, baseline.peer]] as const;
+    for (const [side, reading, base] of sides) {
+      if (!reading || !base) continue;
+      results[`idle.${side}_rss_kb_per_room_at_${rooms}`] = perRoom(reading.kb, base.kb);
+      results[`idle.${side}_rss_kb_per_room`] = perRoom(reading.kb, base.kb);
+      results[`idle.${side}_rss_kb_per_room_2s_at_${rooms}`] = perRoom(reading.at2sKb, base.at2sKb);
+      results[`idle.${side}_anon_kb_per_room_at_${rooms}`] = perRoom(reading.anonKb, base.anonKb);
     }
   }
   return results;
