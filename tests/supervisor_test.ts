@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { BilibiliApi, type DanmuInfo, type RoomInit } from "../src/bilibili/api_client.ts";
-import { ConnectionSlots } from "../src/collector/connection_slots.ts";
 import { fullGc } from "../src/collector/ramp_gc.ts";
 import { Supervisor } from "../src/collector/supervisor.ts";
 import { startSimulator } from "../src/simulator/simulator.ts";
 import { systemClock } from "../src/util/clock.ts";
-import { RateLimiter } from "../src/util/rate_limiter.ts";
 import { liveRooms, sleep, waitFor } from "./support/collect_helpers.ts";
-import { seededRandom } from "./support/samples.ts";
+import { simulatorWorkerDeps, unlimited } from "./support/worker_deps.ts";
 
 /** The real client, each room call held 30 ms and counted while in flight. */
 class CountingApi extends BilibiliApi {
@@ -39,31 +37,13 @@ Deno.test("Supervisor sets up at most setupConcurrency rooms at once, each givin
   const rooms = liveRooms(sim);
   assert.ok(rooms.length >= 8, `${rooms.length} live rooms`);
   const clock = systemClock;
-  const api = new CountingApi({
-    apiBase: sim.api,
-    clock,
-    limiter: new RateLimiter({ perSecond: 0, clock }),
-  });
+  const api = new CountingApi({ apiBase: sim.api, clock, limiter: unlimited() });
   const supervisor = new Supervisor({
     clock,
     log: () => {},
     silence: false,
     setupConcurrency: 3,
-    deps: {
-      api,
-      clock,
-      random: seededRandom(3),
-      transport: "tcp",
-      startGate: new RateLimiter({ perSecond: 0, clock }),
-      slots: new ConnectionSlots(100),
-      emit: () => {},
-      keepRaw: false,
-      heartbeatIntervalMs: 30_000,
-      authTimeoutMs: 5000,
-      drainMs: 0,
-      backoff: { baseMs: 50, maxMs: 100 },
-      log: () => {},
-    },
+    deps: simulatorWorkerDeps(sim.api, { api }),
   });
   const stop = new AbortController();
   for (const room of rooms) supervisor.add(room);
@@ -106,30 +86,16 @@ Deno.test("Supervisor brings rooms live while busy rooms hold the read gate clos
     log: () => {},
     silence: false,
     setupConcurrency: 2,
-    deps: {
-      api: new LateApi({
-        apiBase: sim.api,
-        clock,
-        limiter: new RateLimiter({ perSecond: 0, clock }),
-      }),
-      clock,
-      random: seededRandom(3),
-      transport: "tcp",
-      startGate: new RateLimiter({ perSecond: 0, clock }),
-      slots: new ConnectionSlots(100),
+    deps: simulatorWorkerDeps(sim.api, {
+      api: new LateApi({ apiBase: sim.api, clock, limiter: unlimited() }),
       emit: (event) => {
         if (event.type === "room" || event.type === "session" || full) return;
         full = true;
         closed.resolve();
       },
-      keepRaw: false,
-      heartbeatIntervalMs: 30_000,
       authTimeoutMs: 60_000,
-      drainMs: 0,
-      backoff: { baseMs: 50, maxMs: 100 },
-      log: () => {},
       beforeRead: () => full ? gate.promise : undefined,
-    },
+    }),
   });
   const stop = new AbortController();
   for (const room of rooms) supervisor.add(room);
@@ -172,25 +138,7 @@ Deno.test("Supervisor runs one full GC once a ramp of rampGc.minSetups room setu
       followUpMs: 0,
       collect: () => gcs.push(Date.now()),
     },
-    deps: {
-      api: new BilibiliApi({
-        apiBase: sim.api,
-        clock,
-        limiter: new RateLimiter({ perSecond: 0, clock }),
-      }),
-      clock,
-      random: seededRandom(3),
-      transport: "tcp",
-      startGate: new RateLimiter({ perSecond: 0, clock }),
-      slots: new ConnectionSlots(100),
-      emit: () => {},
-      keepRaw: false,
-      heartbeatIntervalMs: 30_000,
-      authTimeoutMs: 5000,
-      drainMs: 0,
-      backoff: { baseMs: 50, maxMs: 100 },
-      log: () => {},
-    },
+    deps: simulatorWorkerDeps(sim.api),
   });
   const stop = new AbortController();
   for (const room of rooms.slice(0, -1)) supervisor.add(room);

@@ -20,6 +20,7 @@ import { systemClock } from "../src/util/clock.ts";
 import { RateLimiter } from "../src/util/rate_limiter.ts";
 import { fastCollectConfig, waitFor } from "./support/collect_helpers.ts";
 import { seededRandom } from "./support/samples.ts";
+import { simulatorWorkerDeps } from "./support/worker_deps.ts";
 
 const TLS = new URL("./fixtures/tls/", import.meta.url);
 const CA_FILE = new URL("ca.pem", TLS).pathname;
@@ -276,27 +277,13 @@ Deno.test("Supervisor ends an accepted connection that stays silent past silentA
     watchdogMs: 60_000,
     silentAfterAuthMs: 300,
     silence: false,
-    deps: {
-      api: new BilibiliApi({
-        apiBase: sim.api,
-        clock,
-        limiter: new RateLimiter({ perSecond: 0, clock }),
-      }),
-      clock,
-      random: seededRandom(3),
-      transport: "tcp",
-      startGate: new RateLimiter({ perSecond: 0, clock }),
+    deps: simulatorWorkerDeps(sim.api, {
       slots: new ConnectionSlots(10),
       emit: (event) => {
         if (event.type === "session") sessions.push({ reason: event.reason });
       },
-      keepRaw: false,
       heartbeatIntervalMs: 100,
-      authTimeoutMs: 5000,
-      drainMs: 0,
-      backoff: { baseMs: 50, maxMs: 100 },
-      log: () => {},
-    },
+    }),
   });
   const stop = new AbortController();
   supervisor.add(room);
