@@ -11,7 +11,8 @@
  * 2,000 msg/s each against a saturated simulator) rooms that connect after the first ones flood
  * the queue go live late (2026-12-02, after the auth reply was exempted from the read gate and the
  * flusher yields while rooms connect: 32 → all live after 42 and 65 s in two runs, with 152,036
- * and 12,011 messages lost; 64 → 7.6 s, 0 lost; 256 → 1.4 s, 0 lost). So the default keeps
+ * and 12,011 messages "lost": backlog still in kernel buffers when the bench's simulator stopped
+ * and reset those connections; 64 → 7.6 s, 0 lost; 256 → 1.4 s, 0 lost). So the default keeps
  * ramps of a few hundred rooms unbounded. On the real site `--api-rate 1` paces setups far below
  * either bound.
  */
