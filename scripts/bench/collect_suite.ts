@@ -371,14 +371,21 @@ async function throughput(
  */
 export const IDLE_SETTLE = { minMs: 10_000, quietMs: 5_000, maxMs: 30_000, epsilonMb: 0.5 };
 
+/** One settled reading: RSS, its file-backed part, RSS at 2 s, the lowest seen, seconds taken. */
+interface SettledRss {
+  rssMb: number;
+  fileMb: number;
+  at2sMb: number;
+  minMb: number;
+  seconds: number;
+}
+
 /**
  * RSS of `pid` once it stopped falling ({@linkcode IDLE_SETTLE}), its file-backed part then (the
  * runtime's binary and libraries paged in: code, shared with other processes), and RSS 2 s after
  * the start.
  */
-async function settledRss(
-  pid: number,
-): Promise<{ rssMb: number; fileMb: number; at2sMb: number; minMb: number; seconds: number }> {
+async function settledRss(pid: number): Promise<SettledRss> {
   const start = performance.now();
   let low = Infinity;
   let lowAt = start;
@@ -386,7 +393,7 @@ async function settledRss(
   let at2sMb = 0;
   for (let second = 0;; second++) {
     await sleep(Math.max(0, start + second * 1000 - performance.now()));
-    const { rssMb } = await usage(pid);
+    const { rssMb, fileMb } = await usage(pid);
     const elapsed = performance.now() - start;
     if (second === 2) at2sMb = rssMb;
     minMb = Math.min(minMb, rssMb);
@@ -396,8 +403,6 @@ async function settledRss(
     }
     const quiet = performance.now() - lowAt >= IDLE_SETTLE.quietMs;
     if (elapsed >= IDLE_SETTLE.maxMs || (elapsed >= IDLE_SETTLE.minMs && quiet)) {
-      const status = await Deno.readTextFile(`/proc/${pid}/status`);
-      const fileMb = Number(/RssFile:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
       return { rssMb, fileMb, at2sMb, minMb, seconds: Math.round(elapsed / 1000) };
     }
   }
@@ -413,7 +418,7 @@ interface IdleRss {
   at2sKb: number;
 }
 
-function describe(settled: Awaited<ReturnType<typeof settledRss>>): string {
+function describe(settled: SettledRss): string {
   return `rss_mb=${settled.rssMb.toFixed(1)} (file-backed ${
     settled.fileMb.toFixed(1)
   }; settled after ${settled.seconds} s; at 2 s ${settled.at2sMb.toFixed(1)}, lowest ${
@@ -421,7 +426,7 @@ function describe(settled: Awaited<ReturnType<typeof settledRss>>): string {
   })`;
 }
 
-function idleRss(settled: Awaited<ReturnType<typeof settledRss>>): IdleRss {
+function idleRss(settled: SettledRss): IdleRss {
   return {
     kb: settled.rssMb * 1024,
     anonKb: (settled.rssMb - settled.fileMb) * 1024,
@@ -466,11 +471,7 @@ async function idleRound(
     while ((await client.ask("report")).heartbeats < ids.length) await sleep(250);
     const theirs = await settledRss(client.process.pid); // as for ours
     options.log(`idle: peer rooms=${rooms} ${describe(theirs)}`);
-    return {
-      ours,
-      peer: idleRss(theirs),
-      liveSeconds,
-    };
+    return { ours, peer: idleRss(theirs), liveSeconds };
   } finally {
     await sim.stop().catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});

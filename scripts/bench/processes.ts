@@ -56,14 +56,20 @@ export async function startChild(flags: string[]): Promise<Child> {
   };
 }
 
-/** User + system CPU seconds and RSS (MB) of a process, from /proc. */
-export async function usage(pid: number): Promise<{ cpu: number; rssMb: number }> {
+/**
+ * User + system CPU seconds, RSS and its file-backed part (the binary and libraries paged in),
+ * MB, of a process, from /proc.
+ */
+export async function usage(
+  pid: number,
+): Promise<{ cpu: number; rssMb: number; fileMb: number }> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const cpu = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  return { cpu, rssMb: rss };
+  const mb = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  return { cpu, rssMb: mb("VmRSS"), fileMb: mb("RssFile") };
 }
 
 /** The first `count` room ids of the simulator's popularity list. */
