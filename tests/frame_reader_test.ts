@@ -4,6 +4,7 @@ import { ProtocolError } from "../src/errors.ts";
 import {
   type ByteSource,
   byteSourceFromStream,
+  PacketSplitter,
   readPackets,
 } from "../src/protocol/frame_reader.ts";
 import { encodePacket, Op, Ver } from "../src/protocol/packet.ts";
@@ -199,4 +200,120 @@ Deno.test("readPackets() with idleBufferSize reads small while quiet, 4 KB once 
   assert.equal(sizes[1], 512, "small reads keep the small buffer");
   assert.ok(Math.max(...sizes) >= 4000, `a read that filled the buffer grows it: ${sizes}`);
   assert.equal(sizes.at(-1), 512, `eight small reads in a row shrink it back: ${sizes}`);
+});
+
+/** Pushes `stream` through a PacketSplitter in chunks of `sizes`; the messages, or the error. */
+function splitStream(stream: Uint8Array, sizes: () => number): ServerMessage[] {
+  const out: ServerMessage[] = [];
+  const splitter = new PacketSplitter((packet, offset) =>
+    decodePacket(packet, (m) => out.push(m), offset)
+  );
+  for (let at = 0; at < stream.length;) {
+    const size = Math.max(1, Math.min(sizes(), stream.length - at));
+    // A shared read buffer: each chunk is overwritten once pushed.
+    const shared = stream.slice(at, at + size);
+    splitter.push(shared);
+    shared.fill(0xee);
+    at += size;
+  }
+  splitter.end();
+  return out;
+}
+
+Deno.test("PacketSplitter gives the same messages as readPackets() for every split point and random chunk sizes", () => {
+  for (let split = 1; split < serverStream.length; split++) {
+    let first = true;
+    const sizes = () => first ? (first = false, split) : serverStream.length;
+    assert.deepEqual(splitStream(serverStream, sizes), reference, `split at byte ${split}`);
+  }
+  assert.deepEqual(splitStream(serverStream, () => 1), reference);
+  const random = seededRandom(11);
+  for (let round = 0; round < 200; round++) {
+    assert.deepEqual(splitStream(serverStream, () => 1 + Math.floor(random() * 600)), reference);
+  }
+});
+
+Deno.test("PacketSplitter hands a packet larger than one 64 KB push over whole and then holds nothing", () => {
+  const big = encodePacket(Op.message, JSON.stringify({ cmd: "BIG", pad: "x".repeat(150_000) }), {
+    ver: Ver.json,
+  });
+  const stream = concatBytes([
+    readSampleBin("auth_reply_ver0"),
+    big,
+    readSampleBin("auth_reply_ver0"),
+  ]);
+  const packets: number[] = [];
+  const splitter = new PacketSplitter((packet) => packets.push(packet.length));
+  const held: number[] = [];
+  for (let at = 0; at < stream.length; at += 65536) {
+    splitter.push(stream.slice(at, at + 65536));
+    held.push(splitter.pending);
+  }
+  splitter.end();
+  assert.deepEqual(packets, [26, big.length, 26]);
+  assert.ok(held.slice(0, -1).every((n) => n > 0 && n < big.length), `held ${held}`);
+  assert.equal(splitter.pending, 0);
+});
+
+Deno.test("PacketSplitter and readPackets() report the same error and offset for every bad stream of the fuzz", async () => {
+  const random = seededRandom(99);
+  let errors = 0;
+  for (let round = 0; round < 2000; round++) {
+    const input = serverStream.slice(0, Math.floor(random() * serverStream.length));
+    for (let m = 0; m < 3; m++) input[Math.floor(random() * input.length)] ^= 0x80;
+    let expected: unknown;
+    let messages: ServerMessage[] = [];
+    try {
+      messages = await decodeStream(chunkedSource(input, [input.length || 1]));
+    } catch (error) {
+      expected = error;
+    }
+    let actual: unknown;
+    let pushed: ServerMessage[] = [];
+    try {
+      pushed = splitStream(input, () => 1 + Math.floor(random() * 300));
+    } catch (error) {
+      actual = error;
+    }
+    if (expected instanceof ProtocolError) {
+      errors++;
+      assert.ok(actual instanceof ProtocolError, `round ${round}: expected ${expected}`);
+      assert.equal(actual.message, expected.message);
+      assert.equal(actual.offset, expected.offset);
+    } else {
+      assert.equal(actual, undefined, `round ${round}`);
+      assert.deepEqual(pushed, messages);
+    }
+  }
+  assert.ok(errors > 500, `only ${errors} streams were bad`);
+});
+
+Deno.test("PacketSplitter rejects a 2 GiB pack_len, whole or cut, before allocating it", () => {
+  const header = new Uint8Array([0x80, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0]);
+  const stream = concatBytes([readSampleBin("auth_reply_ver0"), header]);
+  for (const sizes of [[stream.length], [30, 100], [26, 3, 100]]) {
+    const splitter = new PacketSplitter(() => {});
+    assert.throws(
+      () => {
+        for (let at = 0, i = 0; at < stream.length; at += sizes[i++]) {
+          splitter.push(stream.subarray(at, at + sizes[i]));
+        }
+      },
+      /^ProtocolError: Cannot decode packet at byte 26: pack_len 2147483648 exceeds the maximum of 16777216$/,
+    );
+    assert.ok(splitter.pending <= 16, `held ${splitter.pending} bytes`);
+  }
+});
+
+Deno.test("PacketSplitter.end() reports a stream that ends inside a header or a packet", () => {
+  const splitter = new PacketSplitter(() => {});
+  splitter.push(serverStream.subarray(0, serverStream.length - 5));
+  assert.equal(splitter.pending, 430);
+  assert.throws(
+    () => splitter.end(),
+    /^ProtocolError: Cannot decode packet at byte 2172: the stream ended 430 bytes into a 435-byte packet$/,
+  );
+  const header = new PacketSplitter(() => {});
+  header.push(serverStream.subarray(0, 30));
+  assert.throws(() => header.end(), /byte 26: the stream ended 4 bytes into a header$/);
 });

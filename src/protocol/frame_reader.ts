@@ -1,9 +1,12 @@
 /**
  * Cuts a byte stream (a TCP connection, a capture file, stdin) into whole packets,
- * whatever the read boundaries, through one small reusable buffer (docs/protocol.md §1.5).
+ * whatever the read boundaries (docs/protocol.md §1.5): {@linkcode readPackets} pulls from a
+ * source through one small reusable buffer; {@linkcode PacketSplitter} takes bytes pushed to it
+ * (from a buffer shared by many connections) and keeps only an unfinished packet. Both check
+ * headers and report a stream that ends inside a packet the same way.
  */
 import { ProtocolError } from "../errors.ts";
-import { HEADER_LENGTH, MAX_PACKET_LENGTH, Op, readHeader } from "./packet.ts";
+import { HEADER_LENGTH, MAX_PACKET_LENGTH, Op, type PacketHeader, readHeader } from "./packet.ts";
 import { headerProblem } from "./packet_decoder.ts";
 
 /** Anything with `read(p)` like `Deno.Conn`, `Deno.FsFile` or `Deno.stdin`. */
@@ -86,13 +89,9 @@ export async function readPackets(
     let needed = HEADER_LENGTH;
     while (!echoSuspect && end - start >= HEADER_LENGTH) {
       const header = readHeader(buffer, start);
-      const problem = headerProblem(header);
       const offset = bufferOffset + start;
-      if (problem) {
-        const error = new ProtocolError(
-          `Cannot decode packet at byte ${offset}: ${problem}`,
-          offset,
-        );
+      const error = headerError(header, offset);
+      if (error) {
         if (options.onHeartbeatEcho && lastOp === Op.heartbeatReply && lastPacketEnd === offset) {
           echoSuspect = error;
           break;
@@ -147,12 +146,7 @@ export async function readPackets(
         options.onHeartbeatEcho(buffer.slice(start, end), offset);
         return;
       }
-      throw new ProtocolError(
-        `Cannot decode packet at byte ${offset}: the stream ended ${end - start} bytes into a ${
-          end - start >= HEADER_LENGTH ? `${needed}-byte packet` : "header"
-        }`,
-        offset,
-      );
+      throw endedInsidePacket(offset, end - start, needed);
     }
     end += count;
     if (count === room && readSize < bufferSize) {
@@ -163,6 +157,122 @@ export async function readPackets(
       if (smallReads >= SMALL_READS_BEFORE_SHRINK) readSize = idleSize;
     }
     options.onRead?.(count);
+  }
+}
+
+/** The ProtocolError of a header that frames no packet, at stream `offset`; else undefined. */
+function headerError(header: PacketHeader, offset: number): ProtocolError | undefined {
+  const problem = headerProblem(header);
+  return problem === undefined
+    ? undefined
+    : new ProtocolError(`Cannot decode packet at byte ${offset}: ${problem}`, offset);
+}
+
+/**
+ * The ProtocolError of a stream that ended `have` bytes into the packet at `offset` (of `needed`
+ * bytes, known once its header is in).
+ */
+function endedInsidePacket(offset: number, have: number, needed: number): ProtocolError {
+  return new ProtocolError(
+    `Cannot decode packet at byte ${offset}: the stream ended ${have} bytes into a ${
+      have >= HEADER_LENGTH ? `${needed}-byte packet` : "header"
+    }`,
+    offset,
+  );
+}
+
+/**
+ * Push-mode framing: bytes go in with {@linkcode PacketSplitter.push} as they arrive, whole
+ * packets come out through `onPacket` (a view into the pushed bytes when a packet lies whole in
+ * them, valid only during the call), in order, with their stream offsets. Between pushes it
+ * holds only the start of an unfinished packet, in a copy as large as that packet (bounded by
+ * MAX_PACKET_LENGTH: a larger pack_len is a ProtocolError before anything is allocated), and
+ * nothing once the packet is complete. Errors thrown by `onPacket` propagate out of `push`.
+ */
+export class PacketSplitter {
+  readonly #onPacket: (packet: Uint8Array, streamOffset: number) => void;
+  /** The unfinished packet's bytes so far (undefined when none). */
+  #partial: Uint8Array | undefined;
+  /** Bytes in `#partial`. */
+  #have = 0;
+  /** The unfinished packet's length once its header is in, else HEADER_LENGTH. */
+  #need = HEADER_LENGTH;
+  /** Stream offset of the unfinished packet. */
+  #partialOffset = 0;
+  /** Bytes pushed so far. */
+  #pushed = 0;
+
+  constructor(onPacket: (packet: Uint8Array, streamOffset: number) => void) {
+    this.#onPacket = onPacket;
+  }
+
+  /** Bytes of an unfinished packet held between pushes. */
+  get pending(): number {
+    return this.#have;
+  }
+
+  /**
+   * Adds `bytes` (used only during the call) and hands on every packet they complete; throws a
+   * ProtocolError on a header that frames no packet.
+   */
+  push(bytes: Uint8Array): void {
+    const base = this.#pushed;
+    this.#pushed += bytes.length;
+    let at = this.#have > 0 ? this.#continuePartial(bytes) : 0;
+    if (this.#have > 0) return; // every byte went into the unfinished packet
+    while (bytes.length - at >= HEADER_LENGTH) {
+      const header = readHeader(bytes, at);
+      const error = headerError(header, base + at);
+      if (error) throw error;
+      if (bytes.length - at < header.packetLength) break;
+      this.#onPacket(bytes.subarray(at, at + header.packetLength), base + at);
+      at += header.packetLength;
+    }
+    if (at === bytes.length) return;
+    // The start of a packet: keep a copy sized to the packet (to its header while that is cut).
+    const tail = bytes.subarray(at);
+    this.#need = tail.length >= HEADER_LENGTH ? readHeader(tail, 0).packetLength : HEADER_LENGTH;
+    this.#partial = new Uint8Array(this.#need);
+    this.#partial.set(tail);
+    this.#have = tail.length;
+    this.#partialOffset = base + at;
+  }
+
+  /** Says the stream ended: a ProtocolError when it ended inside a packet. */
+  end(): void {
+    if (this.#have > 0) throw endedInsidePacket(this.#partialOffset, this.#have, this.#need);
+  }
+
+  /** Feeds the unfinished packet from `bytes`; returns how many bytes it took. */
+  #continuePartial(bytes: Uint8Array): number {
+    let partial = this.#partial!;
+    let at = 0;
+    if (this.#have < HEADER_LENGTH) {
+      at = Math.min(HEADER_LENGTH - this.#have, bytes.length);
+      partial.set(bytes.subarray(0, at), this.#have);
+      this.#have += at;
+      if (this.#have < HEADER_LENGTH) return at;
+      const header = readHeader(partial, 0);
+      const error = headerError(header, this.#partialOffset);
+      if (error) throw error;
+      this.#need = header.packetLength;
+      if (partial.length < this.#need) {
+        partial = new Uint8Array(this.#need);
+        partial.set(this.#partial!.subarray(0, this.#have));
+        this.#partial = partial;
+      }
+    }
+    const take = Math.min(this.#need - this.#have, bytes.length - at);
+    partial.set(bytes.subarray(at, at + take), this.#have);
+    this.#have += take;
+    at += take;
+    if (this.#have < this.#need) return at;
+    const offset = this.#partialOffset;
+    this.#partial = undefined;
+    this.#have = 0;
+    this.#need = HEADER_LENGTH;
+    this.#onPacket(partial, offset);
+    return at;
   }
 }
 
