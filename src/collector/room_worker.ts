@@ -5,7 +5,14 @@
  * (no such room, locked room) end the worker.
  */
 import { ApiError } from "../errors.ts";
-import type { BilibiliApi, DanmuInfo, RoomInit } from "../bilibili/api_client.ts";
+import type {
+  BilibiliApi,
+  DanmakuHost,
+  DanmuInfo,
+  Identity,
+  RoomInit,
+} from "../bilibili/api_client.ts";
+import type { AuthBody } from "../protocol/packet.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import {
   audienceFromHeartbeat,
@@ -13,7 +20,7 @@ import {
   normalizeMessage,
 } from "../normalize/normalize_message.ts";
 import type { ServerMessage } from "../protocol/packet_decoder.ts";
-import { RoomSession, type SessionOutcome } from "../room/room_session.ts";
+import { RoomSession, type RoomSessionOptions, type SessionOutcome } from "../room/room_session.ts";
 import {
   type ConnectOptions,
   connectTransport,
@@ -79,6 +86,11 @@ export interface RoomWorkerDeps {
    * @default {unbounded}
    */
   setup?: ConnectionSlots;
+  /**
+   * Asked once a worker knows its real id: false when another worker collects that room (the
+   * worker then fails). @default {every id is the worker's}
+   */
+  claim?: (requestedId: number, realId: number) => boolean;
 }
 
 /** TCP sessions in a row that were refused, closed right after auth or silent after it. */
@@ -129,10 +141,181 @@ export interface KnownRoom {
   shortId?: number;
 }
 
-/** A room's reconnect loop. */
-export class RoomWorker {
+/** Danmaku hosts lists seen so far, one array per distinct list (every room gets the same). */
+const HOST_LISTS = new Map<string, DanmakuHost[]>();
+
+/** Bound on {@linkcode HOST_LISTS}: beyond it a list is kept per room, as it came. */
+const MAX_HOST_LISTS = 64;
+
+/**
+ * The token and a hosts list shared by every room that got the same hosts (getDanmuInfo hands
+ * every room the same few servers): a room keeps its token, not three host objects and their
+ * strings (≈ 0.3 KB per room).
+ */
+function compactDanmuInfo(info: DanmuInfo): DanmuInfo {
+  const key = JSON.stringify(info.hosts);
+  let hosts = HOST_LISTS.get(key);
+  if (!hosts) {
+    if (HOST_LISTS.size >= MAX_HOST_LISTS) return info;
+    hosts = info.hosts;
+    HOST_LISTS.set(key, hosts);
+  }
+  return { token: info.token, hosts };
+}
+
+/**
+ * One connection of a worker, and the options of its {@linkcode RoomSession}: the message and
+ * auth callbacks are its methods, the normalize context and the session row's facts its fields,
+ * the shared settings getters over the worker's deps. One object per live room instead of an
+ * options object, an auth body, a normalize context and four closures.
+ */
+class Connection implements RoomSessionOptions, NormalizeContext {
+  readonly #worker: RoomWorker;
+  readonly #deps: RoomWorkerDeps;
+  readonly transport: DanmakuTransport;
+  readonly #identity: Identity;
+  readonly #token: string;
+  readonly #kind: TransportKind;
+  readonly #sessionId = crypto.randomUUID();
+  readonly #startedAtMs: number;
+  /** Real room id (the normalize context's). */
+  readonly roomId: number;
+  /** Receive time of the message being normalized. */
+  receivedAtMs = 0;
+
+  constructor(
+    worker: RoomWorker,
+    deps: RoomWorkerDeps,
+    transport: DanmakuTransport,
+    kind: TransportKind,
+    identity: Identity,
+    token: string,
+    startedAtMs: number,
+  ) {
+    this.#worker = worker;
+    this.#deps = deps;
+    this.transport = transport;
+    this.#kind = kind;
+    this.#identity = identity;
+    this.#token = token;
+    this.roomId = worker.realId!;
+    this.#startedAtMs = startedAtMs;
+  }
+
+  /** The auth body, made when the session sends it (it is not kept). */
+  get auth(): AuthBody {
+    return {
+      uid: this.#identity.uid,
+      roomid: this.roomId,
+      protover: 3,
+      platform: "web",
+      type: 2,
+      key: this.#token,
+      buvid: this.#identity.buvid3,
+    };
+  }
+  get clock(): Clock {
+    return this.#deps.clock;
+  }
+  get heartbeatIntervalMs(): number {
+    return this.#deps.heartbeatIntervalMs;
+  }
+  get authTimeoutMs(): number {
+    return this.#deps.authTimeoutMs;
+  }
+  get drainMs(): number {
+    return this.#deps.drainMs;
+  }
+  get beforeRead(): (() => Promise<void> | undefined) | undefined {
+    return this.#deps.beforeRead;
+  }
+  get timers(): TimerQueue | undefined {
+    return this.#deps.timers;
+  }
+  get keepRaw(): boolean {
+    return this.#deps.keepRaw;
+  }
+  get onUnknownCmd(): ((cmd: string) => void) | undefined {
+    return this.#deps.onUnknownCmd;
+  }
+
+  /** Normalizes op-5 messages into events and turns heartbeat replies into audience events. */
+  onMessage(message: ServerMessage): void {
+    const deps = this.#deps;
+    const now = deps.clock.now();
+    if (message.kind === "message") {
+      const worker = this.#worker;
+      worker.messages++;
+      worker.lastMessageAt = now;
+      this.receivedAtMs = now;
+      // One array for every room: normalizing and emitting are synchronous.
+      const out = EVENTS;
+      try {
+        normalizeMessage(message.body, message.text, this, out);
+        for (const event of out) deps.emit(event);
+      } finally {
+        out.length = 0;
+      }
+    } else if (message.kind === "heartbeatReply") {
+      deps.emit(audienceFromHeartbeat(this.roomId, now, message.popularity));
+    }
+  }
+
+  onAuthenticated(): void {
+    this.#worker.state = "live";
+  }
+
+  /** Emits the session row: open (no outcome yet) or closed. */
+  row(outcome: SessionOutcome | undefined): void {
+    emitSessionRow(
+      this.#deps,
+      this.roomId,
+      this.#sessionId,
+      this.#kind,
+      this.#startedAtMs,
+      this.transport.address,
+      outcome,
+    );
+  }
+}
+
+/** Emits a connection's row in the sessions table: open (no outcome yet) or closed. */
+function emitSessionRow(
+  deps: RoomWorkerDeps,
+  roomId: number,
+  sessionId: string,
+  kind: TransportKind,
+  startedAtMs: number,
+  address: string,
+  outcome: SessionOutcome | undefined,
+): void {
+  deps.emit({
+    type: "session",
+    roomId,
+    receivedAtMs: deps.clock.now(),
+    sessionId,
+    host: address,
+    transport: kind,
+    startedAtMs,
+    endedAtMs: outcome ? deps.clock.now() : null,
+    reason: outcome ? `${outcome.reason}: ${outcome.detail}` : null,
+    messages: outcome?.messages ?? 0,
+  });
+}
+
+/** The events of one message, between normalizing and emitting (see `Connection.onMessage`). */
+const EVENTS: CollectedEvent[] = [];
+
+/**
+ * A room's reconnect loop: `run()` once, `stop()` from outside (room removed, shutdown). While a
+ * connection is live, `run()` is the room's only suspended async function: the connection is a
+ * {@linkcode RoomSession} (its task pair: reader and heartbeat) whose promise `run()` awaits.
+ */
+export class RoomWorker implements Disposable {
   readonly requestedId: number;
   readonly #deps: RoomWorkerDeps;
+  /** What the room list said (a restarted worker starts from it again). */
+  readonly known?: KnownRoom;
   /** Real room id, once resolved. */
   realId?: number;
   state: RoomState = "resolving";
@@ -150,6 +333,8 @@ export class RoomWorker {
   reconnects = 0;
   /** When the silence watch last judged the room quiet (set by the supervisor). */
   quietAt?: number;
+  /** Whether `run()` has returned (or thrown). */
+  finished = false;
   /** Bytes read by the sessions that ended. */
   #bytesEnded = 0;
   /** Failed attempts in a row (reset by a connection that delivered messages). */
@@ -170,11 +355,23 @@ export class RoomWorker {
   #reconnectReason?: string;
   /** Whether this worker holds one of `deps.setup`'s slots. */
   #settingUp = false;
+  /** Set by `stop()`. */
+  #stopped = false;
+  /** `run()`'s promise, once it was called. */
+  #running?: Promise<void>;
+  /**
+   * Aborted by `stop()`: ends the waits of a setup (API calls, slots, connect, backoff). Made
+   * when a wait needs it and dropped once a connection is open: a live room holds none.
+   */
+  #abort?: AbortController;
 
   constructor(requestedId: number, deps: RoomWorkerDeps, known?: KnownRoom) {
     this.requestedId = requestedId;
     this.#deps = deps;
-    if (known) this.realId = known.roomId;
+    if (known) {
+      this.known = known;
+      this.realId = known.roomId;
+    }
     this.transport = deps.transport === "auto" ? "tcp" : deps.transport;
   }
 
@@ -183,9 +380,38 @@ export class RoomWorker {
     return fieldLogger(this.#deps.log);
   }
 
+  /** The signal the current wait passes on (see {@linkcode #abort}). */
+  get #signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController();
+      if (this.#stopped) this.#abort.abort();
+    }
+    return this.#abort.signal;
+  }
+
+  /** Whether `stop()` was called. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
   /** Bytes read from the room's connections, the current one included. */
   get bytes(): number {
     return this.#bytesEnded + (this.session?.bytes ?? 0);
+  }
+
+  /**
+   * Stops the worker: a live connection drains (reads what the socket holds, then closes), a
+   * wait ends; `run()` then returns.
+   */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#abort?.abort();
+    this.session?.drain();
+  }
+
+  [Symbol.dispose](): void {
+    this.stop();
   }
 
   /**
@@ -199,11 +425,11 @@ export class RoomWorker {
     return true;
   }
 
-  /** Takes a setup slot unless one is held; false when `signal` aborted first. */
-  async #beginSetup(signal: AbortSignal): Promise<boolean> {
+  /** Takes a setup slot unless one is held; false when stopped first. */
+  async #beginSetup(): Promise<boolean> {
     const setup = this.#deps.setup;
     if (this.#settingUp || !setup) return true;
-    if (!(await setup.acquire(signal))) return false;
+    if (!(await setup.acquire(this.#signal))) return false;
     this.#settingUp = true;
     return true;
   }
@@ -215,12 +441,21 @@ export class RoomWorker {
     this.#deps.setup?.release();
   }
 
-  /** Runs until `signal` aborts or the room fails permanently; never rejects. */
-  async run(signal: AbortSignal, onResolved?: (realId: number) => boolean): Promise<void> {
-    const { clock } = this.#deps;
+  /**
+   * Runs until `stop()` or the room fails permanently; never rejects. A crash (an unexpected
+   * error) is logged and ends the worker with `lastProblem` saying so: the supervisor's sweep
+   * starts the room again. Called again, returns the same promise. `deps.claim` says whether
+   * the real id is this worker's.
+   */
+  run(): Promise<void> {
+    return this.#running ??= this.#loop();
+  }
+
+  /** The reconnect loop (see {@linkcode run}). */
+  async #loop(): Promise<void> {
     try {
-      if (this.realId === undefined && !(await this.#roomInit(this.requestedId, signal))) return;
-      if (onResolved && !onResolved(this.realId!)) {
+      if (this.realId === undefined && !(await this.#roomInit(this.requestedId))) return;
+      if (this.#deps.claim && !this.#deps.claim(this.requestedId, this.realId!)) {
         return this.#fail(
           `room ${this.requestedId} is room ${this.realId}, which is already collected`,
         );
@@ -229,26 +464,26 @@ export class RoomWorker {
       let hostIndex = 0;
       let failuresSinceToken = 0;
       let checkRoom = false;
-      while (!signal.aborted) {
-        if (!(await this.#beginSetup(signal))) return;
+      while (!this.#stopped) {
+        if (!(await this.#beginSetup())) return;
         if (checkRoom) {
           // Refused auth may mean the room was locked since: ask room_init before retrying.
           checkRoom = false;
-          if (!(await this.#roomInit(this.realId!, signal, false))) return;
+          if (!(await this.#roomInit(this.realId!, false))) return;
         }
         if (!info) {
           this.state = "resolving";
           info = await this.#retrying(
-            signal,
-            () => this.#deps.api.getDanmuInfo(this.realId!, { signal }),
+            (signal) => this.#deps.api.getDanmuInfo(this.realId!, { signal }),
           );
           if (!info) return;
+          info = compactDanmuInfo(info);
           failuresSinceToken = 0;
         }
-        const outcome = await this.#connectOnce(info, hostIndex, signal);
+        const outcome = await this.#connectOnce(info, hostIndex);
         const reconnecting = this.#reconnectReason !== undefined;
         this.#reconnectReason = undefined;
-        if (!outcome || signal.aborted || (outcome.reason === "stopped" && !reconnecting)) break;
+        if (!outcome || this.#stopped || (outcome.reason === "stopped" && !reconnecting)) break;
         this.reconnects++;
         this.lastProblem = outcome.detail;
         const moved = this.#moveToWssIfTcpFails(outcome);
@@ -280,10 +515,18 @@ export class RoomWorker {
         });
         this.state = "backoff";
         this.#endSetup();
-        await clock.sleep(delay, signal);
+        await this.#deps.clock.sleep(delay, this.#signal);
       }
+    } catch (error) {
+      this.lastProblem = `crashed: ${(error as Error).message}`;
+      this.#log.error("room worker crashed", {
+        room: this.realId ?? this.requestedId,
+        detail: this.lastProblem,
+      });
     } finally {
       this.#endSetup();
+      this.#abort = undefined;
+      this.finished = true;
       if (this.state !== "failed") this.state = "stopped";
     }
   }
@@ -293,8 +536,8 @@ export class RoomWorker {
    * failed). The first time it resolves the real id and emits the room. Its answer stays in
    * this frame, not in run()'s, which lives as long as the room.
    */
-  async #roomInit(id: number, signal: AbortSignal, first = true): Promise<boolean> {
-    const init = await this.#retrying(signal, () => this.#deps.api.roomInit(id, { signal }));
+  async #roomInit(id: number, first = true): Promise<boolean> {
+    const init = await this.#retrying((signal) => this.#deps.api.roomInit(id, { signal }));
     if (!init) return false;
     if (init.isLocked) {
       this.#fail(`room ${init.roomId} is locked (blocked by Bilibili)`);
@@ -339,13 +582,13 @@ export class RoomWorker {
   }
 
   /** Calls the API until it answers, backing off on transient errors; undefined when stopped or failed. */
-  async #retrying<T>(signal: AbortSignal, call: () => Promise<T>): Promise<T | undefined> {
-    for (let attempt = 0; !signal.aborted; attempt++) {
-      if (!(await this.#beginSetup(signal))) return undefined;
+  async #retrying<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; !this.#stopped; attempt++) {
+      if (!(await this.#beginSetup())) return undefined;
       try {
-        return await call();
+        return await call(this.#signal);
       } catch (error) {
-        if (signal.aborted) return undefined;
+        if (this.#stopped) return undefined;
         if (error instanceof ApiError && error.code === 60004) {
           this.#fail(`room ${this.requestedId} does not exist (room_init code 60004)`);
           return undefined;
@@ -359,7 +602,7 @@ export class RoomWorker {
         });
         this.state = "backoff";
         this.#endSetup();
-        await this.#deps.clock.sleep(delay, signal);
+        await this.#deps.clock.sleep(delay, this.#signal);
         this.state = "resolving";
       }
     }
@@ -384,42 +627,30 @@ export class RoomWorker {
     });
   }
 
-  async #connectOnce(
-    info: DanmuInfo,
-    hostIndex: number,
-    signal: AbortSignal,
-  ): Promise<SessionOutcome | undefined> {
+  /**
+   * Waits for a connection slot and the start gate, opens a transport and runs a session on it.
+   * The session's promise is returned, not awaited: this frame ends once the connection is
+   * open, so a live room's only suspended async function is `run()`. The slot is given back
+   * when the session ends.
+   */
+  async #connectOnce(info: DanmuInfo, hostIndex: number): Promise<SessionOutcome | undefined> {
     const deps = this.#deps;
-    const roomId = this.realId!;
     this.state = "waiting";
-    if (!(await deps.slots.acquire(signal))) return undefined;
+    if (!(await deps.slots.acquire(this.#signal))) return undefined;
+    let live: Promise<SessionOutcome> | undefined;
     try {
-      if (!(await deps.startGate.take(signal))) return undefined;
+      if (!(await deps.startGate.take(this.#signal))) return undefined;
       this.state = "connecting";
       const host = info.hosts[hostIndex % info.hosts.length];
       const kind = this.transport;
       this.#connected = false;
-      const identity = await deps.api.identity({ signal });
+      const identity = await deps.api.identity({ signal: this.#signal });
       // A login that expired fails every auth on TCP and WSS alike: failures under the old
       // identity say nothing about TCP, so a changed uid starts the count again.
       if (identity.uid !== this.#authUid) this.#tcpTroubles = 0;
       this.#authUid = identity.uid;
       this.#authLoggedIn = identity.loggedIn;
-      const sessionId = crypto.randomUUID();
       const startedAtMs = deps.clock.now();
-      const session = (outcome: SessionOutcome | undefined, address: string) =>
-        deps.emit({
-          type: "session",
-          roomId,
-          receivedAtMs: deps.clock.now(),
-          sessionId,
-          host: address,
-          transport: kind,
-          startedAtMs,
-          endedAtMs: outcome ? deps.clock.now() : null,
-          reason: outcome ? `${outcome.reason}: ${outcome.detail}` : null,
-          messages: outcome?.messages ?? 0,
-        });
       let transport: DanmakuTransport;
       try {
         transport = await (deps.connect ?? connectTransport)({
@@ -427,10 +658,10 @@ export class RoomWorker {
           host,
           headers: deps.wsHeaders,
           caCerts: deps.caCerts,
-          signal,
+          signal: this.#signal,
         });
       } catch (error) {
-        if (signal.aborted) return undefined;
+        if (this.#stopped) return undefined;
         const outcome: SessionOutcome = {
           reason: "socket_error",
           detail: `cannot connect to ${host.host}: ${(error as Error).message}`,
@@ -440,67 +671,38 @@ export class RoomWorker {
           authAnswered: false,
           error,
         };
-        session(outcome, host.host);
+        emitSessionRow(
+          deps,
+          this.realId!,
+          crypto.randomUUID(),
+          kind,
+          startedAtMs,
+          host.host,
+          outcome,
+        );
         return outcome;
       }
       this.#connected = true;
       this.#endSetup();
       this.sessions++;
-      session(undefined, transport.address);
-      const context: NormalizeContext = {
-        roomId,
-        receivedAtMs: 0,
-        keepRaw: deps.keepRaw,
-        onUnknownCmd: deps.onUnknownCmd,
-      };
-      const out: CollectedEvent[] = [];
-      const onMessage = (message: ServerMessage) => {
-        const now = deps.clock.now();
-        if (message.kind === "message") {
-          this.messages++;
-          this.lastMessageAt = now;
-          context.receivedAtMs = now;
-          normalizeMessage(message.body, message.text, context, out);
-          for (const event of out) deps.emit(event);
-          out.length = 0;
-        } else if (message.kind === "heartbeatReply") {
-          deps.emit(audienceFromHeartbeat(roomId, now, message.popularity));
-        }
-      };
-      const roomSession = new RoomSession({
+      const connection = new Connection(
+        this,
+        deps,
         transport,
-        auth: {
-          uid: identity.uid,
-          roomid: roomId,
-          protover: 3,
-          platform: "web",
-          type: 2,
-          key: info.token,
-          buvid: identity.buvid3,
-        },
-        clock: deps.clock,
-        heartbeatIntervalMs: deps.heartbeatIntervalMs,
-        authTimeoutMs: deps.authTimeoutMs,
-        drainMs: deps.drainMs,
-        onMessage,
-        onAuthenticated: () => {
-          this.state = "live";
-        },
-        beforeRead: deps.beforeRead,
-        signal,
-        timers: deps.timers,
-      });
-      this.session = roomSession;
-      const outcome = await roomSession.run();
-      this.session = undefined;
-      this.#bytesEnded += roomSession.bytes;
-      if (this.#reconnectReason !== undefined && outcome.reason === "stopped") {
-        outcome.detail = `reconnecting: ${this.#reconnectReason}`;
-      }
-      session(outcome, transport.address);
-      return outcome;
+        kind,
+        identity,
+        info.token,
+        startedAtMs,
+      );
+      connection.row(undefined);
+      const session = new RoomSession(connection);
+      this.session = session;
+      this.#abort = undefined; // a live connection is stopped through its session (stop())
+      live = session.run().then((outcome) => this.#sessionEnded(connection, session, outcome));
+      if (this.#stopped) session.drain();
+      return live;
     } catch (error) {
-      if (signal.aborted) return undefined;
+      if (this.#stopped) return undefined;
       return {
         reason: "socket_error",
         detail: (error as Error).message,
@@ -511,7 +713,26 @@ export class RoomWorker {
         error,
       };
     } finally {
-      deps.slots.release();
+      if (!live) deps.slots.release();
+    }
+  }
+
+  /** A session has ended: its counts are kept, the session row closed, the slot given back. */
+  #sessionEnded(
+    connection: Connection,
+    session: RoomSession,
+    outcome: SessionOutcome,
+  ): SessionOutcome {
+    try {
+      this.session = undefined;
+      this.#bytesEnded += session.bytes;
+      if (this.#reconnectReason !== undefined && outcome.reason === "stopped") {
+        outcome.detail = `reconnecting: ${this.#reconnectReason}`;
+      }
+      connection.row(outcome);
+      return outcome;
+    } finally {
+      this.#deps.slots.release();
     }
   }
 }

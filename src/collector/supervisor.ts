@@ -77,14 +77,6 @@ export const RAMP_GC: Readonly<Omit<RampGcRule, "collect">> = Object.freeze({
 /** Default of {@linkcode SupervisorOptions.silentAfterAuthMs}. */
 export const SILENT_AFTER_AUTH_MS = 15_000;
 
-interface Entry {
-  worker: RoomWorker;
-  controller: AbortController;
-  done: Promise<void>;
-  finished: boolean;
-  known?: KnownRoom;
-}
-
 /** Counts for the status line. */
 export interface SupervisorStatus {
   rooms: number;
@@ -100,7 +92,8 @@ export interface SupervisorStatus {
 /** Owns every room worker. */
 export class Supervisor implements AsyncDisposable {
   readonly #options: SupervisorOptions;
-  readonly #entries = new Map<number, Entry>();
+  /** Requested room id → its worker. */
+  readonly #entries = new Map<number, RoomWorker>();
   readonly #realIds = new Map<number, number>(); // real id → requested id
   readonly #stop = new AbortController();
   /** Workers restarted by the sweep after an unexpected end. */
@@ -139,6 +132,13 @@ export class Supervisor implements AsyncDisposable {
         : emit,
       timers: options.deps.timers ?? this.#timers,
       setup: options.deps.setup ?? this.#setup,
+      // One function for every worker (not a closure per room).
+      claim: (requestedId, realId) => {
+        const owner = this.#realIds.get(realId);
+        if (owner !== undefined && owner !== requestedId) return false;
+        this.#realIds.set(realId, requestedId);
+        return true;
+      },
     };
     if (!options.deps.setup && options.rampGc !== false) {
       const rule: RampGcRule = { ...RAMP_GC, collect: rampCollect, ...options.rampGc };
@@ -175,43 +175,25 @@ export class Supervisor implements AsyncDisposable {
   }
 
   #start(roomId: number, known?: KnownRoom): void {
+    // No AbortController per room: remove() and stopAll() call the worker's stop().
     const worker = new RoomWorker(roomId, this.#deps, known);
-    const controller = new AbortController(); // stopAll() aborts each one: no AbortSignal.any per room
-    const signal = controller.signal;
-    const entry: Entry = { worker, controller, finished: false, known, done: Promise.resolve() };
-    const claim = (realId: number) => {
-      const owner = this.#realIds.get(realId);
-      if (owner !== undefined && owner !== roomId) return false;
-      this.#realIds.set(realId, roomId);
-      return true;
-    };
     if (known) this.#realIds.set(known.roomId, roomId);
-    // One `then` (not catch + finally): it stays pending as long as the room is collected.
-    entry.done = worker.run(signal, claim).then(() => {
-      entry.finished = true;
-    }, (error) => {
-      entry.finished = true;
-      worker.lastProblem = `crashed: ${(error as Error).message}`;
-      fieldLogger(this.#options.log).error("room worker crashed", {
-        room: worker.realId ?? roomId,
-        detail: worker.lastProblem,
-      });
-    });
-    this.#entries.set(roomId, entry);
+    worker.run(); // never rejects: a crash is logged and the sweep starts the room again
+    this.#entries.set(roomId, worker);
   }
 
   /** Stops collecting a room (by the id it was added with, or its real id). */
   async remove(roomId: number): Promise<boolean> {
     const key = this.#entries.has(roomId) ? roomId : this.#realIds.get(roomId);
-    const entry = key === undefined ? undefined : this.#entries.get(key);
-    if (!entry || key === undefined) return false;
+    const worker = key === undefined ? undefined : this.#entries.get(key);
+    if (!worker || key === undefined) return false;
     this.#entries.delete(key);
-    if (entry.worker.realId !== undefined) {
-      this.#realIds.delete(entry.worker.realId);
-      this.silence?.forget(entry.worker.realId);
+    if (worker.realId !== undefined) {
+      this.#realIds.delete(worker.realId);
+      this.silence?.forget(worker.realId);
     }
-    entry.controller.abort();
-    await entry.done;
+    worker.stop();
+    await worker.run(); // the same promise: resolves once the room has stopped
     return true;
   }
 
@@ -222,15 +204,15 @@ export class Supervisor implements AsyncDisposable {
 
   /** Every worker, for status and discovery policies. */
   workers(): RoomWorker[] {
-    return [...this.#entries.values()].map((entry) => entry.worker);
+    return [...this.#entries.values()];
   }
 
   /** One sweep: watchdog, silence watch and restarts. Public so tests can drive it. */
   sweep(): void {
     const now = this.#options.clock.now();
     const watchdogMs = this.#options.watchdogMs ?? COLLECT_DEFAULTS.watchdogMs;
-    for (const [roomId, entry] of this.#entries) {
-      const session = entry.worker.session;
+    for (const [roomId, worker] of this.#entries) {
+      const session = worker.session;
       if (session && now - session.lastActivityAt > watchdogMs) {
         this.watchdogKills++;
         session.stop(
@@ -244,14 +226,16 @@ export class Supervisor implements AsyncDisposable {
             Math.round((now - session.authenticatedAt) / 1000)
           } s`,
         );
-      } else this.#watchSilence(entry.worker, now);
-      const state = entry.worker.state;
-      if (entry.finished && state !== "failed" && !this.#stop.signal.aborted) {
+      } else this.#watchSilence(worker, now);
+      if (
+        worker.finished && worker.state !== "failed" && !worker.stopped &&
+        !this.#stop.signal.aborted
+      ) {
         // The worker ended without being asked to (a crash): start it again, like the seed did.
         this.restarts++;
-        if (entry.worker.realId !== undefined) this.#realIds.delete(entry.worker.realId);
+        if (worker.realId !== undefined) this.#realIds.delete(worker.realId);
         this.#entries.delete(roomId);
-        this.#start(roomId, entry.known);
+        this.#start(roomId, worker.known);
       }
     }
   }
@@ -305,8 +289,8 @@ export class Supervisor implements AsyncDisposable {
   /** Stops every room and waits until all connections are closed. */
   async stopAll(): Promise<void> {
     this.#stop.abort();
-    for (const entry of this.#entries.values()) entry.controller.abort();
-    await Promise.all([...this.#entries.values()].map((entry) => entry.done));
+    for (const worker of this.#entries.values()) worker.stop();
+    await Promise.all([...this.#entries.values()].map((worker) => worker.run()));
     this.#rampTimer?.cancel();
     this.#timers[Symbol.dispose](); // empty by now: every session cancelled its entries
   }
@@ -314,7 +298,7 @@ export class Supervisor implements AsyncDisposable {
   /** Rooms opening a connection or waiting for its auth reply (state `connecting`). */
   connecting(): number {
     let count = 0;
-    for (const { worker } of this.#entries.values()) if (worker.state === "connecting") count++;
+    for (const worker of this.#entries.values()) if (worker.state === "connecting") count++;
     return count;
   }
 
@@ -332,7 +316,7 @@ export class Supervisor implements AsyncDisposable {
     let messages = 0;
     let sessions = 0;
     let wss = 0;
-    for (const { worker } of this.#entries.values()) {
+    for (const worker of this.#entries.values()) {
       if (worker.transport === "wss") wss++;
       byState[worker.state]++;
       messages += worker.messages;

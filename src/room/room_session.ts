@@ -176,38 +176,52 @@ export class RoomSession {
     );
   }
 
-  /** Runs reader and heartbeat until one ends; never rejects. */
-  async run(): Promise<SessionOutcome> {
-    const { transport } = this.#options;
+  /**
+   * Runs reader and heartbeat until one ends; never rejects. Not an async function: a suspended
+   * one per room would hold a generator, its register file and a context for as long as the
+   * connection lives. The promise settles when the reader ends (every end closes the transport,
+   * so the reader always finishes; a drain keeps it going).
+   */
+  run(): Promise<SessionOutcome> {
     const outer = this.#options.signal;
-    const onOuterAbort = () => this.drain();
-    if (outer?.aborted) onOuterAbort();
-    outer?.addEventListener("abort", onOuterAbort, { once: true });
+    // The session is its own abort listener (`handleEvent`): no closure per connection.
+    if (outer?.aborted) this.drain();
+    else outer?.addEventListener("abort", this, { once: true });
+    const reader = this.#read();
+    this.#sendAuth();
+    return reader;
+  }
+
+  /** The outer signal's abort: drains (see {@linkcode drain}). */
+  handleEvent(): void {
+    this.drain();
+  }
+
+  /** Sends the auth packet; once it is written, the auth reply's deadline starts. */
+  #sendAuth(): void {
+    let sent: Promise<void>;
     try {
-      const reader = this.#read();
-      try {
-        await transport.send(encodeAuthPacket(this.#options.auth));
-        if (!this.#end && !this.authenticated) {
-          const ms = this.#options.authTimeoutMs ?? COLLECT_DEFAULTS.authTimeoutMs;
-          this.#authTimer = this.#timers.at(this.#options.clock.now() + ms, () => {
-            this.#authTimer = undefined;
-            if (!this.authenticated) this.stop("auth_timeout", `no auth reply within ${ms} ms`);
-          });
-        }
-      } catch (error) {
-        this.stop(
-          "socket_error",
-          `cannot send the auth packet: ${(error as Error).message}`,
-          error,
-        );
-      }
-      // Every end closes the transport, so the reader always finishes; a drain keeps it going.
-      await reader;
-      this.stop("stopped", "stopped");
-    } finally {
-      outer?.removeEventListener("abort", onOuterAbort);
-      if (!this.#options.timers) this.#timers[Symbol.dispose]();
+      sent = this.#options.transport.send(encodeAuthPacket(this.#options.auth));
+    } catch (error) {
+      sent = Promise.reject(error);
     }
+    sent.then(() => {
+      if (this.#end || this.authenticated) return;
+      const ms = this.#options.authTimeoutMs ?? COLLECT_DEFAULTS.authTimeoutMs;
+      this.#authTimer = this.#timers.at(this.#options.clock.now() + ms, () => {
+        this.#authTimer = undefined;
+        if (!this.authenticated) this.stop("auth_timeout", `no auth reply within ${ms} ms`);
+      });
+    }, (error) => {
+      this.stop("socket_error", `cannot send the auth packet: ${(error as Error).message}`, error);
+    });
+  }
+
+  /** The reader has ended: the session ends too, and its outcome is read. */
+  #finish(): SessionOutcome {
+    this.stop("stopped", "stopped");
+    this.#options.signal?.removeEventListener("abort", this);
+    if (!this.#options.timers) this.#timers[Symbol.dispose]();
     const end = this.#end!;
     return {
       ...end,
@@ -235,8 +249,11 @@ export class RoomSession {
     });
   }
 
-  /** The reader: one pending read at a time, decoding into `#onMessage`; settles at its end. */
-  #read(): Promise<void> {
+  /**
+   * The reader: one pending read at a time, decoding into `#onMessage`; settles at its end with
+   * the session's outcome.
+   */
+  #read(): Promise<SessionOutcome> {
     const { transport, clock } = this.#options;
     const gate = this.#options.beforeRead;
     let receiving: Promise<void>;
@@ -274,23 +291,25 @@ export class RoomSession {
     return receiving.then(() => this.#readEnded(), (error) => this.#readFailed(error));
   }
 
-  #readEnded(): void {
+  #readEnded(): SessionOutcome {
     if (this.#draining) {
       this.stop("stopped", "stopped by the collector after the server closed the connection");
     } else if (!this.authenticated) {
       this.stop("auth_failed", "the server closed the connection before accepting the auth packet");
     } else this.stop("closed_by_server", "the server closed the connection");
+    return this.#finish();
   }
 
-  #readFailed(error: unknown): void {
+  #readFailed(error: unknown): SessionOutcome {
     const message = (error as Error).message;
     // While draining, the server may close mid-packet: every whole packet was already handed on.
     if (this.#draining) {
       this.stop("stopped", `stopped by the collector; the drain ended with: ${message}`);
-      return;
+    } else {
+      const name = (error as Error).name;
+      this.stop(name === "ProtocolError" ? "protocol_error" : "socket_error", message, error);
     }
-    const name = (error as Error).name;
-    this.stop(name === "ProtocolError" ? "protocol_error" : "socket_error", message, error);
+    return this.#finish();
   }
 
   #onMessage(message: ServerMessage): void {
