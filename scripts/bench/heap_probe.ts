@@ -1,6 +1,6 @@
 /**
  * `deno run -A scripts/bench/heap_probe.ts [--rooms N] [--base N] [--top N] [--api-rate R]
- * [--connect-rate R] [--timeline 5,10,20]`: what an idle room
+ * [--connect-rate R] [--timeline 5,10,20] [--closure-locations]`: what an idle room
  * costs the collector, by constructor. Runs `main.ts collect` (the flags of `deno task start`,
  * plus `--inspect`) against the simulator with `--base` idle rooms, then with `--rooms`; in each,
  * once every room is live and 2 s passed, reads RSS, asks V8 for a full GC over the inspector
@@ -97,6 +97,8 @@ function summarize(json: string): Map<string, Group> {
     nodes: number[];
     edges: number[];
     strings: string[];
+    /** Per closure (`object_index, script_id, line, column`): where its function is defined. */
+    locations?: number[];
   };
   const edgeWidth = snapshot.snapshot.meta.edge_fields.length;
   const edgeTypes = snapshot.snapshot.meta.edge_types[0];
@@ -110,12 +112,20 @@ function summarize(json: string): Map<string, Group> {
   const sizeAt = fields.indexOf("self_size");
   const groups = new Map<string, Group>();
   const { nodes, strings } = snapshot;
+  // Closures are told apart by where they are defined (script id:line:column, 0-based), with
+  // --closure-locations: most per-room closures are anonymous arrows.
+  const where = new Map<number, string>();
+  const locations = values["closure-locations"] ? snapshot.locations ?? [] : [];
+  for (let i = 0; i + 3 < locations.length; i += 4) {
+    where.set(locations[i], `${locations[i + 1]}:${locations[i + 2] + 1}:${locations[i + 3] + 1}`);
+  }
   for (let i = 0; i < nodes.length; i += width) {
     const type = types[nodes[i + typeAt]];
     let name = type === "string" || type === "concatenated string" || type === "sliced string"
       ? "(strings)"
       : strings[nodes[i + nameAt]];
     if (type === "code") name = `(code) ${name}`;
+    if (type === "closure" && where.has(i)) name = `${name}@${where.get(i)}`;
     if (type === "array" || type === "hidden") name = name.replace(/\d+/g, "#");
     const edgeCount = nodes[i + edgeCountAt];
     if (type === "object" && name === "Object") {
@@ -319,6 +329,8 @@ const { values } = parseArgs({
     "connect-rate": { type: "string", default: "1000" },
     /** Also profile allocations (V8's sampling heap profiler) from start until 2 s after live. */
     sample: { type: "boolean", default: false },
+    /** Names closures by where they are defined (script id:line:column) as well. */
+    "closure-locations": { type: "boolean", default: false },
     /** Extra RSS samples, seconds after every room is live: `5,10,20`. */
     timeline: { type: "string" },
   },
