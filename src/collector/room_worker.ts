@@ -182,6 +182,10 @@ class Connection implements RoomSessionOptions, NormalizeContext {
   readonly roomId: number;
   /** Receive time of the message being normalized. */
   receivedAtMs = 0;
+  /** The connection's session, run on these options. */
+  readonly session: RoomSession;
+  /** The session's reader (`RoomSession.start()`), which the worker's loop awaits. */
+  reading?: Promise<void>;
 
   constructor(
     worker: RoomWorker,
@@ -200,6 +204,7 @@ class Connection implements RoomSessionOptions, NormalizeContext {
     this.#token = token;
     this.roomId = worker.realId!;
     this.#startedAtMs = startedAtMs;
+    this.session = new RoomSession(this);
   }
 
   /** The auth body, made when the session sends it (it is not kept). */
@@ -355,6 +360,14 @@ export class RoomWorker implements Disposable {
   #reconnectReason?: string;
   /** Whether this worker holds one of `deps.setup`'s slots. */
   #settingUp = false;
+  /** The token and hosts of the next connections, until they must be fetched again. */
+  #info?: DanmuInfo;
+  /** Which of `#info.hosts` the next connection uses (modulo their number). */
+  #hostIndex = 0;
+  /** Failed attempts since the token was fetched. */
+  #failuresSinceToken = 0;
+  /** Ask room_init again before the next attempt (the auth was refused). */
+  #checkRoom = false;
   /** Set by `stop()`. */
   #stopped = false;
   /** `run()`'s promise, once it was called. */
@@ -451,7 +464,11 @@ export class RoomWorker implements Disposable {
     return this.#running ??= this.#loop();
   }
 
-  /** The reconnect loop (see {@linkcode run}). */
+  /**
+   * The reconnect loop (see {@linkcode run}). Its state is in fields and its steps in other
+   * methods: this frame stays suspended while the room is live, and its register file is as
+   * small as its locals.
+   */
   async #loop(): Promise<void> {
     try {
       if (this.realId === undefined && !(await this.#roomInit(this.requestedId))) return;
@@ -460,61 +477,21 @@ export class RoomWorker implements Disposable {
           `room ${this.requestedId} is room ${this.realId}, which is already collected`,
         );
       }
-      let info: DanmuInfo | undefined;
-      let hostIndex = 0;
-      let failuresSinceToken = 0;
-      let checkRoom = false;
       while (!this.#stopped) {
-        if (!(await this.#beginSetup())) return;
-        if (checkRoom) {
-          // Refused auth may mean the room was locked since: ask room_init before retrying.
-          checkRoom = false;
-          if (!(await this.#roomInit(this.realId!, false))) return;
-        }
-        if (!info) {
-          this.state = "resolving";
-          info = await this.#retrying(
-            (signal) => this.#deps.api.getDanmuInfo(this.realId!, { signal }),
-          );
-          if (!info) return;
-          info = compactDanmuInfo(info);
-          failuresSinceToken = 0;
-        }
-        const outcome = await this.#connectOnce(info, hostIndex);
-        const reconnecting = this.#reconnectReason !== undefined;
-        this.#reconnectReason = undefined;
-        if (!outcome || this.#stopped || (outcome.reason === "stopped" && !reconnecting)) break;
-        this.reconnects++;
-        this.lastProblem = outcome.detail;
-        const moved = this.#moveToWssIfTcpFails(outcome);
-        if (outcome.messages > 0 || reconnecting || moved) this.attempt = 0;
-        else {
-          this.attempt++;
-          failuresSinceToken++;
-          hostIndex++;
-        }
-        if (outcome.reason === "auth_failed" || (outcome.authenticated && outcome.messages === 0)) {
-          this.#deps.api.invalidateIdentity(); // the login may have expired: nav again (≤ 1/10 s)
-        }
-        if (
-          outcome.reason === "auth_failed" || outcome.reason === "auth_timeout" ||
-          failuresSinceToken >= Math.max(3, info.hosts.length)
-        ) {
-          info = undefined; // refresh the token (it may be stale or bound to another identity)
-          checkRoom = outcome.reason === "auth_failed";
-        }
-        const delay = reconnecting
-          ? 0
-          : backoffDelay(this.attempt, this.#deps.random(), this.#deps.backoff);
-        this.#log.info("connection ended", {
-          room: this.realId,
-          reason: outcome.reason,
-          messages: outcome.messages,
-          retry_in_ms: delay,
-          detail: outcome.detail,
-        });
-        this.state = "backoff";
-        this.#endSetup();
+        if (!(await this.#prepare())) return;
+        const attempt = await this.#connectOnce();
+        let outcome: SessionOutcome | undefined;
+        if (attempt instanceof Connection) {
+          // Live: the session's reader is awaited here, not through closures of its own.
+          try {
+            await attempt.reading;
+            outcome = this.#sessionEnded(attempt, attempt.session.readEnded());
+          } catch (error) {
+            outcome = this.#sessionEnded(attempt, attempt.session.readFailed(error));
+          }
+        } else outcome = attempt;
+        const delay = this.#afterConnection(outcome);
+        if (delay === undefined) break;
         await this.#deps.clock.sleep(delay, this.#signal);
       }
     } catch (error) {
@@ -529,6 +506,73 @@ export class RoomWorker implements Disposable {
       this.finished = true;
       if (this.state !== "failed") this.state = "stopped";
     }
+  }
+
+  /**
+   * Before a connection attempt: a setup slot, room_init again after a refused auth, a token
+   * when there is none; false when stopped or failed.
+   */
+  async #prepare(): Promise<boolean> {
+    if (!(await this.#beginSetup())) return false;
+    if (this.#checkRoom) {
+      // Refused auth may mean the room was locked since: ask room_init before retrying.
+      this.#checkRoom = false;
+      if (!(await this.#roomInit(this.realId!, false))) return false;
+    }
+    if (!this.#info) {
+      this.state = "resolving";
+      const info = await this.#retrying(
+        (signal) => this.#deps.api.getDanmuInfo(this.realId!, { signal }),
+      );
+      if (!info) return false;
+      this.#info = compactDanmuInfo(info);
+      this.#failuresSinceToken = 0;
+    }
+    return true;
+  }
+
+  /**
+   * After a connection attempt: counts, host rotation, token refresh, the wss move and the
+   * log line; the backoff delay before the next attempt, or undefined to stop.
+   */
+  #afterConnection(outcome: SessionOutcome | undefined): number | undefined {
+    const reconnecting = this.#reconnectReason !== undefined;
+    this.#reconnectReason = undefined;
+    if (!outcome || this.#stopped || (outcome.reason === "stopped" && !reconnecting)) {
+      return undefined;
+    }
+    this.reconnects++;
+    this.lastProblem = outcome.detail;
+    const moved = this.#moveToWssIfTcpFails(outcome);
+    if (outcome.messages > 0 || reconnecting || moved) this.attempt = 0;
+    else {
+      this.attempt++;
+      this.#failuresSinceToken++;
+      this.#hostIndex++;
+    }
+    if (outcome.reason === "auth_failed" || (outcome.authenticated && outcome.messages === 0)) {
+      this.#deps.api.invalidateIdentity(); // the login may have expired: nav again (≤ 1/10 s)
+    }
+    if (
+      outcome.reason === "auth_failed" || outcome.reason === "auth_timeout" ||
+      this.#failuresSinceToken >= Math.max(3, this.#info?.hosts.length ?? 0)
+    ) {
+      this.#info = undefined; // refresh the token (it may be stale or bound to another identity)
+      this.#checkRoom = outcome.reason === "auth_failed";
+    }
+    const delay = reconnecting
+      ? 0
+      : backoffDelay(this.attempt, this.#deps.random(), this.#deps.backoff);
+    this.#log.info("connection ended", {
+      room: this.realId,
+      reason: outcome.reason,
+      messages: outcome.messages,
+      retry_in_ms: delay,
+      detail: outcome.detail,
+    });
+    this.state = "backoff";
+    this.#endSetup();
+    return delay;
   }
 
   /**
@@ -633,15 +677,16 @@ export class RoomWorker implements Disposable {
    * open, so a live room's only suspended async function is `run()`. The slot is given back
    * when the session ends.
    */
-  async #connectOnce(info: DanmuInfo, hostIndex: number): Promise<SessionOutcome | undefined> {
+  async #connectOnce(): Promise<SessionOutcome | Connection | undefined> {
     const deps = this.#deps;
+    const info = this.#info!;
     this.state = "waiting";
     if (!(await deps.slots.acquire(this.#signal))) return undefined;
-    let live: Promise<SessionOutcome> | undefined;
+    let live: Connection | undefined;
     try {
       if (!(await deps.startGate.take(this.#signal))) return undefined;
       this.state = "connecting";
-      const host = info.hosts[hostIndex % info.hosts.length];
+      const host = info.hosts[this.#hostIndex % info.hosts.length];
       const kind = this.transport;
       this.#connected = false;
       const identity = await deps.api.identity({ signal: this.#signal });
@@ -695,11 +740,11 @@ export class RoomWorker implements Disposable {
         startedAtMs,
       );
       connection.row(undefined);
-      const session = new RoomSession(connection);
-      this.session = session;
+      this.session = connection.session;
       this.#abort = undefined; // a live connection is stopped through its session (stop())
-      live = session.run().then((outcome) => this.#sessionEnded(connection, session, outcome));
-      if (this.#stopped) session.drain();
+      connection.reading = connection.session.start();
+      live = connection;
+      if (this.#stopped) connection.session.drain();
       return live;
     } catch (error) {
       if (this.#stopped) return undefined;
@@ -718,14 +763,10 @@ export class RoomWorker implements Disposable {
   }
 
   /** A session has ended: its counts are kept, the session row closed, the slot given back. */
-  #sessionEnded(
-    connection: Connection,
-    session: RoomSession,
-    outcome: SessionOutcome,
-  ): SessionOutcome {
+  #sessionEnded(connection: Connection, outcome: SessionOutcome): SessionOutcome {
     try {
       this.session = undefined;
-      this.#bytesEnded += session.bytes;
+      this.#bytesEnded += connection.session.bytes;
       if (this.#reconnectReason !== undefined && outcome.reason === "stopped") {
         outcome.detail = `reconnecting: ${this.#reconnectReason}`;
       }

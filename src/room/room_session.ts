@@ -183,6 +183,16 @@ export class RoomSession {
    * so the reader always finishes; a drain keeps it going).
    */
   run(): Promise<SessionOutcome> {
+    return this.start().then(() => this.readEnded(), (error) => this.readFailed(error));
+  }
+
+  /**
+   * What `run()` does, for a caller that awaits the reader itself (a room's reconnect loop, so
+   * the connection holds no closures for it): starts reader and heartbeat and returns the
+   * reader's promise, which never settles before the session ends; then the caller must call
+   * {@linkcode readEnded} once it resolves, or {@linkcode readFailed} with its error.
+   */
+  start(): Promise<void> {
     const outer = this.#options.signal;
     // The session is its own abort listener (`handleEvent`): no closure per connection.
     if (outer?.aborted) this.drain();
@@ -253,7 +263,7 @@ export class RoomSession {
    * The reader: one pending read at a time, decoding into `#onMessage`; settles at its end with
    * the session's outcome.
    */
-  #read(): Promise<SessionOutcome> {
+  #read(): Promise<void> {
     const { transport, clock } = this.#options;
     const gate = this.#options.beforeRead;
     let receiving: Promise<void>;
@@ -286,12 +296,11 @@ export class RoomSession {
     } catch (error) {
       receiving = Promise.reject(error);
     }
-    // Settled with `then` rather than awaited: a suspended async function per room costs a
-    // generator and its register file for as long as the connection lives.
-    return receiving.then(() => this.#readEnded(), (error) => this.#readFailed(error));
+    return receiving;
   }
 
-  #readEnded(): SessionOutcome {
+  /** The reader's promise resolved (the server closed): ends the session; its outcome. */
+  readEnded(): SessionOutcome {
     if (this.#draining) {
       this.stop("stopped", "stopped by the collector after the server closed the connection");
     } else if (!this.authenticated) {
@@ -300,7 +309,8 @@ export class RoomSession {
     return this.#finish();
   }
 
-  #readFailed(error: unknown): SessionOutcome {
+  /** The reader's promise rejected with `error`: ends the session; its outcome. */
+  readFailed(error: unknown): SessionOutcome {
     const message = (error as Error).message;
     // While draining, the server may close mid-packet: every whole packet was already handed on.
     if (this.#draining) {
