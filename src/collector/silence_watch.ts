@@ -84,8 +84,8 @@ type OnlineKind = typeof ONLINE_KINDS[number];
 
 interface ClosedWindow {
   count: number;
-  /** Last reading of each online counter during the window. */
-  audience: Partial<Record<OnlineKind, number>>;
+  /** Last reading of each online counter during the window (none: undefined). */
+  audience: Partial<Record<OnlineKind, number>> | undefined;
 }
 
 interface RoomWatch {
@@ -95,11 +95,12 @@ interface RoomWatch {
   connection: number | undefined;
   /** The open window cannot be eligible (connection changed or missing, room offline). */
   broken: boolean;
-  audience: Partial<Record<OnlineKind, number>>;
-  /** Eligible closed windows, oldest first, at most `baselineWindows + 1`. */
-  history: ClosedWindow[];
-  /** Latest reading of each online counter. */
-  latest: Partial<Record<OnlineKind, number>>;
+  /** Readings of the open window; made by the first one (most rooms never send any). */
+  audience: Partial<Record<OnlineKind, number>> | undefined;
+  /** Eligible closed windows, oldest first, at most `baselineWindows`; made by the first. */
+  history: ClosedWindow[] | undefined;
+  /** Latest reading of each online counter; made by the first. */
+  latest: Partial<Record<OnlineKind, number>> | undefined;
   offline: boolean;
   lastReconnectMs: number;
 }
@@ -124,8 +125,8 @@ export class SilenceWatch {
     if (event.type === "audience") {
       if (event.kind !== "online_count" && event.kind !== "online_rank_count") return;
       const room = this.#room(event.roomId);
-      room.latest[event.kind] = event.value;
-      room.audience[event.kind] = event.value;
+      (room.latest ??= {})[event.kind] = event.value;
+      (room.audience ??= {})[event.kind] = event.value;
     } else if (event.type === "roomState") {
       if (event.kind !== "live" && event.kind !== "preparing") return;
       this.#setOffline(event.roomId, event.kind === "preparing");
@@ -142,9 +143,9 @@ export class SilenceWatch {
         startMessages: 0,
         connection: undefined,
         broken: true,
-        audience: {},
-        history: [],
-        latest: {},
+        audience: undefined,
+        history: undefined,
+        latest: undefined,
         offline: false,
         lastReconnectMs: -Infinity,
       };
@@ -184,8 +185,9 @@ export class SilenceWatch {
     };
     const verdict = eligible ? this.#judge(roomId, room, closed, now) : undefined;
     if (eligible) {
-      room.history.push(closed);
-      if (room.history.length > this.rule.baselineWindows) room.history.shift();
+      const history = room.history ??= [];
+      history.push(closed);
+      if (history.length > this.rule.baselineWindows) history.shift();
     }
     this.#open(room, reading, now);
     if (verdict) room.lastReconnectMs = now;
@@ -198,7 +200,7 @@ export class SilenceWatch {
     room.startMessages = reading.messages;
     room.connection = reading.connection;
     room.broken = reading.connection === undefined || room.offline;
-    room.audience = {};
+    room.audience = undefined;
   }
 
   #judge(
@@ -208,9 +210,10 @@ export class SilenceWatch {
     now: number,
   ): QuietVerdict | undefined {
     const rule = this.rule;
-    if (room.history.length < rule.minWindows) return undefined;
+    const history = room.history ?? [];
+    if (history.length < rule.minWindows) return undefined;
     if (now - room.lastReconnectMs < rule.cooldownMs) return undefined;
-    const baseline = median(room.history.map((w) => w.count));
+    const baseline = median(history.map((w) => w.count));
     if (baseline < rule.minBaseline || window.count >= baseline * rule.ratio) return undefined;
     const verdict: QuietVerdict = {
       roomId,
@@ -218,8 +221,8 @@ export class SilenceWatch {
       baseline,
     };
     for (const kind of ONLINE_KINDS) {
-      const levels = room.history.flatMap((w) => w.audience[kind] ?? []);
-      const latest = room.latest[kind];
+      const levels = history.flatMap((w) => w.audience?.[kind] ?? []);
+      const latest = room.latest?.[kind];
       if (levels.length === 0 || latest === undefined) continue;
       const level = median(levels);
       if (latest < level * rule.audienceShare) return undefined; // the viewers left as well
@@ -230,7 +233,7 @@ export class SilenceWatch {
 
   /** Eligible windows kept for a room's baseline (at most `baselineWindows`). */
   windows(roomId: number): number {
-    return this.#rooms.get(roomId)?.history.length ?? 0;
+    return this.#rooms.get(roomId)?.history?.length ?? 0;
   }
 
   /** Forgets a room (it is no longer collected). */
