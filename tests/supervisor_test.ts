@@ -163,3 +163,42 @@ Deno.test("Supervisor runs one full GC once a ramp of rampGc.minSetups room setu
 Deno.test("fullGc() runs a full collection in this runtime", () => {
   assert.equal(fullGc(), true);
 });
+
+Deno.test("Supervisor's sweep starts a room whose worker crashed again, and remove() stops a live room's worker", async () => {
+  await using sim = await startSimulator({ seed: "crash", rooms: 3, rate: 1, log: () => {} });
+  const [room] = liveRooms(sim);
+  const lines: string[] = [];
+  let crashes = 0;
+  const supervisor = new Supervisor({
+    clock: systemClock,
+    log: (line) => lines.push(line),
+    silence: false,
+    sweepIntervalMs: 50,
+    deps: simulatorWorkerDeps(sim.api, {
+      log: (line) => lines.push(line),
+      emit: (event) => {
+        // The first room event throws out of the worker: a crash, not a failure of the room.
+        if (event.type === "room" && crashes++ === 0) throw new Error("emit broke");
+      },
+    }),
+  });
+  const stop = new AbortController();
+  supervisor.add(room);
+  const running = supervisor.run(stop.signal);
+  try {
+    await waitFor(() => supervisor.status().byState.live === 1, "the room live after a restart");
+    assert.equal(supervisor.restarts, 1);
+    assert.ok(
+      lines.some((line) => line.includes("room worker crashed") && line.includes("emit broke")),
+      lines.join("\n"),
+    );
+    const [worker] = supervisor.workers();
+    assert.ok(await supervisor.remove(room), "removed");
+    assert.equal(worker.state, "stopped");
+    assert.equal(worker.session, undefined);
+    assert.equal(supervisor.status().rooms, 0);
+  } finally {
+    stop.abort();
+    await running;
+  }
+});
