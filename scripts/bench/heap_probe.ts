@@ -1,12 +1,13 @@
 /**
  * `deno run -A scripts/bench/heap_probe.ts [--rooms N] [--base N] [--top N] [--api-rate R]
- * [--connect-rate R] [--timeline 5,10,20] [--closure-locations]`: what an idle room
- * costs the collector, by constructor. Runs `main.ts collect` (the flags of `deno task start`,
- * plus `--inspect`) against the simulator with `--base` idle rooms, then with `--rooms`; in each,
- * once every room is live and 2 s passed, reads RSS, asks V8 for a full GC over the inspector
- * (Chrome DevTools Protocol over WebSocket), reads RSS again and takes a heap snapshot. Prints
- * RSS per room before and after the GC and the per-room difference of the two snapshots, grouped
- * by node type and constructor name. A tool for issue 14's measurements, not a test.
+ * [--connect-rate R] [--timeline 5,10,20] [--closure-locations] [--strings] [--sockets M]`: what
+ * an idle room costs the collector, by constructor. Runs `main.ts collect` (the flags of
+ * `deno task start`, plus `--inspect`) against the simulator with `--base` idle rooms, then with
+ * `--rooms`; in each, once every room is live and 2 s passed, reads RSS, asks V8 for a full GC
+ * over the inspector (Chrome DevTools Protocol over WebSocket), reads RSS again and takes a heap
+ * snapshot. Prints RSS per room before and after the GC and the per-room difference of the two
+ * snapshots, grouped by node type and constructor name (closures also by where they are defined,
+ * strings by their start and length, when asked). A tool for issue 14's measurements, not a test.
  */
 import { parseArgs } from "node:util";
 import { IDLE_SIMULATOR_ARGS } from "./collect_suite.ts";
@@ -121,9 +122,13 @@ function summarize(json: string): Map<string, Group> {
   }
   for (let i = 0; i < nodes.length; i += width) {
     const type = types[nodes[i + typeAt]];
-    let name = type === "string" || type === "concatenated string" || type === "sliced string"
-      ? "(strings)"
-      : strings[nodes[i + nameAt]];
+    const isString = type === "string" || type === "concatenated string" ||
+      type === "sliced string";
+    let name = isString && !values.strings ? "(strings)" : strings[nodes[i + nameAt]];
+    if (isString && values.strings) {
+      // By their first characters (digits as #) and length in 16s: which strings a room holds.
+      name = `${name.slice(0, 14).replace(/\d/g, "#")}… (${Math.ceil(name.length / 16) * 16})`;
+    }
     if (type === "code") name = `(code) ${name}`;
     if (type === "closure" && where.has(i)) name = `${name}@${where.get(i)}`;
     if (type === "array" || type === "hidden") name = name.replace(/\d+/g, "#");
@@ -225,6 +230,7 @@ async function measure(rooms: number, port: number, rates: string[]): Promise<Me
         "--rooms-file",
         `${dir}/rooms.txt`,
         ...rates,
+        ...(values.sockets ? ["--sockets", values.sockets] : []),
         "--max-connections",
         "100000",
         "--status-interval",
@@ -329,6 +335,10 @@ const { values } = parseArgs({
     "connect-rate": { type: "string", default: "1000" },
     /** Also profile allocations (V8's sampling heap profiler) from start until 2 s after live. */
     sample: { type: "boolean", default: false },
+    /** Groups strings by their first characters and length instead of all together. */
+    strings: { type: "boolean", default: false },
+    /** Passed to `collect --sockets` (epoll, deno, auto) when given. */
+    sockets: { type: "string" },
     /** Names closures by where they are defined (script id:line:column) as well. */
     "closure-locations": { type: "boolean", default: false },
     /** Extra RSS samples, seconds after every room is live: `5,10,20`. */
