@@ -1119,3 +1119,56 @@ Deno.test("simulate --era-share makes that share of rooms send the 2018 and 2021
   assert.ok(all.includes("2018") && all.includes("2021"));
   assert.throws(() => parseSimulateArgs(["--era-share", "2"]), /--era-share "2"/);
 });
+
+Deno.test("closing the simulator half-closes a TCP stream: a client reading late gets all of it and may still send until it closes", async () => {
+  const truth = new MemoryTruth();
+  const { clock, options } = manual({ rooms: 1, messagesPerRoom: 30, truth, closeGraceMs: 20_000 });
+  const sim = await startSimulator(options);
+  const room = sim.world.rooms[0];
+  const info = await danmuInfo(sim, room.roomId, BUVID);
+  const [hostname, port] = sim.tcp.split(":");
+  // A client that reads nothing until the simulator is closing.
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(encodeAuthPacket({
+    uid: 0,
+    roomid: room.roomId,
+    protover: 3,
+    platform: "web",
+    type: 2,
+    key: info.token,
+    buvid: BUVID.slice("buvid3=".length),
+  }));
+  await drive(sim, clock, () => sim.remaining(room.roomId) === 0, "the room's budget sent");
+  await until(() => truth.lines.length === 31, "30 messages and LOG_IN_NOTICE written");
+  let closed = false;
+  const closing = sim.close().then(() => closed = true);
+  // The listener closes before the connections end: once it refuses, the stream has been ended.
+  for (let refused = false; !refused;) {
+    try {
+      (await Deno.connect({ hostname, port: Number(port) })).close();
+    } catch {
+      refused = true;
+    }
+  }
+  await conn.write(encodeHeartbeatPacket()); // the server's socket is still open: no reset
+  const received: ServerMessage[] = [];
+  await readPackets(
+    conn,
+    (packet, offset) => decodePacket(packet, (m) => received.push(m), offset),
+  );
+  const ids = received.flatMap((m) =>
+    m.kind === "message" ? [messageId(m.body as Record<string, unknown>)] : []
+  );
+  assert.deepEqual(
+    ids,
+    truth.lines.map((l) => JSON.parse(l).id),
+    "every message written, in order",
+  );
+  // After the end of the stream the client may still send, and the server waits for it to close.
+  await conn.write(encodeHeartbeatPacket());
+  assert.equal(sim.connectionCount(), 1);
+  assert.equal(closed, false);
+  conn.close();
+  await closing;
+  assert.equal(sim.connectionCount(), 0);
+});

@@ -4,6 +4,7 @@
  */
 import { SIMULATOR_DEFAULTS as D } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
+import { CLOSE_GRACE_MS } from "../simulator/danmaku_server.ts";
 import { parseFaults } from "../simulator/faults.ts";
 import { type SimulatorOptions, startSimulator, type TlsPem } from "../simulator/simulator.ts";
 import { MAX_ROOMS } from "../simulator/world.ts";
@@ -161,6 +162,14 @@ const SIMULATE_FLAGS = {
     min: 0,
     max: big,
   }),
+  closeGraceSeconds: flag.number({
+    name: "close-grace",
+    arg: "S",
+    default: CLOSE_GRACE_MS / 1000,
+    help: "at stop, how long clients get to read what was sent and close before being cut",
+    min: 0,
+    max: big,
+  }),
   logEverySeconds: flag.number({
     name: "log-every",
     arg: "S",
@@ -219,6 +228,7 @@ export function parseSimulateArgs(args: readonly string[]): SimulateArgs {
     meanLiveMs: 60_000 * values.liveMinutes,
     meanOfflineMs: 60_000 * values.offlineMinutes,
     tickMs: values.tickMs,
+    closeGraceMs: 1000 * values.closeGraceSeconds,
     logEveryMs: 1000 * values.logEverySeconds,
   };
   const cert = values.tlsCert;

@@ -79,6 +79,8 @@ export class TcpConnection extends ClientConnection {
   /** True while the queue's head is being written (abort leaves it to the pump). */
   #writing = false;
   #ending = false;
+  /** The stream is ended (FIN sent after the last byte); the socket still reads. */
+  #writeClosed = false;
   #socketClosed = false;
   #readerDone = false;
 
@@ -137,14 +139,36 @@ export class TcpConnection extends ClientConnection {
     } finally {
       this.#pumping = false;
     }
-    if (this.#ending) this.#closeSocket();
+    if (this.#ending) this.#endStream();
   }
 
+  /**
+   * Ends the stream after the last queued frame with a half-close, and closes the socket once
+   * the client has closed its side (the reader stopped): a client that lags still reads
+   * everything written. Closing at once instead lets the next bytes the client sends (a
+   * heartbeat) meet a closed socket, and the kernel answers them with a reset that throws away
+   * what it still held for the client. A client that never closes is cut by the heartbeat
+   * watchdog, or by `DanmakuServer.close`'s grace.
+   */
   end(): void {
     if (this.#ending) return;
     this.#ending = true;
     if (this.state !== "closed") this.state = "closing";
-    if (!this.#pumping) this.#closeSocket();
+    if (!this.#pumping) this.#endStream();
+  }
+
+  #endStream(): void {
+    if (this.#readerDone) {
+      this.#closeSocket();
+      return;
+    }
+    if (this.#writeClosed || this.#socketClosed) return;
+    this.#writeClosed = true;
+    try {
+      this.#conn.closeWrite();
+    } catch {
+      this.#closeSocket(); // the socket is already gone
+    }
   }
 
   abort(): void {
@@ -173,6 +197,7 @@ export class TcpConnection extends ClientConnection {
   readerStopped(): void {
     this.#readerDone = true;
     this.end();
+    if (this.#writeClosed) this.#closeSocket();
     this.#maybeClosed();
   }
 

@@ -84,6 +84,9 @@ function parseAuth(body: Uint8Array): AuthFields | undefined {
   };
 }
 
+/** How long closing the danmaku servers waits for clients by default, ms. */
+export const CLOSE_GRACE_MS = 2000;
+
 /** Accepts and supervises danmaku clients; knows which connections listen to which room. */
 export class DanmakuServer {
   /** Subscribed, authenticated connections by real room id. */
@@ -283,8 +286,11 @@ export class DanmakuServer {
     for (const c of this.connections) c.end();
   }
 
-  /** Ends every connection, waiting up to `graceMs` for flushes, then aborts the rest. */
-  async close(graceMs = 2000): Promise<void> {
+  /**
+   * Ends every connection (a TCP stream is half-closed after its last queued frame), waits up to
+   * `graceMs` for the clients to read it all and close, then aborts the rest.
+   */
+  async close(graceMs = CLOSE_GRACE_MS): Promise<void> {
     this.#closing = true;
     for (const c of this.connections) c.end();
     const all = Promise.all([...this.connections].map((c) => c.closed));

@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 import { Broadcaster } from "./broadcaster.ts";
 import { systemClock, type WallClock as Clock } from "../util/clock.ts";
 import { newCounters, type SimulatorCounters } from "./counters.ts";
-import { DanmakuServer } from "./danmaku_server.ts";
+import { CLOSE_GRACE_MS, DanmakuServer } from "./danmaku_server.ts";
 import { type Faults, NO_FAULTS, type TcpFault, TcpFaultRooms, THROTTLE_SHARE } from "./faults.ts";
 import { createHttpApi, type ListRules, wbiKeysForSeed } from "./http_api.ts";
 import { type SeenRequest, TokenAuthority } from "./identity.ts";
@@ -93,6 +93,11 @@ export interface SimulatorOptions {
   authTimeoutMs?: number;
   /** Heartbeat silence after which a connection is closed. @default {70000} */
   heartbeatTimeoutMs?: number;
+  /**
+   * How long `close()` waits, once it has stopped sending, for clients to read what was written
+   * to them and close; then it cuts the rest. @default {CLOSE_GRACE_MS}
+   */
+  closeGraceMs?: number;
   /** Time source. @default {systemClock} */
   clock?: Clock;
   /** Log sink for `key=value` lines. @default {no logging} */
@@ -350,7 +355,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       } catch {
         // Already closed.
       }
-      await server.close();
+      await server.close(options.closeGraceMs ?? CLOSE_GRACE_MS);
       await tcpServing;
       await Promise.all(servers.map((server) => server.shutdown()));
       truth?.close();
