@@ -1,13 +1,14 @@
 /**
  * `deno run -A scripts/bench/heap_probe.ts [--rooms N] [--base N] [--top N] [--api-rate R]
- * [--connect-rate R] [--timeline 5,10,20] [--closure-locations] [--strings] [--sockets M]`: what
- * an idle room costs the collector, by constructor. Runs `main.ts collect` (the flags of
- * `deno task start`, plus `--inspect`) against the simulator with `--base` idle rooms, then with
- * `--rooms`; in each, once every room is live and 2 s passed, reads RSS, asks V8 for a full GC
- * over the inspector (Chrome DevTools Protocol over WebSocket), reads RSS again and takes a heap
- * snapshot. Prints RSS per room before and after the GC and the per-room difference of the two
- * snapshots, grouped by node type and constructor name (closures also by where they are defined,
- * strings by their start and length, when asked). A tool for issue 14's measurements, not a test.
+ * [--connect-rate R] [--settle S] [--timeline 5,10,20] [--closure-locations] [--strings]
+ * [--sockets M]`: what an idle room costs the collector, by constructor. Runs `main.ts collect`
+ * (the flags of `deno task start`, plus `--inspect`) against the simulator with `--base` idle
+ * rooms, then with `--rooms`; in each, once every room is live and `--settle` seconds (2) passed,
+ * reads RSS, asks V8 for a full GC over the inspector (Chrome DevTools Protocol over WebSocket),
+ * reads RSS again and takes a heap snapshot. Prints RSS per room before and after the GC and the
+ * per-room difference of the two snapshots, grouped by node type and constructor name (closures
+ * also by where they are defined, strings by their start and length, when asked). A tool for
+ * issue 14's measurements, not a test.
  */
 import { parseArgs } from "node:util";
 import { IDLE_SIMULATOR_ARGS } from "./collect_suite.ts";
@@ -265,7 +266,7 @@ async function measure(rooms: number, port: number, rates: string[]): Promise<Me
       const rampMs = Math.round(performance.now() - startedAt);
       if (live < rooms) throw new Error(`only ${live} of ${rooms} rooms live`);
       const liveAt = performance.now();
-      await sleep(2000);
+      await sleep(Number(values.settle) * 1000);
       if (sampler) {
         const { profile } = await sampler.call("HeapProfiler.stopSampling") as {
           profile: { head: SamplingNode };
@@ -337,6 +338,11 @@ const { values } = parseArgs({
     sample: { type: "boolean", default: false },
     /** Groups strings by their first characters and length instead of all together. */
     strings: { type: "boolean", default: false },
+    /**
+     * Seconds after every room is live before the readings, GC and snapshot. Past collect's
+     * 10 s flush (12), the queue no longer holds the rooms' first events (≈ 1.2 KB per room).
+     */
+    settle: { type: "string", default: "2" },
     /** Passed to `collect --sockets` (epoll, deno, auto) when given. */
     sockets: { type: "string" },
     /** Names closures by where they are defined (script id:line:column) as well. */
