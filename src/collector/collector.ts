@@ -17,7 +17,13 @@ import { LeaseManager } from "../cluster/lease_manager.ts";
 import type { WantedRooms } from "../cluster/wanted_rooms.ts";
 import { RoomDiscovery } from "../discovery/room_discovery.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
-import { type ConnectOptions, type DanmakuTransport, readCaFile } from "../room/transport.ts";
+import { openSockets, type SocketsChoice } from "../room/epoll_sockets.ts";
+import {
+  type ConnectOptions,
+  connectTransport,
+  type DanmakuTransport,
+  readCaFile,
+} from "../room/transport.ts";
 import { describeDatabase, isPostgresUrl } from "../storage/database_url.ts";
 import { PgStore } from "../storage/pg_store.ts";
 import { storedByEveryHolder } from "../storage/rows.ts";
@@ -140,6 +146,12 @@ export async function runCollector(
   if (signal.aborted) stop.abort();
   let removeForcedListener = () => {};
   try {
+    // Raw TCP rooms share one epoll set (closed once every room is) or use Deno's sockets.
+    const sockets: SocketsChoice = config.transport === "ws" || config.transport === "wss"
+      ? { kind: "deno", reason: `--transport ${config.transport}` }
+      : openSockets(config.sockets);
+    await using epoll = sockets.sockets;
+    logger.info("raw TCP sockets", { sockets: sockets.kind, reason: sockets.reason });
     const limiter = new RateLimiter({ perSecond: config.apiRatePerSecond, clock });
     const api = new BilibiliApi({
       limiter,
@@ -233,7 +245,10 @@ export async function runCollector(
           logger.info("unknown cmd, stored verbatim in raw_messages", { cmd });
         },
         log,
-        connect: deps.connect,
+        connect: epoll
+          ? (options: ConnectOptions) =>
+            (deps.connect ?? connectTransport)({ ...options, sockets: epoll })
+          : deps.connect,
       },
     });
     const discovers = config.top > 0 || config.followNew;

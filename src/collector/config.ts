@@ -1,6 +1,7 @@
 /** The collect command's flags and environment, parsed once into a frozen config. */
 import { COLLECT_DEFAULTS as D } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
+import type { SocketsMode } from "../room/epoll_sockets.ts";
 import type { TransportMode } from "../room/transport.ts";
 import { parseByteSize } from "../util/byte_size.ts";
 import { describeDatabase, isPostgresUrl } from "../storage/database_url.ts";
@@ -46,6 +47,8 @@ export interface CollectConfig {
   /** Send every Bilibili origin here (the simulator). */
   apiBase?: string;
   transport: TransportMode;
+  /** Sockets of raw TCP rooms: the shared epoll set, Deno's, or epoll where it can run. */
+  sockets: SocketsMode;
   /** PEM file of extra CAs wss trusts (tests, intercepting proxies); verification stays on. */
   caFile?: string;
   /** File holding the user's cookie (SESSDATA, or the whole browser cookie). */
@@ -369,6 +372,14 @@ const COLLECT_FLAGS = {
     default: "auto",
     help:
       "danmaku transport; auto starts on raw TCP and moves a room to wss after 3 TCP sessions in a row refused, closed right after auth or silent after it",
+    group: CONNECTIONS,
+  }),
+  sockets: flag.choice({
+    name: "sockets",
+    choices: ["auto", "epoll", "deno"] satisfies SocketsMode[],
+    default: "auto",
+    help:
+      "sockets of raw TCP rooms: epoll keeps every connection in one epoll set through libc (FFI; ≈ 0.5 KB per idle connection against ≈ 4.2 KB with Deno's sockets); auto uses it on Linux x86-64/aarch64 with glibc and --allow-ffi, else Deno's",
     group: CONNECTIONS,
   }),
   caFile: flag.string({

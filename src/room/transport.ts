@@ -1,13 +1,15 @@
 /**
- * Transports to a danmaku server: raw TCP (512-byte reads while a room is quiet, 4 KB once busy) and WebSocket
- * (`ws`/`wss`, path `/sub`, our own client so wss can trust an extra CA and reading can pause
- * like TCP). Both hand decoded messages to a callback; neither knows about reconnecting.
+ * Transports to a danmaku server: raw TCP (Deno's sockets with 512-byte reads while a room is
+ * quiet and 4 KB once busy, or libc sockets in one shared epoll set: ./epoll_sockets.ts) and
+ * WebSocket (`ws`/`wss`, path `/sub`, our own client so wss can trust an extra CA and reading can
+ * pause like TCP). All hand decoded messages to a callback; none knows about reconnecting.
  */
 import { ConfigError } from "../errors.ts";
 import { IDLE_READ_BUFFER_SIZE, readPackets } from "../protocol/frame_reader.ts";
 import { Deadline } from "../util/deadline.ts";
 import { decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
 import type { DanmakuHost } from "../bilibili/api_client.ts";
+import type { EpollSockets } from "./epoll_sockets.ts";
 import { openWebSocket } from "./websocket_client.ts";
 
 /** A transport a connection uses. */
@@ -53,6 +55,11 @@ export interface ConnectOptions {
   /** Gives up connecting after this long. @default {10000} */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Raw TCP through this process's shared epoll set (`--sockets`) instead of Deno's sockets.
+   * @default {undefined} (Deno.connect)
+   */
+  sockets?: EpollSockets;
 }
 
 /**
@@ -86,6 +93,12 @@ export function connectTransport(options: ConnectOptions): Promise<DanmakuTransp
 
 async function connectTcp(options: ConnectOptions): Promise<DanmakuTransport> {
   const { host, port } = options.host;
+  if (options.sockets) {
+    return await options.sockets.connect(host, port, {
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
+  }
   let conn: Deno.TcpConn;
   {
     using deadline = new Deadline(options.timeoutMs ?? 10_000, options.signal);
