@@ -184,7 +184,7 @@ class Connection implements RoomSessionOptions, NormalizeContext {
   receivedAtMs = 0;
   /** The connection's session, run on these options. */
   readonly session: RoomSession;
-  /** The session's reader (`RoomSession.start()`), which the worker's loop awaits. */
+  /** The session's reader (`RoomSession.start()`), whose end resumes the worker's loop. */
   reading?: Promise<void>;
 
   constructor(
@@ -312,9 +312,10 @@ function emitSessionRow(
 const EVENTS: CollectedEvent[] = [];
 
 /**
- * A room's reconnect loop: `run()` once, `stop()` from outside (room removed, shutdown). While a
- * connection is live, `run()` is the room's only suspended async function: the connection is a
- * {@linkcode RoomSession} (its task pair: reader and heartbeat) whose promise `run()` awaits.
+ * A room's reconnect loop: `start()` once, `stop()` from outside (room removed, shutdown),
+ * `done()` to wait for its end. A live connection is a {@linkcode RoomSession} (its task pair:
+ * reader and heartbeat); while it lives, no async function of the room is suspended: the
+ * session's reader resumes the loop when it ends.
  */
 export class RoomWorker implements Disposable {
   readonly requestedId: number;
@@ -338,7 +339,7 @@ export class RoomWorker implements Disposable {
   reconnects = 0;
   /** When the silence watch last judged the room quiet (set by the supervisor). */
   quietAt?: number;
-  /** Whether `run()` has returned (or thrown). */
+  /** Whether the worker has ended (stopped, failed or crashed). */
   finished = false;
   /** Bytes read by the sessions that ended. */
   #bytesEnded = 0;
@@ -370,8 +371,10 @@ export class RoomWorker implements Disposable {
   #checkRoom = false;
   /** Set by `stop()`. */
   #stopped = false;
-  /** `run()`'s promise, once it was called. */
-  #running?: Promise<void>;
+  /** Whether `start()` was called. */
+  #started = false;
+  /** Settled by the end of the worker, made when `done()` is asked first. */
+  #whenDone?: PromiseWithResolvers<void>;
   /**
    * Aborted by `stop()`: ends the waits of a setup (API calls, slots, connect, backoff). Made
    * when a wait needs it and dropped once a connection is open: a live room holds none.
@@ -414,7 +417,7 @@ export class RoomWorker implements Disposable {
 
   /**
    * Stops the worker: a live connection drains (reads what the socket holds, then closes), a
-   * wait ends; `run()` then returns.
+   * wait ends; `done()` then settles.
    */
   stop(): void {
     if (this.#stopped) return;
@@ -455,57 +458,101 @@ export class RoomWorker implements Disposable {
   }
 
   /**
-   * Runs until `stop()` or the room fails permanently; never rejects. A crash (an unexpected
-   * error) is logged and ends the worker with `lastProblem` saying so: the supervisor's sweep
-   * starts the room again. Called again, returns the same promise. `deps.claim` says whether
-   * the real id is this worker's.
+   * Starts the worker (once): it runs until `stop()` or the room fails permanently. A crash (an
+   * unexpected error) is logged and ends the worker with `lastProblem` saying so: the
+   * supervisor's sweep starts the room again. `deps.claim` says whether the real id is this
+   * worker's. {@linkcode done} settles once it has ended.
    */
-  run(): Promise<void> {
-    return this.#running ??= this.#loop();
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    void this.#loop();
+  }
+
+  /** Settles once the worker has ended (stopped, failed or crashed); never rejects. */
+  done(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    return (this.#whenDone ??= Promise.withResolvers<void>()).promise;
   }
 
   /**
-   * The reconnect loop (see {@linkcode run}). Its state is in fields and its steps in other
-   * methods: this frame stays suspended while the room is live, and its register file is as
-   * small as its locals.
+   * The reconnect loop, from the start (no `ended`) or from the end of a live connection, until
+   * a connection is live, the worker ends or it crashed. While a connection is live, no frame of
+   * it waits: the session's reader resumes it (a suspended async function per room would hold a
+   * generator, its register file and a context as long as the connection lives). Its state is
+   * in fields and its steps in other methods. Never rejects.
    */
-  async #loop(): Promise<void> {
+  async #loop(ended?: SessionOutcome): Promise<void> {
+    let live = false;
     try {
-      if (this.realId === undefined && !(await this.#roomInit(this.requestedId))) return;
-      if (this.#deps.claim && !this.#deps.claim(this.requestedId, this.realId!)) {
-        return this.#fail(
-          `room ${this.requestedId} is room ${this.realId}, which is already collected`,
-        );
+      if (ended === undefined) {
+        if (this.realId === undefined && !(await this.#roomInit(this.requestedId))) return;
+        if (this.#deps.claim && !this.#deps.claim(this.requestedId, this.realId!)) {
+          return this.#fail(
+            `room ${this.requestedId} is room ${this.realId}, which is already collected`,
+          );
+        }
       }
-      while (!this.#stopped) {
-        if (!(await this.#prepare())) return;
+      for (;;) {
+        if (ended !== undefined) {
+          const delay = this.#afterConnection(ended);
+          if (delay === undefined) return;
+          ended = undefined;
+          await this.#deps.clock.sleep(delay, this.#signal);
+        }
+        if (this.#stopped || !(await this.#prepare())) return;
         const attempt = await this.#connectOnce();
-        let outcome: SessionOutcome | undefined;
+        if (attempt === undefined) return; // stopped
         if (attempt instanceof Connection) {
-          // Live: the session's reader is awaited here, not through closures of its own.
-          try {
-            await attempt.reading;
-            outcome = this.#sessionEnded(attempt, attempt.session.readEnded());
-          } catch (error) {
-            outcome = this.#sessionEnded(attempt, attempt.session.readFailed(error));
-          }
-        } else outcome = attempt;
-        const delay = this.#afterConnection(outcome);
-        if (delay === undefined) break;
-        await this.#deps.clock.sleep(delay, this.#signal);
+          // Live: this frame ends here; the session's reader resumes the loop when it settles.
+          attempt.reading!.then(
+            () => this.#liveEnded(attempt, false, undefined),
+            (error) => this.#liveEnded(attempt, true, error),
+          );
+          live = true;
+          return;
+        }
+        ended = attempt;
       }
     } catch (error) {
-      this.lastProblem = `crashed: ${(error as Error).message}`;
-      this.#log.error("room worker crashed", {
-        room: this.realId ?? this.requestedId,
-        detail: this.lastProblem,
-      });
+      this.#crashed(error);
     } finally {
-      this.#endSetup();
-      this.#abort = undefined;
-      this.finished = true;
-      if (this.state !== "failed") this.state = "stopped";
+      if (!live) this.#finish();
     }
+  }
+
+  /** A live connection's reader settled: the session ends and the loop goes on. */
+  #liveEnded(connection: Connection, failed: boolean, error: unknown): void {
+    let outcome: SessionOutcome;
+    try {
+      const session = connection.session;
+      outcome = this.#sessionEnded(
+        connection,
+        failed ? session.readFailed(error) : session.readEnded(),
+      );
+    } catch (error) {
+      this.#crashed(error);
+      this.#finish();
+      return;
+    }
+    void this.#loop(outcome);
+  }
+
+  #crashed(error: unknown): void {
+    this.lastProblem = `crashed: ${(error as Error).message}`;
+    this.#log.error("room worker crashed", {
+      room: this.realId ?? this.requestedId,
+      detail: this.lastProblem,
+    });
+  }
+
+  /** The worker has ended: slots given back, `done()` settled. */
+  #finish(): void {
+    this.#endSetup();
+    this.#abort = undefined;
+    this.finished = true;
+    if (this.state !== "failed") this.state = "stopped";
+    this.#whenDone?.resolve();
   }
 
   /**
@@ -535,10 +582,10 @@ export class RoomWorker implements Disposable {
    * After a connection attempt: counts, host rotation, token refresh, the wss move and the
    * log line; the backoff delay before the next attempt, or undefined to stop.
    */
-  #afterConnection(outcome: SessionOutcome | undefined): number | undefined {
+  #afterConnection(outcome: SessionOutcome): number | undefined {
     const reconnecting = this.#reconnectReason !== undefined;
     this.#reconnectReason = undefined;
-    if (!outcome || this.#stopped || (outcome.reason === "stopped" && !reconnecting)) {
+    if (this.#stopped || (outcome.reason === "stopped" && !reconnecting)) {
       return undefined;
     }
     this.reconnects++;
@@ -578,7 +625,7 @@ export class RoomWorker implements Disposable {
   /**
    * Asks room_init about `id`: false when stopped, or when the room is locked (the worker
    * failed). The first time it resolves the real id and emits the room. Its answer stays in
-   * this frame, not in run()'s, which lives as long as the room.
+   * this frame, not in the loop's.
    */
   async #roomInit(id: number, first = true): Promise<boolean> {
     const init = await this.#retrying((signal) => this.#deps.api.roomInit(id, { signal }));
@@ -672,10 +719,9 @@ export class RoomWorker implements Disposable {
   }
 
   /**
-   * Waits for a connection slot and the start gate, opens a transport and runs a session on it.
-   * The session's promise is returned, not awaited: this frame ends once the connection is
-   * open, so a live room's only suspended async function is `run()`. The slot is given back
-   * when the session ends.
+   * Waits for a connection slot and the start gate, opens a transport and starts a session on
+   * it: the connection is returned once open (its reader not awaited), or the attempt's outcome,
+   * or undefined when stopped. The slot is given back when the session ends.
    */
   async #connectOnce(): Promise<SessionOutcome | Connection | undefined> {
     const deps = this.#deps;

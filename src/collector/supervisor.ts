@@ -178,7 +178,7 @@ export class Supervisor implements AsyncDisposable {
     // No AbortController per room: remove() and stopAll() call the worker's stop().
     const worker = new RoomWorker(roomId, this.#deps, known);
     if (known) this.#realIds.set(known.roomId, roomId);
-    worker.run(); // never rejects: a crash is logged and the sweep starts the room again
+    worker.start(); // a crash is logged and ends the worker: the sweep starts the room again
     this.#entries.set(roomId, worker);
   }
 
@@ -193,7 +193,7 @@ export class Supervisor implements AsyncDisposable {
       this.silence?.forget(worker.realId);
     }
     worker.stop();
-    await worker.run(); // the same promise: resolves once the room has stopped
+    await worker.done();
     return true;
   }
 
@@ -290,7 +290,7 @@ export class Supervisor implements AsyncDisposable {
   async stopAll(): Promise<void> {
     this.#stop.abort();
     for (const worker of this.#entries.values()) worker.stop();
-    await Promise.all([...this.#entries.values()].map((worker) => worker.run()));
+    await Promise.all([...this.#entries.values()].map((worker) => worker.done()));
     this.#rampTimer?.cancel();
     this.#timers[Symbol.dispose](); // empty by now: every session cancelled its entries
   }
