@@ -162,6 +162,14 @@ function storedRows(dbPath: string, tables: string[]): Record<string, number> {
   );
 }
 
+/**
+ * How long the throughput simulator, stopped, lets each client read what was written to it: it
+ * half-closes every stream and cuts only connections still open after this. A collector that
+ * lags reads its backlog from kernel buffers after the stop; cut at once, that backlog was reset
+ * away and counted as lost (at --setup-concurrency 32, up to a minute of a stream).
+ */
+const FEED_CLOSE_GRACE_S = 120;
+
 /** The throughput simulator: `rooms` rooms, all live, `ratePerRoom` msg/s each on average. */
 async function startFeed(rooms: number, ratePerRoom: number, truthPath: string): Promise<Child> {
   const sim = await startChild([
@@ -171,6 +179,8 @@ async function startFeed(rooms: number, ratePerRoom: number, truthPath: string):
     String(ratePerRoom),
     "--truth",
     truthPath,
+    "--close-grace",
+    String(FEED_CLOSE_GRACE_S),
     "--seed",
     "bench-collect",
     "--live-minutes",
@@ -312,11 +322,11 @@ async function throughput(
     const end = { at: collector.statusAt, messages: collector.status.messages ?? 0 };
     const after = await usage(collector.process.pid);
     const simAfter = await usage(sim.process.pid);
-    await sim.stop(); // stops sending; its graceful close completes the truth file
-    // A collector that lags has messages left in its socket buffers: wait until its count
-    // stops moving before stopping it, so `lost` counts losses, not the shutdown race.
-    // Its readers pause while the queue is above the high-water mark, so a still count alone
-    // is not the end: wait for an empty queue and a count that stood still for 2 s.
+    // Stops sending, completes the truth file, and returns once the collector has read every
+    // stream to its end and closed it (or FEED_CLOSE_GRACE_S passed).
+    await sim.stop();
+    // What it read may still wait in its queue: wait for an empty queue and a count that stood
+    // still for 2 s before stopping it, so `lost` counts losses, not the shutdown race.
     for (let last = -1, still = 0, waited = 0; waited < 60_000 && still < 4; waited += 500) {
       await sleep(500);
       const messages = collector.status.messages ?? 0;
