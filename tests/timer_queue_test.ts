@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TimerQueue } from "../src/room/timer_queue.ts";
+import { type TimerEntry, TimerQueue, type TimerTarget } from "../src/room/timer_queue.ts";
 import { ManualClock } from "./support/manual_clock.ts";
 
 Deno.test("TimerQueue fires every entry at its time, earliest first, on one sleep at a time", async () => {
@@ -69,4 +69,23 @@ Deno.test("TimerQueue keeps a heap order through many adds and cancels (1,000 en
   assert.equal(queue.size, expected.length);
   await clock.advance(5000);
   assert.deepEqual(fired, expected.sort((a, b) => a - b));
+});
+
+Deno.test("TimerQueue calls a target's onTimer with the entry that fired, as a method", async () => {
+  const clock = new ManualClock();
+  using queue = new TimerQueue(clock);
+  class Owner implements TimerTarget {
+    fired: TimerEntry[] = [];
+    onTimer(entry: TimerEntry): void {
+      this.fired.push(entry);
+    }
+  }
+  const owner = new Owner();
+  const late = queue.at(clock.now() + 200, owner);
+  const early = queue.at(clock.now() + 100, owner);
+  await clock.advance(100);
+  assert.deepEqual(owner.fired, [early]);
+  await clock.advance(100);
+  assert.deepEqual(owner.fired, [early, late]);
+  assert.equal(queue.size, 0);
 });

@@ -11,7 +11,7 @@ import type { ServerMessage } from "../protocol/packet_decoder.ts";
 import type { Clock } from "../util/clock.ts";
 import { asNumber, asObject } from "../util/json_guards.ts";
 import type { DanmakuTransport } from "./transport.ts";
-import { type TimerEntry, TimerQueue } from "./timer_queue.ts";
+import { type TimerEntry, TimerQueue, type TimerTarget } from "./timer_queue.ts";
 import { COLLECT_DEFAULTS } from "../defaults.ts";
 
 /** Why a session ended. */
@@ -85,7 +85,7 @@ const HEARTBEAT_PACKET = encodeHeartbeatPacket();
  * is one pending read; the heartbeat, the auth deadline and the drain checks are entries in a
  * {@linkcode TimerQueue} (the one shared by every room, or the session's own).
  */
-export class RoomSession {
+export class RoomSession implements TimerTarget {
   readonly #options: RoomSessionOptions;
   readonly #timers: TimerQueue;
   /** The next heartbeat, the auth deadline or the next drain check, while one is waiting. */
@@ -242,6 +242,11 @@ export class RoomSession {
     };
   }
 
+  /** The heartbeat's entry fired (the timer queue calls this): the next heartbeat. */
+  onTimer(entry: TimerEntry): void {
+    if (entry === this.#heartbeatTimer) this.#beat();
+  }
+
   /** Sends a heartbeat now and schedules the next one once it is written. */
   #beat(): void {
     this.#heartbeatTimer = undefined;
@@ -249,10 +254,8 @@ export class RoomSession {
     this.#options.transport.send(HEARTBEAT_PACKET).then(() => {
       if (this.#end || this.#draining) return;
       const ms = this.#options.heartbeatIntervalMs ?? COLLECT_DEFAULTS.heartbeatIntervalMs;
-      this.#heartbeatTimer = this.#timers.at(
-        this.#options.clock.now() + Math.max(1, ms),
-        () => this.#beat(),
-      );
+      // The session is the entry's target (`onTimer`): no closure per heartbeat.
+      this.#heartbeatTimer = this.#timers.at(this.#options.clock.now() + Math.max(1, ms), this);
     }, (error) => {
       if (this.#end || this.#draining) return;
       this.stop("heartbeat_failed", `cannot send a heartbeat: ${(error as Error).message}`, error);

@@ -5,16 +5,24 @@
  */
 import type { Clock } from "../util/clock.ts";
 
+/**
+ * An owner of deadlines that are called as its method rather than through a closure apiece
+ * (a room's heartbeat lives as long as the room): `onTimer(entry)` gets the entry that fired.
+ */
+export interface TimerTarget {
+  onTimer(entry: TimerEntry): void;
+}
+
 /** A deadline in a {@linkcode TimerQueue}; `cancel()` drops it if it has not fired. */
 export class TimerEntry {
   /** Clock time it fires at. */
   readonly time: number;
-  readonly #callback: () => void;
+  readonly #callback: (() => void) | TimerTarget;
   #queue: TimerQueue | undefined;
   /** Position in the heap, -1 once fired or cancelled. */
   index = -1;
 
-  constructor(queue: TimerQueue, time: number, callback: () => void) {
+  constructor(queue: TimerQueue, time: number, callback: (() => void) | TimerTarget) {
     this.#queue = queue;
     this.time = time;
     this.#callback = callback;
@@ -29,7 +37,9 @@ export class TimerEntry {
   /** Runs the callback (the queue calls this once the entry is due). */
   fire(): void {
     this.#queue = undefined;
-    this.#callback();
+    const callback = this.#callback;
+    if (typeof callback === "function") callback();
+    else callback.onTimer(this);
   }
 }
 
@@ -51,10 +61,11 @@ export class TimerQueue implements Disposable {
   }
 
   /**
-   * Calls `callback` once the clock reaches `time` (entries due together fire in time order).
-   * The callback must not throw; an error it throws is reported and the queue goes on.
+   * Calls `callback` (or `callback.onTimer(entry)`) once the clock reaches `time` (entries due
+   * together fire in time order). The callback must not throw; an error it throws is reported
+   * and the queue goes on.
    */
-  at(time: number, callback: () => void): TimerEntry {
+  at(time: number, callback: (() => void) | TimerTarget): TimerEntry {
     const entry = new TimerEntry(this, time, callback);
     entry.index = this.#heap.length;
     this.#heap.push(entry);
