@@ -276,7 +276,7 @@ async function measure(rooms: number, port: number, rates: string[]): Promise<Me
         printAllocations(profile.head, rooms, Number(values.top));
       }
       const before = await usage(child.pid);
-      const timeline = [`${before.rssMb.toFixed(0)} MB at 2 s`];
+      const timeline = [`${before.rssMb.toFixed(0)} MB at ${values.settle} s`];
       for (const at of (values.timeline ?? "").split(",").filter(Boolean).map(Number)) {
         await sleep(Math.max(0, liveAt + at * 1000 - performance.now()));
         timeline.push(`${(await usage(child.pid)).rssMb.toFixed(0)} MB at ${at} s`);
