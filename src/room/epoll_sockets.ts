@@ -83,11 +83,15 @@ const EINPROGRESS = 115;
 /** Size of the read buffer all connections share. */
 export const SHARED_READ_BUFFER_SIZE = 65536;
 
-/** The shared buffer's length as recv() takes it. */
-const READ_LENGTH = BigInt(SHARED_READ_BUFFER_SIZE);
+/**
+ * Bytes one wakeup reads at most, shared among its ready sockets (each reads once, at least
+ * {@linkcode MIN_READ_SIZE}): the reads' decoding runs in one go, and timers, the flusher and the
+ * other rooms wait for it. A socket with more left is reported again by the next wait.
+ */
+const WAKEUP_READ_BUDGET = 1024 * 1024;
 
-/** Reads of one connection per wakeup at most, so a flood in one room cannot starve the rest. */
-const MAX_READS_PER_WAKEUP = 4;
+/** The smallest read of a wakeup with many ready sockets. */
+const MIN_READ_SIZE = 16 * 1024;
 
 /** Events one `epoll_wait` returns at most. */
 const MAX_EVENTS = 256;
@@ -291,6 +295,9 @@ class Reactor {
   readonly #eventView: DataView;
   /** The read buffer every connection shares. */
   readonly buffer = new Uint8Array(SHARED_READ_BUFFER_SIZE);
+  /** What each socket of this wakeup reads at most, as a number and as recv() takes it. */
+  readSize = SHARED_READ_BUFFER_SIZE;
+  readLength = BigInt(SHARED_READ_BUFFER_SIZE);
   /** Scratch for getsockopt/setsockopt and the eventfd counter. */
   readonly scratch = new Uint8Array(8);
   readonly scratchLength = new Uint8Array(4);
@@ -421,6 +428,14 @@ class Reactor {
       );
       for (const connection of [...this.connections.values()]) connection.fail(error);
       this.#waitFailures = 0;
+    }
+    const readSize = Math.min(
+      SHARED_READ_BUFFER_SIZE,
+      Math.max(MIN_READ_SIZE, Math.floor(WAKEUP_READ_BUDGET / Math.max(1, ready))),
+    );
+    if (readSize !== this.readSize) {
+      this.readSize = readSize;
+      this.readLength = BigInt(readSize);
     }
     this.#dispatching = true;
     try {
@@ -641,10 +656,10 @@ export class EpollConnection implements DanmakuTransport {
     else connecting.reject(this.#reactor.error(errno));
   }
 
-  /** Reads what the socket holds (a few 64 KB reads at most), asking the gate before each. */
+  /** Reads once (the wakeup's read size at most) after asking the gate; EOF ends reading. */
   #read(): void {
-    const { libc, buffer } = this.#reactor;
-    for (let i = 0; i < MAX_READS_PER_WAKEUP; i++) {
+    const { libc, buffer, readLength } = this.#reactor;
+    for (;;) { // again only after EINTR
       const reader = this.#reader;
       if (!reader || this.#paused) return;
       try {
@@ -654,12 +669,11 @@ export class EpollConnection implements DanmakuTransport {
           this.#pause(pause);
           return;
         }
-        const count = libc.recv(this.#fd, buffer, READ_LENGTH, MSG_DONTWAIT);
+        const count = libc.recv(this.#fd, buffer, readLength, MSG_DONTWAIT);
         if (count > 0) {
           reader.onBytes(count);
           reader.splitter.push(count === buffer.length ? buffer : buffer.subarray(0, count));
-          if (count < buffer.length) return; // most likely drained; level-triggered if not
-          continue;
+          return; // more left: level-triggered, the next wait reports it again
         }
         if (count === 0) {
           reader.splitter.end(); // throws when the stream ended inside a packet
