@@ -446,6 +446,37 @@ Deno.test("EpollSockets connects to a name through getaddrinfo (localhost)", asy
   server.close();
 });
 
+/** Whether this machine has an IPv6 loopback. */
+function hasIpv6(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "EpollSockets connects over IPv6 ([::1] and the full written form)",
+  ignore: !hasIpv6(),
+  async fn() {
+    await using sockets = EpollSockets.open();
+    using listener = Deno.listen({ hostname: "::1", port: 0 });
+    for (const host of ["::1", "[::1]", "0:0:0:0:0:0:0:1"]) {
+      const [client, server] = await Promise.all([
+        sockets.connect(host, listener.addr.port),
+        listener.accept(),
+      ]);
+      const reading = receiveInto(client);
+      await writeAll(server, message(6));
+      server.close();
+      await reading.done;
+      assert.deepEqual(numbers(reading.messages), [6], host);
+      client.close();
+    }
+  },
+});
+
 Deno.test("openSockets() uses epoll where it can run, else Deno's sockets with the reason; --sockets epoll where it cannot is a ConfigError", async () => {
   const linux = { os: "linux", arch: Deno.build.arch, ffiGranted: () => true };
   const auto = openSockets("auto", linux);
