@@ -36,6 +36,7 @@ const LIBC_SYMBOLS = {
   gnu_get_libc_version: { parameters: [], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
+  inet_pton: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
@@ -252,10 +253,14 @@ export class EpollSockets implements AsyncDisposable {
         ? new Deno.errors.TimedOut(`Connection timed out after ${timeoutMs} ms`)
         : options.signal?.reason ?? new DOMException("The signal has been aborted", "AbortError");
     if (this.#reactor.closed) throw new Deno.errors.BadResource("The epoll sockets are closed");
-    const address = await resolveAddress(hostname, deadline.signal).catch((error) => {
+    const ip = await resolveAddress(hostname, deadline.signal).catch((error) => {
       throw deadline.signal.aborted ? aborted() : error;
     });
     if (deadline.signal.aborted) throw aborted();
+    const address = this.#reactor.address(ip);
+    if (!address) {
+      throw new Deno.errors.AddrNotAvailable(`Cannot connect to "${hostname}": no usable address`);
+    }
     const connection = this.#reactor.socket(address.family, `${hostname}:${port}`);
     try {
       await connection.connectTo(sockaddr(address, port), deadline.signal);
@@ -356,6 +361,16 @@ class Reactor {
     } (os error ${errno})`;
     const Class = ERROR_CLASSES[errno] ?? Error;
     return new Class(context ? `${context}: ${text}` : text);
+  }
+
+  /** `ip` (IPv4 or IPv6, no zone) as its family and address bytes (inet_pton); else undefined. */
+  address(ip: string): ResolvedAddress | undefined {
+    const text = new TextEncoder().encode(`${ip}\0`);
+    for (const [family, length] of [[AF_INET, 4], [AF_INET6, 16]] as const) {
+      const bytes = new Uint8Array(length);
+      if (this.libc.inet_pton(family, text, bytes) === 1) return { family, bytes };
+    }
+    return undefined;
   }
 
   /** Opens a non-blocking socket of `family` (throws the socket() error). */
@@ -771,60 +786,23 @@ interface ResolvedAddress {
   bytes: Uint8Array;
 }
 
-/** `hostname` as an address: an IP literal as it is, a name through getaddrinfo (node:dns). */
-async function resolveAddress(hostname: string, signal: AbortSignal): Promise<ResolvedAddress> {
-  let ip = hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
-  if (!isIP(ip)) {
-    const found = lookup(hostname);
-    const { promise: aborted, reject } = Promise.withResolvers<never>();
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      ip = (await Promise.race([found, aborted])).address;
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      found.catch(() => {}); // an abandoned lookup must not be an unhandled rejection
-    }
+/**
+ * `hostname` as an IP address: a literal as it is (`[::1]` without its brackets), a name through
+ * getaddrinfo (node:dns).
+ */
+async function resolveAddress(hostname: string, signal: AbortSignal): Promise<string> {
+  const ip = hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
+  if (isIP(ip)) return ip;
+  const found = lookup(hostname);
+  const { promise: aborted, reject } = Promise.withResolvers<never>();
+  const onAbort = () => reject(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return (await Promise.race([found, aborted])).address;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    found.catch(() => {}); // an abandoned lookup must not be an unhandled rejection
   }
-  const v4 = ipv4Bytes(ip);
-  if (v4) return { family: AF_INET, bytes: v4 };
-  const v6 = ipv6Bytes(ip);
-  if (v6) return { family: AF_INET6, bytes: v6 };
-  throw new Deno.errors.AddrNotAvailable(`Cannot connect to "${hostname}": no usable address`);
-}
-
-/** `a.b.c.d` as 4 bytes, else undefined. */
-function ipv4Bytes(text: string): Uint8Array | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) < 256)) {
-    return undefined;
-  }
-  return Uint8Array.from(parts, Number);
-}
-
-/** An IPv6 address (`::` shorthand and a trailing IPv4 allowed, no zone) as 16 bytes. */
-function ipv6Bytes(text: string): Uint8Array | undefined {
-  if (isIP(text) !== 6 || text.includes("%")) return undefined;
-  const groups: number[] = [];
-  const parse = (side: string) => {
-    const out: number[] = [];
-    for (const part of side === "" ? [] : side.split(":")) {
-      const v4 = part.includes(".") ? ipv4Bytes(part) : undefined;
-      if (v4) out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      else out.push(parseInt(part, 16));
-    }
-    return out;
-  };
-  const [head, tail] = text.split("::");
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  groups.push(...left, ...Array(8 - left.length - right.length).fill(0), ...right);
-  const bytes = new Uint8Array(16);
-  groups.forEach((group, i) => {
-    bytes[i * 2] = group >> 8;
-    bytes[i * 2 + 1] = group & 255;
-  });
-  return bytes;
 }
 
 /** `struct sockaddr_in` or `sockaddr_in6` for `address` and `port`. */

@@ -263,8 +263,8 @@ export class RoomSession implements TimerTarget {
   }
 
   /**
-   * The reader: one pending read at a time, decoding into `#onMessage`; settles at its end with
-   * the session's outcome.
+   * The reader: one pending read at a time, decoding into `#onMessage`; settles at its end (the
+   * caller turns that into the session's outcome: {@linkcode readEnded}, {@linkcode readFailed}).
    */
   #read(): Promise<void> {
     const { transport, clock } = this.#options;
