@@ -18,8 +18,9 @@ import {
   audienceFromHeartbeat,
   type NormalizeContext,
   normalizeMessage,
+  parseMessageBody,
 } from "../normalize/normalize_message.ts";
-import type { ServerMessage } from "../protocol/packet_decoder.ts";
+import type { BodyParser, ServerMessage } from "../protocol/packet_decoder.ts";
 import { RoomSession, type RoomSessionOptions, type SessionOutcome } from "../room/room_session.ts";
 import {
   type ConnectOptions,
@@ -236,6 +237,9 @@ class Connection implements RoomSessionOptions, NormalizeContext {
   }
   get timers(): TimerQueue | undefined {
     return this.#deps.timers;
+  }
+  get parseBody(): BodyParser {
+    return parseMessageBody;
   }
   get keepRaw(): boolean {
     return this.#deps.keepRaw;

@@ -1,5 +1,6 @@
 /** DANMU_MSG (docs/protocol.md §4.2): the `info` array → a `danmaku` event. */
-import { extraNumber, extraString } from "./extra_fields.ts";
+import { escapedExtraString, extraNumber, extraString } from "./extra_fields.ts";
+import { EscapedJsonString } from "./message_body.ts";
 import {
   asArray,
   asNonEmptyString,
@@ -14,6 +15,10 @@ import { secondsOrMsToMs } from "./unix_time.ts";
 const ID_STR = '"id_str":';
 const REPLY_MID = '"reply_mid":';
 const REPLY_UNAME = '"reply_uname":';
+// The same keys as they stand in the body's text, inside the escaped `extra` string.
+const ESCAPED_ID_STR = '\\"id_str\\":';
+const ESCAPED_REPLY_MID = '\\"reply_mid\\":';
+const ESCAPED_REPLY_UNAME = '\\"reply_uname\\":';
 
 /**
  * Pushes one `danmaku` event for a DANMU_MSG body; returns false (pushing nothing) when
@@ -28,10 +33,25 @@ export const normalizeDanmuMsg: CmdHandler = ({ body, cmd }, context, out) => {
   const hasMedal = medal.length > 1 && asNonEmptyString(medal[1]) !== null;
 
   const modeInfo = asObject(meta[15]);
-  const extra = modeInfo === undefined ? null : asString(modeInfo.extra);
+  const extraValue = modeInfo?.extra;
+  let extra = asString(extraValue);
   let msgId: string | null = null;
   let replyToUid: number | null = null;
   let replyToUname: string | null = null;
+  if (extraValue instanceof EscapedJsonString) {
+    // The lean parse (message_body.ts): read the escaped text; a value with escapes (a reply
+    // to a name written with \u escapes) sends the whole `extra` through the plain path.
+    const escaped = extraValue.escaped;
+    const id = escapedExtraString(escaped, ESCAPED_ID_STR);
+    replyToUid = extraNumber(escaped, ESCAPED_REPLY_MID);
+    if (replyToUid === 0) replyToUid = null;
+    const uname = replyToUid === null ? null : escapedExtraString(escaped, ESCAPED_REPLY_UNAME);
+    if (id === undefined || uname === undefined) extra = extraValue.unescape();
+    else {
+      msgId = id;
+      replyToUname = uname;
+    }
+  }
   if (extra !== null) {
     msgId = extraString(extra, ID_STR);
     replyToUid = extraNumber(extra, REPLY_MID);

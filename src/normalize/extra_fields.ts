@@ -8,10 +8,16 @@
  * `"key":` can only be an object key. The search runs from the end (these keys sit near
  * the end of `extra`) and the last match wins; the nested objects of `extra` (`emots`,
  * `animation`) carry none of these keys.
+ *
+ * The same scan reads `extra` still escaped, as it stands in the body's text (message_body.ts),
+ * with the key escaped too (`\"id_str\":`): a viewer's quote is `\\\"` there, so only the
+ * object's own keys have a single backslash before their quotes. Numbers read the same either
+ * way; {@linkcode escapedExtraString} takes a string value as it stands when it holds no escape.
  */
 
 const BACKSLASH = 0x5c;
 const QUOTE = 0x22;
+const ESCAPED_QUOTE = '\\"';
 
 function valueStart(extra: string, key: string): number {
   const at = extra.lastIndexOf(key);
@@ -48,6 +54,24 @@ export function extraString(extra: string, quotedKey: string): string | null {
     }
   }
   return null;
+}
+
+/**
+ * {@linkcode extraString} on the still-escaped text of `extra` (key escaped as well, e.g.
+ * `"\\\"id_str\\\":"`): the value when it holds no escape, null when absent, not a string or
+ * empty, and undefined when the value has escapes (the caller unescapes the whole `extra`).
+ */
+export function escapedExtraString(
+  escaped: string,
+  escapedKey: string,
+): string | null | undefined {
+  const start = valueStart(escaped, escapedKey);
+  if (start < 0 || !escaped.startsWith(ESCAPED_QUOTE, start)) return null;
+  const end = escaped.indexOf(ESCAPED_QUOTE, start + ESCAPED_QUOTE.length);
+  if (end < 0) return undefined;
+  const value = escaped.slice(start + ESCAPED_QUOTE.length, end);
+  if (value.includes("\\")) return undefined;
+  return value === "" ? null : copyString(value);
 }
 
 /** The number value of `"key":` (key quoted with its colon); null when absent or not a number. */

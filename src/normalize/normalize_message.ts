@@ -17,8 +17,10 @@ import { normalizeRoomState } from "./room_state.ts";
 import { normalizeSendGift, normalizeSendGiftV2 } from "./send_gift.ts";
 import { normalizeSuperChat, normalizeSuperChatDelete } from "./super_chat.ts";
 
-// Callers need only this module: the heartbeat reader and the context type come with it.
+// Callers need only this module: the heartbeat reader, the body parser and the context type
+// come with it.
 export { audienceFromHeartbeat } from "./audience.ts";
+export { parseMessageBody } from "./message_body.ts";
 export type { NormalizeContext } from "./context.ts";
 
 /** Cmds understood but deliberately not stored (kept only under keepRaw). */

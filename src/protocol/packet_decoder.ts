@@ -60,13 +60,31 @@ export type ServerMessage = BusinessMessage | HeartbeatReply | AuthReply | Other
 /** Receives decoded messages in stream order. */
 export type MessageSink = (message: ServerMessage) => void;
 
+/**
+ * Turns a body's JSON text into its `body` value; throws on text that is not JSON. The
+ * collector passes one that skips what it never stores (normalize/message_body.ts).
+ */
+export type BodyParser = (text: string) => unknown;
+
+/** What one outer packet's decoding carries down its bundles. */
+interface DecodePass {
+  /** Decompressed bytes still allowed. */
+  remaining: number;
+  readonly parseBody: BodyParser;
+}
+
 const utf8 = new TextDecoder();
 
 /**
  * Decodes one whole packet (as cut by the frame reader) and emits its innermost messages.
  * `streamOffset` is where the packet starts in the stream, used in error messages.
  */
-export function decodePacket(packet: Uint8Array, emit: MessageSink, streamOffset = 0): void {
+export function decodePacket(
+  packet: Uint8Array,
+  emit: MessageSink,
+  streamOffset = 0,
+  parseBody: BodyParser = JSON.parse,
+): void {
   const header = checkedHeader(packet, 0, streamOffset);
   if (header.packetLength !== packet.length) {
     throw new ProtocolError(
@@ -74,8 +92,8 @@ export function decodePacket(packet: Uint8Array, emit: MessageSink, streamOffset
       streamOffset,
     );
   }
-  const budget = { remaining: MAX_DECOMPRESSED_BYTES };
-  decodeOne(packet, 0, header, emit, new Location(streamOffset), 0, budget);
+  const pass: DecodePass = { remaining: MAX_DECOMPRESSED_BYTES, parseBody };
+  decodeOne(packet, 0, header, emit, new Location(streamOffset), 0, pass);
 }
 
 /**
@@ -84,8 +102,8 @@ export function decodePacket(packet: Uint8Array, emit: MessageSink, streamOffset
  * packet ends the frame: what follows it is ignored.
  */
 export function decodeFrame(frame: Uint8Array, emit: MessageSink, frameOffset = 0): void {
-  const budget = { remaining: MAX_DECOMPRESSED_BYTES };
-  walkPackets(frame, emit, frameOffset, 0, budget, "frame");
+  const pass: DecodePass = { remaining: MAX_DECOMPRESSED_BYTES, parseBody: JSON.parse };
+  walkPackets(frame, emit, frameOffset, 0, pass, "frame");
 }
 
 /** Reads and validates a header at `offset` of `bytes`; `streamOffset` is used in errors. */
@@ -151,7 +169,7 @@ function walkPackets(
   emit: MessageSink,
   baseOffset: number,
   depth: number,
-  budget: { remaining: number },
+  pass: DecodePass,
   mode: WalkMode,
 ): void {
   let offset = 0;
@@ -168,7 +186,7 @@ function walkPackets(
         at.offset,
       );
     }
-    decodeOne(bytes, offset, header, emit, at, depth, budget);
+    decodeOne(bytes, offset, header, emit, at, depth, pass);
     if (mode === "frame" && header.op === Op.heartbeatReply) return;
     offset += header.packetLength;
   }
@@ -181,7 +199,7 @@ function decodeOne(
   emit: MessageSink,
   at: Location,
   depth: number,
-  budget: { remaining: number },
+  pass: DecodePass,
 ): void {
   const body = bytes.subarray(offset + header.headerLength, offset + header.packetLength);
   const { ver, seq } = header;
@@ -194,8 +212,8 @@ function decodeOne(
             at.offset,
           );
         }
-        const inner = decompress(body, ver, at, budget);
-        walkPackets(inner, emit, at.offset, depth + 1, budget, "bundle");
+        const inner = decompress(body, ver, at, pass);
+        walkPackets(inner, emit, at.offset, depth + 1, pass, "bundle");
         return;
       }
       if (ver !== Ver.json && ver !== Ver.raw) {
@@ -206,7 +224,7 @@ function decodeOne(
       }
       {
         const text = utf8.decode(body);
-        emit({ kind: "message", ver, seq, text, body: parseJson(text, at) });
+        emit({ kind: "message", ver, seq, text, body: parseJson(text, at, pass.parseBody) });
       }
       return;
     case Op.heartbeatReply:
@@ -225,7 +243,7 @@ function decodeOne(
       return;
     case Op.authReply: {
       const text = utf8.decode(body);
-      emit({ kind: "authReply", ver, seq, text, body: parseJson(text, at) });
+      emit({ kind: "authReply", ver, seq, text, body: parseJson(text, at, JSON.parse) });
       return;
     }
     default:
@@ -237,12 +255,12 @@ function decompress(
   body: Uint8Array,
   ver: number,
   at: Location,
-  budget: { remaining: number },
+  pass: DecodePass,
 ): Uint8Array {
   const name = ver === Ver.zlib ? "zlib" : "brotli";
   let out: Uint8Array;
   try {
-    const options = { maxOutputLength: Math.max(1, budget.remaining) };
+    const options = { maxOutputLength: Math.max(1, pass.remaining) };
     out = ver === Ver.zlib ? inflateSync(body, options) : brotliDecompressSync(body, options);
   } catch (error) {
     const tooLarge = (error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE";
@@ -257,13 +275,13 @@ function decompress(
       },
     );
   }
-  budget.remaining -= out.length;
+  pass.remaining -= out.length;
   return out;
 }
 
-function parseJson(text: string, at: Location): unknown {
+function parseJson(text: string, at: Location, parseBody: BodyParser): unknown {
   try {
-    return JSON.parse(text);
+    return parseBody(text);
   } catch (error) {
     throw new ProtocolError(
       `Cannot parse JSON body of packet at ${at.label}: ${(error as Error).message}`,

@@ -7,7 +7,7 @@
 import { ConfigError } from "../errors.ts";
 import { IDLE_READ_BUFFER_SIZE, readPackets } from "../protocol/frame_reader.ts";
 import { Deadline } from "../util/deadline.ts";
-import { decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
+import { type BodyParser, decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
 import type { DanmakuHost } from "../bilibili/api_client.ts";
 import type { EpollSockets } from "./epoll_sockets.ts";
 import { openWebSocket } from "./websocket_client.ts";
@@ -27,12 +27,14 @@ export interface DanmakuTransport extends Disposable {
   readonly address: string;
   /**
    * Reads until the connection ends, decoding synchronously into `onMessage`. Resolves when the
-   * peer closes; rejects with ProtocolError on bad bytes or with the socket error.
+   * peer closes; rejects with ProtocolError on bad bytes or with the socket error. Bodies are
+   * parsed with `parseBody` (default `JSON.parse`).
    */
   receive(
     onMessage: MessageSink,
     onBytes: (count: number) => void,
     beforeRead?: () => Promise<void> | undefined,
+    parseBody?: BodyParser,
   ): Promise<void>;
   /** Writes one packet. */
   send(packet: Uint8Array): Promise<void>;
@@ -123,8 +125,16 @@ class TcpTransport implements DanmakuTransport {
     onMessage: MessageSink,
     onBytes: (count: number) => void,
     beforeRead?: () => Promise<void> | undefined,
+    parseBody?: BodyParser,
   ): Promise<void> {
-    return receivePackets(this.#conn, () => this.#closed, onMessage, onBytes, beforeRead);
+    return receivePackets(
+      this.#conn,
+      () => this.#closed,
+      onMessage,
+      onBytes,
+      beforeRead,
+      parseBody,
+    );
   }
 
   async send(packet: Uint8Array): Promise<void> {
@@ -172,9 +182,9 @@ async function connectWebSocket(options: ConnectOptions): Promise<DanmakuTranspo
   };
   return {
     address: socket.url,
-    receive(onMessage, onBytes, beforeRead) {
+    receive(onMessage, onBytes, beforeRead, parseBody) {
       // Binary payloads form the same packet stream as TCP: same reader, buffer and pauses.
-      return receivePackets(socket, () => closed, onMessage, onBytes, beforeRead);
+      return receivePackets(socket, () => closed, onMessage, onBytes, beforeRead, parseBody);
     },
     send: (packet) => socket.send(packet),
     finish() {
@@ -197,8 +207,11 @@ function receivePackets(
   onMessage: MessageSink,
   onBytes: (count: number) => void,
   beforeRead: (() => Promise<void> | undefined) | undefined,
+  parseBody: BodyParser | undefined,
 ): Promise<void> {
-  return readPackets(source, (packet, offset) => decodePacket(packet, onMessage, offset), {
+  const decode = (packet: Uint8Array, offset: number) =>
+    decodePacket(packet, onMessage, offset, parseBody);
+  return readPackets(source, decode, {
     onRead: onBytes,
     beforeRead,
     idleBufferSize: IDLE_READ_BUFFER_SIZE, // a quiet room holds 512 bytes, a busy one reads 4 KB
