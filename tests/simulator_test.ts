@@ -536,6 +536,25 @@ Deno.test("connections are closed 5 s without auth and 70 s without heartbeat", 
   await authed.close();
 });
 
+Deno.test("simulate --auth-timeout sets how long a connection may stay unauthenticated", async () => {
+  const { options: parsed } = parseSimulateArgs(["--auth-timeout", "30"]);
+  assert.equal(parsed.authTimeoutMs, 30_000);
+  assert.equal(parseSimulateArgs([]).options.authTimeoutMs, 5000);
+  assert.throws(() => parseSimulateArgs(["--auth-timeout", "0"]), ConfigError);
+  const { clock, options } = manual({ rooms: 1, rate: 0, authTimeoutMs: parsed.authTimeoutMs });
+  await using sim = await startSimulator(options);
+  const silent = await RawClient.connect(sim);
+  await until(() => sim.connectionCount() === 1, "the connection to be accepted");
+  await clock.advance(5001);
+  sim.step();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(silent.closed, false, "open past the default 5 s");
+  await clock.advance(25_000);
+  sim.step();
+  await until(() => silent.closed, "the unauthenticated connection to close after 30 s");
+  await silent.close();
+});
+
 Deno.test("the per-IP cap closes connections beyond it", async () => {
   await using sim = await startSimulator({ tickMs: 0, rooms: 1, maxConnectionsPerIp: 2 });
   const clients = [

@@ -4,7 +4,7 @@
  */
 import { SIMULATOR_DEFAULTS as D } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
-import { CLOSE_GRACE_MS } from "../simulator/danmaku_server.ts";
+import { AUTH_TIMEOUT_MS, CLOSE_GRACE_MS } from "../simulator/danmaku_server.ts";
 import { parseFaults } from "../simulator/faults.ts";
 import { type SimulatorOptions, startSimulator, type TlsPem } from "../simulator/simulator.ts";
 import { MAX_ROOMS } from "../simulator/world.ts";
@@ -162,6 +162,14 @@ const SIMULATE_FLAGS = {
     min: 0,
     max: big,
   }),
+  authTimeoutSeconds: flag.number({
+    name: "auth-timeout",
+    arg: "S",
+    default: AUTH_TIMEOUT_MS / 1000,
+    help: "close a connection not authenticated within S seconds",
+    min: 0.05,
+    max: big,
+  }),
   closeGraceSeconds: flag.number({
     name: "close-grace",
     arg: "S",
@@ -228,6 +236,7 @@ export function parseSimulateArgs(args: readonly string[]): SimulateArgs {
     meanLiveMs: 60_000 * values.liveMinutes,
     meanOfflineMs: 60_000 * values.offlineMinutes,
     tickMs: values.tickMs,
+    authTimeoutMs: 1000 * values.authTimeoutSeconds,
     closeGraceMs: 1000 * values.closeGraceSeconds,
     logEveryMs: 1000 * values.logEverySeconds,
   };

@@ -42,7 +42,7 @@ export interface DanmakuServerOptions {
   counters: SimulatorCounters;
   /** Open connections allowed per client IP; 0 = no cap. */
   maxConnectionsPerIp: number;
-  /** Close a connection that has not authenticated by then. @default {5000} */
+  /** Close a connection that has not authenticated by then. @default {AUTH_TIMEOUT_MS} */
   authTimeoutMs?: number;
   /** Close an authenticated connection this long after its last heartbeat. @default {70000} */
   heartbeatTimeoutMs?: number;
@@ -87,6 +87,9 @@ function parseAuth(body: Uint8Array): AuthFields | undefined {
 /** How long closing the danmaku servers waits for clients by default, ms. */
 export const CLOSE_GRACE_MS = 2000;
 
+/** How long a new connection may take to authenticate before it is closed, by default. */
+export const AUTH_TIMEOUT_MS = 5000;
+
 /** Accepts and supervises danmaku clients; knows which connections listen to which room. */
 export class DanmakuServer {
   /** Subscribed, authenticated connections by real room id. */
@@ -102,7 +105,7 @@ export class DanmakuServer {
 
   constructor(options: DanmakuServerOptions) {
     this.#options = options;
-    this.#authTimeoutMs = options.authTimeoutMs ?? 5000;
+    this.#authTimeoutMs = options.authTimeoutMs ?? AUTH_TIMEOUT_MS;
     this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 70_000;
   }
 

@@ -89,7 +89,7 @@ export interface SimulatorOptions {
    */
   meanLiveMs?: number;
   meanOfflineMs?: number;
-  /** Danmaku auth deadline. @default {5000} */
+  /** Danmaku auth deadline. @default {AUTH_TIMEOUT_MS} (danmaku_server.ts) */
   authTimeoutMs?: number;
   /** Heartbeat silence after which a connection is closed. @default {70000} */
   heartbeatTimeoutMs?: number;
