@@ -79,7 +79,7 @@ Deno.test("decodePacket() hands bodies to the parser it is given; a 2021 packet 
     parsed.push(text);
     return parseMessageBody(text);
   };
-  decodePacket(readSampleBin("brotli_danmu_msg"), (m) => messages.push(m), 0, parse);
+  decodePacket(readSampleBin("brotli_danmu_msg"), (m) => messages.push(m), 0, { parseBody: parse });
   assert.equal(messages.length, 1);
   const [message] = messages;
   assert.ok(message.kind === "message");

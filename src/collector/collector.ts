@@ -18,6 +18,8 @@ import type { WantedRooms } from "../cluster/wanted_rooms.ts";
 import { RoomDiscovery } from "../discovery/room_discovery.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import { openSockets, type SocketsChoice } from "../room/epoll_sockets.ts";
+import { openBrotli } from "../protocol/brotli.ts";
+import type { BodyDecoding } from "../protocol/packet_decoder.ts";
 import {
   type ConnectOptions,
   connectTransport,
@@ -39,6 +41,7 @@ import { EventQueue } from "./event_queue.ts";
 import { type EventSink, Flusher } from "./flusher.ts";
 import { ReadGate } from "./read_gate.ts";
 import { StatusReporter } from "./status_reporter.ts";
+import { LEAN_DECODING } from "./room_worker.ts";
 import { Supervisor } from "./supervisor.ts";
 import { saveUnwritten } from "./unwritten_file.ts";
 import { COLLECT_DEFAULTS } from "../defaults.ts";
@@ -152,6 +155,9 @@ export async function runCollector(
       : openSockets(config.sockets);
     await using epoll = sockets.sockets;
     logger.info("raw TCP sockets", { sockets: sockets.kind, reason: sockets.reason });
+    using brotli = openBrotli(config.brotli);
+    logger.info("brotli decoder", { brotli: brotli.kind, reason: brotli.reason });
+    const decoding: BodyDecoding = { ...LEAN_DECODING, brotli: brotli.decompress };
     const limiter = new RateLimiter({ perSecond: config.apiRatePerSecond, clock });
     const api = new BilibiliApi({
       limiter,
@@ -245,6 +251,7 @@ export async function runCollector(
           logger.info("unknown cmd, stored verbatim in raw_messages", { cmd });
         },
         log,
+        decoding,
         connect: epoll
           ? (options: ConnectOptions) =>
             (deps.connect ?? connectTransport)({ ...options, sockets: epoll })

@@ -2,6 +2,7 @@
 import { COLLECT_DEFAULTS as D } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import type { SocketsMode } from "../room/epoll_sockets.ts";
+import type { BrotliMode } from "../protocol/brotli.ts";
 import type { TransportMode } from "../room/transport.ts";
 import { parseByteSize } from "../util/byte_size.ts";
 import { describeDatabase, isPostgresUrl } from "../storage/database_url.ts";
@@ -49,6 +50,7 @@ export interface CollectConfig {
   transport: TransportMode;
   /** Sockets of raw TCP rooms: the shared epoll set, Deno's, or epoll where it can run. */
   sockets: SocketsMode;
+  brotli: BrotliMode;
   /** PEM file of extra CAs wss trusts (tests, intercepting proxies); verification stays on. */
   caFile?: string;
   /** File holding the user's cookie (SESSDATA, or the whole browser cookie). */
@@ -380,6 +382,14 @@ const COLLECT_FLAGS = {
     default: "auto",
     help:
       "sockets of raw TCP rooms: epoll keeps every connection in one epoll set through libc (FFI; ≈ 0.5 KB per idle connection against ≈ 4.2 KB with Deno's sockets); auto uses it on Linux x86-64/aarch64 with glibc and --allow-ffi, else Deno's",
+    group: CONNECTIONS,
+  }),
+  brotli: flag.choice({
+    name: "brotli",
+    choices: ["auto", "libbrotli", "node"] satisfies BrotliMode[],
+    default: "auto",
+    help:
+      "brotli decoder of bundles: libbrotli calls the system's libbrotlidec through FFI (11–13 µs for a one-message bundle against 29–52 µs with node:zlib); auto uses it where it opens with --allow-ffi, else node:zlib",
     group: CONNECTIONS,
   }),
   caFile: flag.string({

@@ -20,7 +20,7 @@ import {
   normalizeMessage,
   parseMessageBody,
 } from "../normalize/normalize_message.ts";
-import type { BodyParser, ServerMessage } from "../protocol/packet_decoder.ts";
+import type { BodyDecoding, ServerMessage } from "../protocol/packet_decoder.ts";
 import { RoomSession, type RoomSessionOptions, type SessionOutcome } from "../room/room_session.ts";
 import {
   type ConnectOptions,
@@ -75,6 +75,11 @@ export interface RoomWorkerDeps {
   /** Opens transports (tests inject faults here). */
   connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
   /**
+   * How bodies are decoded (the collector adds libbrotlidec where it opens).
+   * @default {LEAN_DECODING}
+   */
+  decoding?: BodyDecoding;
+  /**
    * The timer queue every connection's heartbeat and deadlines wait in (the supervisor makes
    * one). @default {a queue per connection}
    */
@@ -93,6 +98,9 @@ export interface RoomWorkerDeps {
    */
   claim?: (requestedId: number, realId: number) => boolean;
 }
+
+/** Bodies parsed without what is never stored (normalize/message_body.ts), `node:zlib`. */
+export const LEAN_DECODING: BodyDecoding = { parseBody: parseMessageBody };
 
 /** TCP sessions in a row that were refused, closed right after auth or silent after it. */
 export const TCP_TROUBLES_BEFORE_WSS = 3;
@@ -238,8 +246,8 @@ class Connection implements RoomSessionOptions, NormalizeContext {
   get timers(): TimerQueue | undefined {
     return this.#deps.timers;
   }
-  get parseBody(): BodyParser {
-    return parseMessageBody;
+  get decoding(): BodyDecoding {
+    return this.#deps.decoding ?? LEAN_DECODING;
   }
   get keepRaw(): boolean {
     return this.#deps.keepRaw;

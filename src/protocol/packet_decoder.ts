@@ -4,6 +4,7 @@
  */
 import { brotliDecompressSync, inflateSync } from "node:zlib";
 import { ProtocolError } from "../errors.ts";
+import type { BrotliDecompress } from "./brotli.ts";
 import {
   HEADER_LENGTH,
   MAX_PACKET_LENGTH,
@@ -66,11 +67,22 @@ export type MessageSink = (message: ServerMessage) => void;
  */
 export type BodyParser = (text: string) => unknown;
 
+/** How bodies are decoded; the collector's rooms choose, everything else takes the defaults. */
+export interface BodyDecoding {
+  /** @default {JSON.parse} */
+  readonly parseBody?: BodyParser;
+  /** Tried before `node:zlib` for brotli bundles (protocol/brotli.ts). @default {none} */
+  readonly brotli?: BrotliDecompress;
+}
+
+/** JSON.parse and node:zlib. */
+export const PLAIN_DECODING: BodyDecoding = {};
+
 /** What one outer packet's decoding carries down its bundles. */
 interface DecodePass {
   /** Decompressed bytes still allowed. */
   remaining: number;
-  readonly parseBody: BodyParser;
+  readonly decoding: BodyDecoding;
 }
 
 const utf8 = new TextDecoder();
@@ -83,7 +95,7 @@ export function decodePacket(
   packet: Uint8Array,
   emit: MessageSink,
   streamOffset = 0,
-  parseBody: BodyParser = JSON.parse,
+  decoding: BodyDecoding = PLAIN_DECODING,
 ): void {
   const header = checkedHeader(packet, 0, streamOffset);
   if (header.packetLength !== packet.length) {
@@ -92,7 +104,7 @@ export function decodePacket(
       streamOffset,
     );
   }
-  const pass: DecodePass = { remaining: MAX_DECOMPRESSED_BYTES, parseBody };
+  const pass: DecodePass = { remaining: MAX_DECOMPRESSED_BYTES, decoding };
   decodeOne(packet, 0, header, emit, new Location(streamOffset), 0, pass);
 }
 
@@ -102,7 +114,7 @@ export function decodePacket(
  * packet ends the frame: what follows it is ignored.
  */
 export function decodeFrame(frame: Uint8Array, emit: MessageSink, frameOffset = 0): void {
-  const pass: DecodePass = { remaining: MAX_DECOMPRESSED_BYTES, parseBody: JSON.parse };
+  const pass: DecodePass = { remaining: MAX_DECOMPRESSED_BYTES, decoding: PLAIN_DECODING };
   walkPackets(frame, emit, frameOffset, 0, pass, "frame");
 }
 
@@ -224,7 +236,13 @@ function decodeOne(
       }
       {
         const text = utf8.decode(body);
-        emit({ kind: "message", ver, seq, text, body: parseJson(text, at, pass.parseBody) });
+        emit({
+          kind: "message",
+          ver,
+          seq,
+          text,
+          body: parseJson(text, at, pass.decoding.parseBody ?? JSON.parse),
+        });
       }
       return;
     case Op.heartbeatReply:
@@ -258,10 +276,12 @@ function decompress(
   pass: DecodePass,
 ): Uint8Array {
   const name = ver === Ver.zlib ? "zlib" : "brotli";
-  let out: Uint8Array;
+  const maxOutputLength = Math.max(1, pass.remaining);
+  let out = ver === Ver.brotli ? pass.decoding.brotli?.(body, maxOutputLength) : undefined;
   try {
-    const options = { maxOutputLength: Math.max(1, pass.remaining) };
-    out = ver === Ver.zlib ? inflateSync(body, options) : brotliDecompressSync(body, options);
+    out ??= ver === Ver.zlib
+      ? inflateSync(body, { maxOutputLength })
+      : brotliDecompressSync(body, { maxOutputLength });
   } catch (error) {
     const tooLarge = (error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE";
     const reason = tooLarge

@@ -24,7 +24,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { ConfigError } from "../errors.ts";
 import { PacketSplitter } from "../protocol/frame_reader.ts";
-import { type BodyParser, decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
+import { type BodyDecoding, decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
 import { Deadline } from "../util/deadline.ts";
 import type { DanmakuTransport } from "./transport.ts";
 
@@ -562,14 +562,14 @@ export class EpollConnection implements DanmakuTransport {
     onMessage: MessageSink,
     onBytes: (count: number) => void,
     beforeRead?: () => Promise<void> | undefined,
-    parseBody?: BodyParser,
+    decoding?: BodyDecoding,
   ): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (this.#reader) return Promise.reject(new Error("Cannot receive: already receiving"));
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#reader = {
       splitter: new PacketSplitter((packet, offset) =>
-        decodePacket(packet, onMessage, offset, parseBody)
+        decodePacket(packet, onMessage, offset, decoding)
       ),
       onBytes,
       beforeRead,

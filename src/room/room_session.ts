@@ -7,7 +7,7 @@
  * the server stops sending, and what the socket already holds is read before it is closed.
  */
 import { type AuthBody, encodeAuthPacket, encodeHeartbeatPacket } from "../protocol/packet.ts";
-import type { BodyParser, ServerMessage } from "../protocol/packet_decoder.ts";
+import type { BodyDecoding, ServerMessage } from "../protocol/packet_decoder.ts";
 import type { Clock } from "../util/clock.ts";
 import { asNumber, asObject } from "../util/json_guards.ts";
 import type { DanmakuTransport } from "./transport.ts";
@@ -52,8 +52,8 @@ export interface RoomSessionOptions {
   authTimeoutMs?: number;
   /** Receives every decoded message after the auth reply (op 5 and op 3). */
   onMessage: (message: ServerMessage) => void;
-  /** Parses op-5 bodies. @default {JSON.parse} */
-  parseBody?: BodyParser;
+  /** How op-5 bodies are decoded. @default {PLAIN_DECODING} */
+  decoding?: BodyDecoding;
   /** Called once when the server accepted the auth packet. */
   onAuthenticated?: () => void;
   /**
@@ -297,7 +297,7 @@ export class RoomSession implements TimerTarget {
             this.lastActivityAt = this.resumedAt = clock.now();
           });
         }),
-        this.#options.parseBody,
+        this.#options.decoding,
       );
     } catch (error) {
       receiving = Promise.reject(error);

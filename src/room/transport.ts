@@ -7,7 +7,7 @@
 import { ConfigError } from "../errors.ts";
 import { IDLE_READ_BUFFER_SIZE, readPackets } from "../protocol/frame_reader.ts";
 import { Deadline } from "../util/deadline.ts";
-import { type BodyParser, decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
+import { type BodyDecoding, decodePacket, type MessageSink } from "../protocol/packet_decoder.ts";
 import type { DanmakuHost } from "../bilibili/api_client.ts";
 import type { EpollSockets } from "./epoll_sockets.ts";
 import { openWebSocket } from "./websocket_client.ts";
@@ -28,13 +28,13 @@ export interface DanmakuTransport extends Disposable {
   /**
    * Reads until the connection ends, decoding synchronously into `onMessage`. Resolves when the
    * peer closes; rejects with ProtocolError on bad bytes or with the socket error. Bodies are
-   * parsed with `parseBody` (default `JSON.parse`).
+   * decoded as `decoding` says (default `JSON.parse` and `node:zlib`).
    */
   receive(
     onMessage: MessageSink,
     onBytes: (count: number) => void,
     beforeRead?: () => Promise<void> | undefined,
-    parseBody?: BodyParser,
+    decoding?: BodyDecoding,
   ): Promise<void>;
   /** Writes one packet. */
   send(packet: Uint8Array): Promise<void>;
@@ -125,7 +125,7 @@ class TcpTransport implements DanmakuTransport {
     onMessage: MessageSink,
     onBytes: (count: number) => void,
     beforeRead?: () => Promise<void> | undefined,
-    parseBody?: BodyParser,
+    decoding?: BodyDecoding,
   ): Promise<void> {
     return receivePackets(
       this.#conn,
@@ -133,7 +133,7 @@ class TcpTransport implements DanmakuTransport {
       onMessage,
       onBytes,
       beforeRead,
-      parseBody,
+      decoding,
     );
   }
 
@@ -182,9 +182,9 @@ async function connectWebSocket(options: ConnectOptions): Promise<DanmakuTranspo
   };
   return {
     address: socket.url,
-    receive(onMessage, onBytes, beforeRead, parseBody) {
+    receive(onMessage, onBytes, beforeRead, decoding) {
       // Binary payloads form the same packet stream as TCP: same reader, buffer and pauses.
-      return receivePackets(socket, () => closed, onMessage, onBytes, beforeRead, parseBody);
+      return receivePackets(socket, () => closed, onMessage, onBytes, beforeRead, decoding);
     },
     send: (packet) => socket.send(packet),
     finish() {
@@ -207,10 +207,10 @@ function receivePackets(
   onMessage: MessageSink,
   onBytes: (count: number) => void,
   beforeRead: (() => Promise<void> | undefined) | undefined,
-  parseBody: BodyParser | undefined,
+  decoding: BodyDecoding | undefined,
 ): Promise<void> {
   const decode = (packet: Uint8Array, offset: number) =>
-    decodePacket(packet, onMessage, offset, parseBody);
+    decodePacket(packet, onMessage, offset, decoding);
   return readPackets(source, decode, {
     onRead: onBytes,
     beforeRead,

@@ -1,0 +1,165 @@
+/**
+ * libbrotlidec through FFI: the same bytes as node:zlib, node:zlib's errors and bounds when it
+ * cannot decode, and the choice `--brotli` makes on each platform.
+ */
+import assert from "node:assert/strict";
+import { brotliCompressSync, brotliDecompressSync } from "node:zlib";
+import { ConfigError } from "../src/errors.ts";
+import {
+  type BrotliPlatform,
+  DENO_BROTLI_PLATFORM,
+  LIBRARY_OUTPUT_BYTES,
+  openBrotli,
+} from "../src/protocol/brotli.ts";
+import { decodePacket, MAX_DECOMPRESSED_BYTES } from "../src/protocol/packet_decoder.ts";
+import { encodePacket, Op, Ver } from "../src/protocol/packet.ts";
+import { readSampleBin, sampleBinNames } from "./support/samples.ts";
+
+const library = openBrotli("auto");
+
+/** The body of an outer brotli packet. */
+const bodyOf = (packet: Uint8Array) => packet.subarray(16);
+
+/** A brotli bundle packet of `messages` op-5 JSON packets. */
+function bundle(messages: readonly string[]): Uint8Array {
+  const inner = messages.map((text) => encodePacket(Op.message, text, { ver: Ver.json }));
+  const bytes = new Uint8Array(inner.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const p of inner) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return encodePacket(Op.message, brotliCompressSync(bytes), { ver: Ver.brotli });
+}
+
+/** What decodePacket emits for `packet` with the library, and without it. */
+function bothWays(packet: Uint8Array) {
+  const run = (brotli: typeof library.decompress) => {
+    const out: unknown[] = [];
+    try {
+      decodePacket(packet, (m) => out.push(m), 0, { brotli });
+    } catch (error) {
+      return { error: (error as Error).message, out };
+    }
+    return { out };
+  };
+  return { withLibrary: run(library.decompress), withNode: run(undefined) };
+}
+
+Deno.test({
+  name: "openBrotli('auto') opens the system's libbrotlidec here (CI installs libbrotli1)",
+  fn() {
+    assert.equal(library.kind, "libbrotli", library.reason);
+    assert.equal(typeof library.decompress, "function");
+  },
+});
+
+Deno.test("libbrotlidec decodes the real brotli samples and large bundles to node:zlib's bytes", () => {
+  const names = sampleBinNames().filter((name) => name.startsWith("brotli_"));
+  assert.ok(names.length >= 3);
+  const bodies = names.map((name) => bodyOf(readSampleBin(name)));
+  const texts = Array.from(
+    { length: 3000 },
+    (_, i) => `{"cmd":"DANMU_MSG","info":[[${i}],"弹幕 ${i}"]}`,
+  );
+  bodies.push(bodyOf(bundle(texts)), brotliCompressSync(new Uint8Array(0)));
+  for (const body of bodies) {
+    const ours = library.decompress!(body, MAX_DECOMPRESSED_BYTES);
+    assert.ok(ours !== undefined);
+    assert.deepEqual(ours, new Uint8Array(brotliDecompressSync(body)));
+  }
+  const message = bothWays(bundle(texts));
+  assert.equal(message.withLibrary.out.length, 3000);
+  assert.deepEqual(message.withLibrary, message.withNode);
+});
+
+Deno.test("libbrotlidec leaves bad data, outputs beyond its room and beyond the bound to node:zlib", () => {
+  const decompress = library.decompress!;
+  // A cut stream: the library refuses it; node:zlib's answer (Deno's returns what it could
+  // decode) stays the decoder's, as before the library.
+  const whole = brotliCompressSync(new TextEncoder().encode('{"cmd":"X"}'.repeat(300)));
+  const cut = whole.subarray(0, whole.length - 3);
+  assert.equal(decompress(cut, MAX_DECOMPRESSED_BYTES), undefined);
+  const { withLibrary, withNode } = bothWays(encodePacket(Op.message, cut, { ver: Ver.brotli }));
+  assert.deepEqual(withLibrary, withNode);
+
+  // More than the library's buffer: node:zlib decodes it.
+  const big = "x".repeat(LIBRARY_OUTPUT_BYTES + 1000);
+  const bigBody = brotliCompressSync(new TextEncoder().encode(big));
+  assert.equal(decompress(bigBody, MAX_DECOMPRESSED_BYTES), undefined);
+  const large = bothWays(bundle([`{"cmd":"X","pad":"${big}"}`]));
+  assert.equal(large.withLibrary.out.length, 1);
+  assert.deepEqual(large.withLibrary, large.withNode);
+
+  // The bound holds: 100 bytes asked for, 2,000 there.
+  const small = brotliCompressSync(new Uint8Array(2000));
+  assert.equal(decompress(small, 100), undefined);
+  assert.equal(decompress(small, 2000)?.length, 2000);
+  const bomb = bothWays(
+    encodePacket(Op.message, brotliCompressSync(new Uint8Array(MAX_DECOMPRESSED_BYTES + 1)), {
+      ver: Ver.brotli,
+    }),
+  );
+  assert.match(bomb.withLibrary.error ?? "", /decompresses to more than 16777216 bytes/);
+  assert.deepEqual(bomb.withLibrary, bomb.withNode);
+});
+
+Deno.test("libbrotlidec's output is a copy: a later bundle does not change an earlier one's bytes", () => {
+  const first = library.decompress!(brotliCompressSync(new Uint8Array(64).fill(1)), 1000)!;
+  library.decompress!(brotliCompressSync(new Uint8Array(64).fill(2)), 1000);
+  assert.deepEqual(first, new Uint8Array(64).fill(1));
+});
+
+Deno.test("openBrotli() falls back to node:zlib with the reason; --brotli libbrotli where it cannot is a ConfigError", () => {
+  const linux: BrotliPlatform = { ...DENO_BROTLI_PLATFORM, os: "linux", ffiGranted: () => true };
+  const picked = (choice: ReturnType<typeof openBrotli>) => ({
+    kind: choice.kind,
+    reason: choice.reason,
+  });
+  assert.deepEqual(picked(openBrotli("node", linux)), { kind: "node", reason: "--brotli node" });
+  assert.deepEqual(picked(openBrotli("auto", { ...linux, os: "windows" })), {
+    kind: "node",
+    reason: "no libbrotlidec name known for windows",
+  });
+  assert.deepEqual(picked(openBrotli("auto", { ...linux, ffiGranted: () => false })), {
+    kind: "node",
+    reason: "no FFI permission (--allow-ffi)",
+  });
+  const missing = {
+    ...linux,
+    open: () => {
+      throw new Error("no libbrotlidec (libbrotlidec.so.1: cannot open shared object file)");
+    },
+  };
+  assert.equal(openBrotli("auto", missing).kind, "node");
+  assert.throws(() => openBrotli("libbrotli", missing), (error: Error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(
+      error.message,
+      "Cannot use --brotli libbrotli: no libbrotlidec (libbrotlidec.so.1: cannot open shared object file)",
+    );
+    return true;
+  });
+});
+
+Deno.test("a disposed library declines every bundle to node:zlib and closes once", () => {
+  let closes = 0;
+  let calls = 0;
+  const platform: BrotliPlatform = {
+    os: "linux",
+    ffiGranted: () => true,
+    open: () => ({
+      decompress: () => (calls++, 0),
+      close: () => void closes++,
+    }),
+  };
+  const choice = openBrotli("libbrotli", platform);
+  assert.equal(choice.kind, "libbrotli");
+  assert.equal(choice.decompress!(new Uint8Array(4), 100), undefined); // the library said 0
+  assert.equal(calls, 1);
+  choice[Symbol.dispose]();
+  choice[Symbol.dispose]();
+  assert.equal(closes, 1);
+  assert.equal(choice.decompress!(new Uint8Array(4), 100), undefined);
+  assert.equal(calls, 1, "no call into a closed library");
+});
