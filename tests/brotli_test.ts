@@ -12,23 +12,18 @@ import {
   openBrotli,
 } from "../src/protocol/brotli.ts";
 import { decodePacket, MAX_DECOMPRESSED_BYTES } from "../src/protocol/packet_decoder.ts";
-import { encodePacket, Op, Ver } from "../src/protocol/packet.ts";
-import { readSampleBin, sampleBinNames } from "./support/samples.ts";
+import { encodePacket, HEADER_LENGTH, Op, Ver } from "../src/protocol/packet.ts";
+import { concatBytes, readSampleBin, sampleBinNames } from "./support/samples.ts";
 
 const library = openBrotli("auto");
 
 /** The body of an outer brotli packet. */
-const bodyOf = (packet: Uint8Array) => packet.subarray(16);
+const bodyOf = (packet: Uint8Array) => packet.subarray(HEADER_LENGTH);
 
 /** A brotli bundle packet of `messages` op-5 JSON packets. */
 function bundle(messages: readonly string[]): Uint8Array {
   const inner = messages.map((text) => encodePacket(Op.message, text, { ver: Ver.json }));
-  const bytes = new Uint8Array(inner.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const p of inner) {
-    bytes.set(p, at);
-    at += p.length;
-  }
+  const bytes = concatBytes(inner);
   return encodePacket(Op.message, brotliCompressSync(bytes), { ver: Ver.brotli });
 }
 
