@@ -189,7 +189,8 @@ Deno.test({
   const top = sim.world.rooms.filter((r) => r.live)
     .sort((a, b) => b.popularity - a.popularity || a.roomId - b.roomId).slice(0, 6);
   const nodes = ["first", "second"].map((id) =>
-    startNode(db.url, sim.api, id, [], ["--top", "6", "--no-follow-new"])
+    // A 6-s ttl: a loaded machine renewing 2 s late would hand discovery to the other node.
+    startNode(db.url, sim.api, id, [], ["--top", "6", "--no-follow-new", "--lease-ttl", "6s"])
   );
   let stopped = false;
   try {

@@ -492,6 +492,50 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a node stopped while it waits to take the discovery lease does not start discovery",
+  ignore: withoutPostgres,
+}, async () => {
+  await using db = await testDatabase();
+  let starts = 0;
+  const opened = await openNode(db.url, "late", {
+    discover: async (signal) => {
+      starts++;
+      await systemClock.sleep(1e9, signal);
+    },
+  });
+  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  await sql`INSERT INTO cluster_singletons (name, node_id, session, expires_at)
+    VALUES ('discovery', 'ghost', 'ghost', now() + interval '1 hour')`;
+  const node = runNode(opened.manager, opened.rooms, opened.log);
+  let stopped: Promise<void> | undefined;
+  try {
+    const renewals = node.manager.renewals;
+    await waitFor(() => node.manager.renewals >= renewals + 2, "two renewals under the ghost");
+    assert.equal(starts, 0, "the ghost holds the lease");
+    // The ghost's lease expires in a transaction that holds its row, so the node's next try for
+    // the lease waits on the row; the node is stopped while it waits, then the row is let go.
+    await sql.begin(async (tx) => {
+      await tx`UPDATE cluster_singletons SET expires_at = now() - interval '1 hour'`;
+      const deadline = Date.now() + 10_000;
+      while (
+        (await sql`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+          AND query LIKE '%INSERT INTO cluster_singletons%'`).length === 0
+      ) {
+        if (Date.now() > deadline) throw new Error("Timed out waiting for the lease's row");
+        await systemClock.sleep(20);
+      }
+      stopped = node.stop();
+    });
+    await stopped;
+    assert.equal(starts, 0, "no discovery started by a stopping node");
+    assert.equal(node.manager.holdsDiscovery, false);
+  } finally {
+    await (stopped ?? node.stop());
+    await sql.end();
+  }
+});
+
+Deno.test({
   name: "a replica whose slot-0 holder dies moves to slot 0 without reconnecting",
   ignore: withoutPostgres,
 }, async () => {

@@ -617,7 +617,7 @@ export class LeaseManager implements AsyncDisposable {
   async #holdDiscovery(): Promise<void> {
     const { nodeId } = this.#options;
     const discover = this.#discover;
-    if (!discover) return;
+    if (!discover || this.#stopping.signal.aborted) return;
     const rows = await this.#sql`
       INSERT INTO cluster_singletons (name, node_id, session, expires_at)
       VALUES (${DISCOVERY}, ${nodeId}, ${this.#session}, ${this.#until()})
@@ -627,6 +627,8 @@ export class LeaseManager implements AsyncDisposable {
         OR (cluster_singletons.node_id = excluded.node_id
           AND cluster_singletons.session = excluded.session)
       RETURNING 1`;
+    // A stop that came while the lease was being taken: the release that follows frees it.
+    if (this.#stopping.signal.aborted) return;
     if (rows.length > 0 && this.#discovery === undefined) {
       this.#log.info("holding the discovery lease: discovery runs on this node", { node: nodeId });
       const stop = new AbortController();
