@@ -510,7 +510,7 @@ function medianPoint(rounds: Record<string, number>[]): Record<string, number> {
 
 /**
  * Runs the collect suite, ours and the peer alternating at each sweep point; `quick` uses one
- * round of one sweep point (full: three rounds of two points).
+ * round of one sweep point (full: five rounds of two points).
  */
 export async function collectSuite(options: SuiteOptions): Promise<Record<string, number>> {
   const peer = await preparePeer(options.log);
@@ -521,7 +521,7 @@ export async function collectSuite(options: SuiteOptions): Promise<Record<string
   // tens of seconds, rooms reconnected on silence and auth timeouts, and 262–812 of 1,000 were
   // live after 120 s with either socket layer; at 200, 133 rooms were never live.
   const points = options.quick ? [[100, 2000, 8]] : [[100, 2000, 15], [1000, 20, 15]];
-  const rounds = options.quick ? 1 : 3;
+  const rounds = options.quick ? 1 : 5;
   for (const [rooms, rate, seconds] of points) {
     const ours: Record<string, number>[] = [];
     const theirs: Record<string, number>[] = [];
@@ -530,6 +530,19 @@ export async function collectSuite(options: SuiteOptions): Promise<Record<string
       if (peer) theirs.push(await peerThroughput(options, peer, rooms, rate, seconds));
     }
     const point = { ...medianPoint(ours), ...(peer ? medianPoint(theirs) : {}) };
+    if (peer) {
+      // Each round of ours against the peer's round right after it: the box's speed drifts by
+      // tens of percent within minutes, less between two neighbouring rounds.
+      const ratios = ours.map((r, i) =>
+        r["collect.msgs_per_cpu_s"] / theirs[i]["collect.peer_msgs_per_cpu_s"]
+      );
+      results[`collect.ours_vs_peer_at_${rooms}_rooms`] = Number(median(ratios).toFixed(2));
+      options.log(
+        `collect: ${rooms} rooms, ours / peer messages per CPU-second by round: ${
+          ratios.map((ratio) => ratio.toFixed(2)).join(", ")
+        }`,
+      );
+    }
     if (
       !results["collect.msgs_per_s"] || point["collect.msgs_per_s"] > results["collect.msgs_per_s"]
     ) {

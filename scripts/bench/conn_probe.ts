@@ -40,7 +40,7 @@ const MODIFIERS = {
   trim: "glibc malloc_trim(0) (Deno FFI) before each reading",
   arena1: "MALLOC_ARENA_MAX=1 in the client's environment",
   arena2: "MALLOC_ARENA_MAX=2 in the client's environment",
-  semi2: "V8 --max-semi-space-size=2 (as deno task start runs the collector)",
+  semi2: "V8 --max-semi-space-size=2 (the collector's flag until 2026-12-02)",
 } as const;
 
 /** One modifier's name. */
