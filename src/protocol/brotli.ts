@@ -87,8 +87,9 @@ const LIBRARY_NAMES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * Output room of the library's call. A bundle that decodes to more (the simulator's busiest
- * reach ≈ 0.9 MB; the real site's are a few KB) goes to `node:zlib`, up to the decoder's bound.
+ * Output room of the library's first call. A bundle that decodes to more (the real site's are a
+ * few KB; the simulator's busiest rooms send 4–6 MB) is decoded again into a buffer twice as
+ * large, up to the decoder's bound, and the larger buffer is kept for the bundles after it.
  */
 export const LIBRARY_OUTPUT_BYTES = 4 * 1024 * 1024;
 
@@ -124,8 +125,9 @@ function nodeZlib(reason: string): BrotliChoice {
 }
 
 /**
- * The library's decompressor, decoding into one buffer it reuses and copying out. Once disposed
- * it declines every bundle (to `node:zlib`): the library's code is gone.
+ * The library's decompressor, decoding into one buffer it reuses (grown when a bundle fills it,
+ * never beyond `maxOutputLength`) and copying out. Once disposed it declines every bundle (to
+ * `node:zlib`): the library's code is gone.
  */
 function libraryChoice(library: BrotliLibrary): BrotliChoice {
   let output: Uint8Array | undefined;
@@ -135,11 +137,18 @@ function libraryChoice(library: BrotliLibrary): BrotliChoice {
   const decompress: BrotliDecompress = (input, maxOutputLength) => {
     if (closed) return undefined;
     output ??= new Uint8Array(LIBRARY_OUTPUT_BYTES);
-    decodedSize[0] = Math.min(output.length, maxOutputLength);
-    decodedSize[1] = 0;
-    const result = library.decompress(input.length, input, decodedSizeBytes, output);
-    // A copy: the messages of a bundle may outlive the next bundle (an op the caller keeps).
-    return result === BROTLI_DECODER_RESULT_SUCCESS ? output.slice(0, decodedSize[0]) : undefined;
+    for (;;) {
+      const room = Math.min(output.length, maxOutputLength);
+      decodedSize[0] = room;
+      decodedSize[1] = 0;
+      const result = library.decompress(input.length, input, decodedSizeBytes, output);
+      // A copy: the messages of a bundle may outlive the next bundle (an op the caller keeps).
+      if (result === BROTLI_DECODER_RESULT_SUCCESS) return output.slice(0, decodedSize[0]);
+      // On failure the size is what was decoded: short of the room, the data is bad; at the
+      // bound, node:zlib names the bundle too large.
+      if (decodedSize[0] < room || room >= maxOutputLength) return undefined;
+      output = new Uint8Array(Math.min(output.length * 2, maxOutputLength));
+    }
   };
   return {
     kind: "libbrotli",
