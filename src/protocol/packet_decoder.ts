@@ -71,7 +71,11 @@ export type BodyParser = (text: string) => unknown;
 export interface BodyDecoding {
   /** @default {JSON.parse} */
   readonly parseBody?: BodyParser;
-  /** Tried before `node:zlib` for brotli bundles (protocol/brotli.ts). @default {none} */
+  /**
+   * Tried before `node:zlib` for a packet's brotli bundle (protocol/brotli.ts). Its bytes are
+   * lent until its next call, so the decoder copies the bodies it emits as bytes and leaves
+   * bundles inside the bundle (which Bilibili does not send) to `node:zlib`. @default {none}
+   */
   readonly brotli?: BrotliDecompress;
 }
 
@@ -83,6 +87,8 @@ interface DecodePass {
   /** Decompressed bytes still allowed. */
   remaining: number;
   readonly decoding: BodyDecoding;
+  /** Whether the packets walked sit in bytes lent by `decoding.brotli`. */
+  lent: boolean;
 }
 
 const utf8 = new TextDecoder();
@@ -104,7 +110,7 @@ export function decodePacket(
       streamOffset,
     );
   }
-  const pass: DecodePass = { remaining: MAX_DECOMPRESSED_BYTES, decoding };
+  const pass: DecodePass = { remaining: MAX_DECOMPRESSED_BYTES, decoding, lent: false };
   decodeOne(packet, 0, header, emit, new Location(streamOffset), 0, pass);
 }
 
@@ -114,7 +120,11 @@ export function decodePacket(
  * packet ends the frame: what follows it is ignored.
  */
 export function decodeFrame(frame: Uint8Array, emit: MessageSink, frameOffset = 0): void {
-  const pass: DecodePass = { remaining: MAX_DECOMPRESSED_BYTES, decoding: PLAIN_DECODING };
+  const pass: DecodePass = {
+    remaining: MAX_DECOMPRESSED_BYTES,
+    decoding: PLAIN_DECODING,
+    lent: false,
+  };
   walkPackets(frame, emit, frameOffset, 0, pass, "frame");
 }
 
@@ -224,7 +234,7 @@ function decodeOne(
             at.offset,
           );
         }
-        const inner = decompress(body, ver, at, pass);
+        const inner = decompress(body, ver, at, depth, pass);
         walkPackets(inner, emit, at.offset, depth + 1, pass, "bundle");
         return;
       }
@@ -265,7 +275,7 @@ function decodeOne(
       return;
     }
     default:
-      emit({ kind: "other", op: header.op, ver, seq, body });
+      emit({ kind: "other", op: header.op, ver, seq, body: pass.lent ? body.slice() : body });
   }
 }
 
@@ -273,11 +283,16 @@ function decompress(
   body: Uint8Array,
   ver: number,
   at: Location,
+  depth: number,
   pass: DecodePass,
 ): Uint8Array {
   const name = ver === Ver.zlib ? "zlib" : "brotli";
   const maxOutputLength = Math.max(1, pass.remaining);
-  let out = ver === Ver.brotli ? pass.decoding.brotli?.(body, maxOutputLength) : undefined;
+  // Only the outer packet's bundle: a bundle inside it would overwrite the bytes being walked.
+  let out = ver === Ver.brotli && depth === 0
+    ? pass.decoding.brotli?.(body, maxOutputLength)
+    : undefined;
+  if (out !== undefined) pass.lent = true;
   try {
     out ??= ver === Ver.zlib
       ? inflateSync(body, { maxOutputLength })
