@@ -29,8 +29,13 @@ interface CollectorProcess {
   /** Latest status fields parsed from stderr. */
   status: Record<string, number>;
   statusAt: number;
+  /** The last few warning and error lines, for a point that cannot start. */
+  warnings: string[];
   stop(): Promise<Deno.CommandStatus>;
 }
+
+/** Warning lines a collector process keeps for its error message. */
+const KEPT_WARNINGS = 5;
 
 /** The pace the collect suite connects at: as fast as the simulator answers. */
 const FAST_RATES = { apiRate: 2000, connectRate: 1000 };
@@ -99,6 +104,7 @@ function startCollector(
     process,
     status: {},
     statusAt: 0,
+    warnings: [],
     async stop() {
       process.kill("SIGINT");
       const status = await process.status;
@@ -113,7 +119,13 @@ function startCollector(
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
       for (const line of lines) {
-        if (!line.includes("msg=status")) continue;
+        if (!line.includes("msg=status")) {
+          if (/level=(warn|error)/.test(line)) {
+            collector.warnings.push(line);
+            collector.warnings.splice(0, collector.warnings.length - KEPT_WARNINGS);
+          }
+          continue;
+        }
         for (const match of line.matchAll(/(\w+)=(\d+)/g)) {
           collector.status[match[1]] = Number(match[2]);
         }
@@ -309,13 +321,14 @@ async function throughput(
     const deadline = performance.now() + 120_000;
     while ((collector.status.live ?? 0) < ids.length) {
       if (performance.now() > deadline) {
-        const live = collector.status.live ?? 0; // read before stopping: its last line says 0
+        // Read before stopping: its last status line says 0.
+        const { live = 0, connecting = 0, backoff = 0, failed = 0 } = collector.status;
         await collector.stop();
         const simStatus = await Promise.race([sim.process.status, sleep(0)]);
         throw new Error(
-          `Cannot start the collect point: ${live} of ${ids.length} rooms live after 120 s (simulator ${
+          `Cannot start the collect point: ${live} of ${ids.length} rooms live after 120 s (${connecting} connecting, ${backoff} in backoff, ${failed} failed; simulator ${
             simStatus ? `exited with ${simStatus.code}` : "running"
-          })`,
+          })${collector.warnings.map((line) => `\n  ${line}`).join("")}`,
         );
       }
       await sleep(100);
