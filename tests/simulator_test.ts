@@ -8,7 +8,11 @@ import { type AuthBody, encodeAuthPacket, encodeHeartbeatPacket } from "../src/p
 import { ProtoMessage } from "../src/protocol/protobuf.ts";
 import { Buffer } from "node:buffer";
 import { ManualClock } from "./support/manual_clock.ts";
-import { splitFrame } from "../src/simulator/broadcaster.ts";
+import {
+  MAX_MESSAGES_PER_TICK,
+  MAX_MESSAGES_PER_TICK_ALL,
+  splitFrame,
+} from "../src/simulator/broadcaster.ts";
 import { TcpConnection, WsConnection } from "../src/simulator/connection.ts";
 import { wholeFrame } from "../src/simulator/danmaku_server.ts";
 import { NO_FAULTS, parseFaults, TcpFaultRooms } from "../src/simulator/faults.ts";
@@ -422,6 +426,53 @@ Deno.test("--messages N: a listener from the start receives exactly N per room, 
     assert.equal(sim.remaining(rooms[i].roomId), 0);
   }
   assert.equal(sim.counters.roomMessages, 80);
+  for (const c of clients) await c.close();
+});
+
+Deno.test("a tick makes at most MAX_MESSAGES_PER_TICK_ALL messages over all rooms, every room its share", async () => {
+  // Four rooms at ≈ 20,000 msg/s and a second's tick: each room is owed its per-room cap, twice
+  // what all may make together, so each makes about half of it and the simulator stays free to
+  // answer its API between ticks.
+  const rooms = 4;
+  const { clock, options } = manual({ rooms, rate: 20_000 });
+  await using sim = await startSimulator(options);
+  const clients: RawClient[] = [];
+  for (const room of sim.world.rooms) {
+    const info = await danmuInfo(sim, room.roomId, BUVID);
+    clients.push(
+      await RawClient.connect(sim, {
+        uid: 0,
+        roomid: room.roomId,
+        protover: 3,
+        platform: "web",
+        type: 2,
+        key: info.token,
+        buvid: BUVID.slice("buvid3=".length),
+      }),
+    );
+  }
+  await until(() => clients.every((c) => c.bodies().length === 1), "LOG_IN_NOTICE");
+  sim.step(); // the first tick only starts the clock
+  await clock.advance(1000);
+  sim.step();
+  const roomMessages = () => clients.map((c) => c.bodies().length - 1);
+  const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
+  await until(
+    () => sim.counters.roomMessages > 0 && sum(roomMessages()) === sim.counters.roomMessages,
+    "the tick's messages",
+  );
+  const owed = sim.world.rooms.map((room) =>
+    Math.min(room.live ? room.rate : room.rate * 0.05, MAX_MESSAGES_PER_TICK)
+  );
+  assert.ok(sum(owed) > MAX_MESSAGES_PER_TICK_ALL, `owed ${sum(owed)}`);
+  // An event may make two messages (twins), so a room may go one over its share.
+  const made = roomMessages();
+  assert.ok(sum(made) <= MAX_MESSAGES_PER_TICK_ALL + rooms, `made ${made}`);
+  assert.ok(sum(made) >= MAX_MESSAGES_PER_TICK_ALL - rooms, `made ${made}`);
+  const share = MAX_MESSAGES_PER_TICK_ALL / sum(owed);
+  for (const [i, count] of made.entries()) {
+    assert.ok(Math.abs(count - owed[i] * share) <= 2, `room ${i}: ${count} of ${owed[i]} owed`);
+  }
   for (const c of clients) await c.close();
 });
 
