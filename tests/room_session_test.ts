@@ -423,6 +423,7 @@ Deno.test("RoomSession does not end a drain as quiet while its reader waits at t
   const { clock, transport, outcome } = start({
     signal: controller.signal,
     beforeRead: () => gate.promise,
+    drainMs: 10 * DRAIN_QUIET_MS, // the drain does not run out meanwhile
   });
   await settle();
   transport.deliver(authReply(0));

@@ -76,8 +76,12 @@ export interface RoomSessionOptions {
   timers?: TimerQueue;
 }
 
-/** A drain ends once the socket has been silent this long: the kernel's buffer is empty. */
-export const DRAIN_QUIET_MS = 200;
+/**
+ * A drain ends once the socket has been silent this long: the kernel's buffer is empty. Long
+ * enough for a busy server (or this process) to stall between its last writes: at 200 ms a
+ * loaded CI box cut drains while the server was still flushing, and lost what it sent after.
+ */
+export const DRAIN_QUIET_MS = 1000;
 
 /** The op-2 packet, the same bytes for every session (transports never write into it). */
 const HEARTBEAT_PACKET = encodeHeartbeatPacket();
