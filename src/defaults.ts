@@ -16,8 +16,12 @@ export const COLLECT_DEFAULTS = Object.freeze({
   newScan: 30,
   /** How often queued events are written, ms. */
   flushIntervalMs: 10_000,
-  /** Queued events that trigger an early flush. */
-  flushHighWater: 20_000,
+  /**
+   * Queued events that trigger an early flush. 10,000 rather than 20,000: at 100 busy rooms the
+   * queue's peak is 10–20 MB of RSS less, at no CPU cost the bench could show (docs/benchmarks.md,
+   * sixth round).
+   */
+  flushHighWater: 10_000,
   /** Memory budget of the event queue, estimated bytes. */
   queueLimitBytes: 256_000_000,
   /** Supervisor sweep period, ms. */

@@ -40,7 +40,7 @@ Deno.test("parseCollectArgs() with no flags returns the documented defaults", ()
     identityMaxAgeMs: 21_600_000,
     keepRaw: false,
     flushIntervalMs: 10_000,
-    flushHighWater: 20_000,
+    flushHighWater: 10_000,
     queueLimit: 256_000_000,
     sweepIntervalMs: 10_000,
     heartbeatIntervalMs: 30_000,
