@@ -184,6 +184,27 @@ async function drive(sim: Simulator, clock: ManualClock, condition: () => boolea
 
 const BUVID = "buvid3=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE12345infoc";
 
+/** One anonymous protover-3 client per room, each past its LOG_IN_NOTICE. */
+async function anonymousListeners(sim: Simulator, rooms: readonly SimRoom[]): Promise<RawClient[]> {
+  const clients: RawClient[] = [];
+  for (const room of rooms) {
+    const info = await danmuInfo(sim, room.roomId, BUVID);
+    clients.push(
+      await RawClient.connect(sim, {
+        uid: 0,
+        roomid: room.roomId,
+        protover: 3,
+        platform: "web",
+        type: 2,
+        key: info.token,
+        buvid: BUVID.slice("buvid3=".length),
+      }),
+    );
+  }
+  await until(() => clients.every((c) => c.bodies().length === 1), "LOG_IN_NOTICE");
+  return clients;
+}
+
 // ---- world and config ------------------------------------------------------------------------
 
 Deno.test("World is the same for the same seed and has short ids and Zipf rates", () => {
@@ -390,22 +411,7 @@ Deno.test("--messages N: a listener from the start receives exactly N per room, 
   const { clock, options } = manual({ messagesPerRoom: 40, truth });
   await using sim = await startSimulator(options);
   const rooms = sim.world.rooms.slice(0, 2);
-  const clients: RawClient[] = [];
-  for (const room of rooms) {
-    const info = await danmuInfo(sim, room.roomId, BUVID);
-    clients.push(
-      await RawClient.connect(sim, {
-        uid: 0,
-        roomid: room.roomId,
-        protover: 3,
-        platform: "web",
-        type: 2,
-        key: info.token,
-        buvid: BUVID.slice("buvid3=".length),
-      }),
-    );
-  }
-  await until(() => clients.every((c) => c.bodies().length === 1), "LOG_IN_NOTICE");
+  const clients = await anonymousListeners(sim, rooms);
   await drive(sim, clock, () => clients.every((c) => c.bodies().length === 41), "41 messages");
   for (let i = 0; i < 20; i++) {
     await clock.advance(100);
@@ -436,22 +442,7 @@ Deno.test("a tick makes at most MAX_MESSAGES_PER_TICK_ALL messages over all room
   const rooms = 4;
   const { clock, options } = manual({ rooms, rate: 20_000 });
   await using sim = await startSimulator(options);
-  const clients: RawClient[] = [];
-  for (const room of sim.world.rooms) {
-    const info = await danmuInfo(sim, room.roomId, BUVID);
-    clients.push(
-      await RawClient.connect(sim, {
-        uid: 0,
-        roomid: room.roomId,
-        protover: 3,
-        platform: "web",
-        type: 2,
-        key: info.token,
-        buvid: BUVID.slice("buvid3=".length),
-      }),
-    );
-  }
-  await until(() => clients.every((c) => c.bodies().length === 1), "LOG_IN_NOTICE");
+  const clients = await anonymousListeners(sim, sim.world.rooms);
   sim.step(); // the first tick only starts the clock
   await clock.advance(1000);
   sim.step();

@@ -29,7 +29,7 @@ interface CollectorProcess {
   /** Latest status fields parsed from stderr. */
   status: Record<string, number>;
   statusAt: number;
-  /** The last few warning and error lines, for a point that cannot start. */
+  /** The last few warnings, errors and connection ends, for a point that cannot start. */
   warnings: string[];
   stop(): Promise<Deno.CommandStatus>;
 }
@@ -120,7 +120,7 @@ function startCollector(
       pending = lines.pop() ?? "";
       for (const line of lines) {
         if (!line.includes("msg=status")) {
-          if (/level=(warn|error)/.test(line)) {
+          if (/level=(warn|error)|msg="(connection ended|room moves to wss)"/.test(line)) {
             collector.warnings.push(line);
             collector.warnings.splice(0, collector.warnings.length - KEPT_WARNINGS);
           }
