@@ -184,22 +184,25 @@ async function drive(sim: Simulator, clock: ManualClock, condition: () => boolea
 
 const BUVID = "buvid3=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE12345infoc";
 
+/** The auth body of an anonymous web client (protover 3) with the test's buvid3. */
+function anonymousAuth(roomid: number, key: string): AuthBody {
+  return {
+    uid: 0,
+    roomid,
+    protover: 3,
+    platform: "web",
+    type: 2,
+    key,
+    buvid: BUVID.slice("buvid3=".length),
+  };
+}
+
 /** One anonymous protover-3 client per room, each past its LOG_IN_NOTICE. */
 async function anonymousListeners(sim: Simulator, rooms: readonly SimRoom[]): Promise<RawClient[]> {
   const clients: RawClient[] = [];
   for (const room of rooms) {
     const info = await danmuInfo(sim, room.roomId, BUVID);
-    clients.push(
-      await RawClient.connect(sim, {
-        uid: 0,
-        roomid: room.roomId,
-        protover: 3,
-        platform: "web",
-        type: 2,
-        key: info.token,
-        buvid: BUVID.slice("buvid3=".length),
-      }),
-    );
+    clients.push(await RawClient.connect(sim, anonymousAuth(room.roomId, info.token)));
   }
   await until(() => clients.every((c) => c.bodies().length === 1), "LOG_IN_NOTICE");
   return clients;
@@ -1190,15 +1193,7 @@ Deno.test("closing the simulator half-closes a TCP stream: a client reading late
   const [hostname, port] = sim.tcp.split(":");
   // A client that reads nothing until the simulator is closing.
   const conn = await Deno.connect({ hostname, port: Number(port) });
-  await conn.write(encodeAuthPacket({
-    uid: 0,
-    roomid: room.roomId,
-    protover: 3,
-    platform: "web",
-    type: 2,
-    key: info.token,
-    buvid: BUVID.slice("buvid3=".length),
-  }));
+  await conn.write(encodeAuthPacket(anonymousAuth(room.roomId, info.token)));
   await drive(sim, clock, () => sim.remaining(room.roomId) === 0, "the room's budget sent");
   await until(() => truth.lines.length === 31, "30 messages and LOG_IN_NOTICE written");
   let closed = false;
