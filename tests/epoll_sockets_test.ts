@@ -73,8 +73,33 @@ function receiveInto(client: EpollConnection, gate?: () => Promise<void> | undef
 }
 
 /** Descriptors this process holds now. */
-function openFds(): number {
-  return [...Deno.readDirSync("/proc/self/fd")].length;
+/** What descriptor `fd` of this process is (`socket:[4711]`, `anon_inode:[eventpoll]`), if open. */
+function descriptorTarget(fd: number): string | undefined {
+  try {
+    return Deno.readLinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A descriptor and what it was while held. */
+type HeldDescriptor = [fd: number, target: string];
+
+/**
+ * The descriptors `sockets` holds now, each with what it is: other test files running in this
+ * process open and close descriptors meanwhile, so only these, not a count, say ours were closed.
+ */
+function heldDescriptors(sockets: EpollSockets): HeldDescriptor[] {
+  return sockets.descriptors.map((fd) => {
+    const target = descriptorTarget(fd);
+    assert.ok(target !== undefined, `descriptor ${fd} is not open`);
+    return [fd, target];
+  });
+}
+
+/** Those of `held` still open as the same thing (a number reused for another file is closed). */
+function stillOpen(held: readonly HeldDescriptor[]): HeldDescriptor[] {
+  return held.filter(([fd, target]) => descriptorTarget(fd) === target);
 }
 
 /** A port nothing listens on. */
@@ -332,7 +357,7 @@ Deno.test("EpollSockets: a send larger than the socket buffer waits for EPOLLOUT
 });
 
 Deno.test("EpollSockets serves 200 connections at once, then keeps no epoll_wait pending and no descriptor open", async () => {
-  const fdsBefore = openFds();
+  let held: HeldDescriptor[] = [];
   {
     await using sockets = EpollSockets.open();
     assert.equal(sockets.waiting, false, "nothing registered: no wait");
@@ -345,6 +370,8 @@ Deno.test("EpollSockets serves 200 connections at once, then keeps no epoll_wait
     await Promise.all(pairs.map((pair, i) => writeAll(pair.server, message(i))));
     await waitFor(() => readings.every((r) => r.messages.length === 1), "every message");
     assert.deepEqual(readings.map((r) => numbers(r.messages)[0]), pairs.map((_, i) => i));
+    held = heldDescriptors(sockets);
+    assert.equal(held.length, 202);
     // Closing from our side while the wait is pending: the readers end cleanly, the wait ends.
     for (const pair of pairs) pair.client.close();
     await Promise.all(readings.map((r) => r.done));
@@ -355,7 +382,7 @@ Deno.test("EpollSockets serves 200 connections at once, then keeps no epoll_wait
     await assert.rejects(sockets.connect("127.0.0.1", closedPort()));
     assert.equal(sockets.open, 0);
   }
-  assert.equal(openFds(), fdsBefore, "descriptors left open");
+  assert.deepEqual(stillOpen(held), [], "descriptors left open");
 });
 
 Deno.test("EpollSockets: a socket that reuses a closed one's fd gets a new token and only its own bytes", async () => {
@@ -386,9 +413,10 @@ Deno.test("EpollSockets: a socket that reuses a closed one's fd gets a new token
 
 Deno.test("EpollSockets.close() during a pending epoll_wait ends every reader and releases everything once the wait returns", async () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const fdsBefore = openFds();
   const sockets = EpollSockets.open();
   const { client, server } = await connected(sockets, listener);
+  const held = heldDescriptors(sockets);
+  assert.equal(held.length, 3);
   const reading = receiveInto(client);
   assert.equal(sockets.waiting, true);
   await sockets[Symbol.asyncDispose]();
@@ -396,7 +424,7 @@ Deno.test("EpollSockets.close() during a pending epoll_wait ends every reader an
   assert.equal(sockets.waiting, false);
   await assert.rejects(sockets.connect("127.0.0.1", listener.addr.port), Deno.errors.BadResource);
   server.close();
-  assert.equal(openFds(), fdsBefore);
+  assert.deepEqual(stillOpen(held), [], "descriptors left open");
 });
 
 Deno.test("a process whose epoll connections all closed exits by itself (no epoll_wait left pending)", async () => {

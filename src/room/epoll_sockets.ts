@@ -231,6 +231,11 @@ export class EpollSockets implements AsyncDisposable {
     return this.#reactor.connections.size;
   }
 
+  /** The descriptors this set holds now: its epoll set, its eventfd, every open connection's. */
+  get descriptors(): number[] {
+    return [...this.#reactor.ownDescriptors, ...this.#reactor.connections.keys()];
+  }
+
   /** Whether an `epoll_wait` is pending. */
   get waiting(): boolean {
     return this.#reactor.waiting !== undefined;
@@ -294,6 +299,10 @@ class Reactor {
   readonly #eventfd: number;
   /** The events `epoll_wait` fills (read only once it returned). */
   readonly #events: Uint8Array;
+  /** The epoll set's and the eventfd's descriptors. */
+  get ownDescriptors(): number[] {
+    return [this.#epfd, this.#eventfd];
+  }
   readonly #eventsView: DataView;
   /** One event for `epoll_ctl`. */
   readonly #event: Uint8Array;
