@@ -299,10 +299,6 @@ class Reactor {
   readonly #eventfd: number;
   /** The events `epoll_wait` fills (read only once it returned). */
   readonly #events: Uint8Array;
-  /** The epoll set's and the eventfd's descriptors. */
-  get ownDescriptors(): number[] {
-    return [this.#epfd, this.#eventfd];
-  }
   readonly #eventsView: DataView;
   /** One event for `epoll_ctl`. */
   readonly #event: Uint8Array;
@@ -327,6 +323,11 @@ class Reactor {
   waiting: Promise<void> | undefined;
   closed = false;
   readonly #released = Promise.withResolvers<void>();
+
+  /** The epoll set's and the eventfd's descriptors. */
+  get ownDescriptors(): number[] {
+    return [this.#epfd, this.#eventfd];
+  }
 
   constructor(library: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>, layout: {
     size: number;

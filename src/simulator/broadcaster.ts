@@ -144,6 +144,7 @@ export class Broadcaster {
       if (server.rooms.has(room.roomId)) this.deliver(room, factory.transition(room, live, now));
     }
     const rooms: SimRoom[] = [];
+    const keys: number[] = []; // the ids the listeners asked for, as the carry is kept
     const dues: number[] = [];
     let total = 0;
     for (const roomId of server.rooms.keys()) {
@@ -152,6 +153,7 @@ export class Broadcaster {
       const rate = room.live ? room.rate : room.rate * OFFLINE_RATE_SHARE;
       const due = (this.#carry.get(roomId) ?? 0) + rate * elapsed / 1000;
       rooms.push(room);
+      keys.push(roomId);
       dues.push(due);
       total += Math.min(due, MAX_MESSAGES_PER_TICK);
     }
@@ -167,7 +169,7 @@ export class Broadcaster {
         due -= event.length;
         quota -= event.length;
       }
-      this.#carry.set(room.roomId, Math.min(due, MAX_MESSAGES_PER_TICK));
+      this.#carry.set(keys[i], Math.min(due, MAX_MESSAGES_PER_TICK));
       if (messages.length > 0) this.deliver(room, messages);
     }
     this.#o.truth?.flush();
