@@ -189,7 +189,19 @@ Deno.test({
     );
     // Not taken while the dead node's leases were still valid.
     assert.ok(Date.now() - killedAt >= TTL_MS - 600, "waited for the leases to expire");
-    for (const [room, by] of holders(alive)) assert.equal(by.length, 1, `room ${room}: ${by}`);
+    // A node that claimed beyond its share on a loaded box hands rooms over to the other, and
+    // both run a handed-over room for a while (overlap instead of a gap): wait for that to end.
+    const once = () => [...holders(alive).values()].every((by) => by.length === 1);
+    await waitFor(once, "every room to run on one node once handovers end");
+    const rows = await leaseRows(db.url);
+    assert.equal(rows.length, 9);
+    for (const row of rows) {
+      const node = alive.find((n) => n.manager.nodeId === row.node_id);
+      assert.ok(
+        row.live && node?.rooms.running.has(row.room_id),
+        `room ${row.room_id} runs on its holder`,
+      );
+    }
   } finally {
     await stopAll(alive);
   }
