@@ -4,7 +4,12 @@ import { parseSimulateArgs } from "../src/cli/simulate_command.ts";
 import { ConfigError } from "../src/errors.ts";
 import { readPackets } from "../src/protocol/frame_reader.ts";
 import { decodeFrame, decodePacket, type ServerMessage } from "../src/protocol/packet_decoder.ts";
-import { type AuthBody, encodeAuthPacket, encodeHeartbeatPacket } from "../src/protocol/packet.ts";
+import {
+  type AuthBody,
+  encodeAuthPacket,
+  encodeHeartbeatPacket,
+  webAuthBody,
+} from "../src/protocol/packet.ts";
 import { ProtoMessage } from "../src/protocol/protobuf.ts";
 import { Buffer } from "node:buffer";
 import { ManualClock } from "./support/manual_clock.ts";
@@ -186,15 +191,7 @@ const BUVID = "buvid3=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE12345infoc";
 
 /** The auth body of an anonymous web client (protover 3) with the test's buvid3. */
 function anonymousAuth(roomid: number, key: string): AuthBody {
-  return {
-    uid: 0,
-    roomid,
-    protover: 3,
-    platform: "web",
-    type: 2,
-    key,
-    buvid: BUVID.slice("buvid3=".length),
-  };
+  return webAuthBody(0, roomid, key, BUVID.slice("buvid3=".length));
 }
 
 /** One anonymous protover-3 client per room, each past its LOG_IN_NOTICE. */

@@ -3,7 +3,12 @@
  * brotli bundles), bytes kept exactly as received, cut at the last whole packet, the rooms'
  * streams concatenated. The decode suite feeds the same bytes to ours and to the peer.
  */
-import { encodeAuthPacket, encodeHeartbeatPacket, readHeader } from "../../src/protocol/packet.ts";
+import {
+  encodeAuthPacket,
+  encodeHeartbeatPacket,
+  readHeader,
+  webAuthBody,
+} from "../../src/protocol/packet.ts";
 import { BENCH_BUVID, danmuTokens, roomIds, sleep, startChild } from "./processes.ts";
 
 /** What to record. */
@@ -23,15 +28,7 @@ async function recordRoom(
   using conn = await Deno.connect(tcp);
   for (
     const packet of [
-      encodeAuthPacket({
-        uid: 0,
-        roomid,
-        protover: 3,
-        platform: "web",
-        type: 2,
-        key,
-        buvid: BENCH_BUVID,
-      }),
+      encodeAuthPacket(webAuthBody(0, roomid, key, BENCH_BUVID)),
       encodeHeartbeatPacket(),
     ]
   ) {

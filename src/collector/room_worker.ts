@@ -12,7 +12,7 @@ import type {
   Identity,
   RoomInit,
 } from "../bilibili/api_client.ts";
-import type { AuthBody } from "../protocol/packet.ts";
+import { type AuthBody, webAuthBody } from "../protocol/packet.ts";
 import type { CollectedEvent } from "../normalize/events.ts";
 import {
   audienceFromHeartbeat,
@@ -218,15 +218,7 @@ class Connection implements RoomSessionOptions, NormalizeContext {
 
   /** The auth body, made when the session sends it (it is not kept). */
   get auth(): AuthBody {
-    return {
-      uid: this.#identity.uid,
-      roomid: this.roomId,
-      protover: 3,
-      platform: "web",
-      type: 2,
-      key: this.#token,
-      buvid: this.#identity.buvid3,
-    };
+    return webAuthBody(this.#identity.uid, this.roomId, this.#token, this.#identity.buvid3);
   }
   get clock(): Clock {
     return this.#deps.clock;

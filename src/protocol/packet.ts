@@ -104,6 +104,14 @@ export interface AuthBody {
   buvid?: string;
 }
 
+/**
+ * The auth body a web client sends (protover 3: brotli bundles), the collector's and the test
+ * clients' alike; `uid` 0 for an anonymous one.
+ */
+export function webAuthBody(uid: number, roomid: number, key: string, buvid: string): AuthBody {
+  return { uid, roomid, protover: 3, platform: "web", type: 2, key, buvid };
+}
+
 /** Builds the auth packet (op 7, ver 1, seq 1). */
 export function encodeAuthPacket(auth: AuthBody): Uint8Array {
   return encodePacket(Op.auth, JSON.stringify(auth));
