@@ -82,7 +82,7 @@ Deno.test("decodePacket() hands bodies to the parser it is given; a 2021 packet 
   decodePacket(readSampleBin("brotli_danmu_msg"), (m) => messages.push(m), 0, { parseBody: parse });
   assert.equal(messages.length, 1);
   const [message] = messages;
-  assert.ok(message.kind === "message");
+  assert.ok(message.kind === "message" && message.text !== undefined);
   assert.deepEqual(parsed, [message.text]);
   // 2021: `info[0]` ends at `[14]`, no `extra`.
   assert.equal(parseLeanDanmuMsg(message.text), undefined);

@@ -475,7 +475,7 @@ Deno.test("normalizeMessage() handles every op-5 message in every bin sample", (
       messages++;
       const out: CollectedEvent[] = [];
       normalizeMessage(m.body, m.text, context(), out);
-      assert.ok(out.length >= 1, `${name}: ${m.text.slice(0, 40)}`);
+      assert.ok(out.length >= 1, `${name}: ${m.text?.slice(0, 40)}`);
       const cmd = (m.body as { cmd: string }).cmd;
       if (cmd === "LIVE_INTERACTIVE_GAME") assert.equal(out[0].type, "raw");
       else assert.notEqual(out[0].type, "raw", `${name}: ${cmd}`);

@@ -33,7 +33,7 @@ export function messageToJsonLine(message: ServerMessage): string {
   switch (message.kind) {
     case "message":
       return `{"op":${Op.message},"ver":${message.ver},"seq":${message.seq},"body":${
-        oneLine(message.text)
+        oneLine(message.text ?? JSON.stringify(message.body))
       }}`;
     case "authReply":
       return `{"op":${Op.authReply},"ver":${message.ver},"seq":${message.seq},"body":${

@@ -41,7 +41,7 @@ import { EventQueue } from "./event_queue.ts";
 import { type EventSink, Flusher } from "./flusher.ts";
 import { ReadGate } from "./read_gate.ts";
 import { StatusReporter } from "./status_reporter.ts";
-import { LEAN_DECODING } from "./room_worker.ts";
+import { leanDecoding } from "./room_worker.ts";
 import { Supervisor } from "./supervisor.ts";
 import { saveUnwritten } from "./unwritten_file.ts";
 import { COLLECT_DEFAULTS } from "../defaults.ts";
@@ -157,7 +157,7 @@ export async function runCollector(
     logger.info("raw TCP sockets", { sockets: sockets.kind, reason: sockets.reason });
     using brotli = openBrotli(config.brotli);
     logger.info("brotli decoder", { brotli: brotli.kind, reason: brotli.reason });
-    const decoding: BodyDecoding = { ...LEAN_DECODING, brotli: brotli.decompress };
+    const decoding: BodyDecoding = { ...leanDecoding(config.keepRaw), brotli: brotli.decompress };
     const limiter = new RateLimiter({ perSecond: config.apiRatePerSecond, clock });
     const api = new BilibiliApi({
       limiter,

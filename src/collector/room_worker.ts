@@ -19,6 +19,7 @@ import {
   type NormalizeContext,
   normalizeMessage,
   parseMessageBody,
+  readDanmuMsgBytes,
 } from "../normalize/normalize_message.ts";
 import type { BodyDecoding, ServerMessage } from "../protocol/packet_decoder.ts";
 import { RoomSession, type RoomSessionOptions, type SessionOutcome } from "../room/room_session.ts";
@@ -76,7 +77,7 @@ export interface RoomWorkerDeps {
   connect?: (options: ConnectOptions) => Promise<DanmakuTransport>;
   /**
    * How bodies are decoded (the collector adds libbrotlidec where it opens).
-   * @default {LEAN_DECODING}
+   * @default {leanDecoding(keepRaw)}
    */
   decoding?: BodyDecoding;
   /**
@@ -99,8 +100,17 @@ export interface RoomWorkerDeps {
   claim?: (requestedId: number, realId: number) => boolean;
 }
 
-/** Bodies parsed without what is never stored (normalize/message_body.ts), `node:zlib`. */
-export const LEAN_DECODING: BodyDecoding = { parseBody: parseMessageBody };
+/**
+ * Bodies read without what is never stored: DANMU_MSG from its bytes (normalize/
+ * danmu_scan.ts), else a lean parse (normalize/message_body.ts); `node:zlib`. With
+ * `keepRaw` every message's text is stored, so none is read from its bytes.
+ */
+export function leanDecoding(keepRaw: boolean): BodyDecoding {
+  return keepRaw ? KEEP_RAW_DECODING : LEAN_DECODING;
+}
+
+const LEAN_DECODING: BodyDecoding = { readBody: readDanmuMsgBytes, parseBody: parseMessageBody };
+const KEEP_RAW_DECODING: BodyDecoding = { parseBody: parseMessageBody };
 
 /** TCP sessions in a row that were refused, closed right after auth or silent after it. */
 export const TCP_TROUBLES_BEFORE_WSS = 3;
@@ -239,7 +249,7 @@ class Connection implements RoomSessionOptions, NormalizeContext {
     return this.#deps.timers;
   }
   get decoding(): BodyDecoding {
-    return this.#deps.decoding ?? LEAN_DECODING;
+    return this.#deps.decoding ?? leanDecoding(this.#deps.keepRaw);
   }
   get keepRaw(): boolean {
     return this.#deps.keepRaw;

@@ -27,8 +27,16 @@ export interface CmdMessage {
   cmd: string;
   /** The cmd before its first `:` (e.g. "DANMU_MSG"). */
   baseCmd: string;
-  /** The message as received. */
-  text: string;
+  /** The message as received; undefined for a body read from its bytes (danmu_scan.ts). */
+  text: string | undefined;
+}
+
+/**
+ * The text a row keeps of a message: as received, or for a body read from its bytes (only
+ * DANMU_MSG, which keeps no text unless normalizing it fails) the JSON of what was read.
+ */
+export function keptText(text: string | undefined, body: unknown): string {
+  return text ?? JSON.stringify(body);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** DANMU_MSG (docs/protocol.md §4.2): the `info` array → a `danmaku` event. */
-import { escapedExtraString, extraNumber, extraString } from "./extra_fields.ts";
+import { escapedExtraString, ExtraFields, extraNumber, extraString } from "./extra_fields.ts";
 import { EscapedJsonString } from "./message_body.ts";
 import {
   asArray,
@@ -38,7 +38,12 @@ export const normalizeDanmuMsg: CmdHandler = ({ body, cmd }, context, out) => {
   let msgId: string | null = null;
   let replyToUid: number | null = null;
   let replyToUname: string | null = null;
-  if (extraValue instanceof EscapedJsonString) {
+  if (extraValue instanceof ExtraFields) {
+    // Read from the body's bytes (danmu_scan.ts).
+    msgId = extraValue.msgId;
+    replyToUid = extraValue.replyToUid;
+    replyToUname = extraValue.replyToUname;
+  } else if (extraValue instanceof EscapedJsonString) {
     // The lean parse (message_body.ts): read the escaped text; a value with escapes (a reply
     // to a name written with \u escapes) sends the whole `extra` through the plain path.
     const escaped = extraValue.escaped;

@@ -15,6 +15,19 @@
  * way; {@linkcode escapedExtraString} takes a string value as it stands when it holds no escape.
  */
 
+/**
+ * The three values of `extra` a danmaku row stores, when the body was read from its bytes
+ * (danmu_scan.ts) with the same scans as below: `replyToUid` null for 0, `replyToUname`
+ * read only for a reply.
+ */
+export class ExtraFields {
+  constructor(
+    readonly msgId: string | null,
+    readonly replyToUid: number | null,
+    readonly replyToUname: string | null,
+  ) {}
+}
+
 const BACKSLASH = 0x5c;
 const QUOTE = 0x22;
 const ESCAPED_QUOTE = '\\"';

@@ -4,7 +4,7 @@
  * is on the cmd before the first `:` (docs/protocol.md §4.1).
  */
 import { normalizeLikeCount, normalizeOnlineRankCount, normalizeWatched } from "./audience.ts";
-import type { CmdHandler, CmdMessage, NormalizeContext } from "./context.ts";
+import { type CmdHandler, type CmdMessage, keptText, type NormalizeContext } from "./context.ts";
 import { normalizeDanmuMsg } from "./danmu_msg.ts";
 import { normalizeEntryEffect } from "./entry_effect.ts";
 import type { CollectedEvent, RawReason } from "./events.ts";
@@ -21,6 +21,7 @@ import { normalizeSuperChat, normalizeSuperChatDelete } from "./super_chat.ts";
 // come with it.
 export { audienceFromHeartbeat } from "./audience.ts";
 export { parseMessageBody } from "./message_body.ts";
+export { readDanmuMsgBytes } from "./danmu_scan.ts";
 export type { NormalizeContext } from "./context.ts";
 
 /** Cmds understood but deliberately not stored (kept only under keepRaw). */
@@ -85,11 +86,12 @@ type Outcome = typeof HANDLED | typeof IGNORED | typeof UNKNOWN | typeof MALFORM
  * Appends the events of one op-5 message to `out`. Unknown cmds become `raw` events
  * (reason "unknown_cmd"); known cmds that cannot be read (missing fields, a hostile `pb`)
  * become `raw` events (reason "malformed") instead of partial rows; with `keepRaw` every
- * message is also kept as a `raw` event (reason "kept").
+ * message is also kept as a `raw` event (reason "kept"). `text` is undefined for a body read
+ * from its bytes (danmu_scan.ts), which the collector does only without `keepRaw`.
  */
 export function normalizeMessage(
   body: unknown,
-  text: string,
+  text: string | undefined,
   context: NormalizeContext,
   out: CollectedEvent[],
 ): void {
@@ -124,7 +126,7 @@ export function normalizeMessage(
       receivedAtMs: context.receivedAtMs,
       cmd,
       reason,
-      text,
+      text: keptText(text, body),
     });
   }
   if (outcome === UNKNOWN) context.onUnknownCmd?.(cmd);
@@ -133,7 +135,7 @@ export function normalizeMessage(
 function dispatch(
   body: JsonObject,
   cmd: string,
-  text: string,
+  text: string | undefined,
   context: NormalizeContext,
   out: CollectedEvent[],
 ): Outcome {

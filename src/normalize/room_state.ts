@@ -15,7 +15,7 @@ import {
   asString,
   type JsonObject,
 } from "../util/json_guards.ts";
-import type { CmdHandler } from "./context.ts";
+import { type CmdHandler, keptText } from "./context.ts";
 import { secondsOrMsToMs } from "./unix_time.ts";
 
 /** Most `content_segments` of one COMMON_NOTICE_DANMAKU joined into its message (real ones: 1–5). */
@@ -88,7 +88,7 @@ export const normalizeRoomState: CmdHandler = (
       ? asNonEmptyString(data?.uname) ?? asNonEmptyString(body.uname)
       : null,
     message: roomStateMessage(baseCmd, body, data),
-    text,
+    text: keptText(text, body),
   });
   if (kind === "live" || kind === "preparing" || kind === "room_change") {
     out.push({

@@ -29,9 +29,12 @@ interface MessageBase {
 /** An op-5 business message: JSON text and its parsed value. */
 export interface BusinessMessage extends MessageBase {
   kind: "message";
-  /** The JSON exactly as received (keeps integers beyond 2^53 intact). */
-  text: string;
-  /** `JSON.parse(text)`; narrowed by the normalizer. */
+  /**
+   * The JSON exactly as received (keeps integers beyond 2^53 intact); undefined when
+   * `BodyDecoding.readBody` read the body from its bytes (no text was made).
+   */
+  text: string | undefined;
+  /** `JSON.parse(text)`, or what `readBody` read; narrowed by the normalizer. */
   body: unknown;
 }
 
@@ -69,6 +72,12 @@ export type BodyParser = (text: string) => unknown;
 
 /** How bodies are decoded; the collector's rooms choose, everything else takes the defaults. */
 export interface BodyDecoding {
+  /**
+   * Tried first on an op-5 body's bytes: a value read from them without making the body's text
+   * (the message's `text` is then undefined), or undefined to decode and parse the text.
+   * @default {none}
+   */
+  readonly readBody?: (bytes: Uint8Array) => unknown;
   /** @default {JSON.parse} */
   readonly parseBody?: BodyParser;
   /**
@@ -245,6 +254,11 @@ function decodeOne(
         );
       }
       {
+        const read = pass.decoding.readBody?.(body);
+        if (read !== undefined) {
+          emit({ kind: "message", ver, seq, text: undefined, body: read });
+          return;
+        }
         const text = utf8.decode(body);
         emit({
           kind: "message",

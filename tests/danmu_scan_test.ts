@@ -1,0 +1,250 @@
+/**
+ * readDanmuMsgBytes(): the WebAssembly scanner must give the normalizer exactly the events of a
+ * whole `JSON.parse` of the text, read the bodies the simulator and the real site send (not fall
+ * back), and give undefined — never a wrong row — for anything else.
+ */
+import assert from "node:assert/strict";
+import type { CollectedEvent } from "../src/normalize/events.ts";
+import { MAX_SCANNED_BYTES, readDanmuMsgBytes } from "../src/normalize/danmu_scan.ts";
+import { leanDecoding } from "../src/collector/room_worker.ts";
+import { ExtraFields } from "../src/normalize/extra_fields.ts";
+import { normalizeMessage } from "../src/normalize/normalize_message.ts";
+import { decodePacket, type ServerMessage } from "../src/protocol/packet_decoder.ts";
+import { encodePacket, Op, Ver } from "../src/protocol/packet.ts";
+import { MessageFactory } from "../src/simulator/message_factory.ts";
+import { World } from "../src/simulator/world.ts";
+import { nextSent } from "./support/sent_messages.ts";
+import { readSampleJson, seededRandom } from "./support/samples.ts";
+
+const REAL_DIR = new URL("./fixtures/real/", import.meta.url);
+const utf8 = new TextEncoder();
+
+/** The events of a body as the text path makes them (JSON.parse of the whole text). */
+function parsedEvents(text: string): CollectedEvent[] {
+  const out: CollectedEvent[] = [];
+  normalizeMessage(JSON.parse(text), text, { roomId: 7, receivedAtMs: 1, keepRaw: false }, out);
+  return out;
+}
+
+/** The events of what the scanner read, or undefined when it did not read the body. */
+function scannedEvents(bytes: Uint8Array): CollectedEvent[] | undefined {
+  const body = readDanmuMsgBytes(bytes);
+  if (body === undefined) return undefined;
+  const out: CollectedEvent[] = [];
+  normalizeMessage(body, undefined, { roomId: 7, receivedAtMs: 1, keepRaw: false }, out);
+  return out;
+}
+
+/** Asserts the scanner reads `text` and normalizes it exactly as JSON.parse does. */
+function assertScannedSame(text: string): CollectedEvent[] {
+  const events = scannedEvents(utf8.encode(text));
+  assert.ok(events !== undefined, `the scanner did not read ${text.slice(0, 100)}…`);
+  assert.deepEqual(events, parsedEvents(text));
+  assert.equal(events[0].type, "danmaku");
+  return events;
+}
+
+/** Asserts the scanner leaves `text` to the text path. */
+function assertNotScanned(text: string): void {
+  assert.equal(readDanmuMsgBytes(utf8.encode(text)), undefined, text.slice(0, 100));
+}
+
+/** The 2024 sample (wire key order) with `edit` applied to it and to its parsed `extra`. */
+function sample2024(edit: (body: { info: unknown[] }, extra: Record<string, unknown>) => void) {
+  const body = structuredClone(readSampleJson("json/danmu_msg_2024.json")) as { info: unknown[] };
+  const modeInfo = (body.info[0] as unknown[])[15] as { extra: string };
+  const extra = JSON.parse(modeInfo.extra);
+  edit(body, extra);
+  modeInfo.extra = JSON.stringify(extra);
+  return JSON.stringify(body);
+}
+
+const WIRE = JSON.stringify(readSampleJson("json/danmu_msg_2024.json"));
+
+Deno.test("readDanmuMsgBytes() reads every simulated danmaku of every era, exactly as JSON.parse does", () => {
+  const world = new World({ seed: "danmu-scan", rooms: 6, rate: 5, now: 0, eraShare: 0.5 });
+  const factory = new MessageFactory(world);
+  let danmaku = 0;
+  for (const room of world.rooms) {
+    room.live = true;
+    for (let i = 0, now = 1_765_000_000_000; i < 400; i++, now += 37) {
+      for (const { text } of nextSent(factory, room, now)) {
+        if (!text.startsWith('{"cmd":"DANMU_MSG')) {
+          assertNotScanned(text);
+          continue;
+        }
+        assertScannedSame(text);
+        danmaku++;
+      }
+    }
+  }
+  assert.ok(danmaku > 500, `${danmaku} danmaku`);
+});
+
+Deno.test("readDanmuMsgBytes() reads every real DANMU_MSG fixture exactly as JSON.parse does", () => {
+  let danmaku = 0;
+  for (const entry of Deno.readDirSync(REAL_DIR)) {
+    if (!entry.name.endsWith(".json")) continue;
+    const fixture = JSON.parse(Deno.readTextFileSync(new URL(entry.name, REAL_DIR)));
+    const text = JSON.stringify((fixture as { body: unknown }).body);
+    if (!text.startsWith('{"cmd":"DANMU_MSG')) continue;
+    assertScannedSame(text);
+    danmaku++;
+  }
+  for (
+    const name of [
+      "danmu_msg_2024",
+      "danmu_msg_2024_emoticon_medal",
+      "danmu_msg_3_7_1_1_1_1_uid0",
+    ]
+  ) {
+    assertScannedSame(JSON.stringify(readSampleJson(`json/${name}.json`)));
+    danmaku++;
+  }
+  assert.ok(danmaku >= 20, `${danmaku} DANMU_MSG fixtures`);
+});
+
+Deno.test("readDanmuMsgBytes() reads id, reply uid and reply name of the 2024 sample, and keeps nothing of the bytes", () => {
+  const bytes = utf8.encode(WIRE);
+  const body = readDanmuMsgBytes(bytes);
+  assert.ok(body !== undefined);
+  const modeInfo = (body.info[0] as unknown[])[15] as { extra: unknown };
+  assert.ok(modeInfo.extra instanceof ExtraFields);
+  assert.deepEqual({ ...modeInfo.extra }, {
+    msgId: "1ff943b6b581c71a6207c5329965fa8488",
+    replyToUid: 2351778,
+    replyToUname: "橘枳橼",
+  });
+  const before = structuredClone(body);
+  bytes.fill(0x20); // the bytes may be a decompressor's buffer, reused at once
+  assert.deepEqual(structuredClone(body), before);
+});
+
+Deno.test("readDanmuMsgBytes(): escapes, surrogates, a BOM and long integers read as JSON.parse reads them", () => {
+  const forged = '","user":{"uid":1}},{"activity_identity":"x"},"extra":"\\"id_str\\":\\"fake\\"';
+  const cases = [
+    sample2024((body) => {
+      body.info[1] = 'a "quoted" \\ line\nbreak\ttab \u0001 \ud83c\udf19 \ud83c lone';
+      (body.info[2] as unknown[])[1] = "\ufeffbom first";
+      (body.info[3] as unknown[])[1] = "\ud83c";
+    }),
+    sample2024((body, extra) => {
+      body.info[1] = forged;
+      (body.info[2] as unknown[])[1] = forged;
+      extra.content = forged;
+    }),
+    sample2024((body) => {
+      (body.info[2] as unknown[])[0] = 9_007_199_254_740_993; // beyond 2^53: rounded alike
+      (body.info[0] as unknown[])[4] = -0;
+      (body.info[3] as unknown[])[12] = "422733533"; // ids as strings (older eras)
+    }),
+    sample2024((_, extra) => {
+      extra.reply_mid = 0;
+      extra.id_str = "";
+    }),
+    // Whitespace wherever JSON allows it past the cmd: the generic walk, not the layout's ends.
+    `{"cmd":"DANMU_MSG" ,\n "info" : ${
+      JSON.stringify(
+        (readSampleJson("json/danmu_msg_2024.json") as { info: unknown }).info,
+        null,
+        2,
+      )
+    } , "dm_v2": "" }\r\n`,
+    // `extra` first in its object, `user` before it: the generic walk.
+    WIRE.replace(
+      /"mode":0,"show_player_type":0,("extra":"(?:[^"\\]|\\.)*"),("user":.*?)\}\},\{"activity_identity"/,
+      (_, e, u) => `${u}},${e}},{"activity_identity"`,
+    ),
+    // Keys given twice: the last one counts, as in JSON.parse.
+    WIRE.replace('{"cmd":"DANMU_MSG",', '{"cmd":"DANMU_MSG","cmd":"DANMU_MSG:4:0:2:2:2:0",'),
+    WIRE.replace(/,"dm_v2":""}$/, ',"info":[[0,1,25,255,1710916697432],"second",[1,"b"]]}'),
+    WIRE.replace('{"cmd":"DANMU_MSG"', '{"cmd":"DANMU_MSG_MIRROR"'),
+  ];
+  for (const text of cases) assertScannedSame(text);
+  const [withForged] = assertScannedSame(cases[1]);
+  assert.equal(
+    withForged.type === "danmaku" && withForged.msgId,
+    "1ff943b6b581c71a6207c5329965fa8488",
+  );
+});
+
+Deno.test("readDanmuMsgBytes() leaves to the text path what it does not read exactly", () => {
+  const others = [
+    '{"cmd":"SEND_GIFT","data":{}}',
+    '{"cmd":"DANMU_MSG_X","info":[[0]]}', // a cmd no handler of DANMU_MSG takes
+    '{"cmd":"DANMU_MSG"}', // no info: the text path keeps it as malformed
+    '{"cmd":"DANMU_MSG","info":{}}',
+    WIRE.slice(0, -1), // not JSON
+    `${WIRE}x`,
+    WIRE.replace('"mode":0,', '"mode":0,,'),
+    WIRE.replace("1710916697432", "1710916697432.5"), // a fraction where a row reads a number
+    WIRE.replace("1710916697432", "01710916697432"),
+    WIRE.replace('"cmd"', '"\\u0063md"'), // a key spelled with escapes
+    sample2024((_, extra) => {
+      extra.id_str = 'id"with\\escapes';
+    }),
+    WIRE.replace(/"info":\[/, `"info":[${"[".repeat(70)}${"]".repeat(70)},`), // deep nesting
+    WIRE.replace('"......"', '"...\u0001..."'), // a raw control character
+    // As Python or Go with ASCII escaping would send it: `extra`'s values hold escapes too.
+    WIRE.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+    // Not the wire's compact start.
+    JSON.stringify(readSampleJson("json/danmu_msg_2024.json"), null, 2),
+  ];
+  for (const text of others) assertNotScanned(text);
+  // Not UTF-8 inside a stored string: the text path decodes it with replacement characters.
+  const bytes = utf8.encode(WIRE);
+  const uname = WIRE.indexOf('[3546571385866489,"') + 19;
+  assert.ok(uname > 19);
+  bytes[utf8.encode(WIRE.slice(0, uname)).length] = 0xff;
+  assert.equal(readDanmuMsgBytes(bytes), undefined);
+  assert.equal(readDanmuMsgBytes(utf8.encode(WIRE.padEnd(MAX_SCANNED_BYTES + 1))), undefined);
+});
+
+Deno.test("readDanmuMsgBytes() on mutated bodies: whatever it reads, JSON.parse reads alike", () => {
+  const random = seededRandom(20261202);
+  const base = utf8.encode(WIRE);
+  const alphabet = utf8.encode('{}[],:"\\0123456789-.eE tfnul\u0001x草');
+  let read = 0;
+  for (let round = 0; round < 3000; round++) {
+    const bytes = base.slice(0, base.length - Math.floor(random() * 4));
+    for (let n = 1 + Math.floor(random() * 3); n > 0; n--) {
+      bytes[Math.floor(random() * bytes.length)] = alphabet[Math.floor(random() * alphabet.length)];
+    }
+    const events = scannedEvents(bytes);
+    if (events === undefined) continue;
+    const text = new TextDecoder().decode(bytes);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Only `extra` and `user` are passed over unread, as the text path's cut passes over them.
+      continue;
+    }
+    const out: CollectedEvent[] = [];
+    normalizeMessage(parsed, text, { roomId: 7, receivedAtMs: 1, keepRaw: false }, out);
+    assert.deepEqual(events, out, text);
+    read++;
+  }
+  assert.ok(read > 100, `${read} read`);
+});
+
+Deno.test("decodePacket() emits a body its readBody read with no text, and the others with their text", () => {
+  const messages: ServerMessage[] = [];
+  const emit = (m: ServerMessage) => messages.push(m);
+  const decoding = { readBody: readDanmuMsgBytes };
+  decodePacket(encodePacket(Op.message, utf8.encode(WIRE), { ver: Ver.json }), emit, 0, decoding);
+  const gift = '{"cmd":"SEND_GIFT","data":{"uid":1}}';
+  decodePacket(encodePacket(Op.message, utf8.encode(gift), { ver: Ver.json }), emit, 0, decoding);
+  assert.equal(messages.length, 2);
+  const [danmu, other] = messages;
+  assert.ok(danmu.kind === "message" && other.kind === "message");
+  assert.equal(danmu.text, undefined);
+  assert.equal((danmu.body as { cmd: string }).cmd, "DANMU_MSG");
+  assert.equal(other.text, gift);
+  assert.deepEqual(other.body, JSON.parse(gift));
+});
+
+Deno.test("the collector reads DANMU_MSG from its bytes, except with --keep-raw (which keeps every text)", () => {
+  assert.equal(leanDecoding(false).readBody, readDanmuMsgBytes);
+  assert.equal(leanDecoding(true).readBody, undefined);
+});
