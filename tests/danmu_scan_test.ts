@@ -108,9 +108,8 @@ Deno.test("readDanmuMsgBytes() reads id, reply uid and reply name of the 2024 sa
   const bytes = utf8.encode(WIRE);
   const body = readDanmuMsgBytes(bytes);
   assert.ok(body !== undefined);
-  const modeInfo = (body.info[0] as unknown[])[15] as { extra: unknown };
-  assert.ok(modeInfo.extra instanceof ExtraFields);
-  assert.deepEqual({ ...modeInfo.extra }, {
+  assert.ok(body.fields.extra instanceof ExtraFields);
+  assert.deepEqual({ ...body.fields.extra }, {
     msgId: "1ff943b6b581c71a6207c5329965fa8488",
     replyToUid: 2351778,
     replyToUname: "橘枳橼",

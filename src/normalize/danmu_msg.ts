@@ -21,19 +21,94 @@ const ESCAPED_REPLY_MID = '\\"reply_mid\\":';
 const ESCAPED_REPLY_UNAME = '\\"reply_uname\\":';
 
 /**
+ * What a danmaku row reads of a DANMU_MSG, by place, before the guards: JSON values as the
+ * body holds them (`info[0][1]` is `mode`, …). Read from a parsed body by
+ * {@linkcode fieldsOfInfo}, or straight from the body's bytes (danmu_scan.ts).
+ */
+export interface DanmuMsgFields {
+  /** `info[0][1]`, `[2]`, `[3]`, `[4]`, `[7]`, `[9]`, `[12]`. */
+  mode: unknown;
+  fontSize: unknown;
+  color: unknown;
+  ts: unknown;
+  userHash: unknown;
+  lotteryType: unknown;
+  dmType: unknown;
+  /** `info[0][13].emoticon_unique` and `.url` when `info[0][13]` is an object. */
+  emoticonUnique: unknown;
+  emoticonUrl: unknown;
+  /** `info[0][15].extra`: JSON text, its escaped text, or the values already read from it. */
+  extra: unknown;
+  /** `info[1]`, `info[2][0..2]`. */
+  text: unknown;
+  uid: unknown;
+  uname: unknown;
+  admin: unknown;
+  /** `info[3][0..3]` and `info[3][12]`. */
+  medalLevel: unknown;
+  medalName: unknown;
+  medalAnchorUname: unknown;
+  medalAnchorRoomId: unknown;
+  medalAnchorUid: unknown;
+  /** `info[4][0]`, `info[7]`, `info[9].ts`. */
+  userLevel: unknown;
+  guardLevel: unknown;
+  checkTs: unknown;
+}
+
+/** A DANMU_MSG whose fields were read from its bytes (danmu_scan.ts): the body dispatched. */
+export class ScannedDanmuMsg {
+  constructor(readonly cmd: string, readonly fields: DanmuMsgFields) {}
+}
+
+/** The fields of a parsed body's `info` array (short arrays and non-arrays read undefined). */
+export function fieldsOfInfo(info: readonly unknown[]): DanmuMsgFields {
+  const meta = asArray(info[0]);
+  const sender = asArray(info[2]);
+  const medal = asArray(info[3]);
+  const options = asObject(meta[13]);
+  return {
+    mode: meta[1],
+    fontSize: meta[2],
+    color: meta[3],
+    ts: meta[4],
+    userHash: meta[7],
+    lotteryType: meta[9],
+    dmType: meta[12],
+    emoticonUnique: options?.emoticon_unique,
+    emoticonUrl: options?.url,
+    extra: asObject(meta[15])?.extra,
+    text: info[1],
+    uid: sender[0],
+    uname: sender[1],
+    admin: sender[2],
+    medalLevel: medal[0],
+    medalName: medal[1],
+    medalAnchorUname: medal[2],
+    medalAnchorRoomId: medal[3],
+    medalAnchorUid: medal[12],
+    userLevel: asArray(info[4])[0],
+    guardLevel: info[7],
+    checkTs: asObject(info[9])?.ts,
+  };
+}
+
+/**
  * Pushes one `danmaku` event for a DANMU_MSG body; returns false (pushing nothing) when
  * `info` is missing. Short arrays, nulls and `[]` medals read as null fields.
  */
 export const normalizeDanmuMsg: CmdHandler = ({ body, cmd }, context, out) => {
-  const info = body.info;
-  if (!Array.isArray(info)) return false;
-  const meta = asArray(info[0]);
-  const sender = asArray(info[2]);
-  const medal = asArray(info[3]);
-  const hasMedal = medal.length > 1 && asNonEmptyString(medal[1]) !== null;
+  let fields: DanmuMsgFields;
+  if (body instanceof ScannedDanmuMsg) fields = body.fields;
+  else {
+    const info = body.info;
+    if (!Array.isArray(info)) return false;
+    fields = fieldsOfInfo(info);
+  }
+  // A medal is `[level, name, …]`; `[]` (none) or an empty name reads as no medal.
+  const hasMedal = asNonEmptyString(fields.medalName) !== null;
 
-  const modeInfo = asObject(meta[15]);
-  const extraValue = modeInfo?.extra;
+  const extraValue = fields.extra;
   let extra = asString(extraValue);
   let msgId: string | null = null;
   let replyToUid: number | null = null;
@@ -64,21 +139,13 @@ export const normalizeDanmuMsg: CmdHandler = ({ body, cmd }, context, out) => {
     if (replyToUid !== null) replyToUname = extraString(extra, REPLY_UNAME);
   }
 
-  const dmType = asNumber(meta[12]);
-  let emoticon: string | null = null;
-  if (dmType === 1) {
-    const options = asObject(meta[13]);
-    if (options !== undefined) {
-      emoticon = asNonEmptyString(options.emoticon_unique) ?? asNonEmptyString(options.url);
-    }
-  }
+  const dmType = asNumber(fields.dmType);
+  const emoticon = dmType === 1
+    ? asNonEmptyString(fields.emoticonUnique) ?? asNonEmptyString(fields.emoticonUrl)
+    : null;
 
   // `info[0][4]` is ms since about 2019 and seconds before (2018: 1517306023).
-  let tsMs = secondsOrMsToMs(meta[4]);
-  if (tsMs === null) {
-    const check = asObject(info[9]);
-    tsMs = secondsToMs(check?.ts);
-  }
+  const tsMs = secondsOrMsToMs(fields.ts) ?? secondsToMs(fields.checkTs);
 
   out.push({
     type: "danmaku",
@@ -86,27 +153,27 @@ export const normalizeDanmuMsg: CmdHandler = ({ body, cmd }, context, out) => {
     receivedAtMs: context.receivedAtMs,
     cmd,
     tsMs,
-    uid: asNumber(sender[0]) ?? 0,
-    uname: asString(sender[1]) ?? "",
-    text: asString(info[1]) ?? "",
+    uid: asNumber(fields.uid) ?? 0,
+    uname: asString(fields.uname) ?? "",
+    text: asString(fields.text) ?? "",
     msgId,
-    userHash: asNonEmptyString(meta[7]),
-    isAdmin: asNumber(sender[2]) === 1,
-    guardLevel: asNumber(info[7]) ?? 0,
-    userLevel: asNumber(asArray(info[4])[0]),
-    medalName: hasMedal ? asString(medal[1]) : null,
-    medalLevel: hasMedal ? asNumber(medal[0]) : null,
-    medalAnchorUname: hasMedal ? asString(medal[2]) : null,
-    medalAnchorRoomId: hasMedal ? asNumber(medal[3]) : null,
-    medalAnchorUid: hasMedal ? asNumber(medal[12]) : null,
-    mode: asNumber(meta[1]),
-    fontSize: asNumber(meta[2]),
-    color: asNumber(meta[3]),
+    userHash: asNonEmptyString(fields.userHash),
+    isAdmin: asNumber(fields.admin) === 1,
+    guardLevel: asNumber(fields.guardLevel) ?? 0,
+    userLevel: asNumber(fields.userLevel),
+    medalName: hasMedal ? asString(fields.medalName) : null,
+    medalLevel: hasMedal ? asNumber(fields.medalLevel) : null,
+    medalAnchorUname: hasMedal ? asString(fields.medalAnchorUname) : null,
+    medalAnchorRoomId: hasMedal ? asNumber(fields.medalAnchorRoomId) : null,
+    medalAnchorUid: hasMedal ? asNumber(fields.medalAnchorUid) : null,
+    mode: asNumber(fields.mode),
+    fontSize: asNumber(fields.fontSize),
+    color: asNumber(fields.color),
     dmType,
     emoticon,
     replyToUid,
     replyToUname,
-    lotteryType: asNumber(meta[9]) ?? 0,
+    lotteryType: asNumber(fields.lotteryType) ?? 0,
   });
   return true;
 };

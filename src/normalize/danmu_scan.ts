@@ -6,20 +6,15 @@
  * was the largest cost of a message on its way to its row (docs/benchmarks.md, "Eighth round").
  *
  * The scanner checks the whole body as `JSON.parse` would and records the values a danmaku row
- * reads, by their place; this module gives them to the normalizer in the shape `JSON.parse`
- * gives (`{cmd, info}`, with only those places filled), `info[0][15].extra` as an
- * {@linkcode ExtraFields}. Anything it does not read exactly — JSON that does not check out,
- * numbers other than integers, escapes inside `extra`'s values
- * — gives undefined, and the caller decodes and parses the text as before.
+ * reads, by their place; this module hands them to the normalizer as the `DanmuMsgFields`
+ * (danmu_msg.ts) it would read from the parsed body, `extra` as an {@linkcode ExtraFields}.
+ * Anything it does not read exactly — JSON that does not check out, numbers other than
+ * integers, escapes inside `extra`'s values — gives undefined, and the caller decodes and
+ * parses the text as before.
  */
 import { DANMU_SCAN_WASM_BASE64 } from "./danmu_scan_wasm.ts";
+import { ScannedDanmuMsg } from "./danmu_msg.ts";
 import { ExtraFields } from "./extra_fields.ts";
-
-/** The body this reader gives: the two keys the normalizer reads. */
-export interface DanmuMsgBody {
-  cmd: string;
-  info: unknown[];
-}
 
 /** The scanner's exports (wasm/danmu_scan/index.ts). */
 interface ScannerExports {
@@ -51,7 +46,6 @@ const S_TS = 4;
 const S_USER_HASH = 5;
 const S_LOTTERY = 6;
 const S_DM_TYPE = 7;
-const S_OPTIONS = 8;
 const S_MODE_INFO = 9;
 const S_TEXT = 10;
 const S_UID = 11;
@@ -101,59 +95,52 @@ let text = "";
  * Reads one body (see the module's comment); undefined when `bytes` is not a DANMU_MSG the
  * scanner reads exactly. Keeps nothing of `bytes`: they may be a decompressor's buffer, lent.
  */
-export function readDanmuMsgBytes(bytes: Uint8Array): DanmuMsgBody | undefined {
+export function readDanmuMsgBytes(bytes: Uint8Array): ScannedDanmuMsg | undefined {
   if (bytes.length < PREFIX.length || bytes.length > MAX_SCANNED_BYTES) return undefined;
   for (let k = 0; k < PREFIX.length; k++) if (bytes[k] !== PREFIX[k]) return undefined;
   memory.set(bytes, input);
   if (scanner.scan(bytes.length) !== 1) return undefined;
   text = utf8.decode(memory.subarray(textArea, textArea + scanner.textBytes()));
   try {
-    return body();
+    return scanned();
   } finally {
     text = "";
   }
 }
 
-function body(): DanmuMsgBody | undefined {
+function scanned(): ScannedDanmuMsg | undefined {
   const cmd = value(S_CMD);
   if (typeof cmd !== "string" || slots[S_INFO * 3] !== ARRAY) return undefined;
   const colon = cmd.indexOf(":");
   const baseCmd = colon < 0 ? cmd : cmd.slice(0, colon);
   if (baseCmd !== "DANMU_MSG" && baseCmd !== "DANMU_MSG_MIRROR") return undefined;
-
-  const meta: unknown[] = [];
-  meta[1] = value(S_MODE);
-  meta[2] = value(S_FONT_SIZE);
-  meta[3] = value(S_COLOR);
-  meta[4] = value(S_TS);
-  meta[7] = value(S_USER_HASH);
-  meta[9] = value(S_LOTTERY);
-  meta[12] = value(S_DM_TYPE);
-  meta[13] = slots[S_OPTIONS * 3] === OBJECT
-    ? { emoticon_unique: value(S_EMOTICON_UNIQUE), url: value(S_EMOTICON_URL) }
-    : value(S_OPTIONS);
-  if (slots[S_MODE_INFO * 3] === OBJECT) {
-    // start 1: the object holds an `extra` string, read by the scanner.
-    meta[15] = slots[S_MODE_INFO * 3 + 1] === 1 ? { extra: extraFields() } : {};
-  } else {
-    meta[15] = value(S_MODE_INFO);
-  }
-  const medal: unknown[] = [];
-  medal[0] = value(S_MEDAL_LEVEL);
-  medal[1] = value(S_MEDAL_NAME);
-  medal[2] = value(S_MEDAL_ANCHOR_UNAME);
-  medal[3] = value(S_MEDAL_ROOM);
-  medal[12] = value(S_MEDAL_ANCHOR_UID);
-  const info: unknown[] = [
-    meta,
-    value(S_TEXT),
-    [value(S_UID), value(S_UNAME), value(S_ADMIN)],
-    medal,
-    [value(S_USER_LEVEL)],
-  ];
-  info[7] = value(S_GUARD);
-  if (slots[S_CHECK_TS * 3] !== 0) info[9] = { ts: value(S_CHECK_TS) };
-  return { cmd, info };
+  return new ScannedDanmuMsg(cmd, {
+    mode: value(S_MODE),
+    fontSize: value(S_FONT_SIZE),
+    color: value(S_COLOR),
+    ts: value(S_TS),
+    userHash: value(S_USER_HASH),
+    lotteryType: value(S_LOTTERY),
+    dmType: value(S_DM_TYPE),
+    emoticonUnique: value(S_EMOTICON_UNIQUE),
+    emoticonUrl: value(S_EMOTICON_URL),
+    // start 1: `info[0][15]` is an object holding an `extra` string, read by the scanner.
+    extra: slots[S_MODE_INFO * 3] === OBJECT && slots[S_MODE_INFO * 3 + 1] === 1
+      ? extraFields()
+      : undefined,
+    text: value(S_TEXT),
+    uid: value(S_UID),
+    uname: value(S_UNAME),
+    admin: value(S_ADMIN),
+    medalLevel: value(S_MEDAL_LEVEL),
+    medalName: value(S_MEDAL_NAME),
+    medalAnchorUname: value(S_MEDAL_ANCHOR_UNAME),
+    medalAnchorRoomId: value(S_MEDAL_ROOM),
+    medalAnchorUid: value(S_MEDAL_ANCHOR_UID),
+    userLevel: value(S_USER_LEVEL),
+    guardLevel: value(S_GUARD),
+    checkTs: value(S_CHECK_TS),
+  });
 }
 
 /** `extra`'s values as the normalizer's escaped-text path reads them (extra_fields.ts). */
