@@ -19,7 +19,7 @@ import {
   type NormalizeContext,
   normalizeMessage,
   parseMessageBody,
-  readDanmuMsgBytes,
+  readBodyBytes,
 } from "../normalize/normalize_message.ts";
 import type { BodyDecoding, ServerMessage } from "../protocol/packet_decoder.ts";
 import { RoomSession, type RoomSessionOptions, type SessionOutcome } from "../room/room_session.ts";
@@ -102,14 +102,14 @@ export interface RoomWorkerDeps {
 
 /**
  * Bodies read without what is never stored: DANMU_MSG from its bytes (normalize/
- * danmu_scan.ts), else a lean parse (normalize/message_body.ts); `node:zlib`. With
+ * body_scan.ts), else a lean parse (normalize/message_body.ts); `node:zlib`. With
  * `keepRaw` every message's text is stored, so none is read from its bytes.
  */
 export function leanDecoding(keepRaw: boolean): BodyDecoding {
   return keepRaw ? KEEP_RAW_DECODING : LEAN_DECODING;
 }
 
-const LEAN_DECODING: BodyDecoding = { readBody: readDanmuMsgBytes, parseBody: parseMessageBody };
+const LEAN_DECODING: BodyDecoding = { readBody: readBodyBytes, parseBody: parseMessageBody };
 const KEEP_RAW_DECODING: BodyDecoding = { parseBody: parseMessageBody };
 
 /** TCP sessions in a row that were refused, closed right after auth or silent after it. */

@@ -27,7 +27,7 @@ export interface CmdMessage {
   cmd: string;
   /** The cmd before its first `:` (e.g. "DANMU_MSG"). */
   baseCmd: string;
-  /** The message as received; undefined for a body read from its bytes (danmu_scan.ts). */
+  /** The message as received; undefined for a body read from its bytes (body_scan.ts). */
   text: string | undefined;
 }
 

@@ -23,7 +23,7 @@ const ESCAPED_REPLY_UNAME = '\\"reply_uname\\":';
 /**
  * What a danmaku row reads of a DANMU_MSG, by place, before the guards: JSON values as the
  * body holds them (`info[0][1]` is `mode`, …). Read from a parsed body by
- * {@linkcode fieldsOfInfo}, or straight from the body's bytes (danmu_scan.ts).
+ * {@linkcode fieldsOfInfo}, or straight from the body's bytes (body_scan.ts).
  */
 export interface DanmuMsgFields {
   /** `info[0][1]`, `[2]`, `[3]`, `[4]`, `[7]`, `[9]`, `[12]`. */
@@ -56,7 +56,7 @@ export interface DanmuMsgFields {
   checkTs: unknown;
 }
 
-/** A DANMU_MSG whose fields were read from its bytes (danmu_scan.ts): the body dispatched. */
+/** A DANMU_MSG whose fields were read from its bytes (body_scan.ts): the body dispatched. */
 export class ScannedDanmuMsg {
   constructor(readonly cmd: string, readonly fields: DanmuMsgFields) {}
 }
@@ -114,7 +114,7 @@ export const normalizeDanmuMsg: CmdHandler = ({ body, cmd }, context, out) => {
   let replyToUid: number | null = null;
   let replyToUname: string | null = null;
   if (extraValue instanceof ExtraFields) {
-    // Read from the body's bytes (danmu_scan.ts).
+    // Read from the body's bytes (body_scan.ts).
     msgId = extraValue.msgId;
     replyToUid = extraValue.replyToUid;
     replyToUname = extraValue.replyToUname;

@@ -17,7 +17,7 @@
 
 /**
  * The three values of `extra` a danmaku row stores, when the body was read from its bytes
- * (danmu_scan.ts) with the same scans as below: `replyToUid` null for 0, `replyToUname`
+ * (body_scan.ts) with the same scans as below: `replyToUid` null for 0, `replyToUname`
  * read only for a reply.
  */
 export class ExtraFields {

@@ -6,6 +6,7 @@
 import { normalizeLikeCount, normalizeOnlineRankCount, normalizeWatched } from "./audience.ts";
 import { type CmdHandler, type CmdMessage, keptText, type NormalizeContext } from "./context.ts";
 import { normalizeDanmuMsg } from "./danmu_msg.ts";
+import { IGNORED_CMDS } from "./ignored_cmds.ts";
 import { normalizeEntryEffect } from "./entry_effect.ts";
 import type { CollectedEvent, RawReason } from "./events.ts";
 import { normalizeGuardBuy, normalizeUserToastV2 } from "./guard_buy.ts";
@@ -21,17 +22,9 @@ import { normalizeSuperChat, normalizeSuperChatDelete } from "./super_chat.ts";
 // come with it.
 export { audienceFromHeartbeat } from "./audience.ts";
 export { parseMessageBody } from "./message_body.ts";
-export { readDanmuMsgBytes } from "./danmu_scan.ts";
+export { readBodyBytes } from "./body_scan.ts";
 export type { NormalizeContext } from "./context.ts";
-
-/** Cmds understood but deliberately not stored (kept only under keepRaw). */
-export const IGNORED_CMDS: ReadonlySet<string> = new Set([
-  // Summarises SEND_GIFTs already stored one by one: storing it would double count.
-  "COMBO_SEND",
-  // Lists OTHER rooms that just went offline; the same body reaches every connection about
-  // every 30 s, so storing it would write one copy per connected room and say nothing of ours.
-  "STOP_LIVE_ROOM_LIST",
-]);
+export { IGNORED_CMDS } from "./ignored_cmds.ts";
 
 /** The handler of each cmd stored, by the cmd before its first `:`. */
 const HANDLERS: ReadonlyMap<string, CmdHandler> = new Map([
@@ -87,7 +80,7 @@ type Outcome = typeof HANDLED | typeof IGNORED | typeof UNKNOWN | typeof MALFORM
  * (reason "unknown_cmd"); known cmds that cannot be read (missing fields, a hostile `pb`)
  * become `raw` events (reason "malformed") instead of partial rows; with `keepRaw` every
  * message is also kept as a `raw` event (reason "kept"). `text` is undefined for a body read
- * from its bytes (danmu_scan.ts), which the collector does only without `keepRaw`.
+ * from its bytes (body_scan.ts), which the collector does only without `keepRaw`.
  */
 export function normalizeMessage(
   body: unknown,

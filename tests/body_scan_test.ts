@@ -1,12 +1,14 @@
 /**
- * readDanmuMsgBytes(): the WebAssembly scanner must give the normalizer exactly the events of a
- * whole `JSON.parse` of the text, read the bodies the simulator and the real site send (not fall
- * back), and give undefined — never a wrong row — for anything else.
+ * readBodyBytes(): the WebAssembly scanner must give the normalizer exactly the events of a
+ * whole `JSON.parse` of the text, read the DANMU_MSG, SEND_GIFT and unstored bodies the
+ * simulator and the real site send (not fall back), and give undefined — never a wrong row —
+ * for anything else.
  */
 import assert from "node:assert/strict";
 import type { CollectedEvent } from "../src/normalize/events.ts";
-import { MAX_SCANNED_BYTES, readDanmuMsgBytes } from "../src/normalize/danmu_scan.ts";
+import { MAX_SCANNED_BYTES, readBodyBytes } from "../src/normalize/body_scan.ts";
 import { leanDecoding } from "../src/collector/room_worker.ts";
+import { ScannedDanmuMsg } from "../src/normalize/danmu_msg.ts";
 import { ExtraFields } from "../src/normalize/extra_fields.ts";
 import { normalizeMessage } from "../src/normalize/normalize_message.ts";
 import { decodePacket, type ServerMessage } from "../src/protocol/packet_decoder.ts";
@@ -28,7 +30,7 @@ function parsedEvents(text: string): CollectedEvent[] {
 
 /** The events of what the scanner read, or undefined when it did not read the body. */
 function scannedEvents(bytes: Uint8Array): CollectedEvent[] | undefined {
-  const body = readDanmuMsgBytes(bytes);
+  const body = readBodyBytes(bytes);
   if (body === undefined) return undefined;
   const out: CollectedEvent[] = [];
   normalizeMessage(body, undefined, { roomId: 7, receivedAtMs: 1, keepRaw: false }, out);
@@ -36,17 +38,27 @@ function scannedEvents(bytes: Uint8Array): CollectedEvent[] | undefined {
 }
 
 /** Asserts the scanner reads `text` and normalizes it exactly as JSON.parse does. */
-function assertScannedSame(text: string): CollectedEvent[] {
+function assertScannedSame(text: string, type = "danmaku"): CollectedEvent[] {
   const events = scannedEvents(utf8.encode(text));
   assert.ok(events !== undefined, `the scanner did not read ${text.slice(0, 100)}…`);
   assert.deepEqual(events, parsedEvents(text));
-  assert.equal(events[0].type, "danmaku");
+  assert.equal(events[0]?.type, type === "none" ? undefined : type);
   return events;
+}
+
+/** The event type the scanner reads a cmd into ("none": read, nothing stored), if it reads it. */
+function scannedType(text: string): string | undefined {
+  if (!text.startsWith('{"cmd":"')) return undefined; // older eras put `info` first
+  const cmd = (JSON.parse(text) as { cmd: string }).cmd.split(":")[0];
+  if (cmd === "DANMU_MSG") return "danmaku";
+  if (cmd === "SEND_GIFT") return "gift";
+  if (cmd === "COMBO_SEND" || cmd === "STOP_LIVE_ROOM_LIST") return "none";
+  return undefined;
 }
 
 /** Asserts the scanner leaves `text` to the text path. */
 function assertNotScanned(text: string): void {
-  assert.equal(readDanmuMsgBytes(utf8.encode(text)), undefined, text.slice(0, 100));
+  assert.equal(readBodyBytes(utf8.encode(text)), undefined, text.slice(0, 100));
 }
 
 /** The 2024 sample (wire key order) with `edit` applied to it and to its parsed `extra`. */
@@ -61,35 +73,41 @@ function sample2024(edit: (body: { info: unknown[] }, extra: Record<string, unkn
 
 const WIRE = JSON.stringify(readSampleJson("json/danmu_msg_2024.json"));
 
-Deno.test("readDanmuMsgBytes() reads every simulated danmaku of every era, exactly as JSON.parse does", () => {
+Deno.test("readBodyBytes() reads every simulated danmaku of every era, gift and unstored cmd, exactly as JSON.parse does", () => {
   const world = new World({ seed: "danmu-scan", rooms: 6, rate: 5, now: 0, eraShare: 0.5 });
   const factory = new MessageFactory(world);
-  let danmaku = 0;
+  const read = new Map<string, number>();
   for (const room of world.rooms) {
     room.live = true;
     for (let i = 0, now = 1_765_000_000_000; i < 400; i++, now += 37) {
       for (const { text } of nextSent(factory, room, now)) {
-        if (!text.startsWith('{"cmd":"DANMU_MSG')) {
+        const type = scannedType(text);
+        if (type === undefined) {
           assertNotScanned(text);
           continue;
         }
-        assertScannedSame(text);
-        danmaku++;
+        assertScannedSame(text, type);
+        read.set(type, (read.get(type) ?? 0) + 1);
       }
     }
   }
-  assert.ok(danmaku > 500, `${danmaku} danmaku`);
+  assert.ok((read.get("danmaku") ?? 0) > 500, `${read.get("danmaku")} danmaku`);
+  assert.ok((read.get("gift") ?? 0) > 50, `${read.get("gift")} gifts`);
+  assert.ok((read.get("none") ?? 0) > 10, `${read.get("none")} unstored`);
 });
 
-Deno.test("readDanmuMsgBytes() reads every real DANMU_MSG fixture exactly as JSON.parse does", () => {
+Deno.test("readBodyBytes() reads every real DANMU_MSG fixture exactly as JSON.parse does", () => {
   let danmaku = 0;
+  let gifts = 0;
   for (const entry of Deno.readDirSync(REAL_DIR)) {
     if (!entry.name.endsWith(".json")) continue;
     const fixture = JSON.parse(Deno.readTextFileSync(new URL(entry.name, REAL_DIR)));
     const text = JSON.stringify((fixture as { body: unknown }).body);
-    if (!text.startsWith('{"cmd":"DANMU_MSG')) continue;
-    assertScannedSame(text);
-    danmaku++;
+    const type = scannedType(text);
+    if (type === undefined) assertNotScanned(text);
+    else assertScannedSame(text, type);
+    if (type === "danmaku") danmaku++;
+    if (type === "gift") gifts++;
   }
   for (
     const name of [
@@ -101,13 +119,16 @@ Deno.test("readDanmuMsgBytes() reads every real DANMU_MSG fixture exactly as JSO
     assertScannedSame(JSON.stringify(readSampleJson(`json/${name}.json`)));
     danmaku++;
   }
+  assertScannedSame(JSON.stringify(readSampleJson("json/send_gift_2023.json")), "gift");
+  gifts++;
   assert.ok(danmaku >= 20, `${danmaku} DANMU_MSG fixtures`);
+  assert.ok(gifts >= 5, `${gifts} SEND_GIFT fixtures`);
 });
 
-Deno.test("readDanmuMsgBytes() reads id, reply uid and reply name of the 2024 sample, and keeps nothing of the bytes", () => {
+Deno.test("readBodyBytes() reads id, reply uid and reply name of the 2024 sample, and keeps nothing of the bytes", () => {
   const bytes = utf8.encode(WIRE);
-  const body = readDanmuMsgBytes(bytes);
-  assert.ok(body !== undefined);
+  const body = readBodyBytes(bytes);
+  assert.ok(body instanceof ScannedDanmuMsg);
   assert.ok(body.fields.extra instanceof ExtraFields);
   assert.deepEqual({ ...body.fields.extra }, {
     msgId: "1ff943b6b581c71a6207c5329965fa8488",
@@ -119,7 +140,7 @@ Deno.test("readDanmuMsgBytes() reads id, reply uid and reply name of the 2024 sa
   assert.deepEqual(structuredClone(body), before);
 });
 
-Deno.test("readDanmuMsgBytes(): escapes, surrogates, a BOM and long integers read as JSON.parse reads them", () => {
+Deno.test("readBodyBytes(): escapes, surrogates, a BOM and long integers read as JSON.parse reads them", () => {
   const forged = '","user":{"uid":1}},{"activity_identity":"x"},"extra":"\\"id_str\\":\\"fake\\"';
   const cases = [
     sample2024((body) => {
@@ -167,9 +188,9 @@ Deno.test("readDanmuMsgBytes(): escapes, surrogates, a BOM and long integers rea
   );
 });
 
-Deno.test("readDanmuMsgBytes() leaves to the text path what it does not read exactly", () => {
+Deno.test("readBodyBytes() leaves to the text path what it does not read exactly", () => {
   const others = [
-    '{"cmd":"SEND_GIFT","data":{}}',
+    '{"cmd":"SEND_GIFT_V2","data":{}}',
     '{"cmd":"DANMU_MSG_X","info":[[0]]}', // a cmd no handler of DANMU_MSG takes
     '{"cmd":"DANMU_MSG"}', // no info: the text path keeps it as malformed
     '{"cmd":"DANMU_MSG","info":{}}',
@@ -195,11 +216,11 @@ Deno.test("readDanmuMsgBytes() leaves to the text path what it does not read exa
   const uname = WIRE.indexOf('[3546571385866489,"') + 19;
   assert.ok(uname > 19);
   bytes[utf8.encode(WIRE.slice(0, uname)).length] = 0xff;
-  assert.equal(readDanmuMsgBytes(bytes), undefined);
-  assert.equal(readDanmuMsgBytes(utf8.encode(WIRE.padEnd(MAX_SCANNED_BYTES + 1))), undefined);
+  assert.equal(readBodyBytes(bytes), undefined);
+  assert.equal(readBodyBytes(utf8.encode(WIRE.padEnd(MAX_SCANNED_BYTES + 1))), undefined);
 });
 
-Deno.test("readDanmuMsgBytes() on mutated bodies: whatever it reads, JSON.parse reads alike", () => {
+Deno.test("readBodyBytes() on mutated bodies: whatever it reads, JSON.parse reads alike", () => {
   const random = seededRandom(20261202);
   const base = utf8.encode(WIRE);
   const alphabet = utf8.encode('{}[],:"\\0123456789-.eE tfnul\u0001x草');
@@ -230,20 +251,84 @@ Deno.test("readDanmuMsgBytes() on mutated bodies: whatever it reads, JSON.parse 
 Deno.test("decodePacket() emits a body its readBody read with no text, and the others with their text", () => {
   const messages: ServerMessage[] = [];
   const emit = (m: ServerMessage) => messages.push(m);
-  const decoding = { readBody: readDanmuMsgBytes };
+  const decoding = { readBody: readBodyBytes };
   decodePacket(encodePacket(Op.message, utf8.encode(WIRE), { ver: Ver.json }), emit, 0, decoding);
-  const gift = '{"cmd":"SEND_GIFT","data":{"uid":1}}';
-  decodePacket(encodePacket(Op.message, utf8.encode(gift), { ver: Ver.json }), emit, 0, decoding);
+  const watched = '{"cmd":"WATCHED_CHANGE","data":{"num":1}}';
+  decodePacket(
+    encodePacket(Op.message, utf8.encode(watched), { ver: Ver.json }),
+    emit,
+    0,
+    decoding,
+  );
   assert.equal(messages.length, 2);
   const [danmu, other] = messages;
   assert.ok(danmu.kind === "message" && other.kind === "message");
   assert.equal(danmu.text, undefined);
   assert.equal((danmu.body as { cmd: string }).cmd, "DANMU_MSG");
-  assert.equal(other.text, gift);
-  assert.deepEqual(other.body, JSON.parse(gift));
+  assert.equal(other.text, watched);
+  assert.deepEqual(other.body, JSON.parse(watched));
 });
 
 Deno.test("the collector reads DANMU_MSG from its bytes, except with --keep-raw (which keeps every text)", () => {
-  assert.equal(leanDecoding(false).readBody, readDanmuMsgBytes);
+  assert.equal(leanDecoding(false).readBody, readBodyBytes);
   assert.equal(leanDecoding(true).readBody, undefined);
+});
+
+Deno.test("readBodyBytes() reads SEND_GIFT's data as JSON.parse does: duplicated keys, nulls, both key spellings", () => {
+  const gift = readSampleJson("json/send_gift_2023.json") as { data: Record<string, unknown> };
+  const edited = (edit: (data: Record<string, unknown>) => void) => {
+    const body = structuredClone(gift);
+    edit(body.data);
+    return JSON.stringify(body);
+  };
+  const wire = JSON.stringify(gift);
+  const cases = [
+    edited((data) => {
+      data.giftId = null; // `giftId ?? gift_id`
+      data.gift_id = 31039;
+      delete data.giftName;
+      data.gift_name = '辣条 "quoted"';
+      data.blind_gift = {
+        original_gift_name: "心动盲盒",
+        original_gift_price: 15000,
+        x: [1, { y: 2 }],
+      };
+      data.receive_user_info = { uname: "no uid here" };
+      data.ruid = 1234;
+      data.tid = 179623100169970058; // beyond 2^53 as a number: rounded alike
+    }),
+    edited((data) => {
+      data.medal_info = null;
+      data.receive_user_info = [];
+      data.timestamp = "1796231001";
+    }),
+    // A key given again replaces the object whole, as JSON.parse does.
+    wire.replace(
+      /"medal_info":\{/,
+      '"medal_info":{"medal_name":"first","target_id":5,"anchor_roomid":6},"medal_info":{',
+    ),
+    wire.replace('{"cmd":"SEND_GIFT",', '{"cmd":"SEND_GIFT:x",'),
+  ];
+  for (const text of cases) assertScannedSame(text, "gift");
+  for (
+    const text of [
+      '{"cmd":"SEND_GIFT","data":null}', // the text path keeps it as malformed, with its text
+      '{"cmd":"SEND_GIFT_V2","data":{"pb":""}}',
+      '{"cmd":"SEND_GIFTS","data":{}}',
+      wire.replace('"num":', '"num":01'),
+      wire.slice(0, -1),
+    ]
+  ) {
+    assertNotScanned(text);
+  }
+});
+
+Deno.test("readBodyBytes() reads only the cmd of a body not stored, once it checks out as JSON", () => {
+  for (const cmd of ["COMBO_SEND", "STOP_LIVE_ROOM_LIST", "COMBO_SEND:1"]) {
+    const text = `{"cmd":"${cmd}","data":{"uid":1,"list":[{"a":"b"}],"text":"x\\"y"}}`;
+    assert.deepEqual(readBodyBytes(utf8.encode(text)), { cmd });
+    assertScannedSame(text, "none");
+    assertNotScanned(text.slice(0, -1));
+  }
+  assertNotScanned('{"cmd":"COMBO_SENDX","data":{}}');
 });

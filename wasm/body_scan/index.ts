@@ -1,5 +1,5 @@
-// AssemblyScript (not Deno TypeScript): the scanner behind src/normalize/danmu_scan.ts.
-// `deno task wasm` compiles it into src/normalize/danmu_scan_wasm.ts; docs/wasm.md says why.
+// AssemblyScript (not Deno TypeScript): the scanner behind src/normalize/body_scan.ts.
+// `deno task wasm` compiles it into src/normalize/body_scan_wasm.ts; docs/wasm.md says why.
 //
 // It reads one DANMU_MSG body (UTF-8 JSON) placed at INPUT and validates all of it as JSON, as
 // `JSON.parse` would, while it records the few values a danmaku row stores ("slots", by their
@@ -14,12 +14,12 @@ const INPUT: usize = 65536;
  * sentinel and the 16-byte loads past it.
  */
 const MAX_INPUT: i32 = 131072 - 64;
-/** Per slot: kind, text start, text end (i32 each). */
-const SLOTS: usize = 2048;
+/** Per slot: kind, text start, text end (i32 each). Above the static data (checked in scan). */
+const SLOTS: usize = 16384;
 /** Per slot: its number (f64). */
-const NUMBERS: usize = 3072;
+const NUMBERS: usize = 17408;
 /** The text of string slots, UTF-8, back to back. */
-const TEXT: usize = 4096;
+const TEXT: usize = 18432;
 const TEXT_END: usize = 65536;
 /** Deepest nesting read; deeper bodies go to JSON.parse. */
 const MAX_DEPTH: i32 = 64;
@@ -36,7 +36,7 @@ const ARRAY: i32 = 7;
 /** A string holding escapes: its text is copied as sent, for the caller's JSON.parse. */
 const ESCAPED: i32 = 8;
 
-// Slots: their numbers are shared with src/normalize/danmu_scan.ts.
+// Slots: their numbers are shared with src/normalize/body_scan.ts.
 const S_CMD: i32 = 0;
 const S_MODE: i32 = 1; // info[0][1]
 const S_FONT_SIZE: i32 = 2; // info[0][2]
@@ -68,6 +68,36 @@ const S_EMOTICON_UNIQUE: i32 = 27; // info[0][13].emoticon_unique
 const S_EMOTICON_URL: i32 = 28; // info[0][13].url
 const SLOT_COUNT: i32 = 29;
 
+// SEND_GIFT's slots (a scan reads one cmd: they reuse the numbers). data.*:
+const G_DATA: i32 = 1; // data itself (its kind)
+const G_TIMESTAMP: i32 = 2;
+const G_UID: i32 = 3;
+const G_UNAME: i32 = 4;
+const G_GIFT_ID: i32 = 5; // giftId
+const G_GIFT_ID_SNAKE: i32 = 6; // gift_id
+const G_GIFT_NAME: i32 = 7; // giftName
+const G_GIFT_NAME_SNAKE: i32 = 8; // gift_name
+const G_NUM: i32 = 9;
+const G_COIN_TYPE: i32 = 10;
+const G_PRICE: i32 = 11;
+const G_TOTAL_COIN: i32 = 12;
+const G_TID: i32 = 13;
+const G_RND: i32 = 14;
+const G_ACTION: i32 = 15;
+const G_GUARD_LEVEL: i32 = 16;
+const G_RUID: i32 = 17;
+const G_BLIND: i32 = 18; // blind_gift (its kind)
+const G_BLIND_NAME: i32 = 19; // blind_gift.original_gift_name
+const G_BLIND_PRICE: i32 = 20; // blind_gift.original_gift_price
+const G_RECEIVER: i32 = 21; // receive_user_info (its kind)
+const G_RECEIVER_UID: i32 = 22; // receive_user_info.uid
+const G_MEDAL: i32 = 23; // medal_info (its kind)
+const G_MEDAL_NAME: i32 = 24; // medal_info.medal_name
+const G_MEDAL_LEVEL: i32 = 25; // medal_info.medal_level
+const G_MEDAL_ANCHOR_UNAME: i32 = 26; // medal_info.anchor_uname
+const G_MEDAL_ANCHOR_ROOM: i32 = 27; // medal_info.anchor_roomid
+const G_MEDAL_TARGET: i32 = 28; // medal_info.target_id
+
 // Places: which slots a container's elements (or keys) fill.
 const P_NONE: i32 = 0;
 const P_TOP: i32 = 1;
@@ -79,6 +109,13 @@ const P_LEVEL: i32 = 6;
 const P_CHECK: i32 = 7;
 const P_MODE_INFO: i32 = 8;
 const P_OPTIONS: i32 = 9;
+const P_GIFT_TOP: i32 = 10;
+const P_GIFT_DATA: i32 = 11;
+const P_GIFT_BLIND: i32 = 12;
+const P_GIFT_RECEIVER: i32 = 13;
+const P_GIFT_MEDAL: i32 = 14;
+/** A body of which only `cmd` is read (cmds not stored): checked whole all the same. */
+const P_CMD_ONLY: i32 = 15;
 
 let p: i32 = 0; // cursor, from INPUT
 let end: i32 = 0; // input length
@@ -119,8 +156,24 @@ export function textBytes(): i32 {
 }
 
 /** Reads the body of `length` bytes at INPUT; 1 when every slot was read, 0 to parse it. */
-export function scan(length: i32): i32 {
-  if (length > MAX_INPUT) return 0;
+/** Reads a DANMU_MSG body of `length` bytes at INPUT; 1 when read, 0 to parse it. */
+export function scanDanmuMsg(length: i32): i32 {
+  return scan(length, P_TOP);
+}
+
+/** Reads a SEND_GIFT body of `length` bytes at INPUT; 1 when read, 0 to parse it. */
+export function scanSendGift(length: i32): i32 {
+  return scan(length, P_GIFT_TOP);
+}
+
+/** Checks a body of `length` bytes at INPUT and reads its `cmd` only; 1 when read. */
+export function scanCmd(length: i32): i32 {
+  return scan(length, P_CMD_ONLY);
+}
+
+function scan(length: i32, top: i32): i32 {
+  // The key names compared against live in the static data: the slots must not overwrite them.
+  if (length > MAX_INPUT || __heap_base > SLOTS) return 0;
   for (let k = 0; k < SLOT_COUNT; k++) store<i32>(SLOTS + (<usize>k) * 12, ABSENT);
   p = 0;
   end = length;
@@ -130,7 +183,7 @@ export function scan(length: i32): i32 {
   text = TEXT;
   text16 = 0;
   ws();
-  value(-1, P_TOP, 0);
+  value(-1, top, 0);
   ws();
   if (failed || p !== end) return 0;
   textLength = <i32>(text - TEXT);
@@ -313,7 +366,40 @@ function object(place: i32, depth: i32): void {
       else if (keyIs(keyStart, keyEnd, "info")) {
         slot = S_INFO;
         inner = P_INFO;
+        clearSlots(1, SLOT_COUNT - 1); // a later `info` replaces an earlier one
       }
+    } else if (place === P_GIFT_TOP) {
+      if (keyIs(keyStart, keyEnd, "cmd")) slot = S_CMD;
+      else if (keyIs(keyStart, keyEnd, "data")) {
+        slot = G_DATA;
+        inner = P_GIFT_DATA;
+        clearSlots(G_DATA + 1, G_MEDAL_TARGET);
+      }
+    } else if (place === P_CMD_ONLY) {
+      if (keyIs(keyStart, keyEnd, "cmd")) slot = S_CMD;
+    } else if (place === P_GIFT_DATA) {
+      slot = giftDataSlot(keyStart, keyEnd);
+      if (slot === G_BLIND) {
+        inner = P_GIFT_BLIND;
+        clearSlots(G_BLIND_NAME, G_BLIND_PRICE);
+      } else if (slot === G_RECEIVER) {
+        inner = P_GIFT_RECEIVER;
+        clearSlots(G_RECEIVER_UID, G_RECEIVER_UID);
+      } else if (slot === G_MEDAL) {
+        inner = P_GIFT_MEDAL;
+        clearSlots(G_MEDAL_NAME, G_MEDAL_TARGET);
+      }
+    } else if (place === P_GIFT_BLIND) {
+      if (keyIs(keyStart, keyEnd, "original_gift_name")) slot = G_BLIND_NAME;
+      else if (keyIs(keyStart, keyEnd, "original_gift_price")) slot = G_BLIND_PRICE;
+    } else if (place === P_GIFT_RECEIVER) {
+      if (keyIs(keyStart, keyEnd, "uid")) slot = G_RECEIVER_UID;
+    } else if (place === P_GIFT_MEDAL) {
+      if (keyIs(keyStart, keyEnd, "medal_name")) slot = G_MEDAL_NAME;
+      else if (keyIs(keyStart, keyEnd, "medal_level")) slot = G_MEDAL_LEVEL;
+      else if (keyIs(keyStart, keyEnd, "anchor_uname")) slot = G_MEDAL_ANCHOR_UNAME;
+      else if (keyIs(keyStart, keyEnd, "anchor_roomid")) slot = G_MEDAL_ANCHOR_ROOM;
+      else if (keyIs(keyStart, keyEnd, "target_id")) slot = G_MEDAL_TARGET;
     } else if (place === P_CHECK) {
       if (keyIs(keyStart, keyEnd, "ts")) slot = S_CHECK_TS;
     } else if (place === P_OPTIONS) {
@@ -340,7 +426,6 @@ function object(place: i32, depth: i32): void {
         }
       }
     }
-    if (slot === S_INFO) clearInfo();
     value(slot, inner, depth);
     if (failed) return;
     ws();
@@ -353,11 +438,52 @@ function object(place: i32, depth: i32): void {
   }
 }
 
-/** A later `info` key replaces an earlier one: forget what the earlier one filled. */
-function clearInfo(): void {
-  for (let k = 0; k < SLOT_COUNT; k++) {
-    if (k !== S_CMD && k !== S_INFO) setSlot(k, ABSENT, 0, 0);
+/**
+ * Forgets slots `from`…`to`: a key given again replaces its earlier value whole, as in
+ * JSON.parse, so what the earlier object filled must not stay.
+ */
+function clearSlots(from: i32, to: i32): void {
+  for (let k = from; k <= to; k++) setSlot(k, ABSENT, 0, 0);
+}
+
+/** The slot of a key of SEND_GIFT's `data`, or -1. */
+function giftDataSlot(start: i32, stop: i32): i32 {
+  const n = stop - start;
+  if (n === 3) {
+    if (keyIs(start, stop, "uid")) return G_UID;
+    if (keyIs(start, stop, "num")) return G_NUM;
+    if (keyIs(start, stop, "tid")) return G_TID;
+    if (keyIs(start, stop, "rnd")) return G_RND;
+    return -1;
   }
+  if (n === 4) return keyIs(start, stop, "ruid") ? G_RUID : -1;
+  if (n === 5) {
+    if (keyIs(start, stop, "uname")) return G_UNAME;
+    if (keyIs(start, stop, "price")) return G_PRICE;
+    return -1;
+  }
+  if (n === 6) {
+    if (keyIs(start, stop, "giftId")) return G_GIFT_ID;
+    if (keyIs(start, stop, "action")) return G_ACTION;
+    return -1;
+  }
+  if (n === 7) return keyIs(start, stop, "gift_id") ? G_GIFT_ID_SNAKE : -1;
+  if (n === 8) return keyIs(start, stop, "giftName") ? G_GIFT_NAME : -1;
+  if (n === 9) {
+    if (keyIs(start, stop, "timestamp")) return G_TIMESTAMP;
+    if (keyIs(start, stop, "coin_type")) return G_COIN_TYPE;
+    if (keyIs(start, stop, "gift_name")) return G_GIFT_NAME_SNAKE;
+    return -1;
+  }
+  if (n === 10) {
+    if (keyIs(start, stop, "total_coin")) return G_TOTAL_COIN;
+    if (keyIs(start, stop, "blind_gift")) return G_BLIND;
+    if (keyIs(start, stop, "medal_info")) return G_MEDAL;
+    return -1;
+  }
+  if (n === 11) return keyIs(start, stop, "guard_level") ? G_GUARD_LEVEL : -1;
+  if (n === 17) return keyIs(start, stop, "receive_user_info") ? G_RECEIVER : -1;
+  return -1;
 }
 
 let lastEscaped: bool = false;

@@ -1,0 +1,301 @@
+/**
+ * Reads a DANMU_MSG body from its UTF-8 bytes with a WebAssembly scanner (wasm/body_scan/,
+ * docs/wasm.md), for the collector: no text of the whole body and no `JSON.parse`. Of a body's
+ * ≈ 1.7 KB, `info[0][15]` holds ≈ 1.4 KB (`extra`, a JSON text escaped into a string, and
+ * `user`) of which three values are stored; decoding the body, cutting it and parsing the rest
+ * was the largest cost of a message on its way to its row (docs/benchmarks.md, "Eighth round").
+ *
+ * The scanner checks the whole body as `JSON.parse` would and records the values a danmaku row
+ * reads, by their place; this module hands them to the normalizer as the `DanmuMsgFields`
+ * (danmu_msg.ts) it would read from the parsed body, `extra` as an {@linkcode ExtraFields}.
+ * Anything it does not read exactly — JSON that does not check out, numbers other than
+ * integers, escapes inside `extra`'s values — gives undefined, and the caller decodes and
+ * parses the text as before.
+ */
+import { BODY_SCAN_WASM_BASE64 } from "./body_scan_wasm.ts";
+import { ScannedDanmuMsg } from "./danmu_msg.ts";
+import { ExtraFields } from "./extra_fields.ts";
+import { IGNORED_CMDS } from "./ignored_cmds.ts";
+
+/** The scanner's exports (wasm/body_scan/index.ts). */
+interface ScannerExports {
+  memory: WebAssembly.Memory;
+  maxInput(): number;
+  input(): number;
+  slots(): number;
+  numbers(): number;
+  textArea(): number;
+  textBytes(): number;
+  scanDanmuMsg(length: number): number;
+  scanSendGift(length: number): number;
+  scanCmd(length: number): number;
+}
+
+// Slot kinds and slots, as wasm/body_scan/index.ts numbers them.
+const NUMBER = 1;
+const STRING = 2;
+const NULL = 3;
+const TRUE = 4;
+const FALSE = 5;
+const OBJECT = 6;
+const ARRAY = 7;
+const ESCAPED = 8;
+
+const S_CMD = 0;
+const S_MODE = 1;
+const S_FONT_SIZE = 2;
+const S_COLOR = 3;
+const S_TS = 4;
+const S_USER_HASH = 5;
+const S_LOTTERY = 6;
+const S_DM_TYPE = 7;
+const S_MODE_INFO = 9;
+const S_TEXT = 10;
+const S_UID = 11;
+const S_UNAME = 12;
+const S_ADMIN = 13;
+const S_MEDAL_LEVEL = 14;
+const S_MEDAL_NAME = 15;
+const S_MEDAL_ANCHOR_UNAME = 16;
+const S_MEDAL_ROOM = 17;
+const S_MEDAL_ANCHOR_UID = 18;
+const S_USER_LEVEL = 19;
+const S_GUARD = 20;
+const S_CHECK_TS = 21;
+const S_ID_STR = 22;
+const S_REPLY_MID = 23;
+const S_REPLY_UNAME = 24;
+const S_INFO = 25;
+const S_EMOTICON_UNIQUE = 27;
+const S_EMOTICON_URL = 28;
+const SLOT_COUNT = 29;
+// SEND_GIFT's slots.
+const G_DATA = 1;
+const G_TIMESTAMP = 2;
+const G_UID = 3;
+const G_UNAME = 4;
+const G_GIFT_ID = 5;
+const G_GIFT_ID_SNAKE = 6;
+const G_GIFT_NAME = 7;
+const G_GIFT_NAME_SNAKE = 8;
+const G_NUM = 9;
+const G_COIN_TYPE = 10;
+const G_PRICE = 11;
+const G_TOTAL_COIN = 12;
+const G_TID = 13;
+const G_RND = 14;
+const G_ACTION = 15;
+const G_GUARD_LEVEL = 16;
+const G_RUID = 17;
+const G_BLIND = 18;
+const G_BLIND_NAME = 19;
+const G_BLIND_PRICE = 20;
+const G_RECEIVER = 21;
+const G_RECEIVER_UID = 22;
+const G_MEDAL = 23;
+const G_MEDAL_NAME = 24;
+const G_MEDAL_LEVEL = 25;
+const G_MEDAL_ANCHOR_UNAME = 26;
+const G_MEDAL_ANCHOR_ROOM = 27;
+const G_MEDAL_TARGET = 28;
+
+const scanner = new WebAssembly.Instance(
+  new WebAssembly.Module(Uint8Array.fromBase64(BODY_SCAN_WASM_BASE64)),
+  {},
+).exports as unknown as ScannerExports;
+/** Longest body the scanner takes (its input area, less room past the end for its loads). */
+export const MAX_SCANNED_BYTES: number = scanner.maxInput();
+// The memory never grows (3 pages, fixed): these views stay valid.
+const memory = new Uint8Array(scanner.memory.buffer);
+const input = scanner.input();
+const textArea = scanner.textArea();
+const slots = new Int32Array(scanner.memory.buffer, scanner.slots(), SLOT_COUNT * 3);
+const numbers = new Float64Array(scanner.memory.buffer, scanner.numbers(), SLOT_COUNT);
+// A stored string may start with U+FEFF: keep it, as decoding the whole body would.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** Placeholders for an object or array where a row reads a scalar (the guards read null). */
+const SOME_OBJECT: Readonly<Record<string, never>> = Object.freeze({});
+const SOME_ARRAY: readonly never[] = Object.freeze([]);
+
+/** The text of the string slots of the last scan, back to back. */
+let text = "";
+
+/**
+ * Reads one body from its bytes (see the module's comment): a DANMU_MSG's fields, a SEND_GIFT's
+ * `{cmd, data}` with the values its row reads, or `{cmd}` of a cmd not stored; undefined for any
+ * other body, or one the scanner does not read exactly. Keeps nothing of `bytes`: they may be a
+ * decompressor's buffer, lent.
+ */
+export function readBodyBytes(bytes: Uint8Array): unknown {
+  if (bytes.length < CMD_START.length + 1 || bytes.length > MAX_SCANNED_BYTES) return undefined;
+  for (let k = 0; k < CMD_START.length; k++) if (bytes[k] !== CMD_START[k]) return undefined;
+  let read: () => unknown;
+  if (startsWith(bytes, DANMU_PREFIX)) {
+    memory.set(bytes, input);
+    if (scanner.scanDanmuMsg(bytes.length) !== 1) return undefined;
+    read = scannedDanmuMsg;
+  } else if (isCmd(bytes, GIFT_PREFIX)) {
+    memory.set(bytes, input);
+    if (scanner.scanSendGift(bytes.length) !== 1) return undefined;
+    read = scannedSendGift;
+  } else if (IGNORED_PREFIXES.some((prefix) => isCmd(bytes, prefix))) {
+    memory.set(bytes, input);
+    if (scanner.scanCmd(bytes.length) !== 1) return undefined;
+    read = scannedIgnored;
+  } else {
+    return undefined;
+  }
+  text = utf8.decode(memory.subarray(textArea, textArea + scanner.textBytes()));
+  try {
+    return read();
+  } finally {
+    text = "";
+  }
+}
+
+/** How every body the scanner reads starts (the wire's compact JSON). */
+const CMD_START = new TextEncoder().encode('{"cmd":"');
+const DANMU_PREFIX = new TextEncoder().encode('{"cmd":"DANMU_MSG');
+const GIFT_PREFIX = new TextEncoder().encode('{"cmd":"SEND_GIFT');
+const IGNORED_PREFIXES = [...IGNORED_CMDS].map((cmd) => new TextEncoder().encode(`{"cmd":"${cmd}`));
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  for (let k = CMD_START.length; k < prefix.length; k++) if (bytes[k] !== prefix[k]) return false;
+  return true;
+}
+
+/** Whether the cmd is `prefix`'s, alone or with a `:…` suffix (not SEND_GIFT_V2). */
+function isCmd(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  const next = bytes[prefix.length];
+  return startsWith(bytes, prefix) && (next === 0x22 || next === 0x3a);
+}
+
+/** The cmd recorded, when its part before `:` is `base`. */
+function cmdOf(base: string): string | undefined {
+  const cmd = value(S_CMD);
+  if (typeof cmd !== "string") return undefined;
+  const colon = cmd.indexOf(":");
+  return (colon < 0 ? cmd : cmd.slice(0, colon)) === base ? cmd : undefined;
+}
+
+/** `{cmd}` of a cmd not stored: its normalizer reads nothing else. */
+function scannedIgnored(): unknown {
+  const cmd = value(S_CMD);
+  if (typeof cmd !== "string") return undefined;
+  const colon = cmd.indexOf(":");
+  return IGNORED_CMDS.has(colon < 0 ? cmd : cmd.slice(0, colon)) ? { cmd } : undefined;
+}
+
+/** SEND_GIFT's `{cmd, data}` with the values normalizeSendGift reads (send_gift.ts). */
+function scannedSendGift(): unknown {
+  const cmd = cmdOf("SEND_GIFT");
+  // Without a `data` object the text path keeps the body, whose text only it has.
+  if (cmd === undefined || slots[G_DATA * 3] !== OBJECT) return undefined;
+  const data = {
+    timestamp: value(G_TIMESTAMP),
+    uid: value(G_UID),
+    uname: value(G_UNAME),
+    giftId: value(G_GIFT_ID),
+    gift_id: value(G_GIFT_ID_SNAKE),
+    giftName: value(G_GIFT_NAME),
+    gift_name: value(G_GIFT_NAME_SNAKE),
+    num: value(G_NUM),
+    coin_type: value(G_COIN_TYPE),
+    price: value(G_PRICE),
+    total_coin: value(G_TOTAL_COIN),
+    tid: value(G_TID),
+    rnd: value(G_RND),
+    action: value(G_ACTION),
+    guard_level: value(G_GUARD_LEVEL),
+    ruid: value(G_RUID),
+    blind_gift: slots[G_BLIND * 3] === OBJECT
+      ? { original_gift_name: value(G_BLIND_NAME), original_gift_price: value(G_BLIND_PRICE) }
+      : value(G_BLIND),
+    receive_user_info: slots[G_RECEIVER * 3] === OBJECT
+      ? { uid: value(G_RECEIVER_UID) }
+      : value(G_RECEIVER),
+    medal_info: slots[G_MEDAL * 3] === OBJECT
+      ? {
+        medal_name: value(G_MEDAL_NAME),
+        medal_level: value(G_MEDAL_LEVEL),
+        anchor_uname: value(G_MEDAL_ANCHOR_UNAME),
+        anchor_roomid: value(G_MEDAL_ANCHOR_ROOM),
+        target_id: value(G_MEDAL_TARGET),
+      }
+      : value(G_MEDAL),
+  };
+  return { cmd, data };
+}
+
+/** A DANMU_MSG's fields (danmu_msg.ts). */
+function scannedDanmuMsg(): ScannedDanmuMsg | undefined {
+  const cmd = cmdOf("DANMU_MSG") ?? cmdOf("DANMU_MSG_MIRROR");
+  if (cmd === undefined || slots[S_INFO * 3] !== ARRAY) return undefined;
+  return new ScannedDanmuMsg(cmd, {
+    mode: value(S_MODE),
+    fontSize: value(S_FONT_SIZE),
+    color: value(S_COLOR),
+    ts: value(S_TS),
+    userHash: value(S_USER_HASH),
+    lotteryType: value(S_LOTTERY),
+    dmType: value(S_DM_TYPE),
+    emoticonUnique: value(S_EMOTICON_UNIQUE),
+    emoticonUrl: value(S_EMOTICON_URL),
+    // start 1: `info[0][15]` is an object holding an `extra` string, read by the scanner.
+    extra: slots[S_MODE_INFO * 3] === OBJECT && slots[S_MODE_INFO * 3 + 1] === 1
+      ? extraFields()
+      : undefined,
+    text: value(S_TEXT),
+    uid: value(S_UID),
+    uname: value(S_UNAME),
+    admin: value(S_ADMIN),
+    medalLevel: value(S_MEDAL_LEVEL),
+    medalName: value(S_MEDAL_NAME),
+    medalAnchorUname: value(S_MEDAL_ANCHOR_UNAME),
+    medalAnchorRoomId: value(S_MEDAL_ROOM),
+    medalAnchorUid: value(S_MEDAL_ANCHOR_UID),
+    userLevel: value(S_USER_LEVEL),
+    guardLevel: value(S_GUARD),
+    checkTs: value(S_CHECK_TS),
+  });
+}
+
+/** `extra`'s values as the normalizer's escaped-text path reads them (extra_fields.ts). */
+function extraFields(): ExtraFields {
+  const id = value(S_ID_STR);
+  const mid = value(S_REPLY_MID);
+  const replyToUid = typeof mid === "number" && mid !== 0 ? mid : null;
+  const uname = replyToUid === null ? null : value(S_REPLY_UNAME);
+  return new ExtraFields(
+    typeof id === "string" ? id : null,
+    replyToUid,
+    typeof uname === "string" ? uname : null,
+  );
+}
+
+/** The value recorded in `slot`, as `JSON.parse` gives it; undefined when absent. */
+function value(slot: number): unknown {
+  const at = slot * 3;
+  switch (slots[at]) {
+    case NUMBER:
+      return numbers[slot];
+    case STRING:
+      return text.slice(slots[at + 1], slots[at + 2]);
+    case ESCAPED:
+      // As sent, escapes and all: JSON.parse gives what it gives for the whole body.
+      return JSON.parse(`"${text.slice(slots[at + 1], slots[at + 2])}"`);
+    case NULL:
+      return null;
+    case TRUE:
+      return true;
+    case FALSE:
+      return false;
+    case OBJECT:
+      return SOME_OBJECT;
+    case ARRAY:
+      return SOME_ARRAY;
+    default:
+      return undefined;
+  }
+}
