@@ -16,7 +16,7 @@ import { encodePacket, Op, Ver } from "../src/protocol/packet.ts";
 import { MessageFactory } from "../src/simulator/message_factory.ts";
 import { World } from "../src/simulator/world.ts";
 import { nextSent } from "./support/sent_messages.ts";
-import { readSampleJson, seededRandom } from "./support/samples.ts";
+import { readSampleJson, sample2024, seededRandom } from "./support/samples.ts";
 
 const REAL_DIR = new URL("./fixtures/real/", import.meta.url);
 const utf8 = new TextEncoder();
@@ -59,16 +59,6 @@ function scannedType(text: string): string | undefined {
 /** Asserts the scanner leaves `text` to the text path. */
 function assertNotScanned(text: string): void {
   assert.equal(readBodyBytes(utf8.encode(text)), undefined, text.slice(0, 100));
-}
-
-/** The 2024 sample (wire key order) with `edit` applied to it and to its parsed `extra`. */
-function sample2024(edit: (body: { info: unknown[] }, extra: Record<string, unknown>) => void) {
-  const body = structuredClone(readSampleJson("json/danmu_msg_2024.json")) as { info: unknown[] };
-  const modeInfo = (body.info[0] as unknown[])[15] as { extra: string };
-  const extra = JSON.parse(modeInfo.extra);
-  edit(body, extra);
-  modeInfo.extra = JSON.stringify(extra);
-  return JSON.stringify(body);
 }
 
 const WIRE = JSON.stringify(readSampleJson("json/danmu_msg_2024.json"));

@@ -14,7 +14,7 @@ import { decodePacket, type ServerMessage } from "../src/protocol/packet_decoder
 import { MessageFactory } from "../src/simulator/message_factory.ts";
 import { World } from "../src/simulator/world.ts";
 import { nextSent } from "./support/sent_messages.ts";
-import { readSampleBin, readSampleJson } from "./support/samples.ts";
+import { readSampleBin, readSampleJson, sample2024 } from "./support/samples.ts";
 
 const REAL_DIR = new URL("./fixtures/real/", import.meta.url);
 
@@ -36,16 +36,6 @@ function assertLeanSame(text: string): CollectedEvent[] {
   assert.deepEqual(events, eventsOf(text, JSON.parse));
   assert.equal(events[0].type, "danmaku");
   return events;
-}
-
-/** The 2024 sample (wire key order) with `edit` applied to it and to its parsed `extra`. */
-function sample2024(edit: (body: { info: unknown[] }, extra: Record<string, unknown>) => void) {
-  const body = structuredClone(readSampleJson("json/danmu_msg_2024.json")) as { info: unknown[] };
-  const modeInfo = (body.info[0] as unknown[])[15] as { extra: string };
-  const extra = JSON.parse(modeInfo.extra);
-  edit(body, extra);
-  modeInfo.extra = JSON.stringify(extra);
-  return JSON.stringify(body);
 }
 
 Deno.test("parseMessageBody() normalizes every simulated danmaku exactly as JSON.parse does, on the lean path", () => {

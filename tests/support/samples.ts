@@ -13,6 +13,21 @@ export function readSampleJson(path: string): unknown {
   return JSON.parse(Deno.readTextFileSync(new URL(path, SAMPLES_DIR)));
 }
 
+/**
+ * The 2024 DANMU_MSG sample as text (wire key order) with `edit` applied to it and to its parsed
+ * `extra` (written back as a string).
+ */
+export function sample2024(
+  edit: (body: { info: unknown[] }, extra: Record<string, unknown>) => void,
+): string {
+  const body = structuredClone(readSampleJson("json/danmu_msg_2024.json")) as { info: unknown[] };
+  const modeInfo = (body.info[0] as unknown[])[15] as { extra: string };
+  const extra = JSON.parse(modeInfo.extra);
+  edit(body, extra);
+  modeInfo.extra = JSON.stringify(extra);
+  return JSON.stringify(body);
+}
+
 /** Names (without extension) of every `bin/*.bin` sample. */
 export function sampleBinNames(): string[] {
   return [...Deno.readDirSync(new URL("bin/", SAMPLES_DIR))]
