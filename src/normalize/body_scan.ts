@@ -1,16 +1,18 @@
 /**
- * Reads a DANMU_MSG body from its UTF-8 bytes with a WebAssembly scanner (wasm/body_scan/,
- * docs/wasm.md), for the collector: no text of the whole body and no `JSON.parse`. Of a body's
- * ≈ 1.7 KB, `info[0][15]` holds ≈ 1.4 KB (`extra`, a JSON text escaped into a string, and
- * `user`) of which three values are stored; decoding the body, cutting it and parsing the rest
- * was the largest cost of a message on its way to its row (docs/benchmarks.md, "Eighth round").
+ * Reads the bodies that cost most from their UTF-8 bytes with a WebAssembly scanner
+ * (wasm/body_scan/, docs/wasm.md), for the collector: no text of the whole body and no
+ * `JSON.parse`. DANMU_MSG is most of the traffic, and of its ≈ 1.7 KB `info[0][15]` holds ≈ 1.4
+ * KB (`extra`, a JSON text escaped into a string, and `user`) of which three values are stored;
+ * SEND_GIFT's ≈ 1.4 KB are read for 20 values; COMBO_SEND and STOP_LIVE_ROOM_LIST for their cmd
+ * (docs/benchmarks.md, "Eighth round").
  *
- * The scanner checks the whole body as `JSON.parse` would and records the values a danmaku row
- * reads, by their place; this module hands them to the normalizer as the `DanmuMsgFields`
- * (danmu_msg.ts) it would read from the parsed body, `extra` as an {@linkcode ExtraFields}.
- * Anything it does not read exactly — JSON that does not check out, numbers other than
- * integers, escapes inside `extra`'s values — gives undefined, and the caller decodes and
- * parses the text as before.
+ * The scanner checks the whole body as `JSON.parse` would and records the values a row reads, by
+ * their place; this module hands them to the normalizer as what it would read from the parsed
+ * body: a DANMU_MSG's `DanmuMsgFields` (danmu_msg.ts, `extra` as an {@linkcode ExtraFields}), a
+ * SEND_GIFT's `{cmd, data}` with those values, `{cmd}` of a cmd not stored. Anything it does
+ * not read exactly — JSON that does not check out, numbers other than integers of up to 18
+ * digits, escapes inside `extra`'s values, another cmd — gives undefined, and the caller decodes
+ * and parses the text as before.
  */
 import { BODY_SCAN_WASM_BASE64 } from "./body_scan_wasm.ts";
 import { ScannedDanmuMsg } from "./danmu_msg.ts";

@@ -32,8 +32,9 @@ export interface CmdMessage {
 }
 
 /**
- * The text a row keeps of a message: as received, or for a body read from its bytes (only
- * DANMU_MSG, which keeps no text unless normalizing it fails) the JSON of what was read.
+ * The text a row keeps of a message: as received, or for a body read from its bytes (DANMU_MSG,
+ * SEND_GIFT and cmds not stored, which keep no text unless normalizing them fails) the JSON of
+ * what was read.
  */
 export function keptText(text: string | undefined, body: unknown): string {
   return text ?? JSON.stringify(body);
