@@ -15,6 +15,7 @@
  * and parses the text as before.
  */
 import { BODY_SCAN_WASM_BASE64 } from "./body_scan_wasm.ts";
+import { baseCmdOf } from "./context.ts";
 import { ScannedDanmuMsg } from "./danmu_msg.ts";
 import { ExtraFields } from "./extra_fields.ts";
 import { IGNORED_CMDS } from "./ignored_cmds.ts";
@@ -132,22 +133,22 @@ let text = "";
 export function readBodyBytes(bytes: Uint8Array): unknown {
   if (bytes.length < CMD_START.length + 1 || bytes.length > MAX_SCANNED_BYTES) return undefined;
   for (let k = 0; k < CMD_START.length; k++) if (bytes[k] !== CMD_START[k]) return undefined;
+  let scan: (length: number) => number;
   let read: () => unknown;
   if (startsWith(bytes, DANMU_PREFIX)) {
-    memory.set(bytes, input);
-    if (scanner.scanDanmuMsg(bytes.length) !== 1) return undefined;
+    scan = scanner.scanDanmuMsg;
     read = scannedDanmuMsg;
   } else if (isCmd(bytes, GIFT_PREFIX)) {
-    memory.set(bytes, input);
-    if (scanner.scanSendGift(bytes.length) !== 1) return undefined;
+    scan = scanner.scanSendGift;
     read = scannedSendGift;
-  } else if (IGNORED_PREFIXES.some((prefix) => isCmd(bytes, prefix))) {
-    memory.set(bytes, input);
-    if (scanner.scanCmd(bytes.length) !== 1) return undefined;
+  } else if (isIgnoredCmd(bytes)) {
+    scan = scanner.scanCmd;
     read = scannedIgnored;
   } else {
     return undefined;
   }
+  memory.set(bytes, input);
+  if (scan(bytes.length) !== 1) return undefined;
   text = utf8.decode(memory.subarray(textArea, textArea + scanner.textBytes()));
   try {
     return read();
@@ -173,25 +174,31 @@ function isCmd(bytes: Uint8Array, prefix: Uint8Array): boolean {
   return startsWith(bytes, prefix) && (next === 0x22 || next === 0x3a);
 }
 
-/** The cmd recorded, when its part before `:` is `base`. */
-function cmdOf(base: string): string | undefined {
-  const cmd = value(S_CMD);
-  if (typeof cmd !== "string") return undefined;
-  const colon = cmd.indexOf(":");
-  return (colon < 0 ? cmd : cmd.slice(0, colon)) === base ? cmd : undefined;
+/** Whether the cmd is one of IGNORED_CMDS (a loop: this runs for most bodies not read). */
+function isIgnoredCmd(bytes: Uint8Array): boolean {
+  for (const prefix of IGNORED_PREFIXES) if (isCmd(bytes, prefix)) return true;
+  return false;
 }
+
+/** The cmd recorded, when its part before `:` passes `wanted`. */
+function cmdOf(wanted: (baseCmd: string) => boolean): string | undefined {
+  const cmd = value(S_CMD);
+  return typeof cmd === "string" && wanted(baseCmdOf(cmd)) ? cmd : undefined;
+}
+
+const isIgnored = (baseCmd: string) => IGNORED_CMDS.has(baseCmd);
+const isSendGift = (baseCmd: string) => baseCmd === "SEND_GIFT";
+const isDanmuMsg = (baseCmd: string) => baseCmd === "DANMU_MSG" || baseCmd === "DANMU_MSG_MIRROR";
 
 /** `{cmd}` of a cmd not stored: its normalizer reads nothing else. */
 function scannedIgnored(): unknown {
-  const cmd = value(S_CMD);
-  if (typeof cmd !== "string") return undefined;
-  const colon = cmd.indexOf(":");
-  return IGNORED_CMDS.has(colon < 0 ? cmd : cmd.slice(0, colon)) ? { cmd } : undefined;
+  const cmd = cmdOf(isIgnored);
+  return cmd === undefined ? undefined : { cmd };
 }
 
 /** SEND_GIFT's `{cmd, data}` with the values normalizeSendGift reads (send_gift.ts). */
 function scannedSendGift(): unknown {
-  const cmd = cmdOf("SEND_GIFT");
+  const cmd = cmdOf(isSendGift);
   // Without a `data` object the text path keeps the body, whose text only it has.
   if (cmd === undefined || slots[G_DATA * 3] !== OBJECT) return undefined;
   const data = {
@@ -232,7 +239,7 @@ function scannedSendGift(): unknown {
 
 /** A DANMU_MSG's fields (danmu_msg.ts). */
 function scannedDanmuMsg(): ScannedDanmuMsg | undefined {
-  const cmd = cmdOf("DANMU_MSG") ?? cmdOf("DANMU_MSG_MIRROR");
+  const cmd = cmdOf(isDanmuMsg);
   if (cmd === undefined || slots[S_INFO * 3] !== ARRAY) return undefined;
   return new ScannedDanmuMsg(cmd, {
     mode: value(S_MODE),

@@ -31,6 +31,12 @@ export interface CmdMessage {
   text: string | undefined;
 }
 
+/** The cmd before its first `:` ("DANMU_MSG:4:0:2:2:2:0" → "DANMU_MSG"): what dispatch goes by. */
+export function baseCmdOf(cmd: string): string {
+  const colon = cmd.indexOf(":");
+  return colon < 0 ? cmd : cmd.slice(0, colon);
+}
+
 /**
  * The text a row keeps of a message: as received, or for a body read from its bytes (DANMU_MSG,
  * SEND_GIFT and cmds not stored, which keep no text unless normalizing them fails) the JSON of

@@ -4,7 +4,13 @@
  * is on the cmd before the first `:` (docs/protocol.md §4.1).
  */
 import { normalizeLikeCount, normalizeOnlineRankCount, normalizeWatched } from "./audience.ts";
-import { type CmdHandler, type CmdMessage, keptText, type NormalizeContext } from "./context.ts";
+import {
+  baseCmdOf,
+  type CmdHandler,
+  type CmdMessage,
+  keptText,
+  type NormalizeContext,
+} from "./context.ts";
 import { normalizeDanmuMsg } from "./danmu_msg.ts";
 import { IGNORED_CMDS } from "./ignored_cmds.ts";
 import { normalizeEntryEffect } from "./entry_effect.ts";
@@ -132,8 +138,7 @@ function dispatch(
   context: NormalizeContext,
   out: CollectedEvent[],
 ): Outcome {
-  const colon = cmd.indexOf(":");
-  const baseCmd = colon < 0 ? cmd : cmd.slice(0, colon);
+  const baseCmd = baseCmdOf(cmd);
   const handler = HANDLERS.get(baseCmd);
   if (handler === undefined) return IGNORED_CMDS.has(baseCmd) ? IGNORED : UNKNOWN;
   const message: CmdMessage = { body, data: asObject(body.data), cmd, baseCmd, text };
