@@ -3,22 +3,25 @@
  * (wasm/body_scan/, docs/wasm.md), for the collector: no text of the whole body and no
  * `JSON.parse`. DANMU_MSG is most of the traffic, and of its ≈ 1.7 KB `info[0][15]` holds ≈ 1.4
  * KB (`extra`, a JSON text escaped into a string, and `user`) of which three values are stored;
- * SEND_GIFT's ≈ 1.4 KB are read for 20 values; COMBO_SEND and STOP_LIVE_ROOM_LIST for their cmd
- * (docs/benchmarks.md, "Eighth round").
+ * SEND_GIFT's ≈ 1.4 KB are read for 20 values; INTERACT_WORD_V2 (the next most frequent) for
+ * seven values of its base64 protobuf `pb`, decoded in the scanner; COMBO_SEND and
+ * STOP_LIVE_ROOM_LIST for their cmd (docs/benchmarks.md, "Eighth round" and "Ninth round").
  *
  * The scanner checks the whole body as `JSON.parse` would and records the values a row reads, by
  * their place; this module hands them to the normalizer as what it would read from the parsed
  * body: a DANMU_MSG's `DanmuMsgFields` (danmu_msg.ts, `extra` as an {@linkcode ExtraFields}), a
- * SEND_GIFT's `{cmd, data}` with those values, `{cmd}` of a cmd not stored. Anything it does
- * not read exactly — JSON that does not check out, numbers other than integers of up to 18
- * digits, escapes inside `extra`'s values, another cmd — gives undefined, and the caller decodes
- * and parses the text as before.
+ * SEND_GIFT's `{cmd, data}` with those values, an INTERACT_WORD_V2's `InteractWordV2Fields`
+ * (interact_word.ts), `{cmd}` of a cmd not stored. Anything it does not read exactly — JSON that
+ * does not check out, numbers other than integers of up to 18 digits, escapes inside `extra`'s
+ * values, base64 or protobuf that `Uint8Array.fromBase64` or `ProtoMessage` would read otherwise
+ * or reject, another cmd — gives undefined, and the caller decodes and parses the text as before.
  */
 import { BODY_SCAN_WASM_BASE64 } from "./body_scan_wasm.ts";
 import { baseCmdOf } from "./context.ts";
 import { ScannedDanmuMsg } from "./danmu_msg.ts";
 import { ExtraFields } from "./extra_fields.ts";
 import { IGNORED_CMDS } from "./ignored_cmds.ts";
+import { ScannedInteractWordV2 } from "./interact_word.ts";
 
 /** The scanner's exports (wasm/body_scan/index.ts). */
 interface ScannerExports {
@@ -31,6 +34,7 @@ interface ScannerExports {
   textBytes(): number;
   scanDanmuMsg(length: number): number;
   scanSendGift(length: number): number;
+  scanInteractWordV2(length: number): number;
   scanCmd(length: number): number;
 }
 
@@ -101,6 +105,18 @@ const G_MEDAL_LEVEL = 25;
 const G_MEDAL_ANCHOR_UNAME = 26;
 const G_MEDAL_ANCHOR_ROOM = 27;
 const G_MEDAL_TARGET = 28;
+// INTERACT_WORD_V2's slots (I_DATA and I_PB are only checked by the scanner).
+const I_UID = 3;
+const I_UNAME = 4;
+const I_MSG_TYPE = 5;
+const I_TIMESTAMP = 6;
+const I_PRIVILEGE = 7;
+const I_MEDAL = 8;
+const I_MEDAL_ANCHOR_UID = 9;
+const I_MEDAL_LEVEL = 10;
+const I_MEDAL_NAME = 11;
+const I_MEDAL_GUARD = 12;
+const I_MEDAL_ROOM = 13;
 
 const scanner = new WebAssembly.Instance(
   new WebAssembly.Module(Uint8Array.fromBase64(BODY_SCAN_WASM_BASE64)),
@@ -141,6 +157,9 @@ export function readBodyBytes(bytes: Uint8Array): unknown {
   } else if (isCmd(bytes, GIFT_PREFIX)) {
     scan = scanner.scanSendGift;
     read = scannedSendGift;
+  } else if (isCmd(bytes, INTERACT_V2_PREFIX)) {
+    scan = scanner.scanInteractWordV2;
+    read = scannedInteractWordV2;
   } else if (isIgnoredCmd(bytes)) {
     scan = scanner.scanCmd;
     read = scannedIgnored;
@@ -161,6 +180,7 @@ export function readBodyBytes(bytes: Uint8Array): unknown {
 const CMD_START = new TextEncoder().encode('{"cmd":"');
 const DANMU_PREFIX = new TextEncoder().encode('{"cmd":"DANMU_MSG');
 const GIFT_PREFIX = new TextEncoder().encode('{"cmd":"SEND_GIFT');
+const INTERACT_V2_PREFIX = new TextEncoder().encode('{"cmd":"INTERACT_WORD_V2');
 const IGNORED_PREFIXES = [...IGNORED_CMDS].map((cmd) => new TextEncoder().encode(`{"cmd":"${cmd}`));
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
@@ -188,6 +208,7 @@ function cmdOf(wanted: (baseCmd: string) => boolean): string | undefined {
 
 const isIgnored = (baseCmd: string) => IGNORED_CMDS.has(baseCmd);
 const isSendGift = (baseCmd: string) => baseCmd === "SEND_GIFT";
+const isInteractWordV2 = (baseCmd: string) => baseCmd === "INTERACT_WORD_V2";
 const isDanmuMsg = (baseCmd: string) => baseCmd === "DANMU_MSG" || baseCmd === "DANMU_MSG_MIRROR";
 
 /** `{cmd}` of a cmd not stored: its normalizer reads nothing else. */
@@ -235,6 +256,34 @@ function scannedSendGift(): unknown {
       : value(G_MEDAL),
   };
   return { cmd, data };
+}
+
+/** An INTERACT_WORD_V2's fields, read from its `pb` by the scanner (interact_word.ts). */
+function scannedInteractWordV2(): ScannedInteractWordV2 | undefined {
+  const cmd = cmdOf(isInteractWordV2);
+  if (cmd === undefined) return undefined;
+  const hasMedal = slots[I_MEDAL * 3] === OBJECT;
+  return new ScannedInteractWordV2(cmd, {
+    uid: numbers[I_UID],
+    uname: stringOrEmpty(I_UNAME),
+    msgType: numbers[I_MSG_TYPE],
+    timestamp: numbers[I_TIMESTAMP],
+    privilege: numbers[I_PRIVILEGE],
+    medal: hasMedal
+      ? {
+        name: stringOrEmpty(I_MEDAL_NAME),
+        level: numbers[I_MEDAL_LEVEL],
+        anchorRoomId: numbers[I_MEDAL_ROOM],
+        anchorUid: numbers[I_MEDAL_ANCHOR_UID],
+      }
+      : undefined,
+    medalGuard: hasMedal ? numbers[I_MEDAL_GUARD] : 0,
+  });
+}
+
+/** A protobuf string the scanner read ("" when absent, as protobuf defaults). */
+function stringOrEmpty(slot: number): string {
+  return slots[slot * 3] === STRING ? text.slice(slots[slot * 3 + 1], slots[slot * 3 + 2]) : "";
 }
 
 /** A DANMU_MSG's fields (danmu_msg.ts). */

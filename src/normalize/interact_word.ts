@@ -4,12 +4,60 @@
  */
 import type { InteractionKind } from "./events.ts";
 import { asNumber, asObject, asString, secondsToMs } from "../util/json_guards.ts";
-import { medalFromJson, medalFromProto, type ProtoMedalLayout } from "./medal.ts";
+import {
+  medalFromJson,
+  medalFromProto,
+  type ProtoMedal,
+  type ProtoMedalLayout,
+  readProtoMedal,
+} from "./medal.ts";
 import type { CmdHandler } from "./context.ts";
 import { readPbPayload } from "./pb_payload.ts";
+import type { ProtoMessage } from "../protocol/protobuf.ts";
 
-/** Where INTERACT_WORD_V2's medal message (field 9) keeps its fields. */
+/**
+ * Where INTERACT_WORD_V2's medal message (field 9) keeps its fields; its field 9 is the
+ * wearer's guard level. wasm/body_scan/index.ts reads the same numbers.
+ */
 const INTERACT_MEDAL: ProtoMedalLayout = { name: 3, level: 2, anchorRoomId: 12, anchorUid: 1 };
+const INTERACT_MEDAL_GUARD = 9;
+
+/**
+ * What an interaction row reads of an INTERACT_WORD_V2's `pb` (absent numbers 0, absent strings
+ * ""), by field: read from the decoded protobuf by {@linkcode fieldsOfPb}, or straight from the
+ * body's bytes (body_scan.ts).
+ */
+export interface InteractWordV2Fields {
+  /** Fields 1, 2, 5, 7 and 16. */
+  uid: number;
+  uname: string;
+  msgType: number;
+  timestamp: number;
+  privilege: number;
+  /** The medal message (field 9), when there is one. */
+  medal: ProtoMedal | undefined;
+  /** The medal message's guard level (its field 9); 0 without one. */
+  medalGuard: number;
+}
+
+/** An INTERACT_WORD_V2 whose fields were read from its bytes (body_scan.ts): the body dispatched. */
+export class ScannedInteractWordV2 {
+  constructor(readonly cmd: string, readonly fields: InteractWordV2Fields) {}
+}
+
+/** The fields of a decoded `pb`; throws (ProtocolError) on a malformed medal message. */
+function fieldsOfPb(pb: ProtoMessage): InteractWordV2Fields {
+  const medal = pb.message(9);
+  return {
+    uid: pb.number(1),
+    uname: pb.string(2),
+    msgType: pb.number(5),
+    timestamp: pb.number(7),
+    privilege: pb.number(16),
+    medal: readProtoMedal(medal, INTERACT_MEDAL),
+    medalGuard: medal === undefined ? 0 : medal.number(INTERACT_MEDAL_GUARD),
+  };
+}
 
 const KINDS: readonly InteractionKind[] = [
   "other",
@@ -55,25 +103,26 @@ export const normalizeInteractWord: CmdHandler = ({ data, cmd }, context, out) =
  * Pushes the `interaction` of an INTERACT_WORD_V2 `pb`; false without `pb`. Throws on bad
  * base64/protobuf (the caller keeps it raw).
  */
-export const normalizeInteractWordV2: CmdHandler = ({ data, cmd }, context, out) => {
-  const pb = readPbPayload(data);
-  if (pb === undefined) return false;
-  const medal = pb.message(9);
-  const msgType = pb.number(5);
-  const timestamp = pb.number(7);
-  const privilege = pb.number(16);
+export const normalizeInteractWordV2: CmdHandler = ({ body, data, cmd }, context, out) => {
+  let fields: InteractWordV2Fields;
+  if (body instanceof ScannedInteractWordV2) fields = body.fields;
+  else {
+    const pb = readPbPayload(data);
+    if (pb === undefined) return false;
+    fields = fieldsOfPb(pb);
+  }
   out.push({
     type: "interaction",
     roomId: context.roomId,
     receivedAtMs: context.receivedAtMs,
     cmd,
-    kind: interactionKind(msgType),
-    msgType,
-    uid: pb.number(1),
-    uname: pb.string(2),
-    tsMs: secondsToMs(timestamp),
-    guardLevel: privilege || (medal === undefined ? 0 : medal.number(9)),
-    ...medalFromProto(medal, INTERACT_MEDAL),
+    kind: interactionKind(fields.msgType),
+    msgType: fields.msgType,
+    uid: fields.uid,
+    uname: fields.uname,
+    tsMs: secondsToMs(fields.timestamp),
+    guardLevel: fields.privilege || fields.medalGuard,
+    ...medalFromProto(fields.medal),
   });
   return true;
 };

@@ -42,21 +42,39 @@ export interface ProtoMedalLayout {
   anchorUid: number;
 }
 
-/**
- * Medal fields from a protobuf medal message laid out as `layout`; all null when it is absent
- * or its name is empty. These messages carry no anchor name.
- */
-export function medalFromProto(
+/** What a medal row reads of a protobuf medal message (absent numbers 0, a missing name ""). */
+export interface ProtoMedal {
+  name: string;
+  level: number;
+  anchorRoomId: number;
+  anchorUid: number;
+}
+
+/** The values of a protobuf medal message laid out as `layout`; undefined when it is absent. */
+export function readProtoMedal(
   medal: ProtoMessage | undefined,
   layout: ProtoMedalLayout,
-): MedalFields {
-  const medalName = medal === undefined ? "" : medal.string(layout.name);
-  if (medal === undefined || medalName === "") return noMedal();
+): ProtoMedal | undefined {
+  if (medal === undefined) return undefined;
   return {
-    medalName,
-    medalLevel: medal.number(layout.level),
+    name: medal.string(layout.name),
+    level: medal.number(layout.level),
+    anchorRoomId: medal.number(layout.anchorRoomId),
+    anchorUid: medal.number(layout.anchorUid),
+  };
+}
+
+/**
+ * Medal fields from a protobuf medal message's values; all null when it is absent or its name
+ * is empty. These messages carry no anchor name.
+ */
+export function medalFromProto(medal: ProtoMedal | undefined): MedalFields {
+  if (medal === undefined || medal.name === "") return noMedal();
+  return {
+    medalName: medal.name,
+    medalLevel: medal.level,
     medalAnchorUname: null,
-    medalAnchorRoomId: medal.number(layout.anchorRoomId),
-    medalAnchorUid: medal.number(layout.anchorUid),
+    medalAnchorRoomId: medal.anchorRoomId,
+    medalAnchorUid: medal.anchorUid,
   };
 }

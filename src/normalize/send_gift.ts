@@ -12,7 +12,7 @@ import {
   asString,
   secondsToMs,
 } from "../util/json_guards.ts";
-import { medalFromJson, medalFromProto, type ProtoMedalLayout } from "./medal.ts";
+import { medalFromJson, medalFromProto, type ProtoMedalLayout, readProtoMedal } from "./medal.ts";
 import type { CmdHandler } from "./context.ts";
 import { protoMessages, protoText, readPbPayload } from "./pb_payload.ts";
 
@@ -85,7 +85,7 @@ export const normalizeSendGiftV2: CmdHandler = ({ data, cmd }, context, out) => 
   if (pb === undefined) return false;
   const gifts = protoMessages(pb, 10, MAX_GIFT_ITEMS);
   if (gifts.length === 0) return false;
-  const medal = medalFromProto(pb.message(8), GIFT_MEDAL);
+  const medal = medalFromProto(readProtoMedal(pb.message(8), GIFT_MEDAL));
   const blind = pb.message(9);
   const uid = pb.number(1);
   const uname = pb.string(2);

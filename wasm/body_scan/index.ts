@@ -1,11 +1,13 @@
 // AssemblyScript (not Deno TypeScript): the scanner behind src/normalize/body_scan.ts.
 // `deno task wasm` compiles it into src/normalize/body_scan_wasm.ts; docs/wasm.md says why.
 //
-// It reads one DANMU_MSG body (UTF-8 JSON) placed at INPUT and validates all of it as JSON, as
-// `JSON.parse` would, while it records the few values a danmaku row stores ("slots", by their
-// place in the body), and returns 1; it returns 0 for anything it does not read exactly (the
-// caller then parses the text). Records: per slot its kind, the UTF-16 start and end of its
-// text in the TEXT area (strings copied there one after the other) and its number.
+// It reads one body (UTF-8 JSON: DANMU_MSG, SEND_GIFT, INTERACT_WORD_V2 or a cmd not stored)
+// placed at INPUT and validates all of it as JSON, as `JSON.parse` would, while it records the
+// few values a row stores ("slots", by their place in the body), and returns 1; it returns 0 for
+// anything it does not read exactly (the caller then parses the text). Records: per slot its
+// kind, the UTF-16 start and end of its text in the TEXT area (strings copied there one after
+// the other) and its number. INTERACT_WORD_V2's values are in its base64 protobuf `pb`, which it
+// decodes in place and reads as src/protocol/protobuf.ts does.
 
 /** Where the caller writes the body. */
 const INPUT: usize = 65536;
@@ -98,6 +100,22 @@ const G_MEDAL_ANCHOR_UNAME: i32 = 26; // medal_info.anchor_uname
 const G_MEDAL_ANCHOR_ROOM: i32 = 27; // medal_info.anchor_roomid
 const G_MEDAL_TARGET: i32 = 28; // medal_info.target_id
 
+// INTERACT_WORD_V2's slots: `data` and its `pb` (base64 protobuf, docs/protocol.md §4.6), then
+// the values read from the protobuf (absent numbers read 0, as protobuf defaults).
+const I_DATA: i32 = 1; // data itself (its kind)
+const I_PB: i32 = 2; // data.pb: start and end of its base64 in the input, not copied
+const I_UID: i32 = 3; // field 1
+const I_UNAME: i32 = 4; // field 2
+const I_MSG_TYPE: i32 = 5; // field 5
+const I_TIMESTAMP: i32 = 6; // field 7
+const I_PRIVILEGE: i32 = 7; // field 16
+const I_MEDAL: i32 = 8; // field 9, the medal message (OBJECT when present)
+const I_MEDAL_ANCHOR_UID: i32 = 9; // medal field 1
+const I_MEDAL_LEVEL: i32 = 10; // medal field 2
+const I_MEDAL_NAME: i32 = 11; // medal field 3
+const I_MEDAL_GUARD: i32 = 12; // medal field 9
+const I_MEDAL_ROOM: i32 = 13; // medal field 12
+
 // Places: which slots a container's elements (or keys) fill.
 const P_NONE: i32 = 0;
 const P_TOP: i32 = 1;
@@ -116,6 +134,8 @@ const P_GIFT_RECEIVER: i32 = 13;
 const P_GIFT_MEDAL: i32 = 14;
 /** A body of which only `cmd` is read (cmds not stored): checked whole all the same. */
 const P_CMD_ONLY: i32 = 15;
+const P_INTERACT_TOP: i32 = 16;
+const P_INTERACT_DATA: i32 = 17;
 
 let p: i32 = 0; // cursor, from INPUT
 let end: i32 = 0; // input length
@@ -164,6 +184,23 @@ export function scanDanmuMsg(length: i32): i32 {
 /** Reads a SEND_GIFT body of `length` bytes at INPUT; 1 when read, 0 to parse it. */
 export function scanSendGift(length: i32): i32 {
   return scan(length, P_GIFT_TOP);
+}
+
+/**
+ * Reads an INTERACT_WORD_V2 body of `length` bytes at INPUT: its JSON, then `data.pb`'s base64
+ * and the protobuf fields an interaction row stores; 1 when read, 0 to parse it.
+ */
+export function scanInteractWordV2(length: i32): i32 {
+  if (scan(length, P_INTERACT_TOP) !== 1) return 0;
+  if (load<i32>(SLOTS + <usize>I_DATA * 12) !== OBJECT) return 0;
+  if (load<i32>(SLOTS + <usize>I_PB * 12) !== STRING) return 0; // escaped, absent, not a string
+  const pbEnd = base64(
+    load<i32>(SLOTS + <usize>I_PB * 12 + 4),
+    load<i32>(SLOTS + <usize>I_PB * 12 + 8),
+  );
+  if (pbEnd < 0 || !interaction(load<i32>(SLOTS + <usize>I_PB * 12 + 4), pbEnd)) return 0;
+  textLength = <i32>(text - TEXT);
+  return 1;
 }
 
 /** Checks a body of `length` bytes at INPUT and reads its `cmd` only; 1 when read. */
@@ -377,6 +414,31 @@ function object(place: i32, depth: i32): void {
       }
     } else if (place === P_CMD_ONLY) {
       if (keyIs(keyStart, keyEnd, "cmd")) slot = S_CMD;
+    } else if (place === P_INTERACT_TOP) {
+      if (keyIs(keyStart, keyEnd, "cmd")) slot = S_CMD;
+      else if (keyIs(keyStart, keyEnd, "data")) {
+        slot = I_DATA;
+        inner = P_INTERACT_DATA;
+        clearSlots(I_PB, I_PB);
+      }
+    } else if (place === P_INTERACT_DATA && keyIs(keyStart, keyEnd, "pb")) {
+      setSlot(I_PB, ABSENT, 0, 0);
+      if (at(p) === 0x22) {
+        // Its place, not its text: the base64 is decoded where it lies.
+        const start = p + 1;
+        const stop = skipString();
+        if (failed) return;
+        setSlot(I_PB, lastEscaped ? ESCAPED : STRING, start, stop);
+        ws();
+        const c = at(p++);
+        if (c === 0x7d) return;
+        if (c !== 0x2c) {
+          failed = true;
+          return;
+        }
+        continue;
+      }
+      slot = I_PB; // another kind of value: its kind sends the body to the text path
     } else if (place === P_GIFT_DATA) {
       slot = giftDataSlot(keyStart, keyEnd);
       if (slot === G_BLIND) {
@@ -799,4 +861,195 @@ function escapedNumber(slot: i32, value: i32, to: i32): void {
   if (i === start) return; // not a number: null
   store<f64>(NUMBERS + (<usize>slot) * 8, <f64>n);
   setSlot(slot, NUMBER, 0, 0);
+}
+
+/** The 6-bit value of a base64 character (standard alphabet), or -1. */
+@inline function sextet(c: i32): i32 {
+  if (c >= 0x41 && c <= 0x5a) return c - 0x41;
+  if (c >= 0x61 && c <= 0x7a) return c - 0x47;
+  if (c >= 0x30 && c <= 0x39) return c + 4;
+  if (c === 0x2b) return 62;
+  if (c === 0x2f) return 63;
+  return -1;
+}
+
+/**
+ * Decodes the base64 at input [from, to) in place (the bytes land from `from` on, never ahead of
+ * what is still to be read) and returns where they end, or -1. Reads what
+ * `Uint8Array.fromBase64` reads the same way (its default, "loose" last chunk: padding optional,
+ * spare bits ignored); anything else — whitespace, a misplaced `=`, another alphabet, a lone last
+ * character — is left to it (-1), which accepts some of that and rejects the rest.
+ */
+function base64(from: i32, to: i32): i32 {
+  let stop = to;
+  if (stop > from && at(stop - 1) === 0x3d) {
+    stop--;
+    if (stop > from && at(stop - 1) === 0x3d) stop--;
+  }
+  const rest = (stop - from) & 3;
+  if (rest === 1 || (stop !== to && ((to - from) & 3) !== 0)) return -1;
+  let out = from;
+  let i = from;
+  const whole = stop - rest;
+  while (i < whole) {
+    const a = sextet(at(i));
+    const b = sextet(at(i + 1));
+    const c = sextet(at(i + 2));
+    const d = sextet(at(i + 3));
+    if ((a | b | c | d) < 0) return -1;
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    store<u8>(INPUT + <usize>out, <u8>(n >>> 16));
+    store<u8>(INPUT + <usize>out + 1, <u8>(n >>> 8));
+    store<u8>(INPUT + <usize>out + 2, <u8>n);
+    out += 3;
+    i += 4;
+  }
+  if (rest > 0) {
+    const a = sextet(at(i));
+    const b = sextet(at(i + 1));
+    const c = rest === 3 ? sextet(at(i + 2)) : 0;
+    if ((a | b | c) < 0) return -1;
+    const n = (a << 18) | (b << 12) | (c << 6);
+    store<u8>(INPUT + <usize>out, <u8>(n >>> 16));
+    out++;
+    if (rest === 3) {
+      store<u8>(INPUT + <usize>out, <u8>(n >>> 8));
+      out++;
+    }
+  }
+  return out;
+}
+
+// Protobuf (src/protocol/protobuf.ts reads the same): per field number up to MAX_FIELD, where the
+// last occurrence of the message indexed last is: wire type (-1: absent), start and end of a
+// length-delimited value, and a number's value.
+const MAX_FIELD: u64 = 16;
+/** Per field 0…16: wire (i32), start (i32), end (i32), padding, value (u64). */
+const FIELDS: usize = 17664;
+/** Most fields a message may hold, as src/protocol/protobuf.ts's MAX_PROTO_FIELDS. */
+const MAX_PROTO_FIELDS: i32 = 10000;
+
+let q: i32 = 0; // protobuf cursor, from INPUT
+let varintBytes: i32 = 0; // bytes of the varint read last
+
+/** A varint at q, ending by `to`; sets `failed` when it runs past `to` or beyond 10 bytes. */
+function varint(to: i32): u64 {
+  let value: u64 = 0;
+  for (let k = 0; k < 10; k++) {
+    if (q >= to) break;
+    const byte = at(q++);
+    value |= (<u64>(byte & 0x7f)) << (<u64>(7 * k));
+    if ((byte & 0x80) === 0) {
+      varintBytes = k + 1;
+      return value;
+    }
+  }
+  failed = true;
+  return 0;
+}
+
+/**
+ * Indexes the fields of the message at input [from, to) as src/protocol/protobuf.ts does,
+ * checking all of it; false when it would throw there (the caller then leaves the body to it).
+ */
+function indexMessage(from: i32, to: i32): bool {
+  for (let f = 0; f <= <i32>MAX_FIELD; f++) store<i32>(FIELDS + (<usize>f) * 24, -1);
+  failed = false;
+  q = from;
+  let count = 0;
+  while (q < to) {
+    if (++count > MAX_PROTO_FIELDS) return false;
+    const key = varint(to);
+    if (failed) return false;
+    const field = key >> 3;
+    const wire = <i32>(key & 7);
+    if (field === 0) return false;
+    let start = 0;
+    let stop = 0;
+    let value: u64 = 0;
+    if (wire === 0) {
+      value = varint(to);
+      if (failed) return false;
+    } else if (wire === 1) {
+      if (q + 8 > to) return false;
+      value = load<u64>(INPUT + <usize>q);
+      q += 8;
+    } else if (wire === 2) {
+      const length = varint(to);
+      // Longer than 7 bytes, the length is a BigInt there, which it refuses.
+      if (failed || varintBytes > 7 || length > <u64>(to - q)) return false;
+      start = q;
+      stop = q + <i32>length;
+      q = stop;
+    } else if (wire === 5) {
+      if (q + 4 > to) return false;
+      value = <u64>load<u32>(INPUT + <usize>q);
+      q += 4;
+    } else {
+      return false;
+    }
+    if (field <= MAX_FIELD) {
+      const base = FIELDS + (<usize>field) * 24;
+      store<i32>(base, wire);
+      store<i32>(base + 4, start);
+      store<i32>(base + 8, stop);
+      store<u64>(base + 16, value);
+    }
+  }
+  return true;
+}
+
+@inline function wireOf(field: i32): i32 {
+  return load<i32>(FIELDS + (<usize>field) * 24);
+}
+
+/** Records field `field` of the message indexed last as a number (ProtoMessage.number). */
+function pbNumber(slot: i32, field: i32): void {
+  const wire = wireOf(field);
+  // Absent or length-delimited: 0; varint and fixed64 round to nearest as Number(bigint).
+  const value = wire < 0 || wire === 2
+    ? 0.0
+    : <f64>load<u64>(FIELDS + (<usize>field) * 24 + 16);
+  store<f64>(NUMBERS + (<usize>slot) * 8, value);
+  setSlot(slot, NUMBER, 0, 0);
+}
+
+/**
+ * Records field `field` of the message indexed last as text (ProtoMessage.string): absent unless
+ * length-delimited. Its decoder drops a leading U+FEFF, ours keeps it: such a string is left to
+ * it (false), as is one that is not UTF-8.
+ */
+function pbString(slot: i32, field: i32): bool {
+  if (wireOf(field) !== 2) return true;
+  const start = load<i32>(FIELDS + (<usize>field) * 24 + 4);
+  const stop = load<i32>(FIELDS + (<usize>field) * 24 + 8);
+  if (stop - start >= 3 && at(start) === 0xef && at(start + 1) === 0xbb && at(start + 2) === 0xbf) {
+    return false;
+  }
+  copyText(slot, start, stop, STRING);
+  return !failed;
+}
+
+/**
+ * Reads the decoded `pb` at input [from, to): uid, uname, msg_type, timestamp, privilege and the
+ * medal message (src/normalize/interact_word.ts); false to leave it to the text path.
+ */
+function interaction(from: i32, to: i32): bool {
+  if (!indexMessage(from, to)) return false;
+  pbNumber(I_UID, 1);
+  if (!pbString(I_UNAME, 2)) return false;
+  pbNumber(I_MSG_TYPE, 5);
+  pbNumber(I_TIMESTAMP, 7);
+  pbNumber(I_PRIVILEGE, 16);
+  if (wireOf(9) !== 2) return true;
+  setSlot(I_MEDAL, OBJECT, 0, 0);
+  const start = load<i32>(FIELDS + 9 * 24 + 4);
+  const stop = load<i32>(FIELDS + 9 * 24 + 8);
+  if (!indexMessage(start, stop)) return false;
+  pbNumber(I_MEDAL_ANCHOR_UID, 1);
+  pbNumber(I_MEDAL_LEVEL, 2);
+  if (!pbString(I_MEDAL_NAME, 3)) return false;
+  pbNumber(I_MEDAL_GUARD, 9);
+  pbNumber(I_MEDAL_ROOM, 12);
+  return true;
 }
