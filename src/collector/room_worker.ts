@@ -101,9 +101,9 @@ export interface RoomWorkerDeps {
 }
 
 /**
- * Bodies read without what is never stored: DANMU_MSG, SEND_GIFT and the cmds not stored from
- * their bytes (normalize/body_scan.ts), else a lean parse (normalize/message_body.ts);
- * `node:zlib`. With `keepRaw` every message's text is stored, so none is read from its bytes.
+ * Bodies read without what is never stored: DANMU_MSG, SEND_GIFT, INTERACT_WORD_V2 and the cmds
+ * not stored from their bytes (normalize/body_scan.ts), else a lean parse
+ * (normalize/message_body.ts); `node:zlib`. With `keepRaw` every message's text is stored, so none is read from its bytes.
  */
 export function leanDecoding(keepRaw: boolean): BodyDecoding {
   return keepRaw ? KEEP_RAW_DECODING : LEAN_DECODING;
