@@ -429,14 +429,8 @@ function object(place: i32, depth: i32): void {
         const stop = skipString();
         if (failed) return;
         setSlot(I_PB, lastEscaped ? ESCAPED : STRING, start, stop);
-        ws();
-        const c = at(p++);
-        if (c === 0x7d) return;
-        if (c !== 0x2c) {
-          failed = true;
-          return;
-        }
-        continue;
+        if (nextMember()) continue;
+        return;
       }
       slot = I_PB; // another kind of value: its kind sends the body to the text path
     } else if (place === P_GIFT_DATA) {
@@ -477,27 +471,23 @@ function object(place: i32, depth: i32): void {
         if (at(p) === 0x22) {
           extra();
           if (failed) return;
-          ws();
-          const c = at(p++);
-          if (c === 0x7d) return;
-          if (c !== 0x2c) {
-            failed = true;
-            return;
-          }
-          continue;
+          if (nextMember()) continue;
+          return;
         }
       }
     }
     value(slot, inner, depth);
-    if (failed) return;
-    ws();
-    const c = at(p++);
-    if (c === 0x7d) return;
-    if (c !== 0x2c) {
-      failed = true;
-      return;
-    }
+    if (failed || !nextMember()) return;
   }
+}
+
+/** After a member's value: true when another follows (`,`); false at `}`, or setting `failed`. */
+function nextMember(): bool {
+  ws();
+  const c = at(p++);
+  if (c === 0x2c) return true;
+  if (c !== 0x7d) failed = true;
+  return false;
 }
 
 /**
