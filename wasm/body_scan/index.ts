@@ -192,13 +192,12 @@ export function scanSendGift(length: i32): i32 {
  */
 export function scanInteractWordV2(length: i32): i32 {
   if (scan(length, P_INTERACT_TOP) !== 1) return 0;
-  if (load<i32>(SLOTS + <usize>I_DATA * 12) !== OBJECT) return 0;
-  if (load<i32>(SLOTS + <usize>I_PB * 12) !== STRING) return 0; // escaped, absent, not a string
-  const pbEnd = base64(
-    load<i32>(SLOTS + <usize>I_PB * 12 + 4),
-    load<i32>(SLOTS + <usize>I_PB * 12 + 8),
-  );
-  if (pbEnd < 0 || !interaction(load<i32>(SLOTS + <usize>I_PB * 12 + 4), pbEnd)) return 0;
+  if (load<i32>(slotAt(I_DATA)) !== OBJECT) return 0;
+  const pb = slotAt(I_PB);
+  if (load<i32>(pb) !== STRING) return 0; // escaped, absent, not a string
+  const pbStart = load<i32>(pb + 4);
+  const pbEnd = base64(pbStart, load<i32>(pb + 8));
+  if (pbEnd < 0 || !interaction(pbStart, pbEnd)) return 0;
   textLength = <i32>(text - TEXT);
   return 1;
 }
@@ -211,7 +210,7 @@ export function scanCmd(length: i32): i32 {
 function scan(length: i32, top: i32): i32 {
   // The key names compared against live in the static data: the slots must not overwrite them.
   if (length > MAX_INPUT || __heap_base > SLOTS) return 0;
-  for (let k = 0; k < SLOT_COUNT; k++) store<i32>(SLOTS + (<usize>k) * 12, ABSENT);
+  for (let k = 0; k < SLOT_COUNT; k++) store<i32>(slotAt(k), ABSENT);
   p = 0;
   end = length;
   // A NUL after the body ends every loop: no token, string or number takes it.
@@ -237,8 +236,13 @@ function scan(length: i32, top: i32): i32 {
   while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = at(++p);
 }
 
+/** Where `slot`'s kind, start and end (i32 each) are. */
+@inline function slotAt(slot: i32): usize {
+  return SLOTS + (<usize>slot) * 12;
+}
+
 function setSlot(slot: i32, kind: i32, start: i32, stop: i32): void {
-  const base = SLOTS + (<usize>slot) * 12;
+  const base = slotAt(slot);
   store<i32>(base, kind);
   store<i32>(base + 4, start);
   store<i32>(base + 8, stop);
@@ -916,6 +920,7 @@ function base64(from: i32, to: i32): i32 {
 const MAX_FIELD: u64 = 16;
 /** Per field 0…16: wire (i32), start (i32), end (i32), padding, value (u64). */
 const FIELDS: usize = 17664;
+const FIELD_BYTES: usize = 24;
 /** Most fields a message may hold, as src/protocol/protobuf.ts's MAX_PROTO_FIELDS. */
 const MAX_PROTO_FIELDS: i32 = 10000;
 
@@ -943,7 +948,7 @@ function varint(to: i32): u64 {
  * checking all of it; false when it would throw there (the caller then leaves the body to it).
  */
 function indexMessage(from: i32, to: i32): bool {
-  for (let f = 0; f <= <i32>MAX_FIELD; f++) store<i32>(FIELDS + (<usize>f) * 24, -1);
+  for (let f = 0; f <= <i32>MAX_FIELD; f++) store<i32>(fieldAt(f), -1);
   failed = false;
   q = from;
   let count = 0;
@@ -979,7 +984,7 @@ function indexMessage(from: i32, to: i32): bool {
       return false;
     }
     if (field <= MAX_FIELD) {
-      const base = FIELDS + (<usize>field) * 24;
+      const base = fieldAt(<i32>field);
       store<i32>(base, wire);
       store<i32>(base + 4, start);
       store<i32>(base + 8, stop);
@@ -989,8 +994,13 @@ function indexMessage(from: i32, to: i32): bool {
   return true;
 }
 
+/** Where the record of field `field` (0…MAX_FIELD) of the message indexed last is. */
+@inline function fieldAt(field: i32): usize {
+  return FIELDS + (<usize>field) * FIELD_BYTES;
+}
+
 @inline function wireOf(field: i32): i32 {
-  return load<i32>(FIELDS + (<usize>field) * 24);
+  return load<i32>(fieldAt(field));
 }
 
 /** Records field `field` of the message indexed last as a number (ProtoMessage.number). */
@@ -999,7 +1009,7 @@ function pbNumber(slot: i32, field: i32): void {
   // Absent or length-delimited: 0; varint and fixed64 round to nearest as Number(bigint).
   const value = wire < 0 || wire === 2
     ? 0.0
-    : <f64>load<u64>(FIELDS + (<usize>field) * 24 + 16);
+    : <f64>load<u64>(fieldAt(field) + 16);
   store<f64>(NUMBERS + (<usize>slot) * 8, value);
   setSlot(slot, NUMBER, 0, 0);
 }
@@ -1011,8 +1021,8 @@ function pbNumber(slot: i32, field: i32): void {
  */
 function pbString(slot: i32, field: i32): bool {
   if (wireOf(field) !== 2) return true;
-  const start = load<i32>(FIELDS + (<usize>field) * 24 + 4);
-  const stop = load<i32>(FIELDS + (<usize>field) * 24 + 8);
+  const start = load<i32>(fieldAt(field) + 4);
+  const stop = load<i32>(fieldAt(field) + 8);
   if (stop - start >= 3 && at(start) === 0xef && at(start + 1) === 0xbb && at(start + 2) === 0xbf) {
     return false;
   }
@@ -1033,8 +1043,8 @@ function interaction(from: i32, to: i32): bool {
   pbNumber(I_PRIVILEGE, 16);
   if (wireOf(9) !== 2) return true;
   setSlot(I_MEDAL, OBJECT, 0, 0);
-  const start = load<i32>(FIELDS + 9 * 24 + 4);
-  const stop = load<i32>(FIELDS + 9 * 24 + 8);
+  const start = load<i32>(fieldAt(9) + 4);
+  const stop = load<i32>(fieldAt(9) + 8);
   if (!indexMessage(start, stop)) return false;
   pbNumber(I_MEDAL_ANCHOR_UID, 1);
   pbNumber(I_MEDAL_LEVEL, 2);
