@@ -402,19 +402,56 @@ Deno.test("RoomSession ends a drain at drainMs even while bytes keep coming", as
   assert.equal(result.messages, 9, "read at 100…900 ms, closed at the 1000 ms deadline");
 });
 
-Deno.test("RoomSession stops at once when aborted before the auth reply, or with drainMs 0", async () => {
-  for (const drainMs of [undefined, 0]) {
-    const controller = new AbortController();
-    const { transport, outcome } = start({ signal: controller.signal, drainMs });
-    await settle();
-    if (drainMs === 0) transport.deliver(authReply(0));
-    controller.abort();
-    const result = await outcome;
-    assert.equal(result.reason, "stopped");
-    assert.equal(result.detail, "stopped by the collector");
-    assert.equal(transport.finishCalls, 0);
-    assert.ok(transport.closeCalls >= 1);
-  }
+Deno.test("RoomSession stopped after its auth packet went out drains: the auth reply and what follows it are read", async () => {
+  const controller = new AbortController();
+  const { clock, transport, received, outcome, authenticatedCalls } = start({
+    signal: controller.signal,
+    heartbeatIntervalMs: 100,
+  });
+  await settle();
+  assert.deepEqual(transport.sentOps(), [Op.auth]);
+  controller.abort(); // the server's answer is already in the kernel, not read yet
+  assert.equal(transport.finishCalls, 1, "the write side is shut");
+  assert.equal(transport.closeCalls, 0, "the socket stays open while it drains");
+  transport.deliver(authReply(0));
+  transport.deliver(business("LOG_IN_NOTICE"));
+  await clock.advance(150);
+  assert.equal(authenticatedCalls(), 1);
+  assert.deepEqual(transport.sentOps(), [Op.auth], "no heartbeat while draining");
+  transport.peerClose();
+  const result = await outcome;
+  assert.equal(result.reason, "stopped");
+  assert.equal(result.authenticated, true);
+  assert.deepEqual(
+    received.map((m) => m.kind === "message" && (m.body as { cmd: string }).cmd),
+    ["LOG_IN_NOTICE"],
+  );
+});
+
+Deno.test("RoomSession stopped after its auth packet went out ends the drain once quiet when no reply comes", async () => {
+  const controller = new AbortController();
+  const { clock, transport, outcome } = start({ signal: controller.signal });
+  await settle();
+  controller.abort();
+  await clock.advance(DRAIN_QUIET_MS - 1);
+  assert.equal(transport.closeCalls, 0, "not quiet long enough yet");
+  await clock.advance(1);
+  const result = await outcome;
+  assert.equal(result.detail, "stopped by the collector after reading what the socket held");
+  assert.equal(result.authenticated, false);
+});
+
+Deno.test("RoomSession stops at once with drainMs 0", async () => {
+  const controller = new AbortController();
+  const { transport, outcome } = start({ signal: controller.signal, drainMs: 0 });
+  await settle();
+  transport.deliver(authReply(0));
+  controller.abort();
+  const result = await outcome;
+  assert.equal(result.reason, "stopped");
+  assert.equal(result.detail, "stopped by the collector");
+  assert.equal(transport.finishCalls, 0);
+  assert.ok(transport.closeCalls >= 1);
 });
 
 Deno.test("RoomSession does not end a drain as quiet while its reader waits at the gate", async () => {

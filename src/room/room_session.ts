@@ -3,8 +3,9 @@
  * decodes everything synchronously into a callback; the heartbeat, an entry in a shared timer
  * queue rather than a sleeping loop, sends op 2 every 30 s.
  * When either ends, its twin is cancelled and the outcome says why. Asked to stop (the outer
- * signal), an authenticated session first drains: no more heartbeats, the write side is shut so
- * the server stops sending, and what the socket already holds is read before it is closed.
+ * signal), a session whose auth packet went out first drains: no more heartbeats, the write side
+ * is shut so the server stops sending, and what the socket already holds is read before it is
+ * closed.
  */
 import { type AuthBody, encodeAuthPacket, encodeHeartbeatPacket } from "../protocol/packet.ts";
 import type { BodyDecoding, ServerMessage } from "../protocol/packet_decoder.ts";
@@ -119,6 +120,8 @@ export class RoomSession implements TimerTarget {
   /** Clock time the auth reply accepted us. */
   authenticatedAt?: number;
   #authAnswered = false;
+  /** Whether the auth packet was handed to the transport: from then on the server may answer. */
+  #authSent = false;
 
   constructor(options: RoomSessionOptions) {
     this.#options = options;
@@ -145,12 +148,14 @@ export class RoomSession implements TimerTarget {
   /**
    * Stops the session without leaving bytes behind: heartbeats end, the write side is shut (the
    * server flushes and closes), and reading goes on until the server closes, the socket is
-   * quiet for {@linkcode DRAIN_QUIET_MS}, or `drainMs` passes. Before auth it stops at once.
+   * quiet for {@linkcode DRAIN_QUIET_MS}, or `drainMs` passes. Once the auth packet is out, the
+   * auth reply and what follows it may already be in the kernel: that drains too (an auth reply
+   * read meanwhile sends no heartbeat). Before the auth packet it stops at once.
    */
   drain(): void {
     if (this.#draining || this.#end) return;
     const drainMs = this.#options.drainMs ?? COLLECT_DEFAULTS.drainMs;
-    if (!this.authenticated || drainMs <= 0) {
+    if (!this.#authSent || drainMs <= 0) {
       this.stop("stopped", "stopped by the collector");
       return;
     }
@@ -216,6 +221,7 @@ export class RoomSession implements TimerTarget {
   /** Sends the auth packet; once it is written, the auth reply's deadline starts. */
   #sendAuth(): void {
     let sent: Promise<void>;
+    this.#authSent = true;
     try {
       sent = this.#options.transport.send(encodeAuthPacket(this.#options.auth));
     } catch (error) {
